@@ -1,0 +1,86 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "marketplace",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "ProtoRuntime", targets: ["ProtoRuntime"]),
+        .library(name: "ProtoCompiler", targets: ["ProtoCompiler"]),
+        .library(name: "RPCSchema", targets: ["RPCSchema"]),
+        .library(name: "ProtoFixtures", targets: ["ProtoFixtures"]),
+        .executable(name: "protogen", targets: ["protogen"]),
+        .executable(name: "marketplace", targets: ["marketplace"]),
+        .plugin(name: "ProtoGenPlugin", targets: ["ProtoGenPlugin"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // The wire runtime: messages, binary format, proto3 JSON. Knows nothing of RPC.
+        .target(
+            name: "ProtoRuntime",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        // The schema compiler: lexer, parser, resolver, emitters. Depends on nothing of ours.
+        .target(name: "ProtoCompiler", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "protogen",
+            dependencies: [
+                "ProtoCompiler",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .plugin(name: "ProtoGenPlugin", capability: .buildTool(), dependencies: ["protogen"]),
+        // Generated types for Protos/rpc (schema options; the protocol's frames later).
+        .target(
+            name: "RPCSchema",
+            dependencies: ["ProtoRuntime"],
+            swiftSettings: swiftSettings,
+            plugins: ["ProtoGenPlugin"]
+        ),
+        // Test and benchmark schemas (every proto3 feature; the Order-like benchmark message).
+        .target(
+            name: "ProtoFixtures",
+            dependencies: ["ProtoRuntime"],
+            swiftSettings: swiftSettings,
+            plugins: ["ProtoGenPlugin"]
+        ),
+        .executableTarget(
+            name: "marketplace",
+            dependencies: [
+                "ProtoCompiler",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "protofuzz",
+            dependencies: [
+                "ProtoRuntime", "ProtoFixtures",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProtoCompilerTests",
+            dependencies: ["ProtoCompiler"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProtoRuntimeTests",
+            dependencies: ["ProtoRuntime", "ProtoFixtures", "RPCSchema", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import ProtoCompiler
+
+/// `protogen`: compiles `.proto` files to Swift (and descriptor sets) with our own compiler.
+@main
+struct ProtoGen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "protogen",
+        abstract: "Compile proto3 schemas to Swift with the project's own schema compiler (no protoc).",
+        discussion: """
+            FILES are import paths (relative to a --proto-path root) or paths on disk inside one.
+            Errors are printed as 'file:line:column: error: message'; the exit code is 1 if any.
+            """)
+
+    @Option(name: [.customLong("proto-path"), .customShort("I")], help: "An import root (repeatable; first match wins).")
+    var protoPath: [String] = []
+
+    @Option(name: .customLong("out"), help: "Directory for one <path_with_underscores>.pb.swift per file.")
+    var out: String?
+
+    @Option(name: .customLong("descriptor-set-out"), help: "Write a FileDescriptorSet of FILES and their imports here.")
+    var descriptorSetOut: String?
+
+    @Option(help: "Access level of generated declarations: public, package or internal.")
+    var visibility: String = "public"
+
+    @Flag(help: "Compare with what is in --out and --descriptor-set-out instead of writing; exit 1 if stale.")
+    var check = false
+
+    @Flag(help: "Print a summary of the compiled schema instead of generating.")
+    var summary = false
+
+    @Argument(help: "The .proto files to compile.")
+    var files: [String] = []
+
+    mutating func run() throws {
+        guard !files.isEmpty else { throw ValidationError("no input files") }
+        guard let level = SwiftGeneratorOptions.Visibility(rawValue: visibility) else {
+            throw ValidationError("--visibility must be public, package or internal")
+        }
+        let roots = protoPath.isEmpty ? ["."] : protoPath
+        let provider = DirectorySourceProvider(roots: roots)
+        var importPaths: [String] = []
+        for file in files {
+            if FileManager.default.fileExists(atPath: file), let relative = provider.importPath(forFile: file) {
+                importPaths.append(relative)
+            } else {
+                importPaths.append(file)
+            }
+        }
+        let result: SchemaCompiler.Result
+        do {
+            result = try SchemaCompiler(provider: provider).compile(importPaths)
+        } catch let failure as CompilationFailed {
+            for d in failure.diagnostics { printError(d.description) }
+            let errors = failure.diagnostics.filter { $0.severity == .error }.count
+            printError("\(errors) error\(errors == 1 ? "" : "s") generated.")
+            throw ExitCode.failure
+        }
+        for warning in result.warnings { printError(warning.description) }
+        if summary {
+            print(SchemaSummary.describe(result), terminator: "")
+            return
+        }
+        let outputs = GeneratedOutputs.make(
+            result, options: SwiftGeneratorOptions(visibility: level), descriptorSetName: descriptorSetOut.map {
+                URL(fileURLWithPath: $0).lastPathComponent
+            })
+        var stale: [String] = []
+        if let out {
+            for (name, text) in outputs.swiftFiles {
+                let path = out + "/" + name
+                stale += try writeOrCheck(path: path, data: Data(text.utf8))
+            }
+        }
+        if let descriptorSetOut {
+            stale += try writeOrCheck(path: descriptorSetOut, data: Data(outputs.descriptorSet))
+        }
+        if check && !stale.isEmpty {
+            for path in stale { printError("\(path): stale; run 'make generate'") }
+            throw ExitCode.failure
+        }
+    }
+
+    func writeOrCheck(path: String, data: Data) throws -> [String] {
+        if check {
+            return FileManager.default.contents(atPath: path) == data ? [] : [path]
+        }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if FileManager.default.contents(atPath: path) != data {
+            try data.write(to: URL(fileURLWithPath: path))
+        }
+        return []
+    }
+
+    func printError(_ text: String) {
+        FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}
