@@ -180,9 +180,11 @@ public struct JSONWriter {
             append("\"NaN\"")
         } else if value.isInfinite {
             append(value < 0 ? "\"-Infinity\"" : "\"Infinity\"")
+        } else if value == 0 && value.sign == .minus {
+            // "-0" reads back as the integer 0 in some JSON parsers (Python's); "-0.0" keeps the sign.
+            append("-0.0")
         } else if value == value.rounded(.towardZero), value.magnitude < 1e15 {
             writeDecimal(Int64(value))
-            if value == 0, value.sign == .minus { bytes.insert(UInt8(ascii: "-"), at: bytes.count &- 1) }
         } else {
             bytes.append(contentsOf: value.description.utf8)
         }
@@ -196,7 +198,15 @@ public struct JSONWriter {
         } else if value == value.rounded(.towardZero), value.magnitude < 1e7 {
             writeDouble(Double(value))
         } else {
-            bytes.append(contentsOf: value.description.utf8)
+            // The shortest text that reads back as this Float, unless as a double it lies past
+            // Float's range (3.4028235e+38 does): parsers that range-check via double reject that,
+            // so write the exact value instead.
+            let shortest = value.description
+            if let asDouble = Double(shortest), asDouble.magnitude > Double(Float.greatestFiniteMagnitude) {
+                bytes.append(contentsOf: Double(value).description.utf8)
+            } else {
+                bytes.append(contentsOf: shortest.utf8)
+            }
             needsComma = true
         }
     }

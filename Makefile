@@ -1,0 +1,37 @@
+# The two commands that matter: `make run` and `make test`. `make help` lists the rest.
+SWIFT ?= swift
+PROTOS := $(shell find Protos -name '*.proto' | sort)
+export PATH := $(PATH):/opt/swift/usr/bin
+
+.PHONY: help bootstrap build run test generate check-generated bench fuzz clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' Makefile | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-16s %s\n", $$1, $$2}'
+
+bootstrap: ## Install what this machine lacks (apt/pip, only when missing)
+	@./scripts/bootstrap.sh
+
+build: bootstrap ## Build everything (debug)
+	$(SWIFT) build
+
+run: build ## Build and start what exists of the system (for now: the compiled schema summary)
+	$(SWIFT) run marketplace
+
+test: bootstrap ## Build and run every test
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+generate: ## Refresh Generated/ (Swift snapshot and descriptor set) from Protos/
+	$(SWIFT) run protogen -I Protos --out Generated/swift --descriptor-set-out Generated/descriptors.binpb $(PROTOS)
+
+check-generated: ## Fail if Generated/ is stale
+	$(SWIFT) run protogen -I Protos --out Generated/swift --descriptor-set-out Generated/descriptors.binpb --check $(PROTOS)
+
+bench: bootstrap ## Run the benchmarks (release build, separate package) against SwiftProtobuf
+	cd Benchmarks && $(SWIFT) run -c release ProtoBench
+
+fuzz: ## Fuzz the binary decoder and JSON parser with 1,000,000 mutated inputs each
+	$(SWIFT) run -c release protofuzz --iterations $(or $(ITERATIONS),1000000)
+
+clean: ## Remove build output
+	rm -rf .build Benchmarks/.build
