@@ -75,6 +75,7 @@ let package = Package(
         .testTarget(
             name: "ProtoCompilerTests",
             dependencies: ["ProtoCompiler"],
+            exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

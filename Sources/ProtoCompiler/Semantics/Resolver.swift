@@ -187,7 +187,11 @@ struct Resolver {
         -> (String, SymbolKind)?
     {
         guard let (full, symbol) = lookup(name, scope: scope, from: file, wantType: true) else {
-            diagnostics.error("unknown type '\(name)'", at: location)
+            if let (_, other) = lookup(name, scope: scope, from: file, wantType: false) {
+                diagnostics.error("'\(name)' is not a type (it is \(other.kind.noun))", at: location)
+            } else {
+                diagnostics.error("unknown type '\(name)'", at: location)
+            }
             return nil
         }
         guard symbol.kind.isType else {

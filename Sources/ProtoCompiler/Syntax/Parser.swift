@@ -364,7 +364,7 @@ struct Parser {
     private mutating func parseMessageElement(into message: inout MessageSyntax) throws {
         let token = current
         if consumeSymbol(";") { return }
-        guard token.kind == .identifier else {
+        guard token.kind == .identifier || token.isSymbol(".") else {
             throw fail("expected a field or declaration, found \(describe(token))")
         }
         switch token.text {
@@ -456,10 +456,11 @@ struct Parser {
         }
         let options = try parseCompactOptions()
         try expectSymbol(";", "after field '\(name.text)'")
+        let trailing = tokens[position - 1].trailingComment
         return FieldSyntax(
             label: label, typeName: typeName, typeLocation: typeLocation, mapKeyType: keyType, mapValueType: valueType,
             name: name.text, number: number, numberLocation: numberLocation, options: options,
-            location: name.location, doc: start.leadingComment ?? start.trailingComment)
+            location: name.location, doc: start.leadingComment ?? trailing)
     }
 
     static func parseInteger(_ text: String) -> Int64? {
@@ -566,7 +567,7 @@ struct Parser {
                     result.values.append(
                         EnumValueSyntax(
                             name: valueToken.text, number: number, options: options, location: valueToken.location,
-                            doc: valueToken.leadingComment ?? valueToken.trailingComment))
+                            doc: valueToken.leadingComment ?? tokens[position - 1].trailingComment))
                 }
             } catch {
                 recover()
@@ -607,7 +608,7 @@ struct Parser {
         let name = try expectIdentifier("a method name")
         try expectSymbol("(")
         var clientStreaming = false
-        if current.isKeyword("stream") && tokens[position + 1].kind == .identifier {
+        if current.isKeyword("stream") && (tokens[position + 1].kind == .identifier || tokens[position + 1].isSymbol(".")) {
             _ = advance()
             clientStreaming = true
         }
@@ -616,7 +617,7 @@ struct Parser {
         try expectKeyword("returns")
         try expectSymbol("(")
         var serverStreaming = false
-        if current.isKeyword("stream") && tokens[position + 1].kind == .identifier {
+        if current.isKeyword("stream") && (tokens[position + 1].kind == .identifier || tokens[position + 1].isSymbol(".")) {
             _ = advance()
             serverStreaming = true
         }

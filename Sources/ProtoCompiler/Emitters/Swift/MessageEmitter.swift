@@ -133,6 +133,11 @@ public struct MessageEmitter: SwiftEmitter {
             } else {
                 declared = valueType
                 defaultValue = MessageEmitter.defaultLiteral(f.type)
+                if case .enumeration(let enumName) = f.type, let e = context.schema.enums[enumName],
+                    let zero = e.values.first(where: { $0.number == 0 })
+                {
+                    defaultValue = "." + SwiftNaming.escaped(SwiftNaming.caseName(zero.name, enumName: e.name))
+                }
             }
         }
         let storage = boxed ? "_" + SwiftNaming.propertyName(f.name) : property
