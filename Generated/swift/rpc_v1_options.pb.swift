@@ -163,15 +163,15 @@ public struct HttpRule: ProtoRuntime.Message {
 
     /// A message with the given field values; the rest keep their defaults.
     public init(
+        pattern: Pattern? = nil,
         body: String = "",
         additionalBindings: [HttpRule] = [],
-        presentation: String = "",
-        pattern: Pattern? = nil
+        presentation: String = ""
     ) {
+        self.pattern = pattern
         self.body = body
         self.additionalBindings = additionalBindings
         self.presentation = presentation
-        self.pattern = pattern
     }
 
     /// The fields of oneof `pattern`; at most one is set.

@@ -197,14 +197,18 @@ public struct MessageEmitter: SwiftEmitter {
         members.append(.function(doc: [], signature: "\(a)init()", body: []))
         var params: [String] = []
         var assigns: [SwiftStatement] = []
-        for p in plans where p.field.oneofIndex == nil {
-            params.append("\(p.property): \(p.declaredType) = \(p.defaultValue)")
-            assigns.append(.line("self.\(p.property) = \(p.property)"))
-        }
-        for (i, o) in m.oneofs.enumerated() {
-            let name = SwiftNaming.escaped(SwiftNaming.propertyName(o.name))
-            params.append("\(name): \(oneofNames[i])? = nil")
-            assigns.append(.line("self.\(name) = \(name)"))
+        // Parameters in declaration order; a oneof stands where its first member was declared.
+        var oneofDone: Set<Int> = []
+        for p in plans {
+            if let i = p.field.oneofIndex {
+                guard oneofDone.insert(i).inserted else { continue }
+                let name = SwiftNaming.escaped(SwiftNaming.propertyName(m.oneofs[i].name))
+                params.append("\(name): \(oneofNames[i])? = nil")
+                assigns.append(.line("self.\(name) = \(name)"))
+            } else {
+                params.append("\(p.property): \(p.declaredType) = \(p.defaultValue)")
+                assigns.append(.line("self.\(p.property) = \(p.property)"))
+            }
         }
         if !params.isEmpty {
             members.append(.blank)
