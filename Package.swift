@@ -72,15 +72,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Helpers shared by the test targets (repository paths, temporary folders, processes).
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "ProtoCompilerTests",
-            dependencies: ["ProtoCompiler"],
+            dependencies: ["ProtoCompiler", "TestSupport"],
             exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ProtoRuntimeTests",
-            dependencies: ["ProtoRuntime", "ProtoFixtures", "RPCSchema", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "ProtoRuntime", "ProtoFixtures", "RPCSchema", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

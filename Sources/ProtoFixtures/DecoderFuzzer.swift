@@ -189,11 +189,12 @@ public struct DecoderFuzzer {
     }
 }
 
-/// SplitMix64: a small seedable generator, so a fuzz run can be replayed.
-struct SplitMix64 {
+/// SplitMix64: a small seedable generator, so fuzz runs and random tests can be replayed.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+    /// A generator whose sequence is determined by `seed`.
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

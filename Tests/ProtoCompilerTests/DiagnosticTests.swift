@@ -1,4 +1,5 @@
 import ProtoCompiler
+import TestSupport
 import Testing
 
 @Suite("Diagnostics: each error with its exact position")

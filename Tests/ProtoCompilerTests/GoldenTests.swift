@@ -1,5 +1,6 @@
 import Foundation
 import ProtoCompiler
+import TestSupport
 import Testing
 
 @Suite("Generated code")

@@ -1,4 +1,5 @@
 import ProtoCompiler
+import TestSupport
 import Testing
 
 @Suite("Parsing and resolving each proto3 construct")

@@ -1,9 +1,7 @@
 import Foundation
 import ProtoCompiler
+import TestSupport
 import Testing
-
-let repositoryRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
 
 /// Compiles in-memory files; the first is the one requested.
 func compile(_ files: [String: String], main: String = "test.proto") throws -> SchemaCompiler.Result {
@@ -22,24 +20,6 @@ func diagnostics(_ source: String, extra: [String: String] = [:]) -> [String] {
     } catch {
         return ["unexpected: \(error)"]
     }
-}
-
-struct ProcessResult {
-    var status: Int32
-    var output: String
-}
-
-func runProcess(_ executable: String, _ arguments: [String]) throws -> ProcessResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [executable] + arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return ProcessResult(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
 }
 
 /// Every `.proto` under `Protos/`, as import paths.

@@ -1,6 +1,7 @@
 import NIOCore
 import ProtoFixtures
 import ProtoRuntime
+import TestSupport
 import Testing
 
 @Suite("Binary wire format")

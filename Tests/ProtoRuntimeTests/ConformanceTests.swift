@@ -1,6 +1,7 @@
 import Foundation
 import ProtoFixtures
 import ProtoRuntime
+import TestSupport
 import Testing
 
 /// Checks our codec against protobuf's reference implementation (Python `protobuf`, `protoc` from
@@ -53,7 +54,7 @@ struct ConformanceTests {
         // Swift-born cases.
         let origin = work.appendingPathComponent("swift_origin")
         try FileManager.default.createDirectory(at: origin, withIntermediateDirectories: true)
-        var random = RandomMessages(rng: SeededGenerator(seed: 42))
+        var random = RandomMessages(rng: SplitMix64(seed: 42))
         var originals: [any Message] = []
         for i in 0..<count {
             let kind = i % 5 == 4 ? "Tree" : "AllTypes"

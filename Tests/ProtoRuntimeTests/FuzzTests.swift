@@ -1,4 +1,5 @@
 import ProtoFixtures
+import TestSupport
 import Testing
 
 /// A short run of the fuzzer in every test run; `make fuzz` runs 1,000,000 inputs per target.

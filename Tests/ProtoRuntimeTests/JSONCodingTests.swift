@@ -1,5 +1,6 @@
 import ProtoFixtures
 import ProtoRuntime
+import TestSupport
 import Testing
 
 @Suite("proto3 JSON mapping")

@@ -1,10 +1,15 @@
 /// Name transformations shared by the resolver and the emitters, following protoc's rules.
 public enum ProtoNaming {
     /// protoc's default JSON name: drop underscores, capitalise the letter after each one.
-    public static func jsonName(_ fieldName: String) -> String {
+    public static func jsonName(_ fieldName: String) -> String { camelCase(fieldName, capitalizeFirst: false) }
+
+    /// protoc's map entry message name: `my_map` becomes `MyMapEntry`.
+    public static func mapEntryName(_ fieldName: String) -> String { camelCase(fieldName, capitalizeFirst: true) + "Entry" }
+
+    static func camelCase(_ name: String, capitalizeFirst: Bool) -> String {
         var result = ""
-        var capitalizeNext = false
-        for ch in fieldName {
+        var capitalizeNext = capitalizeFirst
+        for ch in name {
             if ch == "_" {
                 capitalizeNext = true
             } else if capitalizeNext {
@@ -15,23 +20,6 @@ public enum ProtoNaming {
             }
         }
         return result
-    }
-
-    /// protoc's map entry message name: `my_map` becomes `MyMapEntry`.
-    public static func mapEntryName(_ fieldName: String) -> String {
-        var result = ""
-        var capitalizeNext = true
-        for ch in fieldName {
-            if ch == "_" {
-                capitalizeNext = true
-            } else if capitalizeNext {
-                result += ch.uppercased()
-                capitalizeNext = false
-            } else {
-                result.append(ch)
-            }
-        }
-        return result + "Entry"
     }
 
     /// `ORDER_STATUS_PENDING` without the enum-name prefix (`OrderStatus` gives `ORDER_STATUS_`),

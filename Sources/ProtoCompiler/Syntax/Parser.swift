@@ -607,20 +607,12 @@ struct Parser {
         try expectKeyword("rpc")
         let name = try expectIdentifier("a method name")
         try expectSymbol("(")
-        var clientStreaming = false
-        if current.isKeyword("stream") && (tokens[position + 1].kind == .identifier || tokens[position + 1].isSymbol(".")) {
-            _ = advance()
-            clientStreaming = true
-        }
+        let clientStreaming = consumeStreamKeyword()
         let (input, inputLocation) = try parseTypeName()
         try expectSymbol(")")
         try expectKeyword("returns")
         try expectSymbol("(")
-        var serverStreaming = false
-        if current.isKeyword("stream") && (tokens[position + 1].kind == .identifier || tokens[position + 1].isSymbol(".")) {
-            _ = advance()
-            serverStreaming = true
-        }
+        let serverStreaming = consumeStreamKeyword()
         let (output, outputLocation) = try parseTypeName()
         try expectSymbol(")")
         var options: [OptionSyntax] = []
@@ -642,6 +634,14 @@ struct Parser {
             name: name.text, inputType: input, inputLocation: inputLocation, clientStreaming: clientStreaming,
             outputType: output, outputLocation: outputLocation, serverStreaming: serverStreaming, options: options,
             location: name.location, doc: keyword.leadingComment)
+    }
+
+    /// `stream` before a type name (a type may itself be called `stream`).
+    private mutating func consumeStreamKeyword() -> Bool {
+        guard current.isKeyword("stream"), tokens[position + 1].kind == .identifier || tokens[position + 1].isSymbol(".")
+        else { return false }
+        _ = advance()
+        return true
     }
 
     // MARK: Extensions

@@ -26,33 +26,12 @@ public struct ProtoDuration: Message, Comparable {
         (lhs.seconds, lhs.nanos) < (rhs.seconds, rhs.nanos)
     }
 
-    public func serializedSize() -> Int {
-        var size = unknownFields.count
-        if seconds != 0 { size += 1 + WireSize.int64(seconds) }
-        if nanos != 0 { size += 1 + WireSize.int32(nanos) }
-        return size
-    }
+    public func serializedSize() -> Int { SecondsAndNanos.size(seconds, nanos, unknownFields) }
 
-    public func encode(to writer: inout WireWriter) {
-        if seconds != 0 {
-            writer.writeTag(0x08)
-            writer.writeInt64(seconds)
-        }
-        if nanos != 0 {
-            writer.writeTag(0x10)
-            writer.writeInt32(nanos)
-        }
-        unknownFields.encode(to: &writer)
-    }
+    public func encode(to writer: inout WireWriter) { SecondsAndNanos.encode(seconds, nanos, unknownFields, to: &writer) }
 
     public mutating func decodeMessage(from reader: inout WireReader) throws {
-        while let tag = try reader.nextTag() {
-            switch tag {
-            case 0x08: seconds = try reader.readInt64()
-            case 0x10: nanos = try reader.readInt32()
-            default: try reader.skipField(into: &unknownFields)
-            }
-        }
+        try SecondsAndNanos.decode(&seconds, &nanos, &unknownFields, from: &reader)
     }
 
     /// The JSON text form, e.g. `1.5s`.

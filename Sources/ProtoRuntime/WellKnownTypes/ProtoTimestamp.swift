@@ -29,33 +29,12 @@ public struct ProtoTimestamp: Message, Comparable {
         (lhs.seconds, lhs.nanos) < (rhs.seconds, rhs.nanos)
     }
 
-    public func serializedSize() -> Int {
-        var size = unknownFields.count
-        if seconds != 0 { size += 1 + WireSize.int64(seconds) }
-        if nanos != 0 { size += 1 + WireSize.int32(nanos) }
-        return size
-    }
+    public func serializedSize() -> Int { SecondsAndNanos.size(seconds, nanos, unknownFields) }
 
-    public func encode(to writer: inout WireWriter) {
-        if seconds != 0 {
-            writer.writeTag(0x08)
-            writer.writeInt64(seconds)
-        }
-        if nanos != 0 {
-            writer.writeTag(0x10)
-            writer.writeInt32(nanos)
-        }
-        unknownFields.encode(to: &writer)
-    }
+    public func encode(to writer: inout WireWriter) { SecondsAndNanos.encode(seconds, nanos, unknownFields, to: &writer) }
 
     public mutating func decodeMessage(from reader: inout WireReader) throws {
-        while let tag = try reader.nextTag() {
-            switch tag {
-            case 0x08: seconds = try reader.readInt64()
-            case 0x10: nanos = try reader.readInt32()
-            default: try reader.skipField(into: &unknownFields)
-            }
-        }
+        try SecondsAndNanos.decode(&seconds, &nanos, &unknownFields, from: &reader)
     }
 
     public func encodeJSON(to writer: inout JSONWriter) {
@@ -204,5 +183,39 @@ enum CivilCalendar {
         if nanos % 1_000_000 == 0 { return "." + pad(nanos / 1_000_000, 3) }
         if nanos % 1000 == 0 { return "." + pad(nanos / 1000, 6) }
         return "." + pad(nanos, 9)
+    }
+}
+
+/// The binary coding shared by Timestamp and Duration: `int64 seconds = 1; int32 nanos = 2;`.
+enum SecondsAndNanos {
+    static func size(_ seconds: Int64, _ nanos: Int32, _ unknownFields: UnknownFields) -> Int {
+        var size = unknownFields.count
+        if seconds != 0 { size += 1 + WireSize.int64(seconds) }
+        if nanos != 0 { size += 1 + WireSize.int32(nanos) }
+        return size
+    }
+
+    static func encode(_ seconds: Int64, _ nanos: Int32, _ unknownFields: UnknownFields, to writer: inout WireWriter) {
+        if seconds != 0 {
+            writer.writeTag(0x08)
+            writer.writeInt64(seconds)
+        }
+        if nanos != 0 {
+            writer.writeTag(0x10)
+            writer.writeInt32(nanos)
+        }
+        unknownFields.encode(to: &writer)
+    }
+
+    static func decode(
+        _ seconds: inout Int64, _ nanos: inout Int32, _ unknownFields: inout UnknownFields, from reader: inout WireReader
+    ) throws {
+        while let tag = try reader.nextTag() {
+            switch tag {
+            case 0x08: seconds = try reader.readInt64()
+            case 0x10: nanos = try reader.readInt32()
+            default: try reader.skipField(into: &unknownFields)
+            }
+        }
     }
 }

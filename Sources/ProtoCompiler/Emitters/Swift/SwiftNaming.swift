@@ -72,8 +72,7 @@ public enum SwiftNaming {
     public static func fileNamespace(_ path: String) -> String {
         let base = path.split(separator: "/").last.map(String.init) ?? path
         let stem = base.hasSuffix(".proto") ? String(base.dropLast(6)) : base
-        let camel = ProtoNaming.mapEntryName(stem.replacingOccurrences(of: "-", with: "_"))
-        return String(camel.dropLast(5)) + "ProtoFile"
+        return ProtoNaming.camelCase(stem.replacingOccurrences(of: "-", with: "_"), capitalizeFirst: true) + "ProtoFile"
     }
 
     /// A Swift string literal for `text`.
