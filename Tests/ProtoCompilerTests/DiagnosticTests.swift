@@ -67,6 +67,12 @@ struct DiagnosticTests {
             ])
     }
 
+    @Test("nesting past the limit is an error, not a stack overflow")
+    func nestingLimit() {
+        let source = "syntax = \"proto3\";\n" + String(repeating: "message M { ", count: 70) + String(repeating: "}", count: 70)
+        #expect(diagnostics(source) == ["test.proto:2:777: error: nesting deeper than 64 levels"])
+    }
+
     @Test("a missing import is an error at the import")
     func missingImport() {
         #expect(
@@ -118,6 +124,7 @@ struct DiagnosticTests {
         "", "\u{0}\u{1}\u{2}", "message", "message {", "message M {", "message M { int32", "syntax = ", "\"unterminated",
         "/* unterminated", "message M { map<int32 m = 1; }", "option (", "enum E { E = ; }", "service S { rpc A(", "{{{{}}}}",
         "message M { option (a.b).c = { x: [1, 2 };", "package ..;", String(repeating: "message M {", count: 500),
+        String(repeating: "message M {", count: 100_000), "option (x) = " + String(repeating: "{a:", count: 100_000),
     ])
     func hostile(source: String) {
         let found = diagnostics(source)

@@ -10,6 +10,11 @@ struct Parser {
 
     private struct Bail: Error {}
 
+    /// The deepest nesting of messages and aggregate option values accepted: hostile input must
+    /// not exhaust the stack of a recursive-descent parser.
+    static let maximumNesting = 64
+    private var nesting = 0
+
     init(source: String, path: String, allowProto2: Bool = false) {
         var lexer = Lexer(source: source, file: path)
         self.tokens = lexer.tokenize()
@@ -290,6 +295,8 @@ struct Parser {
     /// Text-format message literal: `{ post: "/x" body: "*" nested { a: 1 } list: [1, 2] }`.
     private mutating func parseAggregate() throws -> OptionValueSyntax {
         let location = current.location
+        try enterNested(at: location)
+        defer { nesting -= 1 }
         let close: Character
         if consumeSymbol("{") {
             close = "}"
@@ -342,6 +349,14 @@ struct Parser {
         return .list(values, location)
     }
 
+    private mutating func enterNested(at location: SourceLocation) throws {
+        nesting += 1
+        if nesting > Parser.maximumNesting {
+            nesting -= 1
+            throw fail("nesting deeper than \(Parser.maximumNesting) levels", at: location)
+        }
+    }
+
     // MARK: Messages
 
     private mutating func parseMessage() throws -> MessageSyntax {
@@ -349,6 +364,9 @@ struct Parser {
         try expectKeyword("message")
         let name = try expectIdentifier("a message name")
         var message = MessageSyntax(name: name.text, location: name.location, doc: keyword.leadingComment)
+        // Checked before the brace, so recovery skips the whole over-deep block.
+        try enterNested(at: name.location)
+        defer { nesting -= 1 }
         try expectSymbol("{")
         while !consumeSymbol("}") {
             if atEnd { throw fail("expected '}' to close message '\(name.text)'", at: current.location) }
