@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "ProtoCompiler", targets: ["ProtoCompiler"]),
         .library(name: "RPCSchema", targets: ["RPCSchema"]),
         .library(name: "ProtoFixtures", targets: ["ProtoFixtures"]),
+        .library(name: "RPC", targets: ["RPC"]),
         .executable(name: "protogen", targets: ["protogen"]),
         .executable(name: "marketplace", targets: ["marketplace"]),
         .plugin(name: "ProtoGenPlugin", targets: ["ProtoGenPlugin"]),
@@ -23,6 +24,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // The wire runtime: messages, binary format, proto3 JSON. Knows nothing of RPC.
@@ -46,6 +50,20 @@ let package = Package(
         .target(
             name: "RPCSchema",
             dependencies: ["ProtoRuntime"],
+            swiftSettings: swiftSettings,
+            plugins: ["ProtoGenPlugin"]
+        ),
+        // The binary RPC protocol: framing, connections, server, client, health, reflection.
+        .target(
+            name: "RPC",
+            dependencies: [
+                "ProtoRuntime", "RPCSchema",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings,
             plugins: ["ProtoGenPlugin"]
         ),
@@ -79,6 +97,18 @@ let package = Package(
             dependencies: ["ProtoCompiler", "TestSupport"],
             exclude: ["Golden"],
             swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RPCTests",
+            dependencies: [
+                "RPC", "RPCSchema", "ProtoRuntime", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings,
+            plugins: ["ProtoGenPlugin"]
         ),
         .testTarget(
             name: "ProtoRuntimeTests",

@@ -5,9 +5,13 @@ import PackagePlugin
 ///
 /// The target's `.proto` files are its source files (a folder in the target, or a symlink to a
 /// folder of `Protos/`), so a new file is noticed on the next build. A `protogen.json` in the
-/// target's folder names the import roots, relative to that folder:
+/// target's folder names the import roots (relative to that folder) and what to emit:
 ///
-///     { "importPaths": ["protos", "../../Protos"], "visibility": "public" }
+///     { "importPaths": ["../../Protos"], "visibility": "public", "messages": true,
+///       "services": false, "imports": [], "builtins": ["google/protobuf/descriptor.proto"] }
+///
+/// `builtins` generates the compiler's own well-known files (for example the descriptor messages
+/// reflection decodes).
 ///
 /// Each `.proto` file gets one command whose inputs are every `.proto` under the import roots,
 /// so editing an imported file regenerates its importers.
@@ -16,6 +20,14 @@ struct ProtoGenPlugin: BuildToolPlugin {
     struct Configuration: Decodable {
         var importPaths: [String]
         var visibility: String?
+        /// Emit message types (default true).
+        var messages: Bool?
+        /// Emit service stubs (default true).
+        var services: Bool?
+        /// Modules the generated files import (where messages live when only services are emitted here).
+        var imports: [String]?
+        /// Built-in files (`google/protobuf/descriptor.proto`) to generate as well.
+        var builtins: [String]?
     }
 
     enum PluginError: Error, CustomStringConvertible {
@@ -51,11 +63,16 @@ struct ProtoGenPlugin: BuildToolPlugin {
         let allProtos = roots.flatMap { protoFiles(under: $0) }
         let tool = try context.tool(named: "protogen")
         var commands: [Command] = []
+        var targets: [(importPath: String, input: URL?)] = []
         for file in module.sourceFiles(withSuffix: "proto") {
             let real = file.url.standardizedFileURL.resolvingSymlinksInPath()
             guard let importPath = relativePath(of: real, roots: roots) else {
                 throw PluginError.outsideImportPaths(file.url.path())
             }
+            targets.append((importPath, file.url))
+        }
+        for builtin in config.builtins ?? [] { targets.append((builtin, nil)) }
+        for (importPath, input) in targets {
             let stem = String(importPath.dropLast(".proto".count))
             let outputName = stem.replacingOccurrences(of: "/", with: "_") + ".pb.swift"
             let output = context.pluginWorkDirectoryURL.appending(path: outputName)
@@ -63,13 +80,17 @@ struct ProtoGenPlugin: BuildToolPlugin {
             for root in roots { arguments += ["--proto-path", root.path()] }
             arguments += ["--out", context.pluginWorkDirectoryURL.path()]
             arguments += ["--visibility", config.visibility ?? "public"]
+            arguments += ["--module-name", module.name]
+            if config.messages == false { arguments.append("--no-messages") }
+            if config.services == false { arguments.append("--no-services") }
+            for module in config.imports ?? [] { arguments += ["--import", module] }
             arguments.append(importPath)
             commands.append(
                 .buildCommand(
                     displayName: "protogen \(importPath)",
                     executable: tool.url,
                     arguments: arguments,
-                    inputFiles: [file.url] + allProtos + [configURL],
+                    inputFiles: (input.map { [$0] } ?? []) + allProtos + [configURL],
                     outputFiles: [output]))
         }
         return commands

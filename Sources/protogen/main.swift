@@ -25,6 +25,18 @@ struct ProtoGen: ParsableCommand {
     @Option(help: "Access level of generated declarations: public, package or internal.")
     var visibility: String = "public"
 
+    @Flag(help: "Do not emit message and enum types (services only, importing the messages' module).")
+    var noMessages = false
+
+    @Flag(help: "Do not emit service stubs.")
+    var noServices = false
+
+    @Option(name: .customLong("import"), help: "A module the generated files import (repeatable).")
+    var imports: [String] = []
+
+    @Option(help: "The module the output is compiled into (it is never imported by itself).")
+    var moduleName: String?
+
     @Flag(help: "Compare with what is in --out and --descriptor-set-out instead of writing; exit 1 if stale.")
     var check = false
 
@@ -64,7 +76,11 @@ struct ProtoGen: ParsableCommand {
             return
         }
         let outputs = GeneratedOutputs.make(
-            result, options: SwiftGeneratorOptions(visibility: level), descriptorSetName: descriptorSetOut.map {
+            result,
+            options: SwiftGeneratorOptions(
+                visibility: level, emitMessages: !noMessages, emitServices: !noServices, extraImports: imports,
+                moduleName: moduleName),
+            descriptorSetName: descriptorSetOut.map {
                 URL(fileURLWithPath: $0).lastPathComponent
             })
         var stale: [String] = []

@@ -533,7 +533,11 @@ public struct MessageEmitter: SwiftEmitter {
                 }
             }
         }
-        size.append(.line("return size"))
+        if size.count == 1 {
+            size = [.line("unknownFields.count")]
+        } else {
+            size.append(.line("return size"))
+        }
         encode.append(.line("unknownFields.encode(to: &writer)"))
         decodeCases.append(.caseLabel("default:", [.line("try reader.skipField(into: &unknownFields)")]))
         return [

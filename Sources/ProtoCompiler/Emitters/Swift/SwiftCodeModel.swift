@@ -125,8 +125,8 @@ public struct SwiftRenderer {
         case .line(let text):
             emit(text)
         case .block(let header, let body, let footer):
-            // A closure header (`… { reader in`) already opens its brace.
-            emit(header.hasSuffix(" in") ? header : header + " {")
+            // A closure header (`… { reader in`) already opens its brace; `[` opens a literal.
+            emit(header.hasSuffix(" in") || header == "[" ? header : header + " {")
             level += 1
             for s in body { render(s) }
             level -= 1

@@ -1,0 +1,76 @@
+import NIOCore
+import NIOConcurrencyHelpers
+import NIOPosix
+
+/// One TCP connection of a client.
+final class ClientConnection: Sendable {
+    let channel: any Channel
+    let handler: NIOLoopBound<ClientConnectionHandler>
+    var eventLoop: any EventLoop { channel.eventLoop }
+    let closed = NIOLockedValueBox(false)
+
+    init(channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>) {
+        self.channel = channel
+        self.handler = handler
+    }
+
+    /// Still open and taking new calls.
+    var isUsable: Bool { !closed.withLockedValue { $0 } && channel.isActive }
+
+    func onLoop(_ body: @escaping @Sendable (ClientConnectionHandler) -> Void) {
+        if eventLoop.inEventLoop {
+            body(handler.value)
+        } else {
+            let handler = self.handler
+            eventLoop.execute { body(handler.value) }
+        }
+    }
+
+    static func connect(
+        to endpoint: Endpoint, on loop: any EventLoop, configuration: ClientConfiguration, metrics: RPCMetrics,
+        onClose: @escaping @Sendable () -> Void
+    ) async throws -> ClientConnection {
+        let closedFlag = NIOLockedValueBox(false)
+        let channel = try await ClientBootstrap(group: loop)
+            .connectTimeout(configuration.connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(FrameDecoder(maximumPayloadSize: configuration.maximumFrameSize)))
+                    try channel.pipeline.syncOperations.addHandler(
+                        ClientConnectionHandler(maximumFrameSize: configuration.maximumFrameSize, metrics: metrics) {
+                            closedFlag.withLockedValue { $0 = true }
+                            onClose()
+                        })
+                }
+            }
+            .connect(host: endpoint.host, port: endpoint.port).get()
+        let handler = try await channel.eventLoop.submit {
+            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self), eventLoop: channel.eventLoop)
+        }.get()
+        let connection = ClientConnection(channel: channel, handler: handler)
+        channel.closeFuture.whenComplete { _ in
+            closedFlag.withLockedValue { $0 = true }
+        }
+        connection.closedFlag = closedFlag
+        if let interval = configuration.keepaliveInterval {
+            channel.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { task in
+                guard channel.isActive else { return task.cancel() }
+                handler.value.sendPing()
+            }
+        }
+        return connection
+    }
+
+    nonisolated(unsafe) var closedFlag: NIOLockedValueBox<Bool>?
+
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case let error as RPCError: return error.message
+        case let error as IOError: return "connection failed: \(error.description)"
+        case is ChannelError: return "connection failed: \(error)"
+        default: return "\(error)"
+        }
+    }
+}

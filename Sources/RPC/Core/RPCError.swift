@@ -1,0 +1,104 @@
+/// A call's status code: gRPC's seventeen codes with the same names and numbers.
+///
+/// A struct over a private enum, so codes can be added without breaking exhaustive switches.
+public struct RPCCode: Hashable, Sendable, CustomStringConvertible {
+    enum Wrapped: Int32, Sendable, CaseIterable {
+        case ok = 0, cancelled, unknown, invalidArgument, deadlineExceeded, notFound, alreadyExists,
+            permissionDenied, resourceExhausted, failedPrecondition, aborted, outOfRange, unimplemented, internalError,
+            unavailable, dataLoss, unauthenticated
+    }
+
+    let wrapped: Wrapped
+
+    /// The wire number (0...16).
+    public var rawValue: Int32 { wrapped.rawValue }
+
+    /// The code for a wire number; numbers outside 0...16 become `unknown`, as gRPC specifies.
+    public init(rawValue: Int32) { wrapped = Wrapped(rawValue: rawValue) ?? .unknown }
+
+    init(_ wrapped: Wrapped) { self.wrapped = wrapped }
+
+    public static let ok = RPCCode(.ok)
+    public static let cancelled = RPCCode(.cancelled)
+    public static let unknown = RPCCode(.unknown)
+    public static let invalidArgument = RPCCode(.invalidArgument)
+    public static let deadlineExceeded = RPCCode(.deadlineExceeded)
+    public static let notFound = RPCCode(.notFound)
+    public static let alreadyExists = RPCCode(.alreadyExists)
+    public static let permissionDenied = RPCCode(.permissionDenied)
+    public static let resourceExhausted = RPCCode(.resourceExhausted)
+    public static let failedPrecondition = RPCCode(.failedPrecondition)
+    public static let aborted = RPCCode(.aborted)
+    public static let outOfRange = RPCCode(.outOfRange)
+    public static let unimplemented = RPCCode(.unimplemented)
+    public static let internalError = RPCCode(.internalError)
+    public static let unavailable = RPCCode(.unavailable)
+    public static let dataLoss = RPCCode(.dataLoss)
+    public static let unauthenticated = RPCCode(.unauthenticated)
+
+    /// Every code, in wire order.
+    public static let allCodes: [RPCCode] = Wrapped.allCases.map(RPCCode.init)
+
+    /// The gRPC name, e.g. `DEADLINE_EXCEEDED`.
+    public var name: String {
+        switch wrapped {
+        case .ok: return "OK"
+        case .cancelled: return "CANCELLED"
+        case .unknown: return "UNKNOWN"
+        case .invalidArgument: return "INVALID_ARGUMENT"
+        case .deadlineExceeded: return "DEADLINE_EXCEEDED"
+        case .notFound: return "NOT_FOUND"
+        case .alreadyExists: return "ALREADY_EXISTS"
+        case .permissionDenied: return "PERMISSION_DENIED"
+        case .resourceExhausted: return "RESOURCE_EXHAUSTED"
+        case .failedPrecondition: return "FAILED_PRECONDITION"
+        case .aborted: return "ABORTED"
+        case .outOfRange: return "OUT_OF_RANGE"
+        case .unimplemented: return "UNIMPLEMENTED"
+        case .internalError: return "INTERNAL"
+        case .unavailable: return "UNAVAILABLE"
+        case .dataLoss: return "DATA_LOSS"
+        case .unauthenticated: return "UNAUTHENTICATED"
+        }
+    }
+
+    /// The code named `name` (`NOT_FOUND`, case-insensitive), if any.
+    public init?(name: String) {
+        guard let code = RPCCode.allCodes.first(where: { $0.name == name.uppercased() }) else { return nil }
+        self = code
+    }
+
+    public var description: String { name }
+}
+
+/// An error a call ends with: a code, a message for the caller, optional details and metadata.
+///
+/// Handlers throw it to choose the status; any other error reaches the caller as `INTERNAL`
+/// with a generic message (the original is logged on the server, never sent).
+public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var code: RPCCode
+    public var message: String
+    /// Encoded details (a message the service chooses), empty if none.
+    public var details: [UInt8]
+    /// Trailing metadata sent with the status.
+    public var metadata: Metadata
+
+    /// - Parameters:
+    ///   - code: the status code (not `.ok`).
+    ///   - message: a message for the caller.
+    ///   - details: encoded structured details.
+    ///   - metadata: trailing metadata.
+    public init(code: RPCCode, message: String, details: [UInt8] = [], metadata: Metadata = Metadata()) {
+        self.code = code
+        self.message = message
+        self.details = details
+        self.metadata = metadata
+    }
+
+    public var description: String { message.isEmpty ? code.name : "\(code.name): \(message)" }
+}
+
+/// Domain errors conform to choose the status their callers see.
+public protocol RPCErrorConvertible: Error {
+    var rpcError: RPCError { get }
+}

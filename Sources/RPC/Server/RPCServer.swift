@@ -1,0 +1,209 @@
+public import Logging
+import Metrics
+public import NIOCore
+import NIOConcurrencyHelpers
+public import NIOPosix
+import ProtoRuntime
+public import ServiceLifecycle
+
+/// Server settings.
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    /// 0 picks a free port (see ``RPCServer/localPort``).
+    public var port: Int
+    /// The largest frame payload accepted; longer frames close the connection.
+    public var maximumFrameSize: Int
+    /// Calls running at once per connection; more get RESOURCE_EXHAUSTED.
+    public var maximumConcurrentStreams: Int
+    /// Close a connection with no calls after this long (nil: never).
+    public var idleTimeout: TimeAmount?
+    /// How long in-flight calls may take to finish after shutdown begins.
+    public var shutdownGracePeriod: TimeAmount
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 0, maximumFrameSize: Int = 4 << 20, maximumConcurrentStreams: Int = 1024,
+        idleTimeout: TimeAmount? = .minutes(5), shutdownGracePeriod: TimeAmount = .seconds(10)
+    ) {
+        self.host = host
+        self.port = port
+        self.maximumFrameSize = maximumFrameSize
+        self.maximumConcurrentStreams = maximumConcurrentStreams
+        self.idleTimeout = idleTimeout
+        self.shutdownGracePeriod = shutdownGracePeriod
+    }
+}
+
+/// What every connection of a server shares.
+final class ServerCore: Sendable {
+    static let defaultWindow: UInt32 = 1 << 20
+
+    let configuration: ServerConfiguration
+    let methods: [String: ServerMethod]
+    let interceptors: [any ServerInterceptor]
+    let logger: Logger
+    let metrics: RPCMetrics
+    let connections = NIOLockedValueBox([ObjectIdentifier: (NIOLoopBound<ServerConnectionHandler>, any EventLoop)]())
+
+    init(configuration: ServerConfiguration, methods: [ServerMethod], interceptors: [any ServerInterceptor], logger: Logger) {
+        self.configuration = configuration
+        var table: [String: ServerMethod] = [:]
+        for method in methods { table[method.descriptor.path] = method }
+        self.methods = table
+        self.interceptors = interceptors
+        self.logger = logger
+        self.metrics = RPCMetrics(side: "server")
+    }
+
+    func register(_ handler: ServerConnectionHandler, eventLoop: any EventLoop) {
+        let entry = (NIOLoopBound(handler, eventLoop: eventLoop), eventLoop)
+        connections.withLockedValue { $0[handler.connectionID] = entry }
+    }
+
+    func unregister(_ handler: ServerConnectionHandler) {
+        _ = connections.withLockedValue { $0.removeValue(forKey: handler.connectionID) }
+    }
+}
+
+/// A binary RPC server: hosts services, answers health and reflection, and shuts down
+/// gracefully as a swift-service-lifecycle `Service`.
+public final class RPCServer: Service, Sendable {
+    let core: ServerCore
+    let group: any EventLoopGroup
+    let bound = NIOLockedValueBox<(any Channel)?>(nil)
+    let started = NIOLockedValueBox<[CheckedContinuation<Int, any Error>]>([])
+    let port = NIOLockedValueBox<Int?>(nil)
+    /// Health of this server's services (answered by the built-in Health service).
+    public let health: HealthStatusBook
+
+    /// - Parameters:
+    ///   - services: the services to host (Health and Reflection are added).
+    ///   - configuration: address and limits.
+    ///   - interceptors: run around every call, first one outermost.
+    ///   - group: the event loops (NIO's shared singleton by default).
+    ///   - logger: connection and call logs.
+    public init(
+        services: [any RPCService], configuration: ServerConfiguration = ServerConfiguration(),
+        interceptors: [any ServerInterceptor] = [], group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "rpc.server")
+    ) {
+        let health = HealthStatusBook(services: services.map(\.serviceName))
+        self.health = health
+        let builtIn: [any RPCService] = [HealthService(book: health), ReflectionService(hosted: services)]
+        let all = services + builtIn
+        self.core = ServerCore(
+            configuration: configuration, methods: all.flatMap(\.methods), interceptors: interceptors, logger: logger)
+        self.group = group
+    }
+
+    /// The port the server listens on, once it does.
+    public var localPort: Int {
+        get async throws {
+            if let port = port.withLockedValue({ $0 }) { return port }
+            return try await withCheckedThrowingContinuation { continuation in
+                let ready = port.withLockedValue { port -> Int? in
+                    if let port { return port }
+                    started.withLockedValue { $0.append(continuation) }
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        }
+    }
+
+    /// Binds, serves until graceful shutdown (or cancellation), then drains: GOAWAY to every
+    /// connection, in-flight calls get the grace period, new calls get UNAVAILABLE.
+    public func run() async throws {
+        let core = self.core
+        let channel: any Channel
+        do {
+            channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 256)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelOption(.maxMessagesPerRead, value: 16)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let peer = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
+                        let decoder = ByteToMessageHandler(
+                            FrameDecoder(maximumPayloadSize: core.configuration.maximumFrameSize))
+                        try channel.pipeline.syncOperations.addHandler(decoder)
+                        try channel.pipeline.syncOperations.addHandler(
+                            ServerConnectionHandler(core: core, eventLoop: channel.eventLoop, peer: peer))
+                    }
+                }
+                .bind(host: core.configuration.host, port: core.configuration.port).get()
+        } catch {
+            started.withLockedValue { waiters in
+                for waiter in waiters { waiter.resume(throwing: error) }
+                waiters = []
+            }
+            throw error
+        }
+        let actualPort = channel.localAddress?.port ?? core.configuration.port
+        bound.withLockedValue { $0 = channel }
+        let waiters = port.withLockedValue { port -> [CheckedContinuation<Int, any Error>] in
+            port = actualPort
+            return started.withLockedValue { waiters in
+                defer { waiters = [] }
+                return waiters
+            }
+        }
+        for waiter in waiters { waiter.resume(returning: actualPort) }
+        core.logger.info("listening", metadata: ["address": .string("\(core.configuration.host):\(actualPort)")])
+
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                try? await channel.closeFuture.get()
+            } onCancel: {
+                channel.close(promise: nil)
+            }
+        } onGracefulShutdown: {
+            channel.close(promise: nil)
+        }
+        await drain()
+    }
+
+    /// GOAWAY to every connection; wait for them to close (at most the grace period).
+    func drain() async {
+        health.shutdown()
+        let grace = core.configuration.shutdownGracePeriod
+        let connections = core.connections.withLockedValue { Array($0.values) }
+        var closing: [EventLoopFuture<Void>] = []
+        for (handler, loop) in connections {
+            let future = loop.submit {
+                handler.value.beginDrain(reason: "server shutting down", grace: grace)
+                return handler.value.context?.channel.closeFuture
+            }.flatMap { $0 ?? loop.makeSucceededVoidFuture() }
+            closing.append(future)
+        }
+        for future in closing { try? await future.get() }
+        core.logger.info("stopped")
+    }
+}
+
+/// Per-method call counters and latency histograms (swift-metrics).
+final class RPCMetrics: Sendable {
+    let side: String
+    let cache = NIOLockedValueBox([String: (Counter, Timer)]())
+
+    init(side: String) { self.side = side }
+
+    func record(method: String, code: RPCCode, duration: Duration?) {
+        let key = method + "|" + code.name
+        let (counter, timer) = cache.withLockedValue { cache in
+            if let found = cache[key] { return found }
+            let dimensions = [("method", method), ("code", code.name)]
+            let made = (
+                Counter(label: "rpc_\(side)_calls_total", dimensions: dimensions),
+                Timer(label: "rpc_\(side)_call_duration_seconds", dimensions: dimensions)
+            )
+            cache[key] = made
+            return made
+        }
+        counter.increment()
+        if let duration {
+            let (seconds, attoseconds) = duration.components
+            timer.recordNanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        }
+    }
+}

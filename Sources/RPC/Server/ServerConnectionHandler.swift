@@ -1,0 +1,633 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import ProtoRuntime
+import RPCSchema
+
+/// The server side of one connection: checks frames against the protocol, keeps the stream
+/// table, starts a task per call (on this connection's event loop) and writes responses,
+/// coalescing all frames ready in one event-loop tick into one write and one flush.
+///
+/// Everything here runs on the channel's event loop; tasks reach it through
+/// ``ServerStreamHandle``.
+final class ServerConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = Frame
+    typealias OutboundOut = ByteBuffer
+
+    enum State {
+        /// The peer's SETTINGS has not arrived yet.
+        case awaitingSettings
+        case active
+        /// GOAWAY sent: streams above `lastStreamID` are refused; close when none are left.
+        case draining(lastStreamID: UInt32)
+        case closed
+    }
+
+    struct Stream {
+        var method: ServerMethod
+        var context: ServerContext
+        var requestReceived = false
+        var inbound: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
+        var task: Task<Void, Never>?
+        var deadline: Scheduled<Void>?
+        var sendWindow: Int
+        var windowWaiters: [CheckedContinuation<Void, any Error>] = []
+        var unacknowledgedReceived = 0
+        var consumedSinceUpdate = 0
+        var responseStarted = false
+        let startTime: ContinuousClock.Instant
+    }
+
+    let core: ServerCore
+    var state: State = .awaitingSettings
+    var streams: [UInt32: Stream] = [:]
+    var highestStreamID: UInt32 = 0
+    var peerInitialWindow = Int(ServerCore.defaultWindow)
+    var context: ChannelHandlerContext?
+    var pending: ByteBuffer
+    var flushScheduled = false
+    var idleTimer: Scheduled<Void>?
+    var drainTimer: Scheduled<Void>?
+    let executor: EventLoopTaskExecutor
+    let peer: String
+    var connectionID: ObjectIdentifier { ObjectIdentifier(self) }
+
+    init(core: ServerCore, eventLoop: any EventLoop, peer: String) {
+        self.core = core
+        self.executor = EventLoopTaskExecutor(eventLoop)
+        self.pending = ByteBufferAllocator().buffer(capacity: 0)
+        self.peer = peer
+    }
+
+    // MARK: Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.pending = context.channel.allocator.buffer(capacity: 1024)
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        // Our preface and SETTINGS go out at once; the peer's must arrive first on its side.
+        pending.writeBytes(ConnectionPreface.bytes)
+        var settings = Settings()
+        settings.maxFrameSize = UInt32(core.configuration.maximumFrameSize)
+        settings.maxConcurrentStreams = UInt32(core.configuration.maximumConcurrentStreams)
+        settings.initialWindowSize = ServerCore.defaultWindow
+        settings.agent = "marketplace-rpc/1"
+        writeControlFrame(.settings, streamID: 0, message: settings)
+        flushNow()
+        core.register(self, eventLoop: context.eventLoop)
+        armIdleTimer()
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state = .closed
+        idleTimer?.cancel()
+        drainTimer?.cancel()
+        for (_, stream) in streams { cancel(stream, reason: "connection closed") }
+        streams.removeAll()
+        core.unregister(self)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let violation = error as? ProtocolViolation {
+            fail(violation)
+        } else if error is ChannelError || error is IOError {
+            context.close(promise: nil)
+        } else {
+            core.logger.debug("connection error", metadata: ["peer": .string(peer), "error": .string("\(error)")])
+            context.close(promise: nil)
+        }
+    }
+
+    /// Answers a protocol violation: GOAWAY with the reason (or an HTTP 400 to an HTTP client), then close.
+    func fail(_ violation: ProtocolViolation) {
+        guard let context, !isClosed else { return }
+        core.logger.info(
+            "closing connection after protocol violation",
+            metadata: ["peer": .string(peer), "violation": .string(violation.description)])
+        if violation.looksLikeHTTP {
+            let body = "This port speaks the marketplace binary RPC protocol, not HTTP. Use the gateway or rpcctl.\n"
+            let response =
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+            pending.writeString(response)
+        } else {
+            var goAway = GoAway()
+            goAway.lastStreamId = highestStreamID
+            goAway.errorCode = violation.code.rawValue
+            goAway.reason = violation.reason
+            writeControlFrame(.goAway, streamID: 0, message: goAway)
+        }
+        state = .closed
+        flushNow()
+        for (_, stream) in streams { cancel(stream, reason: "connection closed") }
+        streams.removeAll()
+        context.close(promise: nil)
+    }
+
+    var isClosed: Bool {
+        if case .closed = state { return true }
+        return false
+    }
+
+    // MARK: Reading
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        guard !isClosed else { return }
+        do {
+            try handle(frame)
+        } catch let violation as ProtocolViolation {
+            fail(violation)
+        } catch {
+            fail(ProtocolViolation(.internalError, "\(error)"))
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushIfNeeded()
+        context.fireChannelReadComplete()
+    }
+
+    func handle(_ frame: Frame) throws {
+        guard let type = frame.type else {
+            throw ProtocolViolation(.protocolError, "unknown frame type 0x\(String(frame.typeByte, radix: 16))")
+        }
+        if case .awaitingSettings = state {
+            guard type == .settings, !frame.flags.contains(.ack) else {
+                throw ProtocolViolation(.protocolError, "the first frame must be SETTINGS, got \(type)")
+            }
+        }
+        switch type {
+        case .settings: try handleSettings(frame)
+        case .ping: try handlePing(frame)
+        case .goAway: beginDrain(reason: "peer sent GOAWAY")
+        case .callStart: try handleCallStart(frame)
+        case .message: try handleMessage(frame)
+        case .cancel: try handleCancel(frame)
+        case .windowUpdate: try handleWindowUpdate(frame)
+        case .status, .responseStart:
+            throw ProtocolViolation(.protocolError, "\(type) frames are sent by servers only")
+        }
+        armIdleTimer()
+    }
+
+    func decodePayload<M: ProtoRuntime.Message>(_: M.Type, _ frame: Frame) throws -> M {
+        do {
+            return try M(buffer: frame.payload)
+        } catch {
+            throw ProtocolViolation(.protocolError, "malformed \(frame.type.map { "\($0)" } ?? "") payload: \(error)")
+        }
+    }
+
+    func handleSettings(_ frame: Frame) throws {
+        guard frame.streamID == 0 else { throw ProtocolViolation(.protocolError, "SETTINGS on stream \(frame.streamID)") }
+        if frame.flags.contains(.ack) { return }
+        let settings = try decodePayload(Settings.self, frame)
+        if settings.initialWindowSize > 0 { peerInitialWindow = Int(settings.initialWindowSize) }
+        if case .awaitingSettings = state { state = .active }
+        writeControlFrame(.settings, flags: .ack, streamID: 0, payload: nil)
+    }
+
+    func handlePing(_ frame: Frame) throws {
+        guard frame.streamID == 0, frame.payload.readableBytes == 8 else {
+            throw ProtocolViolation(.protocolError, "PING must carry 8 bytes on stream 0")
+        }
+        if frame.flags.contains(.ack) { return }
+        pending.writeFrame(type: .ping, flags: .ack, streamID: 0, payload: frame.payload)
+        scheduleFlush()
+    }
+
+    func handleCallStart(_ frame: Frame) throws {
+        let id = frame.streamID
+        guard id > highestStreamID else {
+            throw ProtocolViolation(.protocolError, "stream id \(id) is not above the last one (\(highestStreamID))")
+        }
+        highestStreamID = id
+        let callStart = try decodePayload(CallStart.self, frame)
+        if case .draining(let last) = state, id > last {
+            sendStatus(id, RPCError(code: .unavailable, message: "the server is shutting down"))
+            return
+        }
+        guard let method = core.methods[callStart.method] else {
+            core.metrics.record(method: callStart.method, code: .unimplemented, duration: nil)
+            sendStatus(id, RPCError(code: .unimplemented, message: "unknown method \(callStart.method)"))
+            return
+        }
+        guard streams.count < core.configuration.maximumConcurrentStreams else {
+            core.metrics.record(method: callStart.method, code: .resourceExhausted, duration: nil)
+            sendStatus(
+                id,
+                RPCError(
+                    code: .resourceExhausted,
+                    message: "too many concurrent calls on this connection (maximum \(core.configuration.maximumConcurrentStreams))"))
+            return
+        }
+        var metadata = Metadata()
+        for entry in callStart.metadata {
+            if entry.key.hasSuffix("-bin") {
+                metadata.add(entry.key, binary: entry.binaryValue)
+            } else {
+                metadata.add(entry.key, entry.value)
+            }
+        }
+        let now = ContinuousClock.now
+        var deadline: ContinuousClock.Instant?
+        if callStart.timeoutMicros > 0 {
+            let micros = min(callStart.timeoutMicros, UInt64(Int64.max / 1000))
+            deadline = now.advanced(by: .microseconds(Int64(micros)))
+        }
+        let traceID = metadata[MetadataKeys.traceID] ?? IDGenerator.make()
+        let requestID = metadata[MetadataKeys.requestID] ?? IDGenerator.make()
+        let logger = core.logger.with(requestID: requestID, traceID: traceID, method: callStart.method)
+        let serverContext = ServerContext(
+            method: method.descriptor, metadata: metadata, deadline: deadline, traceID: traceID, requestID: requestID,
+            logger: logger, peer: peer)
+        var stream = Stream(method: method, context: serverContext, sendWindow: peerInitialWindow, startTime: now)
+        if let deadline, let loop = context?.eventLoop {
+            let delay = TimeAmount.nanoseconds(Int64(clamping: (deadline - now).components.seconds * 1_000_000_000 + (deadline - now).components.attoseconds / 1_000_000_000))
+            let bound = NIOLoopBound(self, eventLoop: loop)
+            stream.deadline = loop.scheduleTask(in: delay) { bound.value.deadlineExceeded(id) }
+        }
+        streams[id] = stream
+        if case .streamingRequest(let body) = method.body {
+            let (raw, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+            streams[id]?.inbound = continuation
+            if frame.flags.contains(.endStream) { continuation.finish() }
+            start(id, serverContext) { handle in try await body(raw, serverContext, handle) }
+        } else if frame.flags.contains(.endStream) {
+            finishStream(id, error: RPCError(code: .invalidArgument, message: "expected one request message, got none"))
+        }
+    }
+
+    func handleMessage(_ frame: Frame) throws {
+        let id = frame.streamID
+        guard id != 0, id <= highestStreamID else {
+            throw ProtocolViolation(.protocolError, "MESSAGE on stream \(id), which was never opened")
+        }
+        // A stream already finished (deadline, refusal) may still receive what was in flight.
+        guard var stream = streams[id] else { return }
+        stream.unacknowledgedReceived += frame.payload.readableBytes
+        if stream.unacknowledgedReceived > Int(ServerCore.defaultWindow) + core.configuration.maximumFrameSize {
+            throw ProtocolViolation(.protocolError, "stream \(id) sent past its flow-control window")
+        }
+        switch stream.method.body {
+        case .singleRequest(let body):
+            if frame.flags.contains(.noMessage) {
+                streams[id] = stream
+                if !stream.requestReceived {
+                    finishStream(id, error: RPCError(code: .invalidArgument, message: "expected one request message, got none"))
+                }
+                return
+            }
+            guard !stream.requestReceived else {
+                streams[id] = stream
+                finishStream(id, error: RPCError(code: .invalidArgument, message: "expected one request message, got more"))
+                return
+            }
+            stream.requestReceived = true
+            streams[id] = stream
+            let payload = frame.payload
+            let context = stream.context
+            start(id, context) { handle in try await body(payload, context, handle) }
+        case .streamingRequest:
+            streams[id] = stream
+            if !frame.flags.contains(.noMessage) { stream.inbound?.yield(frame.payload) }
+            if frame.flags.contains(.endStream) { stream.inbound?.finish() }
+        }
+    }
+
+    func handleCancel(_ frame: Frame) throws {
+        guard frame.streamID != 0 else { throw ProtocolViolation(.protocolError, "CANCEL on stream 0") }
+        guard let stream = streams.removeValue(forKey: frame.streamID) else { return }
+        core.metrics.record(method: stream.method.descriptor.path, code: .cancelled, duration: ContinuousClock.now - stream.startTime)
+        cancel(stream, reason: "cancelled by the client")
+        drainIfDone()
+    }
+
+    func handleWindowUpdate(_ frame: Frame) throws {
+        guard frame.payload.readableBytes == 4, let increment = frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self),
+            increment > 0
+        else { throw ProtocolViolation(.protocolError, "WINDOW_UPDATE must carry a positive 4-byte increment") }
+        guard var stream = streams[frame.streamID] else { return }
+        stream.sendWindow += Int(increment)
+        let waiters = stream.sendWindow > 0 ? stream.windowWaiters : []
+        if stream.sendWindow > 0 { stream.windowWaiters = [] }
+        streams[frame.streamID] = stream
+        for waiter in waiters { waiter.resume() }
+    }
+
+    // MARK: Calls
+
+    func start(_ id: UInt32, _ context: ServerContext, _ body: @escaping @Sendable (ServerStreamHandle) async throws -> Void) {
+        guard let channelContext = self.context else { return }
+        let handle = ServerStreamHandle(
+            handler: NIOLoopBound(self, eventLoop: channelContext.eventLoop), eventLoop: channelContext.eventLoop,
+            streamID: id, allocator: channelContext.channel.allocator)
+        let interceptors = core.interceptors
+        let callContext = CallContext(deadline: context.deadline, traceID: context.traceID, requestID: context.requestID)
+        let task = Task(executorPreference: executor) {
+            await CallContext.$current.withValue(callContext) {
+                do {
+                    try await ServerConnectionHandler.run(interceptors: interceptors[...], context: context) { _ in
+                        try await body(handle)
+                    }
+                } catch {
+                    handle.finish(error: error)
+                }
+            }
+        }
+        streams[id]?.task = task
+    }
+
+    static func run(
+        interceptors: ArraySlice<any ServerInterceptor>, context: ServerContext,
+        body: @escaping @Sendable (ServerContext) async throws -> Void
+    ) async throws {
+        guard let first = interceptors.first else { return try await body(context) }
+        let rest = interceptors.dropFirst()
+        try await first.intercept(context: context) { updated in
+            try await run(interceptors: rest, context: updated, body: body)
+        }
+    }
+
+    func deadlineExceeded(_ id: UInt32) {
+        guard streams[id] != nil else { return }
+        finishStream(id, error: RPCError(code: .deadlineExceeded, message: "deadline exceeded"))
+    }
+
+    func cancel(_ stream: Stream, reason: String) {
+        stream.deadline?.cancel()
+        stream.task?.cancel()
+        stream.inbound?.finish(throwing: CancellationError())
+        for waiter in stream.windowWaiters { waiter.resume(throwing: CancellationError()) }
+    }
+
+    /// Ends a stream with an error status (or OK when `error` is nil) and forgets it.
+    func finishStream(_ id: UInt32, error: (any Error)?) {
+        guard let stream = streams.removeValue(forKey: id) else { return }
+        let rpcError = error.map { ServerConnectionHandler.status(for: $0, logger: stream.context.logger) }
+        core.metrics.record(
+            method: stream.method.descriptor.path, code: rpcError?.code ?? .ok, duration: ContinuousClock.now - stream.startTime)
+        writeResponseStartIfNeeded(stream, id)
+        sendStatus(id, rpcError, trailers: stream.context.response.trailers.withLockedValue { $0 })
+        cancel(stream, reason: "finished")
+        drainIfDone()
+    }
+
+    /// The status a caller sees for an error thrown by a handler: its own for `RPCError`, a
+    /// chosen one for `RPCErrorConvertible`, `CANCELLED` for cancellation, otherwise INTERNAL with
+    /// nothing of the original (which is logged).
+    static func status(for error: any Error, logger: Logger) -> RPCError {
+        switch error {
+        case let error as RPCError: return error
+        case let error as any RPCErrorConvertible: return error.rpcError
+        case is CancellationError: return RPCError(code: .cancelled, message: "the call was cancelled")
+        default:
+            logger.error("handler failed", metadata: ["error": .string("\(error)")])
+            return RPCError(code: .internalError, message: "internal error")
+        }
+    }
+
+    func writeResponseStartIfNeeded(_ stream: Stream, _ id: UInt32) {
+        guard !stream.responseStarted else { return }
+        let initial = stream.context.response.initial.withLockedValue { $0 }
+        guard !initial.isEmpty else { return }
+        var start = ResponseStart()
+        start.metadata = initial.wireEntries
+        writeControlFrame(.responseStart, streamID: id, message: start)
+        streams[id]?.responseStarted = true
+    }
+
+    // MARK: Writing (called through ServerStreamHandle, on the event loop)
+
+    /// Writes one response message; returns false if the window is exhausted (caller waits).
+    func writeMessage<M: ProtoRuntime.Message>(_ id: UInt32, _ message: M) -> Bool? {
+        guard var stream = streams[id] else { return nil }
+        guard stream.sendWindow > 0 else { return false }
+        if !stream.responseStarted {
+            writeResponseStartIfNeeded(stream, id)
+            stream.responseStarted = true
+        }
+        let size = message.serializedSize()
+        pending.writeFrameHeader(type: .message, streamID: id, payloadLength: size)
+        message.encode(into: &pending, size: size)
+        stream.sendWindow -= size
+        streams[id] = stream
+        scheduleFlush()
+        return true
+    }
+
+    func waitForWindow(_ id: UInt32, _ continuation: CheckedContinuation<Void, any Error>) {
+        guard streams[id] != nil else { return continuation.resume(throwing: CancellationError()) }
+        if let window = streams[id]?.sendWindow, window > 0 { return continuation.resume() }
+        streams[id]?.windowWaiters.append(continuation)
+    }
+
+    /// Unary fast path: [RESPONSE_START] MESSAGE STATUS(OK), one write.
+    func finishUnary<M: ProtoRuntime.Message>(_ id: UInt32, _ message: M) {
+        guard let stream = streams.removeValue(forKey: id) else { return }
+        writeResponseStartIfNeeded(stream, id)
+        let size = message.serializedSize()
+        pending.writeFrameHeader(type: .message, streamID: id, payloadLength: size)
+        message.encode(into: &pending, size: size)
+        sendStatus(id, nil, trailers: stream.context.response.trailers.withLockedValue { $0 })
+        core.metrics.record(method: stream.method.descriptor.path, code: .ok, duration: ContinuousClock.now - stream.startTime)
+        stream.deadline?.cancel()
+        drainIfDone()
+    }
+
+    func consumed(_ id: UInt32, bytes: Int) {
+        guard var stream = streams[id] else { return }
+        stream.consumedSinceUpdate += bytes
+        stream.unacknowledgedReceived -= bytes
+        if stream.consumedSinceUpdate >= Int(ServerCore.defaultWindow) / 2 {
+            var payload = context?.channel.allocator.buffer(capacity: 4) ?? ByteBuffer()
+            payload.writeInteger(UInt32(truncatingIfNeeded: stream.consumedSinceUpdate))
+            pending.writeFrame(type: .windowUpdate, streamID: id, payload: payload)
+            stream.consumedSinceUpdate = 0
+            scheduleFlush()
+        }
+        streams[id] = stream
+    }
+
+    func sendStatus(_ id: UInt32, _ error: RPCError?, trailers: Metadata = Metadata()) {
+        var status = Status()
+        if let error {
+            status.code = error.code.rawValue
+            status.message = error.message
+            status.details = error.details
+            status.trailers = (error.metadata.isEmpty ? trailers : error.metadata).wireEntries
+        } else {
+            status.trailers = trailers.wireEntries
+        }
+        writeControlFrame(.status, streamID: id, message: status)
+    }
+
+    func writeControlFrame<M: ProtoRuntime.Message>(_ type: FrameType, flags: FrameFlags = [], streamID: UInt32, message: M) {
+        let size = message.serializedSize()
+        pending.writeFrameHeader(type: type, flags: flags, streamID: streamID, payloadLength: size)
+        message.encode(into: &pending, size: size)
+        scheduleFlush()
+    }
+
+    func writeControlFrame(_ type: FrameType, flags: FrameFlags = [], streamID: UInt32, payload: ByteBuffer?) {
+        pending.writeFrameHeader(type: type, flags: flags, streamID: streamID, payloadLength: payload?.readableBytes ?? 0)
+        if var payload { pending.writeBuffer(&payload) }
+        scheduleFlush()
+    }
+
+    /// One flush per event-loop tick for everything written in it.
+    func scheduleFlush() {
+        guard !flushScheduled, let context else { return }
+        flushScheduled = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute { bound.value.flushIfNeeded() }
+    }
+
+    func flushIfNeeded() {
+        flushScheduled = false
+        guard pending.readableBytes > 0 else { return }
+        flushNow()
+    }
+
+    func flushNow() {
+        guard let context, pending.readableBytes > 0 else { return }
+        let out = pending
+        pending = context.channel.allocator.buffer(capacity: max(1024, out.readableBytes))
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+    }
+
+    // MARK: Idle timeout and draining
+
+    func armIdleTimer() {
+        guard let context, let timeout = core.configuration.idleTimeout else { return }
+        idleTimer?.cancel()
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        idleTimer = context.eventLoop.scheduleTask(in: timeout) {
+            let handler = bound.value
+            if handler.streams.isEmpty {
+                handler.fail(ProtocolViolation(.idleTimeout, "idle for longer than \(timeout)"))
+            } else {
+                handler.armIdleTimer()
+            }
+        }
+    }
+
+    /// Graceful shutdown: GOAWAY now, refuse new streams, close when the last call ends or the
+    /// grace period runs out.
+    func beginDrain(reason: String, grace: TimeAmount? = nil) {
+        guard let context else { return }
+        switch state {
+        case .draining, .closed: return
+        default: break
+        }
+        state = .draining(lastStreamID: highestStreamID)
+        var goAway = GoAway()
+        goAway.lastStreamId = highestStreamID
+        goAway.errorCode = ConnectionErrorCode.noError.rawValue
+        goAway.reason = reason
+        writeControlFrame(.goAway, streamID: 0, message: goAway)
+        flushNow()
+        if let grace {
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            drainTimer = context.eventLoop.scheduleTask(in: grace) { bound.value.closeNow() }
+        }
+        drainIfDone()
+    }
+
+    func drainIfDone() {
+        if case .draining = state, streams.isEmpty { closeNow() }
+    }
+
+    func closeNow() {
+        guard let context else { return }
+        flushNow()
+        for (_, stream) in streams { cancel(stream, reason: "server shut down") }
+        streams.removeAll()
+        state = .closed
+        context.close(promise: nil)
+    }
+}
+
+extension Metadata {
+    var wireEntries: [MetadataEntry] {
+        map { entry in
+            var wire = MetadataEntry()
+            wire.key = entry.key
+            switch entry.value {
+            case .string(let s): wire.value = s
+            case .binary(let b): wire.binaryValue = b
+            }
+            return wire
+        }
+    }
+
+    init(wireEntries: [MetadataEntry]) {
+        self.init()
+        for entry in wireEntries {
+            if entry.key.hasSuffix("-bin") {
+                add(entry.key, binary: entry.binaryValue)
+            } else {
+                add(entry.key, entry.value)
+            }
+        }
+    }
+}
+
+/// A call's way back to its connection, usable from the call's task.
+struct ServerStreamHandle: Sendable {
+    let handler: NIOLoopBound<ServerConnectionHandler>
+    let eventLoop: any EventLoop
+    let streamID: UInt32
+    let allocator: ByteBufferAllocator
+
+    /// Runs `body` on the event loop: at once when already there (the usual case, since call
+    /// tasks prefer the loop's executor), otherwise by scheduling it.
+    func onLoop(_ body: @escaping @Sendable (ServerConnectionHandler) -> Void) {
+        if eventLoop.inEventLoop {
+            body(handler.value)
+        } else {
+            let handler = self.handler
+            eventLoop.execute { body(handler.value) }
+        }
+    }
+
+    func finish<M: ProtoRuntime.Message>(with message: M) {
+        let id = streamID
+        onLoop { $0.finishUnary(id, message) }
+    }
+
+    func finishOK() {
+        let id = streamID
+        onLoop { $0.finishStream(id, error: nil) }
+    }
+
+    func finish(error: any Error) {
+        let id = streamID
+        onLoop { $0.finishStream(id, error: error) }
+    }
+
+    func consumed(_ bytes: Int) {
+        let id = streamID
+        onLoop { $0.consumed(id, bytes: bytes) }
+    }
+
+    func send<M: ProtoRuntime.Message>(_ message: M) async throws {
+        let id = streamID
+        while true {
+            try Task.checkCancellation()
+            let written: Bool? = try await eventLoop.submit { [handler] in handler.value.writeMessage(id, message) }.get()
+            switch written {
+            case nil: throw CancellationError()
+            case true?: return
+            case false?:
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                    onLoop { $0.waitForWindow(id, continuation) }
+                }
+            }
+        }
+    }
+}
