@@ -368,9 +368,21 @@ public struct Job: ProtoRuntime.Message {
 
 /// The schema of `golden.proto`, embedded as a `google.protobuf.FileDescriptorProto`.
 public enum GoldenProtoFile {
-    public static let descriptor = ProtoRuntime.EmbeddedFileDescriptor(
+    /// This file's descriptor.
+    public static let descriptor =
+    ProtoRuntime.EmbeddedFileDescriptor(
         path: "golden.proto",
         dependencies: ["google/protobuf/timestamp.proto"],
         base64: "Cgxnb2xkZW4ucHJvdG8SCWdvbGRlbi52MRofZ29vZ2xlL3Byb3RvYnVmL3RpbWVzdGFtcC5wcm90byLFAwoDSm9iEg4KAmlkGAEgASgDUgJpZBIUCgV0aXRsZRgCIAEoCVIFdGl0bGUSLwoIcHJpb3JpdHkYAyABKA4yEy5nb2xkZW4udjEuUHJpb3JpdHlSCHByaW9yaXR5Eh8KCGF0dGVtcHRzGAQgASgNSAFSCGF0dGVtcHRziAEBEhYKBnNjb3JlcxgFIAMoEVIGc2NvcmVzEjUKB3N1YmpvYnMYBiADKAsyGy5nb2xkZW4udjEuSm9iLlN1YmpvYnNFbnRyeVIHc3Viam9icxImCgZwYXJlbnQYByABKAsyDi5nb2xkZW4udjEuSm9iUgZwYXJlbnQSLAoDZHVlGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIDZHVlEiEKC3ByaWNlX2NlbnRzGAkgASgDSABSCnByaWNlQ2VudHMSGgoHdm91Y2hlchgKIAEoCUgAUgd2b3VjaGVyGkoKDFN1YmpvYnNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIkCgV2YWx1ZRgCIAEoCzIOLmdvbGRlbi52MS5Kb2JSBXZhbHVlOgI4AUIJCgdwYXltZW50QgsKCV9hdHRlbXB0cypJCghQcmlvcml0eRIYChRQUklPUklUWV9VTlNQRUNJRklFRBAAEhAKDFBSSU9SSVRZX0xPVxABEhEKDVBSSU9SSVRZX0hJR0gQAmIGcHJvdG8z"
     )
+
+    /// The descriptors of this file's imports (transitively), imports first, then this file's.
+    public static let files: [ProtoRuntime.EmbeddedFileDescriptor] = [
+        ProtoRuntime.EmbeddedFileDescriptor(
+            path: "google/protobuf/timestamp.proto",
+            dependencies: [],
+            base64: "Ch9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvEg9nb29nbGUucHJvdG9idWYiOwoJVGltZXN0YW1wEhgKB3NlY29uZHMYASABKANSB3NlY29uZHMSFAoFbmFub3MYAiABKAVSBW5hbm9zYgZwcm90bzM="
+        ),
+        descriptor,
+    ]
 }
