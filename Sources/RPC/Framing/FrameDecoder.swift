@@ -1,5 +1,8 @@
 public import NIOCore
 
+/// Fired (as a user inbound event) when the peer's connection preface has been checked.
+public struct PrefaceReceived: Sendable, Hashable {}
+
 /// Splits the byte stream into frames, after checking the peer's connection preface.
 ///
 /// The length of every frame is checked against the maximum before any byte of it is buffered
@@ -30,6 +33,8 @@ public struct FrameDecoder: ByteToMessageDecoder, Sendable {
         case .awaitingPreface:
             try checkPreface(&buffer)
             if case .awaitingPreface = state { return .needMoreData }
+            prefaceJustReceived = false
+            context.fireUserInboundEventTriggered(PrefaceReceived())
             return .continue
         case .frames:
             guard let frame = try FrameDecoder.readFrame(from: &buffer, maximumPayloadSize: maximumPayloadSize) else {
@@ -65,7 +70,11 @@ public struct FrameDecoder: ByteToMessageDecoder, Sendable {
         }
         buffer.moveReaderIndex(forwardBy: magic.count + 1)
         state = .frames
+        prefaceJustReceived = true
     }
+
+    /// Set when the preface has just been accepted; `decode` reports it once to the next handler.
+    var prefaceJustReceived = false
 
     static func looksLikeHTTP(_ bytes: [UInt8]) -> Bool {
         let text = String(decoding: bytes.prefix(4), as: UTF8.self)

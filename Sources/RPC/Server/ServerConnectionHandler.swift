@@ -67,7 +67,15 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        // Our preface and SETTINGS go out at once; the peer's must arrive first on its side.
+        core.register(self, eventLoop: context.eventLoop)
+        armIdleTimer()
+        context.fireChannelActive()
+    }
+
+    /// Our preface and SETTINGS go out once the client's preface checks out, so a wrong peer
+    /// (an HTTP client) sees only the answer meant for it.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is PrefaceReceived else { return context.fireUserInboundEventTriggered(event) }
         pending.writeBytes(ConnectionPreface.bytes)
         var settings = Settings()
         settings.maxFrameSize = UInt32(core.configuration.maximumFrameSize)
@@ -76,9 +84,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         settings.agent = "marketplace-rpc/1"
         writeControlFrame(.settings, streamID: 0, message: settings)
         flushNow()
-        core.register(self, eventLoop: context.eventLoop)
-        armIdleTimer()
-        context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -1,0 +1,177 @@
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import ProtoRuntime
+import RPC
+import RPCSchema
+import Testing
+
+/// A raw TCP peer: sends bytes, collects what the server answers until it closes (or 2 s pass).
+func rawExchange(_ endpoint: Endpoint, _ bytes: [UInt8]) async throws -> [UInt8] {
+    final class Collector: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        let received = NIOLockedValueBox<[UInt8]>([])
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var buffer = unwrapInboundIn(data)
+            let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+            received.withLockedValue { $0 += bytes }
+        }
+    }
+    let collector = Collector()
+    let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        .channelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+        }
+        .connect(host: endpoint.host, port: endpoint.port).get()
+    try await channel.writeAndFlush(ByteBuffer(bytes: bytes)).get()
+    let closed = channel.closeFuture
+    let timeout = channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+    try? await closed.get()
+    timeout.cancel()
+    return collector.received.withLockedValue { $0 }
+}
+
+/// Frames in a byte string (after skipping a leading preface if present).
+func frames(in bytes: [UInt8]) throws -> [Frame] {
+    var buffer = ByteBuffer(bytes: bytes)
+    if bytes.starts(with: ConnectionPreface.bytes) { buffer.moveReaderIndex(forwardBy: 8) }
+    var result: [Frame] = []
+    while let frame = try FrameDecoder.readFrame(from: &buffer, maximumPayloadSize: 1 << 24) { result.append(frame) }
+    return result
+}
+
+func frame(_ type: UInt8, _ flags: UInt8 = 0, stream: UInt32, _ payload: [UInt8]) -> [UInt8] {
+    var buffer = ByteBuffer()
+    buffer.writeInteger(UInt32(payload.count))
+    buffer.writeInteger(type)
+    buffer.writeInteger(flags)
+    buffer.writeInteger(stream)
+    buffer.writeBytes(payload)
+    return Array(buffer.readableBytesView)
+}
+
+let clientHello = ConnectionPreface.bytes + frame(0, stream: 0, Settings().serializedBytes())
+
+func callStart(_ method: String) -> [UInt8] { CallStart(method: method).serializedBytes() }
+
+func goAway(in bytes: [UInt8]) throws -> GoAway? {
+    try frames(in: bytes).first { $0.type == .goAway }.map { try GoAway(buffer: $0.payload) }
+}
+
+@Suite("Protocol violations get their documented answer; the server keeps serving")
+struct ProtocolViolationTests {
+    func stillServes(_ endpoint: Endpoint) async throws {
+        let client = Echo.Client(RPCClient(endpoints: [endpoint]))
+        #expect(try await client.get(EchoRequest(text: "ok")).text == "ok")
+        await client.client.close()
+    }
+
+    @Test("an HTTP request gets an HTTP 400 in plain text")
+    func http() async throws {
+        try await withServer { _, endpoint in
+            let answer = try await rawExchange(endpoint, Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+            let text = String(decoding: answer, as: UTF8.self)
+            #expect(text.hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
+            #expect(text.contains("binary RPC protocol"))
+            try await stillServes(endpoint)
+        }
+    }
+
+    @Test("bytes that are not the preface get GOAWAY(PROTOCOL_ERROR)")
+    func badPreface() async throws {
+        try await withServer { _, endpoint in
+            let goAway = try #require(try goAway(in: try await rawExchange(endpoint, [0x00, 0x01, 0x02, 0x03, 0x04])))
+            #expect(goAway.errorCode == ConnectionErrorCode.protocolError.rawValue)
+            #expect(goAway.reason == "not a marketplace-rpc peer: bad connection preface")
+            try await stillServes(endpoint)
+        }
+    }
+
+    @Test("an unsupported version gets GOAWAY(UNSUPPORTED_VERSION)")
+    func version() async throws {
+        try await withServer { _, endpoint in
+            let goAway = try #require(try goAway(in: try await rawExchange(endpoint, ConnectionPreface.magic + [9])))
+            #expect(goAway.errorCode == ConnectionErrorCode.unsupportedVersion.rawValue)
+        }
+    }
+
+    @Test("an oversized length gets GOAWAY(FRAME_SIZE_ERROR) without the payload being sent")
+    func oversized() async throws {
+        try await withServer { _, endpoint in
+            let header: [UInt8] = [0xFF, 0xFF, 0xFF, 0xF0, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]
+            let answer = try await rawExchange(endpoint, clientHello + header)
+            let goAway = try #require(try goAway(in: answer))
+            #expect(goAway.errorCode == ConnectionErrorCode.frameSizeError.rawValue)
+            try await stillServes(endpoint)
+        }
+    }
+
+    @Test("an unknown frame type gets GOAWAY(PROTOCOL_ERROR)")
+    func unknownType() async throws {
+        try await withServer { _, endpoint in
+            let goAway = try #require(try goAway(in: try await rawExchange(endpoint, clientHello + frame(0x7F, stream: 0, []))))
+            #expect(goAway.errorCode == ConnectionErrorCode.protocolError.rawValue)
+            #expect(goAway.reason == "unknown frame type 0x7f")
+            try await stillServes(endpoint)
+        }
+    }
+
+    @Test("a garbage CALL_START payload gets GOAWAY(PROTOCOL_ERROR)")
+    func garbageHeader() async throws {
+        try await withServer { _, endpoint in
+            let goAway = try #require(try goAway(in: try await rawExchange(endpoint, clientHello + frame(1, stream: 1, [0xFF, 0xFF]))))
+            #expect(goAway.errorCode == ConnectionErrorCode.protocolError.rawValue)
+            #expect(goAway.reason.hasPrefix("malformed"))
+            try await stillServes(endpoint)
+        }
+    }
+
+    @Test("the first frame must be SETTINGS")
+    func settingsFirst() async throws {
+        try await withServer { _, endpoint in
+            let bytes = ConnectionPreface.bytes + frame(1, stream: 1, callStart("/test.v1.Echo/Get"))
+            let goAway = try #require(try goAway(in: try await rawExchange(endpoint, bytes)))
+            #expect(goAway.errorCode == ConnectionErrorCode.protocolError.rawValue)
+        }
+    }
+
+    @Test("a request that does not decode gets INVALID_ARGUMENT; an unknown method UNIMPLEMENTED; the connection lives")
+    func streamErrors() async throws {
+        try await withServer { _, endpoint in
+            let bytes =
+                clientHello + frame(1, stream: 1, callStart("/test.v1.Echo/Get")) + frame(3, 1, stream: 1, [0x0A, 0x05, 0x61])
+                + frame(1, 1, stream: 3, callStart("/test.v1.Echo/Nope"))
+                + frame(1, stream: 5, callStart("/test.v1.Echo/Get")) + frame(3, 1, stream: 5, EchoRequest(text: "fine").serializedBytes())
+            let answer = try await rawExchange(endpoint, bytes)
+            let statuses = try frames(in: answer).filter { $0.type == .status }.map { ($0.streamID, try Status(buffer: $0.payload)) }
+            #expect(statuses.count == 3)
+            #expect(statuses.first { $0.0 == 1 }?.1.code == RPCCode.invalidArgument.rawValue)
+            #expect(statuses.first { $0.0 == 3 }?.1.code == RPCCode.unimplemented.rawValue)
+            #expect(statuses.first { $0.0 == 5 }?.1.code == 0)
+            let message = try frames(in: answer).first { $0.type == .message && $0.streamID == 5 }
+            #expect(try message.map { try EchoResponse(buffer: $0.payload).text } == "fine")
+        }
+    }
+
+    @Test("a truncated frame and a close: the server shrugs and keeps serving")
+    func truncated() async throws {
+        try await withServer { _, endpoint in
+            let partial = Array(frame(1, stream: 1, callStart("/test.v1.Echo/Get")).prefix(12))
+            _ = try await rawExchange(endpoint, clientHello + partial)
+            try await stillServes(endpoint)
+        }
+    }
+
+    @Test("PING is answered with the same bytes")
+    func ping() async throws {
+        try await withServer { _, endpoint in
+            let bytes = clientHello + frame(7, stream: 0, [1, 2, 3, 4, 5, 6, 7, 8]) + frame(7, stream: 0, [1])
+            let answer = try await rawExchange(endpoint, bytes)
+            let pong = try frames(in: answer).first { $0.type == .ping }
+            #expect(pong?.flags == .ack)
+            #expect(pong.map { Array($0.payload.readableBytesView) } == [1, 2, 3, 4, 5, 6, 7, 8])
+            #expect(try goAway(in: answer)?.errorCode == ConnectionErrorCode.protocolError.rawValue)
+        }
+    }
+}
