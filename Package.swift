@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "RPC", targets: ["RPC"]),
         .executable(name: "protogen", targets: ["protogen"]),
         .executable(name: "marketplace", targets: ["marketplace"]),
+        .executable(name: "rpcctl", targets: ["rpcctl"]),
         .plugin(name: "ProtoGenPlugin", targets: ["ProtoGenPlugin"]),
     ],
     dependencies: [
@@ -78,6 +79,14 @@ let package = Package(
             name: "marketplace",
             dependencies: [
                 "ProtoCompiler",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "rpcctl",
+            dependencies: [
+                "RPC", "RPCSchema", "ProtoRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

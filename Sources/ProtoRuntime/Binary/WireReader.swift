@@ -232,6 +232,14 @@ public struct WireReader {
         map[key] = value
     }
 
+    /// Everything not read yet (consumed).
+    @inlinable
+    public mutating func readRemaining() -> UnsafeRawBufferPointer {
+        let bytes = UnsafeRawBufferPointer(start: pointer, count: remaining)
+        pointer = end
+        return bytes
+    }
+
     /// Skips the value of the field whose tag was just read.
     @inlinable
     public mutating func skipField() throws {

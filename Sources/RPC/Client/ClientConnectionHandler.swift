@@ -80,7 +80,13 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         let reason: String
         if let violation = error as? ProtocolViolation {
-            reason = violation.looksLikeHTTP ? "the peer is not speaking this protocol (it answered like an HTTP server)" : "protocol error from the peer: \(violation.reason)"
+            if violation.looksLikeHTTP {
+                reason = "the peer is not speaking this protocol (it answered like an HTTP server)"
+            } else if violation.code == .protocolError, violation.reason.hasPrefix("not a marketplace-rpc peer") {
+                reason = "the peer is not speaking this protocol (bad connection preface)"
+            } else {
+                reason = "protocol error from the peer: \(violation.reason)"
+            }
         } else {
             reason = "connection error: \(error)"
         }
@@ -195,7 +201,9 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         endStream: Bool, sink: @escaping (ClientStreamEvent) -> Void
     ) -> UInt32? {
         guard acceptsStreams, let context else {
-            sink(.finished(RPCError(code: .unavailable, message: "connection is closing"), trailers: Metadata()))
+            var error = RPCError(code: .unavailable, message: "connection is closing")
+            if case .closed(let reason) = state { error = reason }
+            sink(.finished(error, trailers: Metadata()))
             return nil
         }
         let id = nextStreamID

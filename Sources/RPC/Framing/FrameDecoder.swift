@@ -78,7 +78,7 @@ public struct FrameDecoder: ByteToMessageDecoder, Sendable {
 
     static func looksLikeHTTP(_ bytes: [UInt8]) -> Bool {
         let text = String(decoding: bytes.prefix(4), as: UTF8.self)
-        return ["GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "PRI ", "CONN", "TRAC"].contains { $0.hasPrefix(text) || text.hasPrefix($0) }
+        return ["GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "PRI ", "CONN", "TRAC", "HTTP"].contains { $0.hasPrefix(text) || text.hasPrefix($0) }
             && !bytes.isEmpty
     }
 

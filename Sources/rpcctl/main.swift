@@ -1,0 +1,284 @@
+import ArgumentParser
+import Foundation
+import ProtoRuntime
+import RPC
+import RPCSchema
+
+/// `rpcctl`: a debug client for any server speaking the binary protocol, driven by reflection.
+@main
+struct RPCCtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rpcctl",
+        abstract: "Call any marketplace RPC server from the command line (schemas come from reflection).",
+        discussion: """
+            Exit status: 0 on success, otherwise the call's status code (3 INVALID_ARGUMENT, 5 NOT_FOUND,
+            12 UNIMPLEMENTED, 14 UNAVAILABLE, ...), or 64 for a usage error.
+            """,
+        subcommands: [List.self, Describe.self, Call.self, HealthCheck.self])
+}
+
+/// Options every subcommand shares.
+struct ConnectionOptions: ParsableArguments {
+    @Argument(help: "The server, host:port (e.g. 127.0.0.1:8003).")
+    var address: String
+
+    @Option(help: "Give up after this long: 500ms, 2s, 1m.")
+    var deadline: String = "10s"
+
+    @Option(name: [.customShort("H"), .customLong("header")], help: "Request metadata 'key: value' (repeatable).")
+    var headers: [String] = []
+
+    func endpoint() throws -> Endpoint {
+        guard let endpoint = Endpoint(address) else {
+            throw CLIError(code: 64, message: "'\(address)' is not host:port")
+        }
+        return endpoint
+    }
+
+    func callOptions() throws -> CallOptions {
+        guard let timeout = parseDuration(deadline) else {
+            throw CLIError(code: 64, message: "--deadline '\(deadline)' is not a duration like 500ms, 2s or 1m")
+        }
+        var metadata = Metadata()
+        for header in headers {
+            guard let colon = header.firstIndex(of: ":") else {
+                throw CLIError(code: 64, message: "header '\(header)' is not 'key: value'")
+            }
+            let key = header[..<colon].trimmingCharacters(in: .whitespaces)
+            let value = header[header.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            guard !key.isEmpty else { throw CLIError(code: 64, message: "header '\(header)' has no key") }
+            metadata.add(key, value)
+        }
+        return CallOptions(timeout: timeout, metadata: metadata)
+    }
+}
+
+func parseDuration(_ text: String) -> Duration? {
+    let units: [(String, Double)] = [("ms", 0.001), ("us", 0.000_001), ("s", 1), ("m", 60), ("h", 3600)]
+    for (suffix, scale) in units where text.hasSuffix(suffix) {
+        guard let value = Double(text.dropLast(suffix.count)), value > 0, value.isFinite, value * scale < 86_400 * 365 else {
+            return nil
+        }
+        return .nanoseconds(Int64(value * scale * 1e9))
+    }
+    return nil
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    var code: Int32
+    var message: String
+    var description: String { message }
+}
+
+/// Runs `body`, turning errors into a message on stderr and the documented exit code.
+func runReporting(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch let error as CLIError {
+        FileHandle.standardError.write(Data("rpcctl: \(error.message)\n".utf8))
+        throw ExitCode(error.code)
+    } catch let error as RPCError {
+        FileHandle.standardError.write(Data("rpcctl: \(error.code.name): \(error.message)\n".utf8))
+        throw ExitCode(error.code.rawValue)
+    } catch let error as JSONDecodingError {
+        FileHandle.standardError.write(Data("rpcctl: the request JSON does not fit the message: \(error)\n".utf8))
+        throw ExitCode(RPCCode.invalidArgument.rawValue)
+    }
+}
+
+/// Loads the schema of `symbol` from the server's reflection service.
+func pool(for symbol: String, client: RPCClient, options: CallOptions) async throws -> (DescriptorPool, DescribeResponse) {
+    let reflection = Reflection.Client(client)
+    let described: DescribeResponse
+    do {
+        described = try await reflection.describe(DescribeRequest(symbol: symbol), options: options)
+    } catch let error as RPCError where error.code == .notFound {
+        throw CLIError(code: RPCCode.notFound.rawValue, message: "the server does not know '\(symbol)'")
+    } catch let error as RPCError where error.code == .unimplemented {
+        throw CLIError(code: RPCCode.unimplemented.rawValue, message: "the server does not answer reflection")
+    }
+    return (try DescriptorPool(serializedFiles: described.fileDescriptors), described)
+}
+
+struct List: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the services of a server, or the methods of one.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Argument(help: "A service to list the methods of.")
+    var service: String?
+
+    func run() async throws {
+        try await runReporting {
+            let client = RPCClient(endpoints: [try connection.endpoint()])
+            defer { Task { await client.close() } }
+            let options = try connection.callOptions()
+            if let service {
+                let (pool, _) = try await pool(for: service, client: client, options: options)
+                for method in pool.services[service] ?? [] { print("\(service)/\(method.name)") }
+            } else {
+                for name in try await Reflection.Client(client).listServices(ListServicesRequest(), options: options).services {
+                    print(name)
+                }
+            }
+        }
+    }
+}
+
+struct Describe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Describe a service, method or message.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Argument(help: "A service (pkg.Service), method (pkg.Service/Method or pkg.Service.Method) or message (pkg.Message).")
+    var symbol: String
+
+    func run() async throws {
+        try await runReporting {
+            let client = RPCClient(endpoints: [try connection.endpoint()])
+            defer { Task { await client.close() } }
+            let symbol = self.symbol.replacingOccurrences(of: "/", with: ".")
+            let (pool, described) = try await pool(for: symbol, client: client, options: try connection.callOptions())
+            print("\(described.kind) \(symbol) (\(described.file))")
+            switch described.kind {
+            case "service":
+                for m in pool.services[symbol] ?? [] { print("  " + signature(m)) }
+            case "method":
+                if let m = pool.methods.values.first(where: { "\($0.service).\($0.name)" == symbol }) { print("  " + signature(m)) }
+            default:
+                for field in pool.messages[symbol]?.fields ?? [] {
+                    print("  \(field.isRepeated ? "repeated " : "")\(kindName(field.kind)) \(field.name) = \(field.number);")
+                }
+            }
+        }
+    }
+
+    func signature(_ m: DescriptorPool.MethodInfo) -> String {
+        "rpc \(m.name)(\(m.clientStreaming ? "stream " : "")\(m.inputType)) returns (\(m.serverStreaming ? "stream " : "")\(m.outputType))"
+    }
+
+    func kindName(_ kind: DescriptorPool.FieldKind) -> String {
+        switch kind {
+        case .enumeration(let name), .message(let name): return name
+        default: return "\(kind)"
+        }
+    }
+}
+
+struct Call: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Call a method with JSON; print the response(s) as JSON (server streams as NDJSON).")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Argument(help: "pkg.Service/Method")
+    var method: String
+
+    @Option(name: [.customShort("d"), .customLong("data")], help: "The request: JSON, @file, or @- for stdin (NDJSON for client streams).")
+    var data: String = "{}"
+
+    @Flag(name: .shortAndLong, help: "Print metadata, trailers and timing on stderr.")
+    var verbose = false
+
+    func run() async throws {
+        try await runReporting {
+            let path = method.hasPrefix("/") ? String(method.dropFirst()) : method
+            guard let slash = path.lastIndex(of: "/") else {
+                throw CLIError(code: 64, message: "'\(method)' is not pkg.Service/Method")
+            }
+            let service = String(path[..<slash])
+            let client = RPCClient(endpoints: [try connection.endpoint()])
+            defer { Task { await client.close() } }
+            let options = try connection.callOptions()
+            let (pool, _) = try await pool(for: service, client: client, options: options)
+            guard let info = pool.methods[path] else {
+                throw CLIError(code: RPCCode.unimplemented.rawValue, message: "'\(service)' has no method '\(path[path.index(after: slash)...])'")
+            }
+            let codec = DynamicCodec(pool: pool)
+            let kind: CallKind =
+                info.clientStreaming ? (info.serverStreaming ? .bidiStreaming : .clientStreaming)
+                : (info.serverStreaming ? .serverStreaming : .unary)
+            let descriptor = MethodDescriptor(service: service, method: info.name, kind: kind)
+            let input = try readInput()
+            let requests: [RawMessage]
+            if kind.clientStreams {
+                requests = try input.split(separator: UInt8(ascii: "\n")).filter { !$0.allSatisfy { $0 == 32 || $0 == 13 } }
+                    .map { RawMessage(bytes: try codec.encode(json: Array($0), as: info.inputType)) }
+            } else {
+                requests = [RawMessage(bytes: try codec.encode(json: input, as: info.inputType))]
+            }
+            let jsonOptions = JSONEncodingOptions(emitDefaults: true)
+            func show(_ message: RawMessage) throws {
+                print(String(decoding: try codec.json(from: message.bytes, as: info.outputType, options: jsonOptions), as: UTF8.self))
+            }
+            let start = ContinuousClock.now
+            if verbose { report("request metadata", options.metadata) }
+            switch kind {
+            case .unary:
+                let response = try await client.unary(descriptor, request: requests[0], responseType: RawMessage.self, options: options)
+                if verbose { report("response metadata", response.metadata) }
+                try show(response.message)
+                if verbose { report("trailers", response.trailers) }
+            case .serverStreaming:
+                let stream = try await client.serverStreaming(descriptor, request: requests[0], responseType: RawMessage.self, options: options)
+                for try await message in stream { try show(message) }
+                if verbose { report("trailers", stream.trailers) }
+            case .clientStreaming:
+                let response = try await client.clientStreaming(
+                    descriptor, requestType: RawMessage.self, responseType: RawMessage.self, options: options
+                ) { writer in
+                    for request in requests { try await writer.write(request) }
+                }
+                try show(response.message)
+                if verbose { report("trailers", response.trailers) }
+            case .bidiStreaming:
+                try await client.bidiStreaming(
+                    descriptor, requestType: RawMessage.self, responseType: RawMessage.self, options: options
+                ) { writer, responses in
+                    for request in requests { try await writer.write(request) }
+                    writer.finish()
+                    for try await message in responses { try show(message) }
+                }
+            }
+            if verbose {
+                FileHandle.standardError.write(Data("time: \(ContinuousClock.now - start)\nstatus: OK\n".utf8))
+            }
+        }
+    }
+
+    func report(_ title: String, _ metadata: Metadata) {
+        var text = "\(title):\n"
+        for entry in metadata { text += "  \(entry.key): \(entry.value)\n" }
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    func readInput() throws -> [UInt8] {
+        if data == "@-" { return [UInt8](FileHandle.standardInput.readDataToEndOfFile()) }
+        if data.hasPrefix("@") {
+            guard let contents = FileManager.default.contents(atPath: String(data.dropFirst())) else {
+                throw CLIError(code: 64, message: "cannot read \(data.dropFirst())")
+            }
+            return [UInt8](contents)
+        }
+        return Array(data.utf8)
+    }
+}
+
+struct HealthCheck: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "health", abstract: "Check a server's (or a service's) health.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Argument(help: "A service name; the whole server if omitted.")
+    var service: String = ""
+
+    func run() async throws {
+        try await runReporting {
+            let client = RPCClient(endpoints: [try connection.endpoint()])
+            defer { Task { await client.close() } }
+            let response = try await Health.Client(client).check(HealthCheckRequest(service: service), options: try connection.callOptions())
+            print(response.status.protoName ?? "\(response.status.protoValue)")
+            if response.status != .serving { throw ExitCode(1) }
+        }
+    }
+}
