@@ -58,7 +58,7 @@ struct ProtocOracleTests {
     let oracle = repositoryRoot.appendingPathComponent("Tests/Conformance/oracle.py").path
 
     @Test("our descriptors equal protoc's, byte for byte, for Protos/ and the test schemas")
-    func descriptorsMatchProtoc() throws {
+    func descriptorsMatchProtoc() async throws {
         let roots = [
             repositoryRoot.appendingPathComponent("Protos").path,
             repositoryRoot.appendingPathComponent("Sources/ProtoFixtures/protos").path,
@@ -72,7 +72,7 @@ struct ProtocOracleTests {
         defer { try? FileManager.default.removeItem(at: path) }
         var arguments = [oracle, "descriptors", "--ours", path.path]
         for root in roots { arguments += ["--proto-path", root] }
-        let run = try runProcess("python3", arguments + files)
+        let run = try await runProcess("python3", arguments + files)
         #expect(run.status == 0, "\(run.output)")
         #expect(run.output.contains("differing: 0"), "\(run.output)")
     }

@@ -20,15 +20,15 @@ struct ConformanceTests {
     }
 
     @Test("Python bytes and JSON decode in Swift to equal values; Swift's output decodes in Python to equal messages")
-    func bothDirections() throws {
+    func bothDirections() async throws {
         let work = try makeTemporaryDirectory("conformance")
         defer { if ProcessInfo.processInfo.environment["KEEP_CONFORMANCE"] == nil { try? FileManager.default.removeItem(at: work) } else { print("conformance work dir: \(work.path)") } }
         let module = work.appendingPathComponent("module").path
-        let compiled = try runProcess(
+        let compiled = try await runProcess(
             "python3", [oracle, "compile", "--proto-path", fixtures, "--out", module, "test/v1/conformance.proto"])
         try #require(compiled.status == 0, "protoc failed: \(compiled.output)")
         let count = 400
-        let generated = try runProcess(
+        let generated = try await runProcess(
             "python3", [oracle, "generate", "--module-dir", module, "--work", work.path, "--count", "\(count)", "--seed", "7"])
         try #require(generated.status == 0, "\(generated.output)")
 
@@ -64,7 +64,7 @@ struct ConformanceTests {
             try Data(message.jsonUTF8Bytes()).write(to: origin.appendingPathComponent("\(i).json"))
             try kind.write(to: origin.appendingPathComponent("\(i).kind"), atomically: true, encoding: .utf8)
         }
-        let checked = try runProcess("python3", [oracle, "check", "--module-dir", module, "--work", work.path])
+        let checked = try await runProcess("python3", [oracle, "check", "--module-dir", module, "--work", work.path])
         #expect(checked.status == 0, "\(checked.output)")
 
         // Python's re-encodings of Swift-born cases decode back to the originals.

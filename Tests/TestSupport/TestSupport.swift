@@ -18,8 +18,9 @@ public struct ProcessResult: Sendable {
     public var output: String
 }
 
-/// Runs a program (looked up on `PATH`) to completion.
-public func runProcess(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> ProcessResult {
+/// Runs a program (looked up on `PATH`) to completion. The wait happens off Swift's cooperative
+/// pool, so servers and other tests keep running meanwhile.
+public func runProcess(_ executable: String, _ arguments: [String], in directory: URL? = nil) async throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [executable] + arguments
@@ -28,7 +29,13 @@ public func runProcess(_ executable: String, _ arguments: [String], in directory
     process.standardOutput = pipe
     process.standardError = pipe
     try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return ProcessResult(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    let reader = pipe.fileHandleForReading
+    return await withCheckedContinuation { continuation in
+        Thread.detachNewThread {
+            let data = reader.readDataToEndOfFile()
+            process.waitUntilExit()
+            continuation.resume(
+                returning: ProcessResult(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self)))
+        }
+    }
 }
