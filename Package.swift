@@ -94,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "protofuzz",
             dependencies: [
-                "ProtoRuntime", "ProtoFixtures",
+                "ProtoRuntime", "ProtoFixtures", "RPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
