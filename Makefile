@@ -27,10 +27,12 @@ generate: ## Refresh Generated/ (Swift snapshot and descriptor set) from Protos/
 check-generated: ## Fail if Generated/ is stale
 	$(SWIFT) run protogen -I Protos --out Generated/swift --descriptor-set-out Generated/descriptors.binpb --check $(PROTOS)
 
-bench: bootstrap ## Run the benchmarks (release build, separate package) against SwiftProtobuf
-	cd Benchmarks && $(SWIFT) run -c release ProtoBench
+bench: bootstrap ## Run the benchmarks (release, separate package): codec vs SwiftProtobuf, RPC vs gRPC Swift 2 and raw NIO
+	cd Benchmarks && $(SWIFT) build -c release
+	cd Benchmarks && .build/release/ProtoBench
+	cd Benchmarks && .build/release/RPCBench run --duration $(or $(BENCH_SECONDS),10)
 
-fuzz: ## Fuzz the binary decoder and JSON parser with 1,000,000 mutated inputs each
+fuzz: ## Fuzz the binary decoder, the JSON parser and the frame decoder with 1,000,000 inputs each
 	$(SWIFT) run -c release protofuzz --iterations $(or $(ITERATIONS),1000000)
 
 clean: ## Remove build output

@@ -121,9 +121,9 @@ struct CallTests {
                     throw error
                 }
             }
-            #expect(ContinuousClock.now - start < .seconds(2))
-            try await Task.sleep(for: .milliseconds(200))
-            #expect(service.cancelled.withLockedValue { $0 } == ["slow"])
+            #expect(ContinuousClock.now - start < .seconds(4))
+            let cancelled = try await eventually { service.cancelled.withLockedValue { $0 } == ["slow"] }
+            #expect(cancelled)
             await client.client.close()
         }
     }
@@ -134,11 +134,11 @@ struct CallTests {
         try await withServer(service) { _, endpoint in
             let client = Echo.Client(RPCClient(endpoints: [endpoint]))
             let call = Task { try await client.get(EchoRequest(text: "cancel-me", delayMs: 5000)) }
-            try await Task.sleep(for: .milliseconds(100))
+            try await eventually { service.started.withLockedValue { $0 } == 1 }
             call.cancel()
             await #expect(throws: RPCError.self) { _ = try await call.value }
-            try await Task.sleep(for: .milliseconds(200))
-            #expect(service.cancelled.withLockedValue { $0 } == ["cancel-me"])
+            let cancelled = try await eventually { service.cancelled.withLockedValue { $0 } == ["cancel-me"] }
+            #expect(cancelled)
             #expect(try await client.get(EchoRequest(text: "after")).text == "after")
             await client.client.close()
         }
@@ -162,10 +162,11 @@ struct CallTests {
 
     @Test("more calls than the stream limit get RESOURCE_EXHAUSTED; the connection lives")
     func maxStreams() async throws {
-        try await withServer(configuration: ServerConfiguration(maximumConcurrentStreams: 2)) { _, endpoint in
+        let service = EchoService()
+        try await withServer(service, configuration: ServerConfiguration(maximumConcurrentStreams: 2)) { _, endpoint in
             let client = Echo.Client(RPCClient(endpoints: [endpoint]))
-            let slow = (0..<2).map { i in Task { try await client.get(EchoRequest(text: "\(i)", delayMs: 500)) } }
-            try await Task.sleep(for: .milliseconds(100))
+            let slow = (0..<2).map { i in Task { try await client.get(EchoRequest(text: "\(i)", delayMs: 1000)) } }
+            try await eventually { service.started.withLockedValue { $0 } == 2 }
             await #expect(throws: RPCError(code: .resourceExhausted, message: "too many concurrent calls on this connection (maximum 2)")) {
                 _ = try await client.get(EchoRequest(text: "third"))
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import ProtoRuntime
 import RPC
 import RPCSchema
@@ -10,7 +11,8 @@ import Testing
 struct LifecycleTests {
     @Test("graceful shutdown: in-flight calls finish, new calls get UNAVAILABLE, health turns NOT_SERVING")
     func gracefulShutdown() async throws {
-        let server = RPCServer(services: [EchoService()])
+        let service = EchoService()
+        let server = RPCServer(services: [service])
         let group = ServiceGroup(services: [server], logger: Logger(label: "test"))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -18,9 +20,11 @@ struct LifecycleTests {
             let client = Echo.Client(RPCClient(endpoints: [endpoint]))
             _ = try await client.get(EchoRequest(text: "warm"))
             let inFlight = Task { try await client.get(EchoRequest(text: "in-flight", delayMs: 400)) }
-            try await Task.sleep(for: .milliseconds(100))
+            // Shut down only once the server is running the in-flight call.
+            while service.started.withLockedValue({ $0 }) < 2 { try await Task.sleep(for: .milliseconds(5)) }
             await group.triggerGracefulShutdown()
-            try await Task.sleep(for: .milliseconds(50))
+            // Health turns NOT_SERVING once every connection has sent GOAWAY.
+            while server.health.status(of: "") != .notServing { try await Task.sleep(for: .milliseconds(5)) }
             do {
                 _ = try await client.get(EchoRequest(text: "late"))
                 Issue.record("a call after shutdown began succeeded")

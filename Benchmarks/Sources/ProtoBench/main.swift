@@ -4,11 +4,13 @@
 // Each case runs a warm-up, then 7 timed rounds of enough iterations to take ~150 ms; the table
 // reports the median ns/op of each side and the ratio (SwiftProtobuf time / ours: >1 means ours
 // is faster).
+import BenchMessages
 import Foundation
 import NIOCore
 import ProtoFixtures
 import ProtoRuntime
 import SwiftProtobuf
+
 
 @inline(never)
 func blackHole<T>(_ value: T) {

@@ -41,6 +41,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     var context: ChannelHandlerContext?
     var pending = ByteBuffer()
     var flushScheduled = false
+    /// Inside channelRead…channelReadComplete: the read's end flushes.
+    var inRead = false
     let maximumFrameSize: Int
     let metrics: RPCMetrics
     let onClose: @Sendable () -> Void
@@ -111,6 +113,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        inRead = true
         do {
             try handle(frame)
         } catch {
@@ -119,6 +122,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        inRead = false
         flushIfNeeded()
         context.fireChannelReadComplete()
     }
@@ -295,7 +299,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func scheduleFlush() {
-        guard !flushScheduled, let context else { return }
+        guard !flushScheduled, !inRead, let context else { return }
         flushScheduled = true
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         context.eventLoop.execute { bound.value.flushIfNeeded() }

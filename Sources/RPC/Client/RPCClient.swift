@@ -217,7 +217,8 @@ public final class RPCClient: Sendable {
     func prepare(_ options: CallOptions) -> (Metadata, Duration?) {
         var metadata = options.metadata
         let current = CallContext.current
-        if metadata[MetadataKeys.traceID] == nil { metadata.add(MetadataKeys.traceID, current?.traceID ?? IDGenerator.make()) }
+        // Forward the current call's trace; a server starts a new one when none arrives.
+        if let traceID = current?.traceID, metadata[MetadataKeys.traceID] == nil { metadata.add(MetadataKeys.traceID, traceID) }
         if metadata[MetadataKeys.requestID] == nil, let requestID = current?.requestID {
             metadata.add(MetadataKeys.requestID, requestID)
         }

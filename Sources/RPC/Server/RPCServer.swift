@@ -165,18 +165,21 @@ public final class RPCServer: Service, Sendable {
 
     /// GOAWAY to every connection; wait for them to close (at most the grace period).
     func drain() async {
-        health.shutdown()
         let grace = core.configuration.shutdownGracePeriod
         let connections = core.connections.withLockedValue { Array($0.values) }
-        var closing: [EventLoopFuture<Void>] = []
+        var closing: [EventLoopFuture<EventLoopFuture<Void>>] = []
         for (handler, loop) in connections {
-            let future = loop.submit {
-                handler.value.beginDrain(reason: "server shutting down", grace: grace)
-                return handler.value.context?.channel.closeFuture
-            }.flatMap { $0 ?? loop.makeSucceededVoidFuture() }
-            closing.append(future)
+            closing.append(
+                loop.submit {
+                    handler.value.beginDrain(reason: "server shutting down", grace: grace)
+                    return handler.value.context?.channel.closeFuture ?? loop.makeSucceededVoidFuture()
+                })
         }
-        for future in closing { try? await future.get() }
+        // Every connection has sent GOAWAY and refuses new calls before health says so.
+        var closed: [EventLoopFuture<Void>] = []
+        for future in closing { if let inner = try? await future.get() { closed.append(inner) } }
+        health.shutdown()
+        for future in closed { try? await future.get() }
         core.logger.info("stopped")
     }
 }
@@ -184,12 +187,17 @@ public final class RPCServer: Service, Sendable {
 /// Per-method call counters and latency histograms (swift-metrics).
 final class RPCMetrics: Sendable {
     let side: String
-    let cache = NIOLockedValueBox([String: (Counter, Timer)]())
+    struct Key: Hashable {
+        let method: String
+        let code: Int32
+    }
+
+    let cache = NIOLockedValueBox([Key: (Counter, Timer)]())
 
     init(side: String) { self.side = side }
 
     func record(method: String, code: RPCCode, duration: Duration?) {
-        let key = method + "|" + code.name
+        let key = Key(method: method, code: code.rawValue)
         let (counter, timer) = cache.withLockedValue { cache in
             if let found = cache[key] { return found }
             let dimensions = [("method", method), ("code", code.name)]

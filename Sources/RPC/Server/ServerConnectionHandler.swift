@@ -46,6 +46,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     var context: ChannelHandlerContext?
     var pending: ByteBuffer
     var flushScheduled = false
+    /// Inside channelRead…channelReadComplete: the read's end flushes, no need to schedule one.
+    var inRead = false
     var idleTimer: Scheduled<Void>?
     var drainTimer: Scheduled<Void>?
     let executor: EventLoopTaskExecutor
@@ -142,6 +144,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         guard !isClosed else { return }
+        inRead = true
         do {
             try handle(frame)
         } catch let violation as ProtocolViolation {
@@ -152,6 +155,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        inRead = false
         flushIfNeeded()
         context.fireChannelReadComplete()
     }
@@ -246,10 +250,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         let traceID = metadata[MetadataKeys.traceID] ?? IDGenerator.make()
         let requestID = metadata[MetadataKeys.requestID] ?? IDGenerator.make()
-        let logger = core.logger.with(requestID: requestID, traceID: traceID, method: callStart.method)
         let serverContext = ServerContext(
             method: method.descriptor, metadata: metadata, deadline: deadline, traceID: traceID, requestID: requestID,
-            logger: logger, peer: peer)
+            logger: core.logger, peer: peer)
         var stream = Stream(method: method, context: serverContext, sendWindow: peerInitialWindow, startTime: now)
         if let deadline, let loop = context?.eventLoop {
             let delay = TimeAmount.nanoseconds(Int64(clamping: (deadline - now).components.seconds * 1_000_000_000 + (deadline - now).components.attoseconds / 1_000_000_000))
@@ -333,7 +336,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             streamID: id, allocator: channelContext.channel.allocator)
         let interceptors = core.interceptors
         let callContext = CallContext(deadline: context.deadline, traceID: context.traceID, requestID: context.requestID)
-        let task = Task(executorPreference: executor) {
+        // Started immediately, on this thread: a handler that does not suspend (most unary
+        // handlers) completes inside this read, and its response leaves with the read's flush.
+        let task = Task.immediate(executorPreference: executor) {
             await CallContext.$current.withValue(callContext) {
                 do {
                     try await ServerConnectionHandler.run(interceptors: interceptors[...], context: context) { _ in
@@ -486,7 +491,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     /// One flush per event-loop tick for everything written in it.
     func scheduleFlush() {
-        guard !flushScheduled, let context else { return }
+        guard !flushScheduled, !inRead, let context else { return }
         flushScheduled = true
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         context.eventLoop.execute { bound.value.flushIfNeeded() }

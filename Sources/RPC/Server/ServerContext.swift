@@ -10,8 +10,14 @@ public struct ServerContext: Sendable {
     public let deadline: ContinuousClock.Instant?
     public let traceID: String
     public let requestID: String
-    /// A logger carrying the request id, trace id and method.
-    public var logger: Logger
+    /// A logger carrying the request id, trace id and method (attached when first used, so
+    /// calls that log nothing pay nothing).
+    public var logger: Logger {
+        get { _logger ?? baseLogger.with(requestID: requestID, traceID: traceID, method: method.path) }
+        set { _logger = newValue }
+    }
+    let baseLogger: Logger
+    var _logger: Logger?
     /// The peer's address, e.g. `127.0.0.1:53122`.
     public let peer: String
     /// Values interceptors attach for handlers (the authenticated caller, for example).
@@ -28,7 +34,7 @@ public struct ServerContext: Sendable {
         self.deadline = deadline
         self.traceID = traceID
         self.requestID = requestID
-        self.logger = logger
+        self.baseLogger = logger
         self.peer = peer
         self.response = ResponseMetadata()
     }

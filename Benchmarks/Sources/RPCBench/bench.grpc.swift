@@ -10,6 +10,7 @@
 
 import GRPCCore
 import GRPCProtobuf
+import BenchMessages
 
 // MARK: - test.v1.BenchEcho
 

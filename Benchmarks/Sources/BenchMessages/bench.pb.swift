@@ -20,18 +20,18 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
-nonisolated enum Test_V1_BenchStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
-  typealias RawValue = Int
+public nonisolated enum Test_V1_BenchStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
   case unspecified // = 0
   case pending // = 1
   case accepted // = 2
   case UNRECOGNIZED(Int)
 
-  init() {
+  public init() {
     self = .unspecified
   }
 
-  init?(rawValue: Int) {
+  public init?(rawValue: Int) {
     switch rawValue {
     case 0: self = .unspecified
     case 1: self = .pending
@@ -40,7 +40,7 @@ nonisolated enum Test_V1_BenchStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
     }
   }
 
-  var rawValue: Int {
+  public var rawValue: Int {
     switch self {
     case .unspecified: return 0
     case .pending: return 1
@@ -50,7 +50,7 @@ nonisolated enum Test_V1_BenchStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
   }
 
   // The compiler won't synthesize support with the UNRECOGNIZED case.
-  static let allCases: [Test_V1_BenchStatus] = [
+  public static let allCases: [Test_V1_BenchStatus] = [
     .unspecified,
     .pending,
     .accepted,
@@ -58,18 +58,18 @@ nonisolated enum Test_V1_BenchStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
 
 }
 
-nonisolated enum Test_V1_BenchServiceType: SwiftProtobuf.Enum, Swift.CaseIterable {
-  typealias RawValue = Int
+public nonisolated enum Test_V1_BenchServiceType: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
   case unspecified // = 0
   case cleaning // = 1
   case repair // = 2
   case UNRECOGNIZED(Int)
 
-  init() {
+  public init() {
     self = .unspecified
   }
 
-  init?(rawValue: Int) {
+  public init?(rawValue: Int) {
     switch rawValue {
     case 0: self = .unspecified
     case 1: self = .cleaning
@@ -78,7 +78,7 @@ nonisolated enum Test_V1_BenchServiceType: SwiftProtobuf.Enum, Swift.CaseIterabl
     }
   }
 
-  var rawValue: Int {
+  public var rawValue: Int {
     switch self {
     case .unspecified: return 0
     case .cleaning: return 1
@@ -88,7 +88,7 @@ nonisolated enum Test_V1_BenchServiceType: SwiftProtobuf.Enum, Swift.CaseIterabl
   }
 
   // The compiler won't synthesize support with the UNRECOGNIZED case.
-  static let allCases: [Test_V1_BenchServiceType] = [
+  public static let allCases: [Test_V1_BenchServiceType] = [
     .unspecified,
     .cleaning,
     .repair,
@@ -96,18 +96,18 @@ nonisolated enum Test_V1_BenchServiceType: SwiftProtobuf.Enum, Swift.CaseIterabl
 
 }
 
-nonisolated enum Test_V1_BenchLocation: SwiftProtobuf.Enum, Swift.CaseIterable {
-  typealias RawValue = Int
+public nonisolated enum Test_V1_BenchLocation: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
   case unspecified // = 0
   case north // = 1
   case mid // = 5
   case UNRECOGNIZED(Int)
 
-  init() {
+  public init() {
     self = .unspecified
   }
 
-  init?(rawValue: Int) {
+  public init?(rawValue: Int) {
     switch rawValue {
     case 0: self = .unspecified
     case 1: self = .north
@@ -116,7 +116,7 @@ nonisolated enum Test_V1_BenchLocation: SwiftProtobuf.Enum, Swift.CaseIterable {
     }
   }
 
-  var rawValue: Int {
+  public var rawValue: Int {
     switch self {
     case .unspecified: return 0
     case .north: return 1
@@ -126,7 +126,7 @@ nonisolated enum Test_V1_BenchLocation: SwiftProtobuf.Enum, Swift.CaseIterable {
   }
 
   // The compiler won't synthesize support with the UNRECOGNIZED case.
-  static let allCases: [Test_V1_BenchLocation] = [
+  public static let allCases: [Test_V1_BenchLocation] = [
     .unspecified,
     .north,
     .mid,
@@ -134,121 +134,121 @@ nonisolated enum Test_V1_BenchLocation: SwiftProtobuf.Enum, Swift.CaseIterable {
 
 }
 
-nonisolated struct Test_V1_BenchAddress: Sendable {
+public nonisolated struct Test_V1_BenchAddress: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var street: String = String()
+  public var street: String = String()
 
-  var city: String = String()
+  public var city: String = String()
 
-  var postalCode: String = String()
+  public var postalCode: String = String()
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  public init() {}
 }
 
-nonisolated struct Test_V1_BenchOrder: @unchecked Sendable {
+public nonisolated struct Test_V1_BenchOrder: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var id: Int64 {
+  public var id: Int64 {
     get {_storage._id}
     set {_uniqueStorage()._id = newValue}
   }
 
-  var customerID: Int64 {
+  public var customerID: Int64 {
     get {_storage._customerID}
     set {_uniqueStorage()._customerID = newValue}
   }
 
-  var providerID: Int64 {
+  public var providerID: Int64 {
     get {_storage._providerID}
     set {_uniqueStorage()._providerID = newValue}
   }
 
-  var title: String {
+  public var title: String {
     get {_storage._title}
     set {_uniqueStorage()._title = newValue}
   }
 
-  var description_p: String {
+  public var description_p: String {
     get {_storage._description_p}
     set {_uniqueStorage()._description_p = newValue}
   }
 
-  var status: Test_V1_BenchStatus {
+  public var status: Test_V1_BenchStatus {
     get {_storage._status}
     set {_uniqueStorage()._status = newValue}
   }
 
-  var serviceType: Test_V1_BenchServiceType {
+  public var serviceType: Test_V1_BenchServiceType {
     get {_storage._serviceType}
     set {_uniqueStorage()._serviceType = newValue}
   }
 
-  var location: Test_V1_BenchLocation {
+  public var location: Test_V1_BenchLocation {
     get {_storage._location}
     set {_uniqueStorage()._location = newValue}
   }
 
-  var priceCents: Int64 {
+  public var priceCents: Int64 {
     get {_storage._priceCents}
     set {_uniqueStorage()._priceCents = newValue}
   }
 
-  var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+  public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
     set {_uniqueStorage()._createdAt = newValue}
   }
   /// Returns true if `createdAt` has been explicitly set.
-  var hasCreatedAt: Bool {_storage._createdAt != nil}
+  public var hasCreatedAt: Bool {_storage._createdAt != nil}
   /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
-  mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
+  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
 
-  var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+  public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
     get {_storage._updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
     set {_uniqueStorage()._updatedAt = newValue}
   }
   /// Returns true if `updatedAt` has been explicitly set.
-  var hasUpdatedAt: Bool {_storage._updatedAt != nil}
+  public var hasUpdatedAt: Bool {_storage._updatedAt != nil}
   /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
-  mutating func clearUpdatedAt() {_uniqueStorage()._updatedAt = nil}
+  public mutating func clearUpdatedAt() {_uniqueStorage()._updatedAt = nil}
 
-  var tags: [String] {
+  public var tags: [String] {
     get {_storage._tags}
     set {_uniqueStorage()._tags = newValue}
   }
 
-  var address: Test_V1_BenchAddress {
+  public var address: Test_V1_BenchAddress {
     get {_storage._address ?? Test_V1_BenchAddress()}
     set {_uniqueStorage()._address = newValue}
   }
   /// Returns true if `address` has been explicitly set.
-  var hasAddress: Bool {_storage._address != nil}
+  public var hasAddress: Bool {_storage._address != nil}
   /// Clears the value of `address`. Subsequent reads from it will return its default value.
-  mutating func clearAddress() {_uniqueStorage()._address = nil}
+  public mutating func clearAddress() {_uniqueStorage()._address = nil}
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
-nonisolated struct Test_V1_BenchOrderList: Sendable {
+public nonisolated struct Test_V1_BenchOrderList: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  var orders: [Test_V1_BenchOrder] = []
+  public var orders: [Test_V1_BenchOrder] = []
 
-  var unknownFields = SwiftProtobuf.UnknownStorage()
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
 
-  init() {}
+  public init() {}
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -256,22 +256,22 @@ nonisolated struct Test_V1_BenchOrderList: Sendable {
 fileprivate nonisolated let _protobuf_package = "test.v1"
 
 nonisolated extension Test_V1_BenchStatus: SwiftProtobuf._ProtoNameProviding {
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0BENCH_STATUS_UNSPECIFIED\0\u{1}BENCH_STATUS_PENDING\0\u{1}BENCH_STATUS_ACCEPTED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0BENCH_STATUS_UNSPECIFIED\0\u{1}BENCH_STATUS_PENDING\0\u{1}BENCH_STATUS_ACCEPTED\0")
 }
 
 nonisolated extension Test_V1_BenchServiceType: SwiftProtobuf._ProtoNameProviding {
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0BENCH_SERVICE_TYPE_UNSPECIFIED\0\u{1}BENCH_SERVICE_TYPE_CLEANING\0\u{1}BENCH_SERVICE_TYPE_REPAIR\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0BENCH_SERVICE_TYPE_UNSPECIFIED\0\u{1}BENCH_SERVICE_TYPE_CLEANING\0\u{1}BENCH_SERVICE_TYPE_REPAIR\0")
 }
 
 nonisolated extension Test_V1_BenchLocation: SwiftProtobuf._ProtoNameProviding {
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0BENCH_LOCATION_UNSPECIFIED\0\u{1}BENCH_LOCATION_NORTH\0\u{2}\u{4}BENCH_LOCATION_MID\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0BENCH_LOCATION_UNSPECIFIED\0\u{1}BENCH_LOCATION_NORTH\0\u{2}\u{4}BENCH_LOCATION_MID\0")
 }
 
 nonisolated extension Test_V1_BenchAddress: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".BenchAddress"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}street\0\u{1}city\0\u{3}postal_code\0")
+  public static let protoMessageName: String = _protobuf_package + ".BenchAddress"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}street\0\u{1}city\0\u{3}postal_code\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -285,7 +285,7 @@ nonisolated extension Test_V1_BenchAddress: SwiftProtobuf.Message, SwiftProtobuf
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.street.isEmpty {
       try visitor.visitSingularStringField(value: self.street, fieldNumber: 1)
     }
@@ -298,7 +298,7 @@ nonisolated extension Test_V1_BenchAddress: SwiftProtobuf.Message, SwiftProtobuf
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Test_V1_BenchAddress, rhs: Test_V1_BenchAddress) -> Bool {
+  public static func ==(lhs: Test_V1_BenchAddress, rhs: Test_V1_BenchAddress) -> Bool {
     if lhs.street != rhs.street {return false}
     if lhs.city != rhs.city {return false}
     if lhs.postalCode != rhs.postalCode {return false}
@@ -308,8 +308,8 @@ nonisolated extension Test_V1_BenchAddress: SwiftProtobuf.Message, SwiftProtobuf
 }
 
 nonisolated extension Test_V1_BenchOrder: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".BenchOrder"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}customer_id\0\u{3}provider_id\0\u{1}title\0\u{1}description\0\u{1}status\0\u{3}service_type\0\u{1}location\0\u{3}price_cents\0\u{3}created_at\0\u{3}updated_at\0\u{1}tags\0\u{1}address\0")
+  public static let protoMessageName: String = _protobuf_package + ".BenchOrder"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{3}customer_id\0\u{3}provider_id\0\u{1}title\0\u{1}description\0\u{1}status\0\u{3}service_type\0\u{1}location\0\u{3}price_cents\0\u{3}created_at\0\u{3}updated_at\0\u{1}tags\0\u{1}address\0")
 
   fileprivate class _StorageClass {
     var _id: Int64 = 0
@@ -358,7 +358,7 @@ nonisolated extension Test_V1_BenchOrder: SwiftProtobuf.Message, SwiftProtobuf._
     return _storage
   }
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     _ = _uniqueStorage()
     try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
       while let fieldNumber = try decoder.nextFieldNumber() {
@@ -385,7 +385,7 @@ nonisolated extension Test_V1_BenchOrder: SwiftProtobuf.Message, SwiftProtobuf._
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every if/case branch local when no optimizations
@@ -434,7 +434,7 @@ nonisolated extension Test_V1_BenchOrder: SwiftProtobuf.Message, SwiftProtobuf._
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Test_V1_BenchOrder, rhs: Test_V1_BenchOrder) -> Bool {
+  public static func ==(lhs: Test_V1_BenchOrder, rhs: Test_V1_BenchOrder) -> Bool {
     if lhs._storage !== rhs._storage {
       let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
         let _storage = _args.0
@@ -462,10 +462,10 @@ nonisolated extension Test_V1_BenchOrder: SwiftProtobuf.Message, SwiftProtobuf._
 }
 
 nonisolated extension Test_V1_BenchOrderList: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  static let protoMessageName: String = _protobuf_package + ".BenchOrderList"
-  static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}orders\0")
+  public static let protoMessageName: String = _protobuf_package + ".BenchOrderList"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}orders\0")
 
-  mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
       // The use of inline closures is to circumvent an issue where the compiler
       // allocates stack space for every case branch when no optimizations are
@@ -477,14 +477,14 @@ nonisolated extension Test_V1_BenchOrderList: SwiftProtobuf.Message, SwiftProtob
     }
   }
 
-  func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     if !self.orders.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.orders, fieldNumber: 1)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  static func ==(lhs: Test_V1_BenchOrderList, rhs: Test_V1_BenchOrderList) -> Bool {
+  public static func ==(lhs: Test_V1_BenchOrderList, rhs: Test_V1_BenchOrderList) -> Bool {
     if lhs.orders != rhs.orders {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
