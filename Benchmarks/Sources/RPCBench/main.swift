@@ -4,6 +4,7 @@
 //
 //   RPCBench run [--duration S] [--warmup S] [--stacks raw,ours,grpc]
 //   RPCBench serve raw|ours|grpc        (what `run` starts as the server process)
+//   RPCBench client STACK PORT CONCURRENCY CONNECTIONS SECONDS   (load a running server, e.g. to profile it)
 import BenchMessages
 import Foundation
 import GRPCCore
@@ -287,6 +288,14 @@ func runAll(duration: Double, warmup: Double, stacks: [String]) async throws {
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "serve", arguments.count == 2 {
     try await serve(arguments[1])
+} else if arguments.first == "client", arguments.count == 6, let port = Int(arguments[2]), let concurrency = Int(arguments[3]),
+    let connections = Int(arguments[4]), let seconds = Double(arguments[5])
+{
+    // Load an already running server (for profiling it): client STACK PORT CONCURRENCY CONNECTIONS SECONDS
+    let (callers, executor, close) = try await makeCallers(arguments[1], port: port, connections: connections)
+    let result = try await load(concurrency: concurrency, duration: seconds, serverPID: 0, executor: executor, callers: callers)
+    await close()
+    print("\(Int(Double(result.calls) / result.seconds)) calls/s, p50 \(percentile(result.latencies, 0.5)) us")
 } else {
     var duration = 10.0
     var warmup = 2.0
