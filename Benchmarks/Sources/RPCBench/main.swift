@@ -283,6 +283,16 @@ func runAll(duration: Double, warmup: Double, stacks: [String]) async throws {
     }
 }
 
+/// The allocation count when running under Tools/malloc_counter.c (LD_PRELOAD), else nil.
+func mallocCount() -> Int? {
+    guard ProcessInfo.processInfo.environment["LD_PRELOAD"]?.contains("malloc_counter") == true else { return nil }
+    kill(getpid(), SIGUSR2)
+    usleep(100_000)  // the handler may run on another thread
+    return (try? String(contentsOfFile: "/tmp/malloc_count.\(getpid())", encoding: .utf8)).flatMap {
+        Int($0.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
+
 // MARK: Entry
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -293,9 +303,13 @@ if arguments.first == "serve", arguments.count == 2 {
 {
     // Load an already running server (for profiling it): client STACK PORT CONCURRENCY CONNECTIONS SECONDS
     let (callers, executor, close) = try await makeCallers(arguments[1], port: port, connections: connections)
+    let before = mallocCount()
     let result = try await load(concurrency: concurrency, duration: seconds, serverPID: 0, executor: executor, callers: callers)
+    let after = mallocCount()
     await close()
-    print("\(Int(Double(result.calls) / result.seconds)) calls/s, p50 \(percentile(result.latencies, 0.5)) us")
+    var clientAllocations = ""
+    if let before, let after { clientAllocations = "; client allocations/call: \((after - before) / max(1, result.calls))" }
+    print("\(Int(Double(result.calls) / result.seconds)) calls/s, p50 \(percentile(result.latencies, 0.5)) us\(clientAllocations); calls: \(result.calls)")
 } else {
     var duration = 10.0
     var warmup = 2.0
