@@ -111,6 +111,7 @@ let package = Package(
             name: "RPCTests",
             dependencies: [
                 "RPC", "RPCSchema", "ProtoRuntime", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -14,14 +14,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = Frame
     typealias OutboundOut = ByteBuffer
 
-    enum State {
-        /// The peer's SETTINGS has not arrived yet.
-        case awaitingSettings
-        case active
-        /// GOAWAY sent: streams above `lastStreamID` are refused; close when none are left.
-        case draining(lastStreamID: UInt32)
-        case closed
-    }
 
     struct Stream {
         var method: ServerMethod
@@ -39,9 +31,11 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     let core: ServerCore
-    var state: State = .awaitingSettings
+    /// The protocol's rules; this handler performs what it decides.
+    var machine = ServerConnectionStateMachine()
+    var isClosed = false
     var streams: [UInt32: Stream] = [:]
-    var highestStreamID: UInt32 = 0
+    var highestStreamID: UInt32 { machine.highestStreamID }
     var peerInitialWindow = Int(ServerCore.defaultWindow)
     var context: ChannelHandlerContext?
     var pending: ByteBuffer
@@ -89,7 +83,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        state = .closed
+        isClosed = true
         idleTimer?.cancel()
         drainTimer?.cancel()
         for (_, stream) in streams { cancel(stream, reason: "connection closed") }
@@ -127,17 +121,13 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             goAway.reason = violation.reason
             writeControlFrame(.goAway, streamID: 0, message: goAway)
         }
-        state = .closed
+        isClosed = true
         flushNow()
         for (_, stream) in streams { cancel(stream, reason: "connection closed") }
         streams.removeAll()
         context.close(promise: nil)
     }
 
-    var isClosed: Bool {
-        if case .closed = state { return true }
-        return false
-    }
 
     // MARK: Reading
 
@@ -161,24 +151,22 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func handle(_ frame: Frame) throws {
-        guard let type = frame.type else {
-            throw ProtocolViolation(.protocolError, "unknown frame type 0x\(String(frame.typeByte, radix: 16))")
-        }
-        if case .awaitingSettings = state {
-            guard type == .settings, !frame.flags.contains(.ack) else {
-                throw ProtocolViolation(.protocolError, "the first frame must be SETTINGS, got \(type)")
-            }
-        }
-        switch type {
-        case .settings: try handleSettings(frame)
-        case .ping: try handlePing(frame)
-        case .goAway: beginDrain(reason: "peer sent GOAWAY")
-        case .callStart: try handleCallStart(frame)
-        case .message: try handleMessage(frame)
-        case .cancel: try handleCancel(frame)
-        case .windowUpdate: try handleWindowUpdate(frame)
-        case .status, .responseStart:
-            throw ProtocolViolation(.protocolError, "\(type) frames are sent by servers only")
+        let increment = frame.payload.readableBytes == 4 ? frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self) : nil
+        let action = try machine.receive(
+            typeByte: frame.typeByte, flags: frame.flags, streamID: frame.streamID, payloadSize: frame.payload.readableBytes,
+            windowIncrement: increment)
+        switch action {
+        case .ignore: break
+        case .applySettings: try applySettings(frame)
+        case .answerPing:
+            pending.writeFrame(type: .ping, flags: .ack, streamID: 0, payload: frame.payload)
+            scheduleFlush()
+        case .peerGoingAway: beginDrain(reason: "peer sent GOAWAY")
+        case .openStream(let id, let endStream): try openStream(id, frame, endStream: endStream)
+        case .refuseStream(let id, let error): sendStatus(id, error)
+        case .deliver(let id, let endStream, let hasMessage): try deliver(id, frame, endStream: endStream, hasMessage: hasMessage)
+        case .cancelStream(let id): cancelStream(id)
+        case .windowUpdate(let id, let increment): windowUpdate(id, increment)
         }
         armIdleTimer()
     }
@@ -191,43 +179,28 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    func handleSettings(_ frame: Frame) throws {
-        guard frame.streamID == 0 else { throw ProtocolViolation(.protocolError, "SETTINGS on stream \(frame.streamID)") }
-        if frame.flags.contains(.ack) { return }
+    func applySettings(_ frame: Frame) throws {
         let settings = try decodePayload(Settings.self, frame)
         if settings.initialWindowSize > 0 { peerInitialWindow = Int(settings.initialWindowSize) }
-        if case .awaitingSettings = state { state = .active }
         writeControlFrame(.settings, flags: .ack, streamID: 0, payload: nil)
     }
 
-    func handlePing(_ frame: Frame) throws {
-        guard frame.streamID == 0, frame.payload.readableBytes == 8 else {
-            throw ProtocolViolation(.protocolError, "PING must carry 8 bytes on stream 0")
-        }
-        if frame.flags.contains(.ack) { return }
-        pending.writeFrame(type: .ping, flags: .ack, streamID: 0, payload: frame.payload)
-        scheduleFlush()
+    /// Refuses a stream the state machine opened (unknown method, too many calls).
+    func refuse(_ id: UInt32, _ error: RPCError) {
+        machine.streamClosed(id)
+        sendStatus(id, error)
     }
 
-    func handleCallStart(_ frame: Frame) throws {
-        let id = frame.streamID
-        guard id > highestStreamID else {
-            throw ProtocolViolation(.protocolError, "stream id \(id) is not above the last one (\(highestStreamID))")
-        }
-        highestStreamID = id
+    func openStream(_ id: UInt32, _ frame: Frame, endStream: Bool) throws {
         let callStart = try decodePayload(CallStart.self, frame)
-        if case .draining(let last) = state, id > last {
-            sendStatus(id, RPCError(code: .unavailable, message: "the server is shutting down"))
-            return
-        }
         guard let method = core.methods[callStart.method] else {
             core.metrics.record(method: callStart.method, code: .unimplemented, duration: nil)
-            sendStatus(id, RPCError(code: .unimplemented, message: "unknown method \(callStart.method)"))
+            refuse(id, RPCError(code: .unimplemented, message: "unknown method \(callStart.method)"))
             return
         }
         guard streams.count < core.configuration.maximumConcurrentStreams else {
             core.metrics.record(method: callStart.method, code: .resourceExhausted, duration: nil)
-            sendStatus(
+            refuse(
                 id,
                 RPCError(
                     code: .resourceExhausted,
@@ -263,19 +236,14 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         if case .streamingRequest(let body) = method.body {
             let (raw, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
             streams[id]?.inbound = continuation
-            if frame.flags.contains(.endStream) { continuation.finish() }
+            if endStream { continuation.finish() }
             start(id, serverContext) { handle in try await body(raw, serverContext, handle) }
-        } else if frame.flags.contains(.endStream) {
+        } else if endStream {
             finishStream(id, error: RPCError(code: .invalidArgument, message: "expected one request message, got none"))
         }
     }
 
-    func handleMessage(_ frame: Frame) throws {
-        let id = frame.streamID
-        guard id != 0, id <= highestStreamID else {
-            throw ProtocolViolation(.protocolError, "MESSAGE on stream \(id), which was never opened")
-        }
-        // A stream already finished (deadline, refusal) may still receive what was in flight.
+    func deliver(_ id: UInt32, _ frame: Frame, endStream: Bool, hasMessage: Bool) throws {
         guard var stream = streams[id] else { return }
         stream.unacknowledgedReceived += frame.payload.readableBytes
         if stream.unacknowledgedReceived > Int(ServerCore.defaultWindow) + core.configuration.maximumFrameSize {
@@ -283,7 +251,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         }
         switch stream.method.body {
         case .singleRequest(let body):
-            if frame.flags.contains(.noMessage) {
+            if !hasMessage {
                 streams[id] = stream
                 if !stream.requestReceived {
                     finishStream(id, error: RPCError(code: .invalidArgument, message: "expected one request message, got none"))
@@ -302,28 +270,24 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             start(id, context) { handle in try await body(payload, context, handle) }
         case .streamingRequest:
             streams[id] = stream
-            if !frame.flags.contains(.noMessage) { stream.inbound?.yield(frame.payload) }
-            if frame.flags.contains(.endStream) { stream.inbound?.finish() }
+            if hasMessage { stream.inbound?.yield(frame.payload) }
+            if endStream { stream.inbound?.finish() }
         }
     }
 
-    func handleCancel(_ frame: Frame) throws {
-        guard frame.streamID != 0 else { throw ProtocolViolation(.protocolError, "CANCEL on stream 0") }
-        guard let stream = streams.removeValue(forKey: frame.streamID) else { return }
+    func cancelStream(_ id: UInt32) {
+        guard let stream = streams.removeValue(forKey: id) else { return }
         core.metrics.record(method: stream.method.descriptor.path, code: .cancelled, duration: ContinuousClock.now - stream.startTime)
         cancel(stream, reason: "cancelled by the client")
         drainIfDone()
     }
 
-    func handleWindowUpdate(_ frame: Frame) throws {
-        guard frame.payload.readableBytes == 4, let increment = frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self),
-            increment > 0
-        else { throw ProtocolViolation(.protocolError, "WINDOW_UPDATE must carry a positive 4-byte increment") }
-        guard var stream = streams[frame.streamID] else { return }
+    func windowUpdate(_ id: UInt32, _ increment: UInt32) {
+        guard var stream = streams[id] else { return }
         stream.sendWindow += Int(increment)
         let waiters = stream.sendWindow > 0 ? stream.windowWaiters : []
         if stream.sendWindow > 0 { stream.windowWaiters = [] }
-        streams[frame.streamID] = stream
+        streams[id] = stream
         for waiter in waiters { waiter.resume() }
     }
 
@@ -378,6 +342,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// Ends a stream with an error status (or OK when `error` is nil) and forgets it.
     func finishStream(_ id: UInt32, error: (any Error)?) {
         guard let stream = streams.removeValue(forKey: id) else { return }
+        machine.streamClosed(id)
         let rpcError = error.map { ServerConnectionHandler.status(for: $0, logger: stream.context.logger) }
         core.metrics.record(
             method: stream.method.descriptor.path, code: rpcError?.code ?? .ok, duration: ContinuousClock.now - stream.startTime)
@@ -439,6 +404,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// Unary fast path: [RESPONSE_START] MESSAGE STATUS(OK), one write.
     func finishUnary<M: ProtoRuntime.Message>(_ id: UInt32, _ message: M) {
         guard let stream = streams.removeValue(forKey: id) else { return }
+        machine.streamClosed(id)
         writeResponseStartIfNeeded(stream, id)
         let size = message.serializedSize()
         pending.writeFrameHeader(type: .message, streamID: id, payloadLength: size)
@@ -529,14 +495,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// Graceful shutdown: GOAWAY now, refuse new streams, close when the last call ends or the
     /// grace period runs out.
     func beginDrain(reason: String, grace: TimeAmount? = nil) {
-        guard let context else { return }
-        switch state {
-        case .draining, .closed: return
-        default: break
-        }
-        state = .draining(lastStreamID: highestStreamID)
+        guard let context, !isClosed, let last = machine.beginDrain() else { return }
         var goAway = GoAway()
-        goAway.lastStreamId = highestStreamID
+        goAway.lastStreamId = last
         goAway.errorCode = ConnectionErrorCode.noError.rawValue
         goAway.reason = reason
         writeControlFrame(.goAway, streamID: 0, message: goAway)
@@ -549,7 +510,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func drainIfDone() {
-        if case .draining = state, streams.isEmpty { closeNow() }
+        if machine.isDrained && streams.isEmpty { closeNow() }
     }
 
     func closeNow() {
@@ -557,7 +518,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         flushNow()
         for (_, stream) in streams { cancel(stream, reason: "server shut down") }
         streams.removeAll()
-        state = .closed
+        isClosed = true
         context.close(promise: nil)
     }
 }
