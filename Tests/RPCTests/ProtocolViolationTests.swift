@@ -174,4 +174,16 @@ struct ProtocolViolationTests {
             #expect(try goAway(in: answer)?.errorCode == ConnectionErrorCode.protocolError.rawValue)
         }
     }
+
+    @Test("an idle connection is closed with GOAWAY(IDLE_TIMEOUT); a busy one is not")
+    func idleTimeout() async throws {
+        try await withServer(configuration: ServerConfiguration(idleTimeout: .milliseconds(300))) { _, endpoint in
+            let goAway = try #require(try goAway(in: try await rawExchange(endpoint, clientHello)))
+            #expect(goAway.errorCode == ConnectionErrorCode.idleTimeout.rawValue)
+            // A call longer than the timeout keeps its connection.
+            let client = Echo.Client(RPCClient(endpoints: [endpoint]))
+            #expect(try await client.get(EchoRequest(text: "long", delayMs: 600)).text == "long")
+            await client.client.close()
+        }
+    }
 }

@@ -43,6 +43,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     /// Inside channelRead…channelReadComplete: the read's end flushes, no need to schedule one.
     var inRead = false
     var idleTimer: Scheduled<Void>?
+    /// When a frame last arrived; the idle timer checks it instead of being re-armed per frame.
+    var lastActivity = NIODeadline.now()
     var drainTimer: Scheduled<Void>?
     let executor: EventLoopTaskExecutor
     let peer: String
@@ -168,7 +170,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         case .cancelStream(let id): cancelStream(id)
         case .windowUpdate(let id, let increment): windowUpdate(id, increment)
         }
-        armIdleTimer()
+        lastActivity = .now()
     }
 
     func decodePayload<M: ProtoRuntime.Message>(_: M.Type, _ frame: Frame) throws -> M {
@@ -347,7 +349,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         core.metrics.record(
             method: stream.method.descriptor.path, code: rpcError?.code ?? .ok, duration: ContinuousClock.now - stream.startTime)
         writeResponseStartIfNeeded(stream, id)
-        sendStatus(id, rpcError, trailers: stream.context.response.trailers.withLockedValue { $0 })
+        sendStatus(id, rpcError, trailers: stream.context.response.trailers)
         cancel(stream, reason: "finished")
         drainIfDone()
     }
@@ -368,7 +370,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     func writeResponseStartIfNeeded(_ stream: Stream, _ id: UInt32) {
         guard !stream.responseStarted else { return }
-        let initial = stream.context.response.initial.withLockedValue { $0 }
+        let initial = stream.context.response.initial
         guard !initial.isEmpty else { return }
         var start = ResponseStart()
         start.metadata = initial.wireEntries
@@ -409,7 +411,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let size = message.serializedSize()
         pending.writeFrameHeader(type: .message, streamID: id, payloadLength: size)
         message.encode(into: &pending, size: size)
-        sendStatus(id, nil, trailers: stream.context.response.trailers.withLockedValue { $0 })
+        sendStatus(id, nil, trailers: stream.context.response.trailers)
         core.metrics.record(method: stream.method.descriptor.path, code: .ok, duration: ContinuousClock.now - stream.startTime)
         stream.deadline?.cancel()
         drainIfDone()
@@ -478,16 +480,19 @@ final class ServerConnectionHandler: ChannelInboundHandler {
 
     // MARK: Idle timeout and draining
 
-    func armIdleTimer() {
+    /// Closes the connection once it has had no calls and no frames for the idle timeout. The timer
+    /// is armed once and re-armed for the remaining time when it fires early, so busy connections
+    /// pay nothing per frame.
+    func armIdleTimer(after delay: TimeAmount? = nil) {
         guard let context, let timeout = core.configuration.idleTimeout else { return }
-        idleTimer?.cancel()
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        idleTimer = context.eventLoop.scheduleTask(in: timeout) {
+        idleTimer = context.eventLoop.scheduleTask(in: delay ?? timeout) {
             let handler = bound.value
-            if handler.streams.isEmpty {
+            let idleFor = NIODeadline.now() - handler.lastActivity
+            if handler.streams.isEmpty && idleFor >= timeout {
                 handler.fail(ProtocolViolation(.idleTimeout, "idle for longer than \(timeout)"))
             } else {
-                handler.armIdleTimer()
+                handler.armIdleTimer(after: handler.streams.isEmpty ? timeout - idleFor : timeout)
             }
         }
     }

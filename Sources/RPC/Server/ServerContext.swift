@@ -40,16 +40,22 @@ public struct ServerContext: Sendable {
     }
 
     /// Sets the response's initial metadata (sent before the first response message).
-    public func setResponseMetadata(_ metadata: Metadata) { response.initial.withLockedValue { $0 = metadata } }
+    public func setResponseMetadata(_ metadata: Metadata) { response.state.withLockedValue { $0.initial = metadata } }
 
     /// Sets trailing metadata, sent with the final status.
-    public func setTrailers(_ metadata: Metadata) { response.trailers.withLockedValue { $0 = metadata } }
+    public func setTrailers(_ metadata: Metadata) { response.state.withLockedValue { $0.trailers = metadata } }
 }
 
 /// Response metadata a handler may set from its task.
-final class ResponseMetadata: Sendable {
-    let initial = NIOLockedValueBox(Metadata())
-    let trailers = NIOLockedValueBox(Metadata())
+struct ResponseMetadata: Sendable {
+    struct State: Sendable {
+        var initial = Metadata()
+        var trailers = Metadata()
+    }
+    let state = NIOLockedValueBox(State())
+
+    var initial: Metadata { state.withLockedValue { $0.initial } }
+    var trailers: Metadata { state.withLockedValue { $0.trailers } }
 }
 
 /// Runs around every call on a server: authentication, logging, auditing.
