@@ -13,7 +13,7 @@ enum ClientStreamEvent {
 
 /// The client side of one connection: opens streams, writes requests, routes response frames
 /// to their calls, answers pings, honours GOAWAY. Runs on the channel's event loop only.
-final class ClientConnectionHandler: ChannelInboundHandler {
+final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWriter {
     typealias InboundIn = Frame
     typealias OutboundOut = ByteBuffer
 
@@ -69,7 +69,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         settings.maxFrameSize = UInt32(maximumFrameSize)
         settings.initialWindowSize = ServerCore.defaultWindow
         settings.agent = "marketplace-rpc/1"
-        writeControl(.settings, streamID: 0, message: settings)
+        writeControlFrame(.settings, streamID: 0, message: settings)
         flushNow()
         context.fireChannelActive()
     }
@@ -136,7 +136,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
             if frame.flags.contains(.ack) { return }
             let settings = try decode(Settings.self, frame)
             if settings.initialWindowSize > 0 { peerInitialWindow = Int(settings.initialWindowSize) }
-            writeControl(.settings, flags: .ack, streamID: 0, payload: nil)
+            writeControlFrame(.settings, flags: .ack, streamID: 0, payload: nil)
         case .ping:
             if !frame.flags.contains(.ack) {
                 pending.writeFrame(type: .ping, flags: .ack, streamID: 0, payload: frame.payload)
@@ -227,7 +227,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
         streams[id] = Stream(sink: sink, deadline: deadline, sendWindow: peerInitialWindow, method: method.path, startTime: .now)
         let onlyStart = firstMessage == nil && endStream
-        writeControl(.callStart, flags: onlyStart ? .endStream : [], streamID: id, message: start)
+        writeControlFrame(.callStart, flags: onlyStart ? .endStream : [], streamID: id, message: start)
         if let firstMessage {
             writeMessage(id, firstMessage, endStream: endStream)
         }
@@ -281,40 +281,8 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         guard streams[id] != nil else { return }
         var cancel = Cancel()
         cancel.reason = error.message
-        writeControl(.cancel, streamID: id, message: cancel)
+        writeControlFrame(.cancel, streamID: id, message: cancel)
         finish(id, error, trailers: Metadata())
-    }
-
-    func writeControl<M: ProtoRuntime.Message>(_ type: FrameType, flags: FrameFlags = [], streamID: UInt32, message: M) {
-        let size = message.serializedSize()
-        pending.writeFrameHeader(type: type, flags: flags, streamID: streamID, payloadLength: size)
-        message.encode(into: &pending, size: size)
-        scheduleFlush()
-    }
-
-    func writeControl(_ type: FrameType, flags: FrameFlags = [], streamID: UInt32, payload: ByteBuffer?) {
-        pending.writeFrameHeader(type: type, flags: flags, streamID: streamID, payloadLength: payload?.readableBytes ?? 0)
-        if var payload { pending.writeBuffer(&payload) }
-        scheduleFlush()
-    }
-
-    func scheduleFlush() {
-        guard !flushScheduled, !inRead, let context else { return }
-        flushScheduled = true
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute { bound.value.flushIfNeeded() }
-    }
-
-    func flushIfNeeded() {
-        flushScheduled = false
-        flushNow()
-    }
-
-    func flushNow() {
-        guard let context, pending.readableBytes > 0 else { return }
-        let out = pending
-        pending = context.channel.allocator.buffer(capacity: max(1024, out.readableBytes))
-        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
     func sendPing() {

@@ -10,7 +10,7 @@ import RPCSchema
 ///
 /// Everything here runs on the channel's event loop; tasks reach it through
 /// ``ServerStreamHandle``.
-final class ServerConnectionHandler: ChannelInboundHandler {
+final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWriter {
     typealias InboundIn = Frame
     typealias OutboundOut = ByteBuffer
 
@@ -442,40 +442,6 @@ final class ServerConnectionHandler: ChannelInboundHandler {
             status.trailers = trailers.wireEntries
         }
         writeControlFrame(.status, streamID: id, message: status)
-    }
-
-    func writeControlFrame<M: ProtoRuntime.Message>(_ type: FrameType, flags: FrameFlags = [], streamID: UInt32, message: M) {
-        let size = message.serializedSize()
-        pending.writeFrameHeader(type: type, flags: flags, streamID: streamID, payloadLength: size)
-        message.encode(into: &pending, size: size)
-        scheduleFlush()
-    }
-
-    func writeControlFrame(_ type: FrameType, flags: FrameFlags = [], streamID: UInt32, payload: ByteBuffer?) {
-        pending.writeFrameHeader(type: type, flags: flags, streamID: streamID, payloadLength: payload?.readableBytes ?? 0)
-        if var payload { pending.writeBuffer(&payload) }
-        scheduleFlush()
-    }
-
-    /// One flush per event-loop tick for everything written in it.
-    func scheduleFlush() {
-        guard !flushScheduled, !inRead, let context else { return }
-        flushScheduled = true
-        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute { bound.value.flushIfNeeded() }
-    }
-
-    func flushIfNeeded() {
-        flushScheduled = false
-        guard pending.readableBytes > 0 else { return }
-        flushNow()
-    }
-
-    func flushNow() {
-        guard let context, pending.readableBytes > 0 else { return }
-        let out = pending
-        pending = context.channel.allocator.buffer(capacity: max(1024, out.readableBytes))
-        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
     }
 
     // MARK: Idle timeout and draining
