@@ -187,3 +187,33 @@ struct ProtocolViolationTests {
         }
     }
 }
+
+@Suite("Keepalive")
+struct KeepaliveTests {
+    /// Accepts connections and never answers: a hung peer.
+    final class BlackHole: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+    }
+
+    @Test("a server that stops answering pings fails the calls with UNAVAILABLE before their deadline")
+    func unansweredPings() async throws {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(BlackHole()) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let endpoint = Endpoint(host: "127.0.0.1", port: channel.localAddress?.port ?? 0)
+        let client = Echo.Client(
+            RPCClient(endpoints: [endpoint], configuration: ClientConfiguration(keepaliveInterval: .milliseconds(100))))
+        do {
+            _ = try await client.get(EchoRequest(text: "x"), options: CallOptions(timeout: .seconds(30)))
+            Issue.record("a call to a hung server succeeded")
+        } catch let error as RPCError {
+            #expect(error.code == .unavailable)
+            #expect(error.message == "the server stopped answering keepalive pings")
+        }
+        await client.client.close()
+        try await channel.close()
+    }
+}

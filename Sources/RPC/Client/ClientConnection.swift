@@ -57,7 +57,7 @@ final class ClientConnection: Sendable {
         if let interval = configuration.keepaliveInterval {
             channel.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { task in
                 guard channel.isActive else { return task.cancel() }
-                handler.value.sendPing()
+                handler.value.keepalive()
             }
         }
         return connection

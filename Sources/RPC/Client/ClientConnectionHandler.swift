@@ -41,6 +41,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     var context: ChannelHandlerContext?
     var pending = ByteBuffer()
     var flushScheduled = false
+    /// A keepalive PING was sent and its ACK has not come back yet.
+    var pingOutstanding = false
     /// Inside channelRead…channelReadComplete: the read's end flushes.
     var inRead = false
     let maximumFrameSize: Int
@@ -138,6 +140,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
             if settings.initialWindowSize > 0 { peerInitialWindow = Int(settings.initialWindowSize) }
             writeControlFrame(.settings, flags: .ack, streamID: 0, payload: nil)
         case .ping:
+            if frame.flags.contains(.ack) { pingOutstanding = false }
             if !frame.flags.contains(.ack) {
                 pending.writeFrame(type: .ping, flags: .ack, streamID: 0, payload: frame.payload)
                 scheduleFlush()
@@ -285,7 +288,15 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         finish(id, error, trailers: Metadata())
     }
 
-    func sendPing() {
+    /// A keepalive tick: if the previous PING is still unanswered the peer is gone (or the path
+    /// to it is), so the connection fails its calls with UNAVAILABLE; otherwise ping again.
+    func keepalive() {
+        if pingOutstanding {
+            closeAll(RPCError(code: .unavailable, message: "the server stopped answering keepalive pings"))
+            context?.close(promise: nil)
+            return
+        }
+        pingOutstanding = true
         var payload = ByteBuffer()
         payload.writeInteger(UInt64.random(in: 0 ... .max))
         pending.writeFrame(type: .ping, streamID: 0, payload: payload)

@@ -46,7 +46,8 @@ public struct ClientConfiguration: Sendable {
     public var maximumBackoff: TimeAmount
     /// The largest frame payload accepted from servers.
     public var maximumFrameSize: Int
-    /// Send PING at this interval while calls are open (nil: never).
+    /// Send PING at this interval (nil: never); a PING unanswered by the next one closes the
+    /// connection and fails its calls with UNAVAILABLE, instead of letting them wait for deadlines.
     public var keepaliveInterval: TimeAmount?
 
     public init(

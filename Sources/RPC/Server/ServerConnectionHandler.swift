@@ -170,7 +170,11 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         case .cancelStream(let id): cancelStream(id)
         case .windowUpdate(let id, let increment): windowUpdate(id, increment)
         }
-        lastActivity = .now()
+        // Calls count as activity; pings and settings do not (keepalive must not defeat idling).
+        switch action {
+        case .openStream, .deliver, .cancelStream: lastActivity = .now()
+        default: break
+        }
     }
 
     func decodePayload<M: ProtoRuntime.Message>(_: M.Type, _ frame: Frame) throws -> M {
