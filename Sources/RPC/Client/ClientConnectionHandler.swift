@@ -3,6 +3,19 @@ import NIOCore
 import ProtoRuntime
 import RPCSchema
 
+/// Where a call's stream events go (on the event loop). A class, not a closure, so a call costs
+/// one object rather than a closure context and boxes for what it captures.
+protocol ClientStreamSink: AnyObject {
+    func receive(_ event: ClientStreamEvent)
+}
+
+/// Adapts a closure (streaming calls).
+final class ClosureSink: ClientStreamSink {
+    let body: (ClientStreamEvent) -> Void
+    init(_ body: @escaping (ClientStreamEvent) -> Void) { self.body = body }
+    func receive(_ event: ClientStreamEvent) { body(event) }
+}
+
 /// What a call hears from its stream, on the event loop.
 enum ClientStreamEvent {
     case responseStart(Metadata)
@@ -18,7 +31,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     typealias OutboundOut = ByteBuffer
 
     struct Stream {
-        var sink: (ClientStreamEvent) -> Void
+        var sink: any ClientStreamSink
         var deadline: Scheduled<Void>?
         var sendWindow: Int
         var windowWaiters: [CheckedContinuation<Void, any Error>] = []
@@ -106,7 +119,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         for (_, stream) in all {
             stream.deadline?.cancel()
             for waiter in stream.windowWaiters { waiter.resume(throwing: error) }
-            stream.sink(.finished(error, trailers: Metadata()))
+            stream.sink.receive(.finished(error, trailers: Metadata()))
         }
         onClose()
     }
@@ -156,9 +169,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
             if streams.isEmpty { context?.close(promise: nil) }
         case .responseStart:
             let start = try decode(ResponseStart.self, frame)
-            streams[frame.streamID]?.sink(.responseStart(Metadata(wireEntries: start.metadata)))
+            streams[frame.streamID]?.sink.receive(.responseStart(Metadata(wireEntries: start.metadata)))
         case .message:
-            streams[frame.streamID]?.sink(.message(frame.payload))
+            streams[frame.streamID]?.sink.receive(.message(frame.payload))
         case .status:
             let status = try decode(Status.self, frame)
             let trailers = Metadata(wireEntries: status.trailers)
@@ -195,7 +208,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         stream.deadline?.cancel()
         for waiter in stream.windowWaiters { waiter.resume(throwing: error ?? RPCError(code: .cancelled, message: "call ended")) }
         metrics.record(method: stream.method, code: error?.code ?? .ok, duration: ContinuousClock.now - stream.startTime)
-        stream.sink(.finished(error, trailers: trailers))
+        stream.sink.receive(.finished(error, trailers: trailers))
         if case .goingAway = state, streams.isEmpty { context?.close(promise: nil) }
     }
 
@@ -205,12 +218,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     /// reports through `sink`) if the connection cannot take it.
     func open(
         method: MethodDescriptor, metadata: Metadata, timeout: Duration?, firstMessage: (any ProtoRuntime.Message)?,
-        endStream: Bool, sink: @escaping (ClientStreamEvent) -> Void
+        endStream: Bool, sink: any ClientStreamSink
     ) -> UInt32? {
         guard acceptsStreams, let context else {
             var error = RPCError(code: .unavailable, message: "connection is closing")
             if case .closed(let reason) = state { error = reason }
-            sink(.finished(error, trailers: Metadata()))
+            sink.receive(.finished(error, trailers: Metadata()))
             return nil
         }
         let id = nextStreamID

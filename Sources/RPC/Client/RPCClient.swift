@@ -268,29 +268,9 @@ public final class RPCClient: Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<UnaryResponse<Response>, any Error>) in
                 connection.onLoop { handler in
-                    var initial = Metadata()
-                    var message: ByteBuffer?
                     let id = handler.open(
-                        method: method, metadata: metadata, timeout: timeout, firstMessage: request, endStream: true
-                    ) { event in
-                        switch event {
-                        case .responseStart(let m): initial = m
-                        case .message(let buffer): message = buffer
-                        case .finished(let error?, _): continuation.resume(throwing: error)
-                        case .finished(nil, let trailers):
-                            guard let message else {
-                                return continuation.resume(
-                                    throwing: RPCError(code: .internalError, message: "the server sent no response message"))
-                            }
-                            do {
-                                let decoded = try Response(buffer: message)
-                                continuation.resume(returning: UnaryResponse(message: decoded, metadata: initial, trailers: trailers))
-                            } catch {
-                                continuation.resume(
-                                    throwing: RPCError(code: .internalError, message: "response does not decode as \(Response.protoMessageName): \(error)"))
-                            }
-                        }
-                    }
+                        method: method, metadata: metadata, timeout: timeout, firstMessage: request, endStream: true,
+                        sink: UnaryCallSink<Response>(continuation))
                     call.set(id)
                 }
             }
@@ -360,9 +340,7 @@ public final class RPCClient: Sendable {
         let state = ResponseState()
         let opened: Void = try await withCheckedThrowingContinuation { (ready: CheckedContinuation<Void, any Error>) in
             connection.onLoop { handler in
-                let id = handler.open(
-                    method: method, metadata: metadata, timeout: timeout, firstMessage: firstMessage, endStream: endStream
-                ) { event in
+                let sink = ClosureSink { event in
                     switch event {
                     case .responseStart(let m): state.metadata.withLockedValue { $0 = m }
                     case .message(let buffer): continuation.yield(buffer)
@@ -371,6 +349,9 @@ public final class RPCClient: Sendable {
                         if let error { continuation.finish(throwing: error) } else { continuation.finish() }
                     }
                 }
+                let id = handler.open(
+                    method: method, metadata: metadata, timeout: timeout, firstMessage: firstMessage, endStream: endStream,
+                    sink: sink)
                 call.set(id)
                 ready.resume()
             }
@@ -383,6 +364,33 @@ public final class RPCClient: Sendable {
     }
 }
 
+/// Collects a unary call's response on the event loop and resumes its caller at the status.
+final class UnaryCallSink<Response: ProtoRuntime.Message>: ClientStreamSink {
+    let continuation: CheckedContinuation<UnaryResponse<Response>, any Error>
+    var initial = Metadata()
+    var message: ByteBuffer?
+
+    init(_ continuation: CheckedContinuation<UnaryResponse<Response>, any Error>) { self.continuation = continuation }
+
+    func receive(_ event: ClientStreamEvent) {
+        switch event {
+        case .responseStart(let metadata): initial = metadata
+        case .message(let buffer): message = buffer
+        case .finished(let error?, _): continuation.resume(throwing: error)
+        case .finished(nil, let trailers):
+            guard let message else {
+                return continuation.resume(throwing: RPCError(code: .internalError, message: "the server sent no response message"))
+            }
+            do {
+                continuation.resume(returning: UnaryResponse(message: try Response(buffer: message), metadata: initial, trailers: trailers))
+            } catch {
+                continuation.resume(
+                    throwing: RPCError(code: .internalError, message: "response does not decode as \(Response.protoMessageName): \(error)"))
+            }
+        }
+    }
+}
+
 /// Shared state of a streaming call's responses.
 final class ResponseState: Sendable {
     let metadata = NIOLockedValueBox(Metadata())
@@ -391,24 +399,30 @@ final class ResponseState: Sendable {
 
 /// A call's stream id once assigned, so cancellation from any thread can find it.
 final class CallHandle: Sendable {
+    struct State {
+        var id: UInt32?
+        var cancelled: RPCError?
+    }
+
     let connection: ClientConnection
-    let id = NIOLockedValueBox<UInt32?>(nil)
-    let cancelled = NIOLockedValueBox<RPCError?>(nil)
+    let state = NIOLockedValueBox(State())
 
     init(connection: ClientConnection) { self.connection = connection }
 
+    var streamID: UInt32? { state.withLockedValue { $0.id } }
+
     func set(_ streamID: UInt32?) {
-        let pendingCancel = id.withLockedValue { id -> RPCError? in
-            id = streamID
-            return cancelled.withLockedValue { $0 }
+        let pendingCancel = state.withLockedValue { state -> RPCError? in
+            state.id = streamID
+            return state.cancelled
         }
         if let pendingCancel, let streamID { connection.onLoop { $0.cancel(streamID, error: pendingCancel) } }
     }
 
     func cancel(_ error: RPCError) {
-        let streamID = id.withLockedValue { id -> UInt32? in
-            cancelled.withLockedValue { $0 = error }
-            return id
+        let streamID = state.withLockedValue { state -> UInt32? in
+            state.cancelled = error
+            return state.id
         }
         if let streamID { connection.onLoop { $0.cancel(streamID, error: error) } }
     }
@@ -420,7 +434,7 @@ public struct RequestWriter<Message: ProtoRuntime.Message>: Sendable {
 
     /// Sends one message; suspends while the server's flow-control window is full.
     public func write(_ message: Message) async throws {
-        guard let id = call.id.withLockedValue({ $0 }) else { throw RPCError(code: .cancelled, message: "call ended") }
+        guard let id = call.streamID else { throw RPCError(code: .cancelled, message: "call ended") }
         let connection = call.connection
         while true {
             let written: Bool? = try await connection.eventLoop.submit { [connection] in
@@ -439,7 +453,7 @@ public struct RequestWriter<Message: ProtoRuntime.Message>: Sendable {
 
     /// No more messages (half-close).
     public func finish() {
-        guard let id = call.id.withLockedValue({ $0 }) else { return }
+        guard let id = call.streamID else { return }
         call.connection.onLoop { $0.endStream(id) }
     }
 
@@ -463,7 +477,7 @@ public struct ResponseStream<Message: ProtoRuntime.Message>: AsyncSequence, Send
 
         public mutating func next() async throws -> Message? {
             guard let buffer = try await base.next() else { return nil }
-            if let id = call.id.withLockedValue({ $0 }) {
+            if let id = call.streamID {
                 let bytes = buffer.readableBytes
                 call.connection.onLoop { $0.consumed(id, bytes: bytes) }
             }

@@ -24,10 +24,11 @@ public struct MethodDescriptor: Hashable, Sendable, CustomStringConvertible {
         self.method = method
         self.kind = kind
         self.options = options
+        self.path = "/\(service)/\(method)"
     }
 
-    /// `/package.Service/Method`, as CALL_START carries it.
-    public var path: String { "/\(service)/\(method)" }
+    /// `/package.Service/Method`, as CALL_START carries it (built once: every call uses it).
+    public let path: String
 
     public var description: String { path }
 }
