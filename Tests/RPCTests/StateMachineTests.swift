@@ -113,9 +113,14 @@ struct ConnectionHandlerTests {
             + frame(3, 1, stream: 1, EchoRequest(text: "embedded").serializedBytes())
         try channel.writeInbound(ByteBuffer(bytes: request))
         channel.embeddedEventLoop.run()
-        var out: [UInt8] = []
-        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { out += buffer.readableBytesView }
+        var writes: [ByteBuffer] = []
+        while let buffer = try channel.readOutbound(as: ByteBuffer.self) { writes.append(buffer) }
+        let out = writes.flatMap { Array($0.readableBytesView) }
         let frames = try frames(in: out)
+        // The unary fast path: the response's frames leave in one write (with the SETTINGS ack
+        // that the same read produced).
+        let last = try #require(writes.last)
+        #expect(try RPCTests.frames(in: Array(last.readableBytesView)).map(\.type) == [.settings, .responseStart, .message, .status])
         #expect(out.starts(with: ConnectionPreface.bytes))
         #expect(frames.map(\.type) == [.settings, .settings, .responseStart, .message, .status])
         #expect(try EchoResponse(buffer: frames[3].payload).text == "embedded")
