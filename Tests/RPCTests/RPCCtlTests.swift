@@ -44,6 +44,10 @@ struct RPCCtlTests {
             defer { try? FileManager.default.removeItem(at: file) }
             let collected = try await run(["call", "\(endpoint)", "test.v1.Echo/Collect", "-d", "@\(file.path)"])
             #expect(collected.output.hasPrefix(#"{"text":"a,b","index":2"#), "\(collected.output)")
+            let fromStdin = try await runProcess(
+                rpcctl, ["call", "\(endpoint)", "test.v1.Echo/Update", "-d", "@-"], input: "{\"text\":\"p\"}\n{\"text\":\"q\"}\n")
+            #expect(fromStdin.output.hasPrefix(#"{"text":"P","index":0"#), "\(fromStdin.output)")
+            #expect(fromStdin.output.split(separator: "\n").count == 2)
             let verbose = try await run(["call", "\(endpoint)", "test.v1.Echo/Get", "-d", #"{"text":"v"}"#, "-v"])
             #expect(verbose.output.contains("x-echo: v"))
             #expect(verbose.output.contains("x-done: yes"))

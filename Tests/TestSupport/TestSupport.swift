@@ -20,7 +20,9 @@ public struct ProcessResult: Sendable {
 
 /// Runs a program (looked up on `PATH`) to completion. The wait happens off Swift's cooperative
 /// pool, so servers and other tests keep running meanwhile.
-public func runProcess(_ executable: String, _ arguments: [String], in directory: URL? = nil) async throws -> ProcessResult {
+public func runProcess(
+    _ executable: String, _ arguments: [String], in directory: URL? = nil, input: String? = nil
+) async throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [executable] + arguments
@@ -28,7 +30,11 @@ public func runProcess(_ executable: String, _ arguments: [String], in directory
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
+    let stdin = Pipe()
+    process.standardInput = stdin
     try process.run()
+    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+    try stdin.fileHandleForWriting.close()
     let reader = pipe.fileHandleForReading
     return await withCheckedContinuation { continuation in
         Thread.detachNewThread {
