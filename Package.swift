@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(
             name: "ProtoRuntimeTests",
             dependencies: [
-                "ProtoRuntime", "ProtoFixtures", "RPCSchema", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                "ProtoRuntime", "ProtoFixtures", "RPCSchema", "RPC", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -388,17 +388,36 @@ public struct DynamicCodec: Sendable {
                 if tag >> 3 == 1 { key = decoded } else if tag >> 3 == 2 { value = decoded }
             }
         }
-        var keyWriter = JSONWriter()
-        if let key { try writeValue(key, keyField.kind, &keyWriter, depth: depth) } else { try writeDefault(keyField.kind, &keyWriter) }
-        var keyText = String(decoding: keyWriter.bytes, as: UTF8.self)
-        if keyText.hasPrefix("\"") { keyText = String(keyText.dropFirst().dropLast()) }
-        writer.writeKey(keyText)
+        writer.writeKey(try mapKeyText(key, keyField.kind))
         if let value {
             try writeValue(value, valueField.kind, &writer, depth: depth)
         } else if case .message(let name) = valueField.kind {
             try writeNested([], name, &writer, depth: depth)
         } else {
             try writeDefault(valueField.kind, &writer)
+        }
+    }
+
+    /// A map key as proto3 JSON writes it: the string itself, or the number or bool as text.
+    func mapKeyText(_ key: Decoded?, _ kind: DescriptorPool.FieldKind) throws -> String {
+        switch (kind, key) {
+        case (.string, .bytes(let b)?):
+            guard let s = String(validating: b, as: UTF8.self) else { throw ProtoDecodingError.invalidUTF8(fieldNumber: 1) }
+            return s
+        case (.string, nil): return ""
+        case (.bool, .varint(let v)?): return v != 0 ? "true" : "false"
+        case (.bool, nil): return "false"
+        case (.int32, .varint(let v)?): return String(Int32(truncatingIfNeeded: v))
+        case (.int64, .varint(let v)?): return String(Int64(bitPattern: v))
+        case (.uint32, .varint(let v)?): return String(UInt32(truncatingIfNeeded: v))
+        case (.uint64, .varint(let v)?): return String(v)
+        case (.sint32, .varint(let v)?): return String(ZigZag.decode32(UInt32(truncatingIfNeeded: v)))
+        case (.sint64, .varint(let v)?): return String(ZigZag.decode64(v))
+        case (.fixed32, .fixed32(let v)?): return String(v)
+        case (.sfixed32, .fixed32(let v)?): return String(Int32(bitPattern: v))
+        case (.fixed64, .fixed64(let v)?): return String(v)
+        case (.sfixed64, .fixed64(let v)?): return String(Int64(bitPattern: v))
+        default: return "0"
         }
     }
 
