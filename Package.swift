@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "RPCSchema", targets: ["RPCSchema"]),
         .library(name: "ProtoFixtures", targets: ["ProtoFixtures"]),
         .library(name: "RPC", targets: ["RPC"]),
+        .library(name: "EventBus", targets: ["EventBus"]),
         .executable(name: "protogen", targets: ["protogen"]),
         .executable(name: "marketplace", targets: ["marketplace"]),
         .executable(name: "rpcctl", targets: ["rpcctl"]),
@@ -68,6 +69,12 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: ["ProtoGenPlugin"]
         ),
+        // The event bus: topic exchanges, durable queues, confirms and acks (issue 4, in progress).
+        .target(
+            name: "EventBus",
+            dependencies: ["RPC", "RPCSchema", "ProtoRuntime"],
+            swiftSettings: swiftSettings
+        ),
         // Test and benchmark schemas (every proto3 feature; the Order-like benchmark message).
         .target(
             name: "ProtoFixtures",
@@ -105,6 +112,11 @@ let package = Package(
             name: "ProtoCompilerTests",
             dependencies: ["ProtoCompiler", "TestSupport"],
             exclude: ["Golden"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EventBusTests",
+            dependencies: ["EventBus"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
