@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // The wire runtime: messages, binary format, proto3 JSON. Knows nothing of RPC.
@@ -72,7 +73,10 @@ let package = Package(
         // The event bus: topic exchanges, durable queues, confirms and acks (issue 4, in progress).
         .target(
             name: "EventBus",
-            dependencies: ["RPC", "RPCSchema", "ProtoRuntime"],
+            dependencies: [
+                "RPC", "RPCSchema", "ProtoRuntime", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Test and benchmark schemas (every proto3 feature; the Order-like benchmark message).
@@ -116,7 +120,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EventBusTests",
-            dependencies: ["EventBus"],
+            dependencies: ["EventBus", "RPCSchema", "ProtoRuntime", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -3,7 +3,8 @@
 # each check is cheap, so a warm machine skips every install.
 set -euo pipefail
 
-APT_PACKAGES=(${APT_PACKAGES:-})
+# libsqlite3-dev: GRDB links the system SQLite (the event bus and every service store).
+APT_PACKAGES=(libsqlite3-dev ${APT_PACKAGES:-})
 PIP_PACKAGES=("grpcio-tools==1.85.1" "protobuf>=6.31")
 
 need_apt=()

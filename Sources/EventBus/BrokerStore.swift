@@ -1,0 +1,302 @@
+import Foundation
+import GRDB
+import NIOConcurrencyHelpers
+
+/// The bus's durable state in one SQLite file (WAL, `synchronous = FULL`: a commit is fsync'd).
+///
+/// Events are appended in batches by ``GroupCommit``: every publish that arrives while a commit
+/// is running joins the next one, so throughput does not pay one fsync per event. A queue entry
+/// exists per (queue, event) until the event is acknowledged; an event no queue needs any more
+/// is deleted with its last entry (retention), so the file does not grow without bound.
+public final class BrokerStore: Sendable {
+    /// One event as stored.
+    public struct StoredEvent: Sendable, Hashable {
+        public var sequence: Int64
+        public var id: String
+        public var exchange: String
+        public var routingKey: String
+        public var type: String
+        public var payload: [UInt8]
+        public var publishedAtMicros: Int64
+        public var headers: [UInt8]
+
+        public init(
+            sequence: Int64 = 0, id: String, exchange: String, routingKey: String, type: String, payload: [UInt8],
+            publishedAtMicros: Int64, headers: [UInt8] = []
+        ) {
+            self.sequence = sequence
+            self.id = id
+            self.exchange = exchange
+            self.routingKey = routingKey
+            self.type = type
+            self.payload = payload
+            self.publishedAtMicros = publishedAtMicros
+            self.headers = headers
+        }
+    }
+
+    /// A queue's settings.
+    public struct QueueSettings: Sendable, Hashable {
+        public var name: String
+        public var maxDeliveries: Int
+        public var deadLetterQueue: String
+        public var ackTimeoutMilliseconds: Int
+        public var autoDelete: Bool
+
+        public init(name: String, maxDeliveries: Int = 5, deadLetterQueue: String = "", ackTimeoutMilliseconds: Int = 30_000, autoDelete: Bool = false) {
+            self.name = name
+            self.maxDeliveries = maxDeliveries
+            self.deadLetterQueue = deadLetterQueue.isEmpty ? name + ".dead" : deadLetterQueue
+            self.ackTimeoutMilliseconds = ackTimeoutMilliseconds
+            self.autoDelete = autoDelete
+        }
+    }
+
+    /// An event to append, with the queues its routing key matched.
+    public struct Append: Sendable {
+        public var event: StoredEvent
+        public var queues: [String]
+        public init(event: StoredEvent, queues: [String]) {
+            self.event = event
+            self.queues = queues
+        }
+    }
+
+    let pool: DatabasePool
+
+    /// Opens (or creates) the store at `path` and applies its migrations.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE exchange (name TEXT PRIMARY KEY NOT NULL, type TEXT NOT NULL);
+                    CREATE TABLE queue (
+                        name TEXT PRIMARY KEY NOT NULL, max_deliveries INTEGER NOT NULL, dead_letter_queue TEXT NOT NULL,
+                        ack_timeout_ms INTEGER NOT NULL, auto_delete INTEGER NOT NULL, dead_lettered INTEGER NOT NULL DEFAULT 0);
+                    CREATE TABLE binding (
+                        queue TEXT NOT NULL, exchange TEXT NOT NULL, pattern TEXT NOT NULL, PRIMARY KEY (queue, exchange, pattern));
+                    CREATE TABLE event (
+                        sequence INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, exchange TEXT NOT NULL,
+                        routing_key TEXT NOT NULL, type TEXT NOT NULL, payload BLOB NOT NULL, published_at INTEGER NOT NULL,
+                        headers BLOB NOT NULL);
+                    CREATE TABLE entry (
+                        queue TEXT NOT NULL, sequence INTEGER NOT NULL, delivery_count INTEGER NOT NULL DEFAULT 0,
+                        PRIMARY KEY (queue, sequence)) WITHOUT ROWID;
+                    CREATE INDEX entry_by_sequence ON entry (sequence);
+                    CREATE TABLE counter (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);
+                    """)
+        }
+        try migrator.migrate(pool)
+    }
+
+    // MARK: Topology
+
+    public func saveExchange(name: String, type: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO exchange (name, type) VALUES (?, ?)", arguments: [name, type])
+        }
+    }
+
+    public func saveQueue(_ queue: QueueSettings) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO queue (name, max_deliveries, dead_letter_queue, ack_timeout_ms, auto_delete)
+                    VALUES (?, ?, ?, ?, ?)
+                    """,
+                arguments: [queue.name, queue.maxDeliveries, queue.deadLetterQueue, queue.ackTimeoutMilliseconds, queue.autoDelete])
+        }
+    }
+
+    public func saveBinding(queue: String, exchange: String, pattern: String) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO binding (queue, exchange, pattern) VALUES (?, ?, ?)",
+                arguments: [queue, exchange, pattern])
+        }
+    }
+
+    /// Exchanges (name → type), queues and bindings (queue, exchange, pattern), as stored.
+    public func topology() async throws -> (exchanges: [String: String], queues: [QueueSettings], bindings: [(String, String, String)]) {
+        try await pool.read { db in
+            var exchanges: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT name, type FROM exchange") { exchanges[row["name"]] = row["type"] }
+            let queues = try Row.fetchAll(db, sql: "SELECT * FROM queue ORDER BY name").map { row in
+                QueueSettings(
+                    name: row["name"], maxDeliveries: row["max_deliveries"], deadLetterQueue: row["dead_letter_queue"],
+                    ackTimeoutMilliseconds: row["ack_timeout_ms"], autoDelete: row["auto_delete"])
+            }
+            let bindings = try Row.fetchAll(db, sql: "SELECT queue, exchange, pattern FROM binding ORDER BY queue, exchange, pattern")
+                .map { ($0["queue"] as String, $0["exchange"] as String, $0["pattern"] as String) }
+            return (exchanges, queues, bindings)
+        }
+    }
+
+    // MARK: Events
+
+    /// Appends events and their queue entries in one transaction (one fsync). Events that matched
+    /// no queue are only counted. Returns the sequence numbers given to the stored events.
+    func appendBatch(_ batch: [Append]) throws -> [Int64?] {
+        try pool.writeWithoutTransaction { db in
+            var sequences: [Int64?] = []
+            try db.inTransaction {
+                var unroutable = 0
+                for item in batch {
+                    guard !item.queues.isEmpty else {
+                        unroutable += 1
+                        sequences.append(nil)
+                        continue
+                    }
+                    let e = item.event
+                    try db.execute(
+                        sql: """
+                            INSERT INTO event (id, exchange, routing_key, type, payload, published_at, headers)
+                            VALUES (?, ?, ?, ?, ?, ?, ?)
+                            """,
+                        arguments: [e.id, e.exchange, e.routingKey, e.type, Data(e.payload), e.publishedAtMicros, Data(e.headers)])
+                    let sequence = db.lastInsertedRowID
+                    for queue in item.queues {
+                        try db.execute(sql: "INSERT INTO entry (queue, sequence) VALUES (?, ?)", arguments: [queue, sequence])
+                    }
+                    sequences.append(sequence)
+                }
+                if unroutable > 0 {
+                    try db.execute(
+                        sql: "INSERT INTO counter (name, value) VALUES ('unroutable', ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                        arguments: [unroutable])
+                }
+                return .commit
+            }
+            return sequences
+        }
+    }
+
+    /// Removes acknowledged entries, and the events no queue holds any more.
+    public func acknowledge(queue: String, sequences: [Int64]) async throws {
+        guard !sequences.isEmpty else { return }
+        try await pool.write { db in
+            for sequence in sequences {
+                try db.execute(sql: "DELETE FROM entry WHERE queue = ? AND sequence = ?", arguments: [queue, sequence])
+                try db.execute(
+                    sql: "DELETE FROM event WHERE sequence = ? AND NOT EXISTS (SELECT 1 FROM entry WHERE sequence = ?)",
+                    arguments: [sequence, sequence])
+            }
+        }
+    }
+
+    /// Records a delivery attempt.
+    public func recordDelivery(queue: String, sequence: Int64, count: Int) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE entry SET delivery_count = ? WHERE queue = ? AND sequence = ?", arguments: [count, queue, sequence])
+        }
+    }
+
+    /// Moves an entry to the queue's dead-letter queue.
+    public func deadLetter(queue: String, sequence: Int64, to deadLetterQueue: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM entry WHERE queue = ? AND sequence = ?", arguments: [queue, sequence])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO entry (queue, sequence) VALUES (?, ?)", arguments: [deadLetterQueue, sequence])
+            try db.execute(sql: "UPDATE queue SET dead_lettered = dead_lettered + 1 WHERE name = ?", arguments: [queue])
+        }
+    }
+
+    /// The entries of `queue` in order (after a restart every one of them is ready again).
+    public func entries(of queue: String) async throws -> [(sequence: Int64, deliveryCount: Int)] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT sequence, delivery_count FROM entry WHERE queue = ? ORDER BY sequence", arguments: [queue])
+                .map { ($0["sequence"], $0["delivery_count"]) }
+        }
+    }
+
+    public func event(_ sequence: Int64) async throws -> StoredEvent? {
+        try await pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM event WHERE sequence = ?", arguments: [sequence]).map { row in
+                StoredEvent(
+                    sequence: row["sequence"], id: row["id"], exchange: row["exchange"], routingKey: row["routing_key"],
+                    type: row["type"], payload: [UInt8](row["payload"] as Data), publishedAtMicros: row["published_at"],
+                    headers: [UInt8](row["headers"] as Data))
+            }
+        }
+    }
+
+    /// How many stored events exist (retention checks).
+    public func eventCount() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event") ?? 0 }
+    }
+
+    public func unroutableCount() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT value FROM counter WHERE name = 'unroutable'") ?? 0 }
+    }
+}
+
+/// Group commit: appends that arrive while a commit is in progress wait for the next one, which
+/// writes them all in a single transaction. Each caller resumes once its events are on disk.
+public final class GroupCommit: Sendable {
+    struct Pending {
+        var items: [BrokerStore.Append]
+        var continuation: CheckedContinuation<[Int64?], any Error>
+    }
+
+    struct State {
+        var queue: [Pending] = []
+        var writing = false
+        var commits = 0
+        var events = 0
+    }
+
+    let store: BrokerStore
+    let state = NIOLockedValueBox(State())
+    let writer = DispatchQueue(label: "eventbus.group-commit")
+
+    public init(store: BrokerStore) { self.store = store }
+
+    /// Commits so far and events in them (to see the grouping at work).
+    public var statistics: (commits: Int, events: Int) { state.withLockedValue { ($0.commits, $0.events) } }
+
+    /// Appends `items` durably; returns their sequence numbers (nil for unroutable ones).
+    public func append(_ items: [BrokerStore.Append]) async throws -> [Int64?] {
+        try await withCheckedThrowingContinuation { continuation in
+            let start = state.withLockedValue { state -> Bool in
+                state.queue.append(Pending(items: items, continuation: continuation))
+                guard !state.writing else { return false }
+                state.writing = true
+                return true
+            }
+            if start { writer.async { self.drain() } }
+        }
+    }
+
+    func drain() {
+        while true {
+            let batch = state.withLockedValue { state -> [Pending] in
+                let batch = state.queue
+                state.queue = []
+                if batch.isEmpty { state.writing = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            do {
+                let sequences = try store.appendBatch(batch.flatMap(\.items))
+                state.withLockedValue {
+                    $0.commits += 1
+                    $0.events += sequences.count
+                }
+                var offset = 0
+                for pending in batch {
+                    pending.continuation.resume(returning: Array(sequences[offset..<(offset + pending.items.count)]))
+                    offset += pending.items.count
+                }
+            } catch {
+                for pending in batch { pending.continuation.resume(throwing: error) }
+            }
+        }
+    }
+}
