@@ -31,6 +31,9 @@ final class ClientConnection: Sendable {
         onClose: @escaping @Sendable () -> Void
     ) async throws -> ClientConnection {
         let closedFlag = NIOLockedValueBox(false)
+        // Captured as the pipeline is built: a peer that answers and hangs up at once would
+        // leave nothing to look up afterwards.
+        let handlerBox = NIOLockedValueBox<NIOLoopBound<ClientConnectionHandler>?>(nil)
         let channel = try await ClientBootstrap(group: loop)
             .connectTimeout(configuration.connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -38,17 +41,18 @@ final class ClientConnection: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(FrameDecoder(maximumPayloadSize: configuration.maximumFrameSize)))
-                    try channel.pipeline.syncOperations.addHandler(
-                        ClientConnectionHandler(maximumFrameSize: configuration.maximumFrameSize, metrics: metrics) {
-                            closedFlag.withLockedValue { $0 = true }
-                            onClose()
-                        })
+                    let handler = ClientConnectionHandler(maximumFrameSize: configuration.maximumFrameSize, metrics: metrics) {
+                        closedFlag.withLockedValue { $0 = true }
+                        onClose()
+                    }
+                    handlerBox.withLockedValue { $0 = NIOLoopBound(handler, eventLoop: channel.eventLoop) }
+                    try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
             .connect(host: endpoint.host, port: endpoint.port).get()
-        let handler = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self), eventLoop: channel.eventLoop)
-        }.get()
+        guard let handler = handlerBox.withLockedValue({ $0 }) else {
+            throw RPCError(code: .internalError, message: "connection handler missing")
+        }
         let connection = ClientConnection(channel: channel, handler: handler)
         channel.closeFuture.whenComplete { _ in
             closedFlag.withLockedValue { $0 = true }

@@ -146,9 +146,9 @@ public final class RPCClient: Sendable {
             case .ready(let connection) where connection.isUsable:
                 return connection
             case .connecting(let future, _):
-                do { return try await future.get() } catch { lastError = "\(error)" }
+                do { return try await future.get() } catch { lastError = ClientConnection.describe(error) }
             default:
-                do { return try await connect(index) } catch { lastError = "\(error)" }
+                do { return try await connect(index) } catch { lastError = ClientConnection.describe(error) }
             }
         }
         throw RPCError(code: .unavailable, message: lastError)
