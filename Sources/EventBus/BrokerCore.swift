@@ -1,0 +1,299 @@
+import DequeModule
+import Foundation
+
+/// Errors the broker reports to callers (mapped to RPC statuses by the service).
+public enum BrokerError: Error, Hashable, Sendable, CustomStringConvertible {
+    case unknownExchange(String)
+    case unknownQueue(String)
+    case conflictingDeclaration(String)
+    case unsupportedExchangeType(String)
+
+    public var description: String {
+        switch self {
+        case .unknownExchange(let name): return "unknown exchange '\(name)'"
+        case .unknownQueue(let name): return "unknown queue '\(name)'"
+        case .conflictingDeclaration(let what): return what
+        case .unsupportedExchangeType(let type): return "exchange type '\(type)' is not supported (only 'topic')"
+        }
+    }
+}
+
+/// A delivery handed to a consumer.
+public struct BrokerDelivery: Sendable, Hashable {
+    public var tag: UInt64
+    public var queue: String
+    public var event: BrokerStore.StoredEvent
+    /// 1 on the first delivery.
+    public var deliveryCount: Int
+}
+
+/// The broker's live state: routing, queues, consumers with prefetch credit, unacked deliveries,
+/// redelivery and dead-lettering. Durable state lives in ``BrokerStore``; after a restart every
+/// stored entry is ready again (unacked deliveries are redelivered, as RabbitMQ does).
+public actor BrokerCore {
+    struct Entry: Hashable {
+        var sequence: Int64
+        var deliveryCount: Int
+    }
+
+    struct QueueState {
+        var settings: BrokerStore.QueueSettings
+        var ready = Deque<Entry>()
+        var consumers: [UInt64] = []
+        var nextConsumer = 0
+        var deadLettered = 0
+    }
+
+    struct Consumer {
+        var queue: String
+        var prefetch: Int
+        var unacked: [UInt64: (entry: Entry, deadline: ContinuousClock.Instant)] = [:]
+        var continuation: AsyncStream<BrokerDelivery>.Continuation
+    }
+
+    let store: BrokerStore
+    let commit: GroupCommit
+    var exchanges: [String: String] = [:]
+    var queues: [String: QueueState] = [:]
+    var bindings: [String: [(queue: String, pattern: TopicPattern)]] = [:]
+    var consumers: [UInt64: Consumer] = [:]
+    var nextConsumerID: UInt64 = 1
+    var nextTag: UInt64 = 1
+
+    /// Loads the topology and every stored entry from `store`.
+    public init(store: BrokerStore) async throws {
+        self.store = store
+        self.commit = GroupCommit(store: store)
+        let topology = try await store.topology()
+        exchanges = topology.exchanges
+        for settings in topology.queues {
+            var state = QueueState(settings: settings)
+            for entry in try await store.entries(of: settings.name) {
+                state.ready.append(Entry(sequence: entry.sequence, deliveryCount: entry.deliveryCount))
+            }
+            queues[settings.name] = state
+        }
+        for (queue, exchange, pattern) in topology.bindings {
+            bindings[exchange, default: []].append((queue, TopicPattern(pattern)))
+        }
+    }
+
+    // MARK: Topology
+
+    /// Declares a topic exchange if absent; returns whether it was created.
+    public func declareExchange(_ name: String, type: String = "topic") async throws -> Bool {
+        guard type == "topic" else { throw BrokerError.unsupportedExchangeType(type) }
+        if let existing = exchanges[name] {
+            guard existing == type else {
+                throw BrokerError.conflictingDeclaration("exchange '\(name)' exists with type '\(existing)'")
+            }
+            return false
+        }
+        try await store.saveExchange(name: name, type: type)
+        exchanges[name] = type
+        return true
+    }
+
+    /// Declares a queue if absent (and its dead-letter queue); returns whether it was created.
+    public func declareQueue(_ settings: BrokerStore.QueueSettings) async throws -> Bool {
+        if let existing = queues[settings.name]?.settings {
+            guard existing == settings else {
+                throw BrokerError.conflictingDeclaration(
+                    "queue '\(settings.name)' exists with other settings (max deliveries \(existing.maxDeliveries), dead-letter queue '\(existing.deadLetterQueue)', ack timeout \(existing.ackTimeoutMilliseconds) ms)")
+            }
+            return false
+        }
+        try await store.saveQueue(settings)
+        queues[settings.name] = QueueState(settings: settings)
+        if queues[settings.deadLetterQueue] == nil, !settings.name.hasSuffix(".dead") {
+            let dead = BrokerStore.QueueSettings(name: settings.deadLetterQueue, maxDeliveries: Int.max / 2)
+            try await store.saveQueue(dead)
+            queues[dead.name] = QueueState(settings: dead)
+        }
+        return true
+    }
+
+    /// Binds a queue to an exchange with a topic pattern; returns whether the binding is new.
+    public func bind(queue: String, exchange: String, pattern: String) async throws -> Bool {
+        guard exchanges[exchange] != nil else { throw BrokerError.unknownExchange(exchange) }
+        guard queues[queue] != nil else { throw BrokerError.unknownQueue(queue) }
+        if bindings[exchange, default: []].contains(where: { $0.queue == queue && $0.pattern.description == pattern }) {
+            return false
+        }
+        try await store.saveBinding(queue: queue, exchange: exchange, pattern: pattern)
+        bindings[exchange, default: []].append((queue, TopicPattern(pattern)))
+        return true
+    }
+
+    // MARK: Publishing
+
+    /// Routes and stores events; returns once they are durable, with the number that matched no
+    /// binding (those are confirmed and counted, not stored).
+    public func publish(_ events: [BrokerStore.StoredEvent]) async throws -> Int {
+        var appends: [BrokerStore.Append] = []
+        for event in events {
+            guard exchanges[event.exchange] != nil else { throw BrokerError.unknownExchange(event.exchange) }
+            var matched: [String] = []
+            for binding in bindings[event.exchange] ?? [] where binding.pattern.matches(event.routingKey) {
+                if !matched.contains(binding.queue) { matched.append(binding.queue) }
+            }
+            appends.append(BrokerStore.Append(event: event, queues: matched))
+        }
+        let sequences = try await commit.append(appends)
+        var touched: Set<String> = []
+        for (append, sequence) in zip(appends, sequences) {
+            guard let sequence else { continue }
+            for queue in append.queues {
+                queues[queue]?.ready.append(Entry(sequence: sequence, deliveryCount: 0))
+                touched.insert(queue)
+            }
+        }
+        for queue in touched { await dispatch(queue) }
+        return sequences.filter { $0 == nil }.count
+    }
+
+    // MARK: Consuming
+
+    /// Starts a consumer of `queue` with `prefetch` credit; its deliveries arrive on the stream.
+    public func subscribe(queue: String, prefetch: Int) async throws -> (id: UInt64, deliveries: AsyncStream<BrokerDelivery>) {
+        guard queues[queue] != nil else { throw BrokerError.unknownQueue(queue) }
+        let (stream, continuation) = AsyncStream<BrokerDelivery>.makeStream()
+        let id = nextConsumerID
+        nextConsumerID += 1
+        consumers[id] = Consumer(queue: queue, prefetch: max(1, prefetch), continuation: continuation)
+        queues[queue]?.consumers.append(id)
+        await dispatch(queue)
+        return (id, stream)
+    }
+
+    /// Ends a consumer: what it had not acked goes back to the front of the queue, in order.
+    public func unsubscribe(_ id: UInt64) async {
+        guard let consumer = consumers.removeValue(forKey: id) else { return }
+        consumer.continuation.finish()
+        queues[consumer.queue]?.consumers.removeAll { $0 == id }
+        let returned = consumer.unacked.values.map(\.entry).sorted { $0.sequence < $1.sequence }
+        for entry in returned.reversed() { queues[consumer.queue]?.ready.prepend(entry) }
+        await dispatch(consumer.queue)
+    }
+
+    /// Acknowledges deliveries: their entries are deleted (and the events, once no queue holds them).
+    public func ack(_ id: UInt64, tags: [UInt64]) async throws {
+        guard var consumer = consumers[id] else { return }
+        var sequences: [Int64] = []
+        for tag in tags {
+            if let entry = consumer.unacked.removeValue(forKey: tag)?.entry { sequences.append(entry.sequence) }
+        }
+        consumers[id] = consumer
+        try await store.acknowledge(queue: consumer.queue, sequences: sequences)
+        await dispatch(consumer.queue)
+    }
+
+    /// Rejects deliveries: requeued at the front (to be delivered again), or dead-lettered now.
+    public func nack(_ id: UInt64, tags: [UInt64], requeue: Bool) async throws {
+        guard var consumer = consumers[id] else { return }
+        var entries: [Entry] = []
+        for tag in tags {
+            if let entry = consumer.unacked.removeValue(forKey: tag)?.entry { entries.append(entry) }
+        }
+        consumers[id] = consumer
+        for entry in entries.sorted(by: { $0.sequence > $1.sequence }) {
+            if requeue {
+                queues[consumer.queue]?.ready.prepend(entry)
+            } else {
+                try await deadLetter(entry, from: consumer.queue)
+            }
+        }
+        await dispatch(consumer.queue)
+    }
+
+    /// Requeues deliveries whose ack timeout passed (called periodically by the server).
+    public func expireUnacked(now: ContinuousClock.Instant = .now) async {
+        var touched: Set<String> = []
+        for (id, var consumer) in consumers {
+            let expired = consumer.unacked.filter { $0.value.deadline <= now }
+            guard !expired.isEmpty else { continue }
+            for (tag, value) in expired.sorted(by: { $0.value.entry.sequence > $1.value.entry.sequence }) {
+                consumer.unacked.removeValue(forKey: tag)
+                queues[consumer.queue]?.ready.prepend(value.entry)
+            }
+            consumers[id] = consumer
+            touched.insert(consumer.queue)
+        }
+        for queue in touched { await dispatch(queue) }
+    }
+
+    func deadLetter(_ entry: Entry, from queue: String) async throws {
+        guard let settings = queues[queue]?.settings else { return }
+        try await store.deadLetter(queue: queue, sequence: entry.sequence, to: settings.deadLetterQueue)
+        queues[queue]?.deadLettered += 1
+        queues[settings.deadLetterQueue]?.ready.append(Entry(sequence: entry.sequence, deliveryCount: 0))
+        await dispatch(settings.deadLetterQueue)
+    }
+
+    /// Hands ready entries to consumers with credit, round-robin; an entry delivered too often
+    /// goes to the dead-letter queue instead.
+    func dispatch(_ queueName: String) async {
+        while var queue = queues[queueName], !queue.ready.isEmpty, !queue.consumers.isEmpty {
+            // The next consumer (round-robin) with credit left.
+            var chosen: UInt64?
+            for offset in 0..<queue.consumers.count {
+                let id = queue.consumers[(queue.nextConsumer + offset) % queue.consumers.count]
+                if let consumer = consumers[id], consumer.unacked.count < consumer.prefetch {
+                    chosen = id
+                    queue.nextConsumer = (queue.nextConsumer + offset + 1) % queue.consumers.count
+                    break
+                }
+            }
+            guard let id = chosen, var consumer = consumers[id], var entry = queue.ready.popFirst() else {
+                queues[queueName] = queue
+                return
+            }
+            queues[queueName] = queue
+            entry.deliveryCount += 1
+            if entry.deliveryCount > queue.settings.maxDeliveries {
+                try? await deadLetter(Entry(sequence: entry.sequence, deliveryCount: entry.deliveryCount - 1), from: queueName)
+                continue
+            }
+            guard let event = try? await store.event(entry.sequence) else { continue }
+            try? await store.recordDelivery(queue: queueName, sequence: entry.sequence, count: entry.deliveryCount)
+            // The consumer may have left while the event was read.
+            guard consumers[id] != nil else {
+                queues[queueName]?.ready.prepend(entry)
+                continue
+            }
+            let tag = nextTag
+            nextTag += 1
+            let timeout = Duration.milliseconds(queue.settings.ackTimeoutMilliseconds)
+            consumer = consumers[id] ?? consumer
+            consumer.unacked[tag] = (entry, .now + timeout)
+            consumers[id] = consumer
+            consumer.continuation.yield(
+                BrokerDelivery(tag: tag, queue: queueName, event: event, deliveryCount: entry.deliveryCount))
+        }
+    }
+
+    // MARK: Inspection
+
+    public struct QueueInfo: Sendable, Hashable {
+        public var name: String
+        public var depth: Int
+        public var unacked: Int
+        public var consumers: Int
+        public var deadLettered: Int
+        public var bindings: [String]
+    }
+
+    /// Every queue with its depth, unacked count, consumers and dead-lettered count.
+    public func inspect() -> (exchanges: [String: String], queues: [QueueInfo]) {
+        let infos = queues.values.map { queue in
+            QueueInfo(
+                name: queue.settings.name, depth: queue.ready.count,
+                unacked: queue.consumers.compactMap { consumers[$0]?.unacked.count }.reduce(0, +),
+                consumers: queue.consumers.count, deadLettered: queue.deadLettered,
+                bindings: bindings.flatMap { exchange, list in
+                    list.filter { $0.queue == queue.settings.name }.map { "\(exchange): \($0.pattern)" }
+                }.sorted())
+        }.sorted { $0.name < $1.name }
+        return (exchanges, infos)
+    }
+}
