@@ -78,6 +78,9 @@ let package = Package(
                 "RPC", "RPCSchema", "ProtoRuntime", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -122,7 +125,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EventBusTests",
-            dependencies: ["EventBus", "RPCSchema", "ProtoRuntime", "TestSupport"],
+            dependencies: ["EventBus", "RPC", "RPCSchema", "ProtoRuntime", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1935,6 +1935,93 @@ public struct InspectResponse: ProtoRuntime.Message {
     }
 }
 
+/// How the bus stores an event's headers (internal).
+public struct EventHeaders: ProtoRuntime.Message {
+    public static let protoMessageName = "rpc.v1.EventHeaders"
+
+    public var values: [String: String] = [:]
+    public var unknownFields = ProtoRuntime.UnknownFields()
+
+    public init() {}
+
+    /// A message with the given field values; the rest keep their defaults.
+    public init(
+        values: [String: String] = [:]
+    ) {
+        self.values = values
+    }
+
+    public func serializedSize() -> Int {
+        var size = unknownFields.count
+        for (k, v) in self.values {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(1 + ProtoRuntime.WireSize.string(k) + 1 + ProtoRuntime.WireSize.string(v))
+        }
+        return size
+    }
+
+    public func encode(to writer: inout ProtoRuntime.WireWriter) {
+        for (k, v) in self.values.sorted(by: { $0.key < $1.key }) {
+            writer.writeTag(0xA)
+            writer.writeVarint(UInt64(1 + ProtoRuntime.WireSize.string(k) + 1 + ProtoRuntime.WireSize.string(v)))
+            writer.writeTag(0xA)
+            writer.writeString(k)
+            writer.writeTag(0x12)
+            writer.writeString(v)
+        }
+        unknownFields.encode(to: &writer)
+    }
+
+    public mutating func decodeMessage(from reader: inout ProtoRuntime.WireReader) throws {
+        while let tag = try reader.nextTag() {
+            switch tag {
+            case 0xA:
+                try reader.readMapEntry(
+                    into: &self.values, key: "", value: "",
+                    keyTag: 0xA, valueTag: 0x12,
+                    readKey: { try $0.readString() },
+                    readValue: { try $0.readString() })
+            default:
+                try reader.skipField(into: &unknownFields)
+            }
+        }
+    }
+
+    public func encodeJSON(to writer: inout ProtoRuntime.JSONWriter) {
+        writer.beginObject()
+        if !self.values.isEmpty || writer.options.emitDefaults {
+            writer.writeKey(json: "values", proto: "values")
+            writer.beginObject()
+            for (k, v) in self.values.sorted(by: { $0.key < $1.key }) {
+                writer.writeKey(k)
+                writer.writeString(v)
+            }
+            writer.endObject()
+        }
+        writer.endObject()
+    }
+
+    public mutating func decodeJSON(from reader: inout ProtoRuntime.JSONReader) throws {
+        try reader.beginObject()
+        var seen = ProtoRuntime.JSONFieldSet()
+        while let key = try reader.nextKey() {
+            do {
+                switch key {
+                case "values":
+                    try seen.insert(0, key: key)
+                    try reader.readMap { reader, key in
+                        let k = key
+                        self.values[k] = try reader.readString()
+                    }
+                default:
+                    try reader.unknownField(key)
+                }
+            } catch let error as ProtoRuntime.JSONDecodingError {
+                throw error.prefixed(.key(key))
+            }
+        }
+    }
+}
+
 /// The schema of `rpc/v1/bus.proto`, embedded as a `google.protobuf.FileDescriptorProto`.
 public enum BusProtoFile {
     /// This file's descriptor.
@@ -1942,7 +2029,7 @@ public enum BusProtoFile {
     ProtoRuntime.EmbeddedFileDescriptor(
         path: "rpc/v1/bus.proto",
         dependencies: ["google/protobuf/timestamp.proto"],
-        base64: "ChBycGMvdjEvYnVzLnByb3RvEgZycGMudjEaH2dvb2dsZS9wcm90b2J1Zi90aW1lc3RhbXAucHJvdG8iswIKBUV2ZW50Eg4KAmlkGAEgASgJUgJpZBIaCghleGNoYW5nZRgCIAEoCVIIZXhjaGFuZ2USHwoLcm91dGluZ19rZXkYAyABKAlSCnJvdXRpbmdLZXkSEgoEdHlwZRgEIAEoCVIEdHlwZRIYCgdwYXlsb2FkGAUgASgMUgdwYXlsb2FkEj0KDHB1Ymxpc2hlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSC3B1Ymxpc2hlZEF0EjQKB2hlYWRlcnMYByADKAsyGi5ycGMudjEuRXZlbnQuSGVhZGVyc0VudHJ5UgdoZWFkZXJzGjoKDEhlYWRlcnNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBIjcKDlB1Ymxpc2hSZXF1ZXN0EiUKBmV2ZW50cxgBIAMoCzINLnJwYy52MS5FdmVudFIGZXZlbnRzIjEKD1B1Ymxpc2hSZXNwb25zZRIeCgp1bnJvdXRhYmxlGAEgASgNUgp1bnJvdXRhYmxlIkAKFkRlY2xhcmVFeGNoYW5nZVJlcXVlc3QSEgoEbmFtZRgBIAEoCVIEbmFtZRISCgR0eXBlGAIgASgJUgR0eXBlIjMKF0RlY2xhcmVFeGNoYW5nZVJlc3BvbnNlEhgKB2NyZWF0ZWQYASABKAhSB2NyZWF0ZWQiwwEKE0RlY2xhcmVRdWV1ZVJlcXVlc3QSEgoEbmFtZRgBIAEoCVIEbmFtZRIlCg5tYXhfZGVsaXZlcmllcxgCIAEoDVINbWF4RGVsaXZlcmllcxIqChFkZWFkX2xldHRlcl9xdWV1ZRgDIAEoCVIPZGVhZExldHRlclF1ZXVlEiQKDmFja190aW1lb3V0X21zGAQgASgNUgxhY2tUaW1lb3V0TXMSHwoLYXV0b19kZWxldGUYBSABKAhSCmF1dG9EZWxldGUiMAoURGVjbGFyZVF1ZXVlUmVzcG9uc2USGAoHY3JlYXRlZBgBIAEoCFIHY3JlYXRlZCJZCgtCaW5kUmVxdWVzdBIUCgVxdWV1ZRgBIAEoCVIFcXVldWUSGgoIZXhjaGFuZ2UYAiABKAlSCGV4Y2hhbmdlEhgKB3BhdHRlcm4YAyABKAlSB3BhdHRlcm4iKAoMQmluZFJlc3BvbnNlEhgKB2NyZWF0ZWQYASABKAhSB2NyZWF0ZWQi9wIKEFN1YnNjcmliZVJlcXVlc3QSQgoJc3Vic2NyaWJlGAEgASgLMiIucnBjLnYxLlN1YnNjcmliZVJlcXVlc3QuU3Vic2NyaWJlSABSCXN1YnNjcmliZRIwCgNhY2sYAiABKAsyHC5ycGMudjEuU3Vic2NyaWJlUmVxdWVzdC5BY2tIAFIDYWNrEjMKBG5hY2sYAyABKAsyHS5ycGMudjEuU3Vic2NyaWJlUmVxdWVzdC5OYWNrSABSBG5hY2saPQoJU3Vic2NyaWJlEhQKBXF1ZXVlGAEgASgJUgVxdWV1ZRIaCghwcmVmZXRjaBgCIAEoDVIIcHJlZmV0Y2gaKgoDQWNrEiMKDWRlbGl2ZXJ5X3RhZ3MYASADKARSDGRlbGl2ZXJ5VGFncxpFCgROYWNrEiMKDWRlbGl2ZXJ5X3RhZ3MYASADKARSDGRlbGl2ZXJ5VGFncxIYCgdyZXF1ZXVlGAIgASgIUgdyZXF1ZXVlQgYKBGtpbmQijwEKCERlbGl2ZXJ5EiEKDGRlbGl2ZXJ5X3RhZxgBIAEoBFILZGVsaXZlcnlUYWcSIwoFZXZlbnQYAiABKAsyDS5ycGMudjEuRXZlbnRSBWV2ZW50EhQKBXF1ZXVlGAMgASgJUgVxdWV1ZRIlCg5kZWxpdmVyeV9jb3VudBgEIAEoDVINZGVsaXZlcnlDb3VudCIQCg5JbnNwZWN0UmVxdWVzdCKJAwoPSW5zcGVjdFJlc3BvbnNlEj4KCWV4Y2hhbmdlcxgBIAMoCzIgLnJwYy52MS5JbnNwZWN0UmVzcG9uc2UuRXhjaGFuZ2VSCWV4Y2hhbmdlcxI1CgZxdWV1ZXMYAiADKAsyHS5ycGMudjEuSW5zcGVjdFJlc3BvbnNlLlF1ZXVlUgZxdWV1ZXMSHgoKdW5yb3V0YWJsZRgDIAEoBFIKdW5yb3V0YWJsZRoyCghFeGNoYW5nZRISCgRuYW1lGAEgASgJUgRuYW1lEhIKBHR5cGUYAiABKAlSBHR5cGUaqgEKBVF1ZXVlEhIKBG5hbWUYASABKAlSBG5hbWUSFAoFZGVwdGgYAiABKARSBWRlcHRoEhgKB3VuYWNrZWQYAyABKARSB3VuYWNrZWQSHAoJY29uc3VtZXJzGAQgASgNUgljb25zdW1lcnMSIwoNZGVhZF9sZXR0ZXJlZBgFIAEoBFIMZGVhZExldHRlcmVkEhoKCGJpbmRpbmdzGAYgAygJUghiaW5kaW5nczKPAwoGQnJva2VyEjoKB1B1Ymxpc2gSFi5ycGMudjEuUHVibGlzaFJlcXVlc3QaFy5ycGMudjEuUHVibGlzaFJlc3BvbnNlElIKD0RlY2xhcmVFeGNoYW5nZRIeLnJwYy52MS5EZWNsYXJlRXhjaGFuZ2VSZXF1ZXN0Gh8ucnBjLnYxLkRlY2xhcmVFeGNoYW5nZVJlc3BvbnNlEkkKDERlY2xhcmVRdWV1ZRIbLnJwYy52MS5EZWNsYXJlUXVldWVSZXF1ZXN0GhwucnBjLnYxLkRlY2xhcmVRdWV1ZVJlc3BvbnNlEjEKBEJpbmQSEy5ycGMudjEuQmluZFJlcXVlc3QaFC5ycGMudjEuQmluZFJlc3BvbnNlEjsKCVN1YnNjcmliZRIYLnJwYy52MS5TdWJzY3JpYmVSZXF1ZXN0GhAucnBjLnYxLkRlbGl2ZXJ5KAEwARI6CgdJbnNwZWN0EhYucnBjLnYxLkluc3BlY3RSZXF1ZXN0GhcucnBjLnYxLkluc3BlY3RSZXNwb25zZWIGcHJvdG8z"
+        base64: "ChBycGMvdjEvYnVzLnByb3RvEgZycGMudjEaH2dvb2dsZS9wcm90b2J1Zi90aW1lc3RhbXAucHJvdG8iswIKBUV2ZW50Eg4KAmlkGAEgASgJUgJpZBIaCghleGNoYW5nZRgCIAEoCVIIZXhjaGFuZ2USHwoLcm91dGluZ19rZXkYAyABKAlSCnJvdXRpbmdLZXkSEgoEdHlwZRgEIAEoCVIEdHlwZRIYCgdwYXlsb2FkGAUgASgMUgdwYXlsb2FkEj0KDHB1Ymxpc2hlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSC3B1Ymxpc2hlZEF0EjQKB2hlYWRlcnMYByADKAsyGi5ycGMudjEuRXZlbnQuSGVhZGVyc0VudHJ5UgdoZWFkZXJzGjoKDEhlYWRlcnNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBIjcKDlB1Ymxpc2hSZXF1ZXN0EiUKBmV2ZW50cxgBIAMoCzINLnJwYy52MS5FdmVudFIGZXZlbnRzIjEKD1B1Ymxpc2hSZXNwb25zZRIeCgp1bnJvdXRhYmxlGAEgASgNUgp1bnJvdXRhYmxlIkAKFkRlY2xhcmVFeGNoYW5nZVJlcXVlc3QSEgoEbmFtZRgBIAEoCVIEbmFtZRISCgR0eXBlGAIgASgJUgR0eXBlIjMKF0RlY2xhcmVFeGNoYW5nZVJlc3BvbnNlEhgKB2NyZWF0ZWQYASABKAhSB2NyZWF0ZWQiwwEKE0RlY2xhcmVRdWV1ZVJlcXVlc3QSEgoEbmFtZRgBIAEoCVIEbmFtZRIlCg5tYXhfZGVsaXZlcmllcxgCIAEoDVINbWF4RGVsaXZlcmllcxIqChFkZWFkX2xldHRlcl9xdWV1ZRgDIAEoCVIPZGVhZExldHRlclF1ZXVlEiQKDmFja190aW1lb3V0X21zGAQgASgNUgxhY2tUaW1lb3V0TXMSHwoLYXV0b19kZWxldGUYBSABKAhSCmF1dG9EZWxldGUiMAoURGVjbGFyZVF1ZXVlUmVzcG9uc2USGAoHY3JlYXRlZBgBIAEoCFIHY3JlYXRlZCJZCgtCaW5kUmVxdWVzdBIUCgVxdWV1ZRgBIAEoCVIFcXVldWUSGgoIZXhjaGFuZ2UYAiABKAlSCGV4Y2hhbmdlEhgKB3BhdHRlcm4YAyABKAlSB3BhdHRlcm4iKAoMQmluZFJlc3BvbnNlEhgKB2NyZWF0ZWQYASABKAhSB2NyZWF0ZWQi9wIKEFN1YnNjcmliZVJlcXVlc3QSQgoJc3Vic2NyaWJlGAEgASgLMiIucnBjLnYxLlN1YnNjcmliZVJlcXVlc3QuU3Vic2NyaWJlSABSCXN1YnNjcmliZRIwCgNhY2sYAiABKAsyHC5ycGMudjEuU3Vic2NyaWJlUmVxdWVzdC5BY2tIAFIDYWNrEjMKBG5hY2sYAyABKAsyHS5ycGMudjEuU3Vic2NyaWJlUmVxdWVzdC5OYWNrSABSBG5hY2saPQoJU3Vic2NyaWJlEhQKBXF1ZXVlGAEgASgJUgVxdWV1ZRIaCghwcmVmZXRjaBgCIAEoDVIIcHJlZmV0Y2gaKgoDQWNrEiMKDWRlbGl2ZXJ5X3RhZ3MYASADKARSDGRlbGl2ZXJ5VGFncxpFCgROYWNrEiMKDWRlbGl2ZXJ5X3RhZ3MYASADKARSDGRlbGl2ZXJ5VGFncxIYCgdyZXF1ZXVlGAIgASgIUgdyZXF1ZXVlQgYKBGtpbmQijwEKCERlbGl2ZXJ5EiEKDGRlbGl2ZXJ5X3RhZxgBIAEoBFILZGVsaXZlcnlUYWcSIwoFZXZlbnQYAiABKAsyDS5ycGMudjEuRXZlbnRSBWV2ZW50EhQKBXF1ZXVlGAMgASgJUgVxdWV1ZRIlCg5kZWxpdmVyeV9jb3VudBgEIAEoDVINZGVsaXZlcnlDb3VudCIQCg5JbnNwZWN0UmVxdWVzdCKJAwoPSW5zcGVjdFJlc3BvbnNlEj4KCWV4Y2hhbmdlcxgBIAMoCzIgLnJwYy52MS5JbnNwZWN0UmVzcG9uc2UuRXhjaGFuZ2VSCWV4Y2hhbmdlcxI1CgZxdWV1ZXMYAiADKAsyHS5ycGMudjEuSW5zcGVjdFJlc3BvbnNlLlF1ZXVlUgZxdWV1ZXMSHgoKdW5yb3V0YWJsZRgDIAEoBFIKdW5yb3V0YWJsZRoyCghFeGNoYW5nZRISCgRuYW1lGAEgASgJUgRuYW1lEhIKBHR5cGUYAiABKAlSBHR5cGUaqgEKBVF1ZXVlEhIKBG5hbWUYASABKAlSBG5hbWUSFAoFZGVwdGgYAiABKARSBWRlcHRoEhgKB3VuYWNrZWQYAyABKARSB3VuYWNrZWQSHAoJY29uc3VtZXJzGAQgASgNUgljb25zdW1lcnMSIwoNZGVhZF9sZXR0ZXJlZBgFIAEoBFIMZGVhZExldHRlcmVkEhoKCGJpbmRpbmdzGAYgAygJUghiaW5kaW5ncyKDAQoMRXZlbnRIZWFkZXJzEjgKBnZhbHVlcxgBIAMoCzIgLnJwYy52MS5FdmVudEhlYWRlcnMuVmFsdWVzRW50cnlSBnZhbHVlcxo5CgtWYWx1ZXNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBMo8DCgZCcm9rZXISOgoHUHVibGlzaBIWLnJwYy52MS5QdWJsaXNoUmVxdWVzdBoXLnJwYy52MS5QdWJsaXNoUmVzcG9uc2USUgoPRGVjbGFyZUV4Y2hhbmdlEh4ucnBjLnYxLkRlY2xhcmVFeGNoYW5nZVJlcXVlc3QaHy5ycGMudjEuRGVjbGFyZUV4Y2hhbmdlUmVzcG9uc2USSQoMRGVjbGFyZVF1ZXVlEhsucnBjLnYxLkRlY2xhcmVRdWV1ZVJlcXVlc3QaHC5ycGMudjEuRGVjbGFyZVF1ZXVlUmVzcG9uc2USMQoEQmluZBITLnJwYy52MS5CaW5kUmVxdWVzdBoULnJwYy52MS5CaW5kUmVzcG9uc2USOwoJU3Vic2NyaWJlEhgucnBjLnYxLlN1YnNjcmliZVJlcXVlc3QaEC5ycGMudjEuRGVsaXZlcnkoATABEjoKB0luc3BlY3QSFi5ycGMudjEuSW5zcGVjdFJlcXVlc3QaFy5ycGMudjEuSW5zcGVjdFJlc3BvbnNlYgZwcm90bzM="
     )
 
     /// The descriptors of this file's imports (transitively), imports first, then this file's.

@@ -402,6 +402,8 @@ final class CallHandle: Sendable {
     struct State {
         var id: UInt32?
         var cancelled: RPCError?
+        /// END_STREAM sent: no more request messages (finishing twice would break the protocol).
+        var halfClosed = false
     }
 
     let connection: ClientConnection
@@ -434,7 +436,9 @@ public struct RequestWriter<Message: ProtoRuntime.Message>: Sendable {
 
     /// Sends one message; suspends while the server's flow-control window is full.
     public func write(_ message: Message) async throws {
-        guard let id = call.streamID else { throw RPCError(code: .cancelled, message: "call ended") }
+        let state = call.state.withLockedValue { $0 }
+        guard let id = state.id else { throw RPCError(code: .cancelled, message: "call ended") }
+        guard !state.halfClosed else { throw RPCError(code: .failedPrecondition, message: "the request stream was already finished") }
         let connection = call.connection
         while true {
             let written: Bool? = try await connection.eventLoop.submit { [connection] in
@@ -451,9 +455,14 @@ public struct RequestWriter<Message: ProtoRuntime.Message>: Sendable {
         }
     }
 
-    /// No more messages (half-close).
+    /// No more messages (half-close). Calling it again does nothing.
     public func finish() {
-        guard let id = call.streamID else { return }
+        let id = call.state.withLockedValue { state -> UInt32? in
+            guard !state.halfClosed, let id = state.id else { return nil }
+            state.halfClosed = true
+            return id
+        }
+        guard let id else { return }
         call.connection.onLoop { $0.endStream(id) }
     }
 

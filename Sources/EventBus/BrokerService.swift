@@ -1,0 +1,151 @@
+import Foundation
+public import Logging
+import NIOCore
+import ProtoRuntime
+public import RPC
+public import RPCSchema
+public import ServiceLifecycle
+
+/// `rpc.v1.Broker` over ``BrokerCore``.
+public struct BrokerService: Broker.Handler {
+    let core: BrokerCore
+
+    public init(core: BrokerCore) { self.core = core }
+
+    static func rpcError(_ error: any Error) -> any Error {
+        switch error {
+        case BrokerError.unknownExchange(let name): return RPCError(code: .notFound, message: "unknown exchange '\(name)'")
+        case BrokerError.unknownQueue(let name): return RPCError(code: .notFound, message: "unknown queue '\(name)'")
+        case BrokerError.conflictingDeclaration(let what): return RPCError(code: .failedPrecondition, message: what)
+        case BrokerError.unsupportedExchangeType(let type):
+            return RPCError(code: .invalidArgument, message: "exchange type '\(type)' is not supported (only 'topic')")
+        default: return error
+        }
+    }
+
+    func mapping<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch { throw BrokerService.rpcError(error) }
+    }
+
+    public func publish(_ request: PublishRequest, context: ServerContext) async throws -> PublishResponse {
+        let events = request.events.map { event in
+            BrokerStore.StoredEvent(
+                id: event.id.isEmpty ? UUID().uuidString : event.id, exchange: event.exchange, routingKey: event.routingKey,
+                type: event.type, payload: event.payload,
+                publishedAtMicros: event.publishedAt.map { $0.seconds * 1_000_000 + Int64($0.nanos / 1000) }
+                    ?? Int64(Date().timeIntervalSince1970 * 1_000_000),
+                headers: EventHeaders(values: event.headers).serializedBytes())
+        }
+        let unroutable = try await mapping { try await core.publish(events) }
+        return PublishResponse(unroutable: UInt32(unroutable))
+    }
+
+    public func declareExchange(_ request: DeclareExchangeRequest, context: ServerContext) async throws -> DeclareExchangeResponse {
+        guard !request.name.isEmpty else { throw RPCError(code: .invalidArgument, message: "an exchange needs a name") }
+        let created = try await mapping { try await core.declareExchange(request.name, type: request.type.isEmpty ? "topic" : request.type) }
+        return DeclareExchangeResponse(created: created)
+    }
+
+    public func declareQueue(_ request: DeclareQueueRequest, context: ServerContext) async throws -> DeclareQueueResponse {
+        guard !request.name.isEmpty else { throw RPCError(code: .invalidArgument, message: "a queue needs a name") }
+        let settings = BrokerStore.QueueSettings(
+            name: request.name, maxDeliveries: request.maxDeliveries == 0 ? 5 : Int(request.maxDeliveries),
+            deadLetterQueue: request.deadLetterQueue,
+            ackTimeoutMilliseconds: request.ackTimeoutMs == 0 ? 30_000 : Int(request.ackTimeoutMs), autoDelete: request.autoDelete)
+        return DeclareQueueResponse(created: try await mapping { try await core.declareQueue(settings) })
+    }
+
+    public func bind(_ request: BindRequest, context: ServerContext) async throws -> BindResponse {
+        BindResponse(created: try await mapping { try await core.bind(queue: request.queue, exchange: request.exchange, pattern: request.pattern) })
+    }
+
+    public func subscribe(
+        _ requests: RequestStream<SubscribeRequest>, writer: ResponseWriter<Delivery>, context: ServerContext
+    ) async throws {
+        var iterator = requests.makeAsyncIterator()
+        guard case .subscribe(let subscribe)? = try await iterator.next()?.kind else {
+            throw RPCError(code: .invalidArgument, message: "the first message of a subscription must be 'subscribe'")
+        }
+        let core = self.core
+        let (id, deliveries) = try await mapping {
+            try await core.subscribe(queue: subscribe.queue, prefetch: subscribe.prefetch == 0 ? 100 : Int(subscribe.prefetch))
+        }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // Deliveries go out from a child task; acks and nacks are read here, as they come.
+                group.addTask {
+                    for await delivery in deliveries {
+                        try await writer.write(
+                            Delivery(
+                                deliveryTag: delivery.tag, event: BrokerService.wireEvent(delivery.event), queue: delivery.queue,
+                                deliveryCount: UInt32(clamping: delivery.deliveryCount)))
+                    }
+                }
+                while let request = try await iterator.next() {
+                    switch request.kind {
+                    case .ack(let ack)?: try await core.ack(id, tags: ack.deliveryTags)
+                    case .nack(let nack)?: try await core.nack(id, tags: nack.deliveryTags, requeue: nack.requeue)
+                    default: throw RPCError(code: .invalidArgument, message: "'subscribe' may only be sent once")
+                    }
+                }
+                // The subscriber half-closed: the subscription ends.
+                group.cancelAll()
+            }
+        } catch {
+            await core.unsubscribe(id)
+            throw error
+        }
+        await core.unsubscribe(id)
+    }
+
+    static func wireEvent(_ event: BrokerStore.StoredEvent) -> Event {
+        Event(
+            id: event.id, exchange: event.exchange, routingKey: event.routingKey, type: event.type, payload: event.payload,
+            publishedAt: ProtoTimestamp(seconds: event.publishedAtMicros / 1_000_000, nanos: Int32(event.publishedAtMicros % 1_000_000) * 1000),
+            headers: (try? EventHeaders(serializedBytes: event.headers))?.values ?? [:])
+    }
+
+    public func inspect(_ request: InspectRequest, context: ServerContext) async throws -> InspectResponse {
+        let (exchanges, queues) = await core.inspect()
+        return InspectResponse(
+            exchanges: exchanges.sorted { $0.key < $1.key }.map { InspectResponse.Exchange(name: $0.key, type: $0.value) },
+            queues: queues.map {
+                InspectResponse.Queue(
+                    name: $0.name, depth: UInt64($0.depth), unacked: UInt64($0.unacked), consumers: UInt32($0.consumers),
+                    deadLettered: UInt64($0.deadLettered), bindings: $0.bindings)
+            },
+            unroutable: UInt64((try? await core.store.unroutableCount()) ?? 0))
+    }
+}
+
+/// The bus as a process: the broker on its port, its exchanges declared, and the ack-timeout sweep.
+public struct EventBusServer: Service {
+    public let server: RPCServer
+    let core: BrokerCore
+
+    /// Opens `<dataDirectory>/bus.sqlite` and declares the standard exchanges.
+    public static func make(dataDirectory: String, configuration: ServerConfiguration, logger: Logger = Logger(label: "eventbus"))
+        async throws -> EventBusServer
+    {
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        let core = try await BrokerCore(store: try BrokerStore(path: dataDirectory + "/bus.sqlite"))
+        for exchange in EventBusInfo.standardExchanges { _ = try await core.declareExchange(exchange) }
+        let server = RPCServer(services: [BrokerService(core: core)], configuration: configuration, logger: logger)
+        return EventBusServer(server: server, core: core)
+    }
+
+    public func run() async throws {
+        let core = self.core
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .milliseconds(100))
+                    await core.expireUnacked()
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+}
