@@ -14,8 +14,8 @@ bootstrap: ## Install what this machine lacks (apt/pip, only when missing)
 build: bootstrap ## Build everything (debug)
 	$(SWIFT) build
 
-run: build ## Build and start what exists of the system (for now: the compiled schema summary)
-	$(SWIFT) run marketplace
+run: build ## Build and start what exists of the system (the event bus on 8007; Ctrl-C stops)
+	$(SWIFT) run marketplace run
 
 test: bootstrap ## Build and run every test
 	$(SWIFT) build --build-tests
