@@ -105,7 +105,7 @@ public actor BrokerCore {
         }
         try await store.saveQueue(settings)
         queues[settings.name] = QueueState(settings: settings)
-        if queues[settings.deadLetterQueue] == nil, !settings.name.hasSuffix(".dead") {
+        if queues[settings.deadLetterQueue] == nil, !settings.name.hasSuffix(".dead"), !settings.autoDelete {
             let dead = BrokerStore.QueueSettings(name: settings.deadLetterQueue, maxDeliveries: Int.max / 2)
             try await store.saveQueue(dead)
             queues[dead.name] = QueueState(settings: dead)
@@ -171,6 +171,13 @@ public actor BrokerCore {
         guard let consumer = consumers.removeValue(forKey: id) else { return }
         consumer.continuation.finish()
         queues[consumer.queue]?.consumers.removeAll { $0 == id }
+        if let queue = queues[consumer.queue], queue.settings.autoDelete, queue.consumers.isEmpty {
+            // A temporary queue (rpcctl events tail) goes with its last consumer.
+            queues.removeValue(forKey: consumer.queue)
+            for exchange in bindings.keys { bindings[exchange]?.removeAll { $0.queue == consumer.queue } }
+            try? await store.deleteQueue(consumer.queue)
+            return
+        }
         let returned = consumer.unacked.values.map(\.entry).sorted { $0.sequence < $1.sequence }
         for entry in returned.reversed() { queues[consumer.queue]?.ready.prepend(entry) }
         await dispatch(consumer.queue)

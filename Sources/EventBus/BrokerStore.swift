@@ -227,6 +227,16 @@ public final class BrokerStore: Sendable {
         }
     }
 
+    /// Deletes a queue with its bindings and entries (and the events nothing else holds).
+    public func deleteQueue(_ name: String) async throws {
+        try await pool.write { db in
+            try db.execute(sql: "DELETE FROM binding WHERE queue = ?", arguments: [name])
+            try db.execute(sql: "DELETE FROM entry WHERE queue = ?", arguments: [name])
+            try db.execute(sql: "DELETE FROM queue WHERE name = ?", arguments: [name])
+            try db.execute(sql: "DELETE FROM event WHERE NOT EXISTS (SELECT 1 FROM entry WHERE entry.sequence = event.sequence)")
+        }
+    }
+
     /// How many stored events exist (retention checks).
     public func eventCount() async throws -> Int {
         try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event") ?? 0 }

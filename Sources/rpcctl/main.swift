@@ -14,7 +14,7 @@ struct RPCCtl: AsyncParsableCommand {
             Exit status: 0 on success, otherwise the call's status code (3 INVALID_ARGUMENT, 5 NOT_FOUND,
             12 UNIMPLEMENTED, 14 UNAVAILABLE, ...), or 64 for a usage error.
             """,
-        subcommands: [List.self, Describe.self, Call.self, HealthCheck.self])
+        subcommands: [List.self, Describe.self, Call.self, HealthCheck.self, Events.self])
 }
 
 /// Options every subcommand shares.
@@ -280,5 +280,176 @@ struct HealthCheck: AsyncParsableCommand {
             print(response.status.protoName ?? "\(response.status.protoValue)")
             if response.status != .serving { throw ExitCode(1) }
         }
+    }
+}
+
+// MARK: Events
+
+struct Events: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Watch, publish and inspect events on the event bus.",
+        subcommands: [Tail.self, Publish.self, Queues.self])
+
+    struct BusOptions: ParsableArguments {
+        @Option(help: "The event bus, host:port.")
+        var bus: String = ProcessInfo.processInfo.environment["MARKETPLACE_BUS"] ?? "127.0.0.1:8007"
+
+        func client() throws -> Broker.Client {
+            guard let endpoint = Endpoint(bus) else { throw CLIError(code: 64, message: "'\(bus)' is not host:port") }
+            return Broker.Client(RPCClient(endpoints: [endpoint]))
+        }
+    }
+
+    struct Tail: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print every event whose routing key matches PATTERN, as JSON lines, until Ctrl-C.",
+            discussion: "A temporary queue is bound with the pattern on each exchange and deleted when tail exits.")
+
+        @Argument(help: "A topic pattern: '*' is one word, '#' zero or more (default '#').")
+        var pattern = "#"
+
+        @Option(name: .customLong("exchange"), help: "Only this exchange (repeatable; default: all of them).")
+        var exchanges: [String] = []
+
+        @OptionGroup var options: BusOptions
+
+        @Option(help: "Stop after this many events (0: never).")
+        var count = 0
+
+        func run() async throws {
+            try await runReporting {
+                let bus = try options.client()
+                let queue = "tail.\(UUID().uuidString.prefix(8).lowercased())"
+                _ = try await bus.declareQueue(DeclareQueueRequest(name: queue, autoDelete: true))
+                var targets = exchanges
+                if targets.isEmpty { targets = try await bus.inspect(InspectRequest()).exchanges.map(\.name) }
+                for exchange in targets { _ = try await bus.bind(BindRequest(queue: queue, exchange: exchange, pattern: pattern)) }
+                try await bus.subscribe { writer, deliveries in
+                    try await writer.write(SubscribeRequest(kind: .subscribe(.init(queue: queue, prefetch: 100))))
+                    var seen = 0
+                    for try await delivery in deliveries {
+                        print(Events.json(delivery))
+                        try await writer.write(SubscribeRequest(kind: .ack(.init(deliveryTags: [delivery.deliveryTag]))))
+                        seen += 1
+                        if count > 0, seen >= count { break }
+                    }
+                    writer.finish()
+                }
+            }
+        }
+    }
+
+    struct Publish: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Publish one event; the payload is the JSON given (type application/json) unless --type says otherwise.")
+
+        @Argument(help: "The exchange, e.g. order_events.")
+        var exchange: String
+
+        @Argument(help: "The routing key, e.g. order.created.")
+        var routingKey: String
+
+        @Option(name: [.customShort("d"), .customLong("data")], help: "The payload: JSON text, or @file.")
+        var data: String = "{}"
+
+        @Option(help: "The payload's type name.")
+        var type = "application/json"
+
+        @OptionGroup var options: BusOptions
+
+        func run() async throws {
+            try await runReporting {
+                let bus = try options.client()
+                var payload = Array(data.utf8)
+                if data.hasPrefix("@") {
+                    guard let contents = FileManager.default.contents(atPath: String(data.dropFirst())) else {
+                        throw CLIError(code: 64, message: "cannot read \(data.dropFirst())")
+                    }
+                    payload = [UInt8](contents)
+                }
+                let id = UUID().uuidString.lowercased()
+                let response = try await bus.publish(
+                    PublishRequest(events: [
+                        Event(
+                            id: id, exchange: exchange, routingKey: routingKey, type: type, payload: payload,
+                            publishedAt: ProtoTimestamp(seconds: Int64(Date().timeIntervalSince1970)))
+                    ]))
+                print(response.unroutable == 0 ? "published \(id)" : "published \(id) (no queue is bound to it: unroutable)")
+            }
+        }
+    }
+
+    struct Queues: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List queues: depth, unacked, consumers, dead-lettered.")
+
+        @OptionGroup var options: BusOptions
+
+        func run() async throws {
+            try await runReporting {
+                let inspected = try await options.client().inspect(InspectRequest())
+                print("QUEUE".padding(toLength: 40, withPad: " ", startingAt: 0) + "  DEPTH  UNACKED  CONSUMERS  DEAD  BINDINGS")
+                for q in inspected.queues {
+                    let cells = [String(q.depth), String(q.unacked), String(q.consumers), String(q.deadLettered)]
+                    print(
+                        q.name.padding(toLength: 40, withPad: " ", startingAt: 0) + "  " + cells[0].padding(toLength: 5, withPad: " ", startingAt: 0)
+                            + "  " + cells[1].padding(toLength: 7, withPad: " ", startingAt: 0) + "  "
+                            + cells[2].padding(toLength: 9, withPad: " ", startingAt: 0) + "  " + cells[3].padding(toLength: 4, withPad: " ", startingAt: 0)
+                            + "  " + q.bindings.joined(separator: ", "))
+                }
+                print("unroutable events: \(inspected.unroutable)")
+            }
+        }
+    }
+
+    /// Writes a parsed JSON value compactly (one line).
+    static func write(_ value: JSONValue, to writer: inout JSONWriter) {
+        switch value {
+        case .null: writer.writeNull()
+        case .bool(let b): writer.writeBool(b)
+        case .number(let text): writer.writeRawValue(Array(text.utf8))
+        case .string(let s): writer.writeString(s)
+        case .array(let elements):
+            writer.beginArray()
+            for element in elements {
+                writer.beginElement()
+                write(element, to: &writer)
+            }
+            writer.endArray()
+        case .object(let members):
+            writer.beginObject()
+            for (key, member) in members {
+                writer.writeKey(key)
+                write(member, to: &writer)
+            }
+            writer.endObject()
+        }
+    }
+
+    /// One delivery as a JSON line: routing key, exchange, id, time, type, payload (as JSON when
+    /// it is JSON text, else base64), delivery count.
+    static func json(_ delivery: Delivery) -> String {
+        var writer = JSONWriter()
+        writer.beginObject()
+        let event = delivery.event ?? Event()
+        writer.writeKey("routingKey")
+        writer.writeString(event.routingKey)
+        writer.writeKey("exchange")
+        writer.writeString(event.exchange)
+        writer.writeKey("id")
+        writer.writeString(event.id)
+        writer.writeKey("time")
+        writer.writeString((event.publishedAt ?? ProtoTimestamp()).rfc3339)
+        writer.writeKey("type")
+        writer.writeString(event.type)
+        writer.writeKey("payload")
+        if let value = try? JSONValue.parse(event.payload) {
+            write(value, to: &writer)
+        } else {
+            writer.writeBytes(event.payload)
+        }
+        writer.writeKey("deliveryCount")
+        writer.writeUInt32(delivery.deliveryCount)
+        writer.endObject()
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 }

@@ -163,3 +163,22 @@ struct BrokerCoreTests {
         #expect(redelivered.deliveryCount == 2)
     }
 }
+
+extension BrokerCoreTests {
+    @Test("an auto-delete queue goes away with its last consumer, bindings and entries included")
+    func autoDelete() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let broker = try await fixture.broker()
+        _ = try await broker.declareExchange("order_events")
+        _ = try await broker.declareQueue(.init(name: "tail.1", autoDelete: true))
+        _ = try await broker.bind(queue: "tail.1", exchange: "order_events", pattern: "#")
+        let (id, _) = try await broker.subscribe(queue: "tail.1", prefetch: 1)
+        _ = try await broker.publish([event("a"), event("b")])
+        await broker.unsubscribe(id)
+        #expect(await broker.inspect().queues.isEmpty)
+        #expect(try await broker.publish([event("c")]) == 1, "no binding routes there any more")
+        let reopened = try await fixture.broker()
+        #expect(await reopened.inspect().queues.isEmpty)
+    }
+}
