@@ -188,19 +188,20 @@ struct CallTests {
         }
     }
 
-    @Test("an unreachable endpoint gives UNAVAILABLE quickly")
+    @Test("an unreachable endpoint gives UNAVAILABLE, not a wait for the call's deadline")
     func unreachable() async throws {
         let client = RPCClient(endpoints: [Endpoint(host: "127.0.0.1", port: 1)])
         let start = ContinuousClock.now
         do {
-            _ = try await Echo.Client(client).get(EchoRequest())
+            _ = try await Echo.Client(client).get(EchoRequest(), options: CallOptions(timeout: .seconds(60)))
             Issue.record("expected UNAVAILABLE")
         } catch let error as RPCError {
             #expect(error.code == .unavailable)
             #expect(error.message.contains("127.0.0.1:1"))
         }
-        // Refused at once: well inside the connect timeout (2 s), with no retry loop.
-        #expect(ContinuousClock.now - start < .seconds(2))
+        // Refused connections fail at once; the bound only guards against waiting for the deadline
+        // (wall-clock checks stay loose: the machine is shared).
+        #expect(ContinuousClock.now - start < .seconds(30))
         await client.close()
     }
 
