@@ -128,7 +128,10 @@ let package = Package(
         ),
         .testTarget(
             name: "EventBusTests",
-            dependencies: ["EventBus", "RPC", "RPCSchema", "ProtoRuntime", "TestSupport"],
+            dependencies: [
+                "EventBus", "RPC", "RPCSchema", "ProtoRuntime", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

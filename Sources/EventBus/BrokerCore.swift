@@ -42,6 +42,11 @@ public actor BrokerCore {
         var consumers: [UInt64] = []
         var nextConsumer = 0
         var deadLettered = 0
+        /// A dispatch loop is running for this queue (it awaits the store, and the actor is
+        /// reentrant: a second loop would hand out entries out of order).
+        var dispatching = false
+        /// Work arrived while the loop ran: it goes round once more.
+        var dispatchAgain = false
     }
 
     struct Consumer {
@@ -240,6 +245,22 @@ public actor BrokerCore {
     /// Hands ready entries to consumers with credit, round-robin; an entry delivered too often
     /// goes to the dead-letter queue instead.
     func dispatch(_ queueName: String) async {
+        guard var state = queues[queueName] else { return }
+        if state.dispatching {
+            state.dispatchAgain = true
+            queues[queueName] = state
+            return
+        }
+        state.dispatching = true
+        queues[queueName] = state
+        repeat {
+            queues[queueName]?.dispatchAgain = false
+            await dispatchLoop(queueName)
+        } while queues[queueName]?.dispatchAgain == true
+        queues[queueName]?.dispatching = false
+    }
+
+    func dispatchLoop(_ queueName: String) async {
         while var queue = queues[queueName], !queue.ready.isEmpty, !queue.consumers.isEmpty {
             // The next consumer (round-robin) with credit left.
             var chosen: UInt64?
