@@ -132,7 +132,8 @@ let package = Package(
                 "EventBus", "RPC", "RPCSchema", "ProtoRuntime", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            plugins: ["ProtoGenPlugin"]
         ),
         .testTarget(
             name: "RPCTests",

@@ -5,6 +5,31 @@ public struct MessageEmitter: SwiftEmitter {
     public func declarations(for file: ProtoFile, context: SwiftEmitContext) -> [SwiftDecl] {
         file.enums.map { .type(enumDecl($0, context: context)) }
             + file.messages.map { .type(messageDecl($0, context: context)) }
+            + file.messages.flatMap { eventConformances($0, context: context) }
+    }
+
+    /// The option that ties an event message to its exchange and routing key.
+    public static let eventOption = "rpc.v1.event"
+
+    /// `extension OrderCreated: ProtoRuntime.EventMessage { … }` for every message (nested ones
+    /// included) that carries the `(rpc.v1.event)` option.
+    func eventConformances(_ m: MessageType, context: SwiftEmitContext) -> [SwiftDecl] {
+        var result: [SwiftDecl] = []
+        if let route = m.options.value(MessageEmitter.eventOption), let exchange = route[field: "exchange"]?.stringValue,
+            let key = route[field: "routing_key"]?.stringValue
+        {
+            let a = context.access
+            result.append(
+                .type(
+                    SwiftTypeDecl(
+                        doc: ["Published on `\(exchange)` with routing key `\(key)`."],
+                        header: "extension \(context.swiftTypeName(m.fullName)): \(context.rt)EventMessage",
+                        members: [
+                            .line(doc: [], text: "\(a)static let eventExchange = \(SwiftNaming.literal(exchange))"),
+                            .line(doc: [], text: "\(a)static let eventRoutingKey = \(SwiftNaming.literal(key))"),
+                        ])))
+        }
+        return result + m.messages.flatMap { eventConformances($0, context: context) }
     }
 
     // MARK: Docs

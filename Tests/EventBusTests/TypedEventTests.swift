@@ -1,0 +1,58 @@
+import EventBus
+import Foundation
+import GRDB
+import NIOConcurrencyHelpers
+import ProtoRuntime
+import RPC
+import RPCSchema
+import TestSupport
+import Testing
+
+@Suite("Typed events generated from the schema")
+struct TypedEventTests {
+    @Test("event messages carry their exchange and routing key from the (rpc.v1.event) option")
+    func conformance() {
+        #expect(OrderCreated.eventExchange == "order_events")
+        #expect(OrderCreated.eventRoutingKey == "order.created")
+        #expect(UserRegistered.eventRoutingKey == "user.registered")
+    }
+
+    @Test("publish a typed event; a typed subscription decodes it; the outbox takes typed events")
+    func publishSubscribe() async throws {
+        let dir = try makeTemporaryDirectory("typed")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let server = try await EventBusServer.make(dataDirectory: dir.path, configuration: ServerConfiguration())
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            let bus = Broker.Client(RPCClient(endpoints: [Endpoint(host: "127.0.0.1", port: try await server.server.localPort)]))
+            _ = try await bus.declareQueue(DeclareQueueRequest(name: "notifications.orders"))
+            _ = try await bus.bind(BindRequest(queue: "notifications.orders", exchange: "order_events", pattern: "order.*"))
+            let id = try await bus.publish(OrderCreated(orderId: 7, title: "Fix the sink"))
+            let received = NIOLockedValueBox<[EventDelivery<OrderCreated>]>([])
+            struct Done: Error {}
+            do {
+                try await bus.subscribe(OrderCreated.self, queue: "notifications.orders") { delivery in
+                    received.withLockedValue { $0.append(delivery) }
+                    throw Done()
+                }
+            } catch is Done {}
+            let delivery = try #require(received.withLockedValue { $0 }.first)
+            #expect(delivery.id == id)
+            #expect(delivery.event == OrderCreated(orderId: 7, title: "Fix the sink"))
+
+            let producer = try DatabaseQueue(path: dir.appendingPathComponent("producer.sqlite").path)
+            var migrator = DatabaseMigrator()
+            Outbox.register(in: &migrator)
+            try migrator.migrate(producer)
+            _ = try await producer.write { db in try Outbox.enqueue(db, UserRegistered(userId: 1)) }
+            let row: [String] = try await producer.read { db in
+                try Row.fetchOne(db, sql: "SELECT exchange, routing_key, type FROM outbox").map {
+                    [$0["exchange"], $0["routing_key"], $0["type"]]
+                } ?? []
+            }
+            #expect(row == ["auth_events", "user.registered", "test.v1.UserRegistered"])
+            await bus.client.close()
+            group.cancelAll()
+        }
+    }
+}
