@@ -126,6 +126,15 @@ let package = Package(
             exclude: ["Golden"],
             swiftSettings: swiftSettings
         ),
+        // The producer/consumer processes of the event bus crash test.
+        .executableTarget(
+            name: "bus-crash-peer",
+            dependencies: [
+                "EventBus", "RPC", "RPCSchema", "ProtoRuntime", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "Tests/BusCrashPeer",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "EventBusTests",
             dependencies: [

@@ -218,7 +218,8 @@ public actor BrokerCore {
         await dispatch(consumer.queue)
     }
 
-    /// Requeues deliveries whose ack timeout passed (called periodically by the server).
+    /// Requeues deliveries whose ack timeout passed and retries stalled dispatches (called
+    /// periodically by the server).
     public func expireUnacked(now: ContinuousClock.Instant = .now) async {
         var touched: Set<String> = []
         for (id, var consumer) in consumers {
@@ -231,6 +232,8 @@ public actor BrokerCore {
             consumers[id] = consumer
             touched.insert(consumer.queue)
         }
+        // Also any queue whose dispatch stopped on a store error: this sweep retries it.
+        for (name, queue) in queues where !queue.ready.isEmpty && !queue.consumers.isEmpty { touched.insert(name) }
         for queue in touched { await dispatch(queue) }
     }
 
@@ -279,10 +282,25 @@ public actor BrokerCore {
             queues[queueName] = queue
             entry.deliveryCount += 1
             if entry.deliveryCount > queue.settings.maxDeliveries {
-                try? await deadLetter(Entry(sequence: entry.sequence, deliveryCount: entry.deliveryCount - 1), from: queueName)
+                do {
+                    try await deadLetter(Entry(sequence: entry.sequence, deliveryCount: entry.deliveryCount - 1), from: queueName)
+                } catch {
+                    entry.deliveryCount -= 1
+                    queues[queueName]?.ready.prepend(entry)
+                    return
+                }
                 continue
             }
-            guard let event = try? await store.event(entry.sequence) else { continue }
+            let event: BrokerStore.StoredEvent
+            do {
+                guard let stored = try await store.event(entry.sequence) else { continue }  // acked meanwhile
+                event = stored
+            } catch {
+                // The store failed to read it: keep the entry (undelivered) and try again later.
+                entry.deliveryCount -= 1
+                queues[queueName]?.ready.prepend(entry)
+                return
+            }
             try? await store.recordDelivery(queue: queueName, sequence: entry.sequence, count: entry.deliveryCount)
             // The consumer may have left while the event was read.
             guard consumers[id] != nil else {

@@ -180,7 +180,7 @@ public final class BrokerStore: Sendable {
     /// Removes acknowledged entries, and the events no queue holds any more.
     public func acknowledge(queue: String, sequences: [Int64]) async throws {
         guard !sequences.isEmpty else { return }
-        try await pool.write { db in
+        try await relaxedWrite { db in
             for sequence in sequences {
                 try db.execute(sql: "DELETE FROM entry WHERE queue = ? AND sequence = ?", arguments: [queue, sequence])
                 try db.execute(
@@ -192,9 +192,24 @@ public final class BrokerStore: Sendable {
 
     /// Records a delivery attempt.
     public func recordDelivery(queue: String, sequence: Int64, count: Int) async throws {
-        try await pool.write { db in
+        try await relaxedWrite { db in
             try db.execute(
                 sql: "UPDATE entry SET delivery_count = ? WHERE queue = ? AND sequence = ?", arguments: [count, queue, sequence])
+        }
+    }
+
+    /// A transaction that need not be fsync'd on commit (acks, delivery counts): in WAL mode it
+    /// reaches the disk with the next fsync'd commit or checkpoint. Losing it in a power cut means
+    /// a redelivery, which consumers absorb (they are idempotent); confirmed publishes never
+    /// take this path.
+    func relaxedWrite(_ body: @escaping @Sendable (Database) throws -> Void) async throws {
+        try await pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            defer { try? db.execute(sql: "PRAGMA synchronous = FULL") }
+            try db.inTransaction {
+                try body(db)
+                return .commit
+            }
         }
     }
 
