@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-2.git", exact: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", exact: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", exact: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // SwiftProtobuf's code for bench.proto (generated once with protoc-gen-swift 1.39.0).
@@ -30,6 +31,18 @@ let package = Package(
                 .product(name: "ProtoFixtures", package: "marketplace"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "BusBench",
+            dependencies: [
+                .product(name: "EventBus", package: "marketplace"),
+                .product(name: "RPC", package: "marketplace"),
+                .product(name: "RPCSchema", package: "marketplace"),
+                .product(name: "ProtoRuntime", package: "marketplace"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
