@@ -64,6 +64,9 @@ public actor BrokerCore {
     var consumers: [UInt64: Consumer] = [:]
     var nextConsumerID: UInt64 = 1
     var nextTag: UInt64 = 1
+    /// Events published since start, with how many queue entries still hold them: deliveries
+    /// need not read them back from the store (after a restart they are read once, as needed).
+    var cached: [Int64: (event: BrokerStore.StoredEvent, holders: Int)] = [:]
 
     /// Loads the topology and every stored entry from `store`.
     public init(store: BrokerStore) async throws {
@@ -148,6 +151,9 @@ public actor BrokerCore {
         var touched: Set<String> = []
         for (append, sequence) in zip(appends, sequences) {
             guard let sequence else { continue }
+            var event = append.event
+            event.sequence = sequence
+            cached[sequence] = (event, append.queues.count)
             for queue in append.queues {
                 queues[queue]?.ready.append(Entry(sequence: sequence, deliveryCount: 0))
                 touched.insert(queue)
@@ -178,6 +184,8 @@ public actor BrokerCore {
         queues[consumer.queue]?.consumers.removeAll { $0 == id }
         if let queue = queues[consumer.queue], queue.settings.autoDelete, queue.consumers.isEmpty {
             // A temporary queue (rpcctl events tail) goes with its last consumer.
+            for entry in queue.ready { release(entry.sequence) }
+            for (_, held) in consumer.unacked { release(held.entry.sequence) }
             queues.removeValue(forKey: consumer.queue)
             for exchange in bindings.keys { bindings[exchange]?.removeAll { $0.queue == consumer.queue } }
             try? await store.deleteQueue(consumer.queue)
@@ -196,6 +204,7 @@ public actor BrokerCore {
             if let entry = consumer.unacked.removeValue(forKey: tag)?.entry { sequences.append(entry.sequence) }
         }
         consumers[id] = consumer
+        for sequence in sequences { release(sequence) }
         try await store.acknowledge(queue: consumer.queue, sequences: sequences)
         await dispatch(consumer.queue)
     }
@@ -293,8 +302,12 @@ public actor BrokerCore {
             }
             let event: BrokerStore.StoredEvent
             do {
-                guard let stored = try await store.event(entry.sequence) else { continue }  // acked meanwhile
-                event = stored
+                if let hit = cached[entry.sequence]?.event {
+                    event = hit
+                } else {
+                    guard let stored = try await store.event(entry.sequence) else { continue }  // acked meanwhile
+                    event = stored
+                }
             } catch {
                 // The store failed to read it: keep the entry (undelivered) and try again later.
                 entry.deliveryCount -= 1
@@ -316,6 +329,13 @@ public actor BrokerCore {
             consumer.continuation.yield(
                 BrokerDelivery(tag: tag, queue: queueName, event: event, deliveryCount: entry.deliveryCount))
         }
+    }
+
+    /// One queue entry no longer holds the event (acked); the cache forgets it with its last holder.
+    func release(_ sequence: Int64) {
+        guard var held = cached[sequence] else { return }
+        held.holders -= 1
+        cached[sequence] = held.holders > 0 ? held : nil
     }
 
     // MARK: Inspection
