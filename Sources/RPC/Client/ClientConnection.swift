@@ -7,11 +7,13 @@ final class ClientConnection: Sendable {
     let channel: any Channel
     let handler: NIOLoopBound<ClientConnectionHandler>
     var eventLoop: any EventLoop { channel.eventLoop }
-    let closed = NIOLockedValueBox(false)
+    /// Set when the connection closes or the server sends GOAWAY: no new calls go here.
+    let closed: NIOLockedValueBox<Bool>
 
-    init(channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>) {
+    init(channel: any Channel, handler: NIOLoopBound<ClientConnectionHandler>, closed: NIOLockedValueBox<Bool>) {
         self.channel = channel
         self.handler = handler
+        self.closed = closed
     }
 
     /// Still open and taking new calls.
@@ -53,11 +55,10 @@ final class ClientConnection: Sendable {
         guard let handler = handlerBox.withLockedValue({ $0 }) else {
             throw RPCError(code: .internalError, message: "connection handler missing")
         }
-        let connection = ClientConnection(channel: channel, handler: handler)
+        let connection = ClientConnection(channel: channel, handler: handler, closed: closedFlag)
         channel.closeFuture.whenComplete { _ in
             closedFlag.withLockedValue { $0 = true }
         }
-        connection.closedFlag = closedFlag
         if let interval = configuration.keepaliveInterval {
             channel.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { task in
                 guard channel.isActive else { return task.cancel() }
@@ -66,8 +67,6 @@ final class ClientConnection: Sendable {
         }
         return connection
     }
-
-    nonisolated(unsafe) var closedFlag: NIOLockedValueBox<Bool>?
 
     static func describe(_ error: any Error) -> String {
         switch error {

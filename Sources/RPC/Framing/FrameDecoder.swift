@@ -33,7 +33,6 @@ public struct FrameDecoder: ByteToMessageDecoder, Sendable {
         case .awaitingPreface:
             try checkPreface(&buffer)
             if case .awaitingPreface = state { return .needMoreData }
-            prefaceJustReceived = false
             context.fireUserInboundEventTriggered(PrefaceReceived())
             return .continue
         case .frames:
@@ -70,11 +69,7 @@ public struct FrameDecoder: ByteToMessageDecoder, Sendable {
         }
         buffer.moveReaderIndex(forwardBy: magic.count + 1)
         state = .frames
-        prefaceJustReceived = true
     }
-
-    /// Set when the preface has just been accepted; `decode` reports it once to the next handler.
-    var prefaceJustReceived = false
 
     static func looksLikeHTTP(_ bytes: [UInt8]) -> Bool {
         let text = String(decoding: bytes.prefix(4), as: UTF8.self)
