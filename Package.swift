@@ -119,7 +119,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Helpers shared by the test targets (repository paths, temporary folders, processes).
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "RPC", "RPCSchema", "ProtoRuntime", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "ProtoCompilerTests",
             dependencies: ["ProtoCompiler", "TestSupport"],

@@ -2,6 +2,7 @@ import NIOCore
 import NIOEmbedded
 import RPC
 import RPCSchema
+import TestSupport
 import Testing
 
 @Suite("Frame decoder through EmbeddedChannel")

@@ -4,6 +4,7 @@ import NIOEmbedded
 import ProtoRuntime
 @testable import RPC
 import RPCSchema
+import TestSupport
 import Testing
 
 @Suite("The server's connection state machine, alone")
@@ -120,7 +121,7 @@ struct ConnectionHandlerTests {
         // The unary fast path: the response's frames leave in one write (with the SETTINGS ack
         // that the same read produced).
         let last = try #require(writes.last)
-        #expect(try RPCTests.frames(in: Array(last.readableBytesView)).map(\.type) == [.settings, .responseStart, .message, .status])
+        #expect(try TestSupport.frames(in: Array(last.readableBytesView)).map(\.type) == [.settings, .responseStart, .message, .status])
         #expect(out.starts(with: ConnectionPreface.bytes))
         #expect(frames.map(\.type) == [.settings, .settings, .responseStart, .message, .status])
         #expect(try EchoResponse(buffer: frames[3].payload).text == "embedded")

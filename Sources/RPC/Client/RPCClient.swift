@@ -441,9 +441,12 @@ public struct RequestWriter<Message: ProtoRuntime.Message>: Sendable {
         guard !state.halfClosed else { throw RPCError(code: .failedPrecondition, message: "the request stream was already finished") }
         let connection = call.connection
         while true {
-            let written: Bool? = try await connection.eventLoop.submit { [connection] in
-                connection.handler.value.writeMessage(id, message, endStream: false)
-            }.get()
+            let written: Bool? =
+                connection.eventLoop.inEventLoop
+                ? connection.handler.value.writeMessage(id, message, endStream: false)
+                : try await connection.eventLoop.submit { [connection] in
+                    connection.handler.value.writeMessage(id, message, endStream: false)
+                }.get()
             switch written {
             case nil: throw RPCError(code: .cancelled, message: "call ended")
             case true?: return

@@ -113,6 +113,13 @@ public final class RPCServer: Service, Sendable {
     /// Binds, serves until graceful shutdown (or cancellation), then drains: GOAWAY to every
     /// connection, in-flight calls get the grace period, new calls get UNAVAILABLE.
     public func run() async throws {
+        try await run(beforeDrain: {})
+    }
+
+    /// Like ``run()``, with a step between closing the listening socket and draining the open
+    /// connections: `beforeDrain` runs while existing connections still work (the event bus
+    /// lets its consumers ack what they hold there).
+    public func run(beforeDrain: @Sendable () async -> Void) async throws {
         let core = self.core
         let channel: any Channel
         do {
@@ -160,6 +167,7 @@ public final class RPCServer: Service, Sendable {
         } onGracefulShutdown: {
             channel.close(promise: nil)
         }
+        await beforeDrain()
         await drain()
     }
 

@@ -565,7 +565,11 @@ struct ServerStreamHandle: Sendable {
         let id = streamID
         while true {
             try Task.checkCancellation()
-            let written: Bool? = try await eventLoop.submit { [handler] in handler.value.writeMessage(id, message) }.get()
+            // On the loop already (the usual case: call tasks prefer its executor), write at once.
+            let written: Bool? =
+                eventLoop.inEventLoop
+                ? handler.value.writeMessage(id, message)
+                : try await eventLoop.submit { [handler] in handler.value.writeMessage(id, message) }.get()
             switch written {
             case nil: throw CancellationError()
             case true?: return
