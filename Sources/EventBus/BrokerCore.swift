@@ -7,6 +7,7 @@ public enum BrokerError: Error, Hashable, Sendable, CustomStringConvertible {
     case unknownQueue(String)
     case conflictingDeclaration(String)
     case unsupportedExchangeType(String)
+    case shuttingDown
 
     public var description: String {
         switch self {
@@ -14,6 +15,7 @@ public enum BrokerError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unknownQueue(let name): return "unknown queue '\(name)'"
         case .conflictingDeclaration(let what): return what
         case .unsupportedExchangeType(let type): return "exchange type '\(type)' is not supported (only 'topic')"
+        case .shuttingDown: return "the event bus is shutting down"
         }
     }
 }
@@ -64,6 +66,8 @@ public actor BrokerCore {
     var consumers: [UInt64: Consumer] = [:]
     var nextConsumerID: UInt64 = 1
     var nextTag: UInt64 = 1
+    /// Shutting down: publishes are refused and nothing new is delivered.
+    var stopping = false
     /// Events published since start, with how many queue entries still hold them: deliveries
     /// need not read them back from the store (after a restart they are read once, as needed).
     var cached: [Int64: (event: BrokerStore.StoredEvent, holders: Int)] = [:]
@@ -138,6 +142,7 @@ public actor BrokerCore {
     /// Routes and stores events; returns once they are durable, with the number that matched no
     /// binding (those are confirmed and counted, not stored).
     public func publish(_ events: [BrokerStore.StoredEvent]) async throws -> Int {
+        guard !stopping else { throw BrokerError.shuttingDown }
         var appends: [BrokerStore.Append] = []
         for event in events {
             guard exchanges[event.exchange] != nil else { throw BrokerError.unknownExchange(event.exchange) }
@@ -167,6 +172,7 @@ public actor BrokerCore {
 
     /// Starts a consumer of `queue` with `prefetch` credit; its deliveries arrive on the stream.
     public func subscribe(queue: String, prefetch: Int) async throws -> (id: UInt64, deliveries: AsyncStream<BrokerDelivery>) {
+        guard !stopping else { throw BrokerError.shuttingDown }
         guard queues[queue] != nil else { throw BrokerError.unknownQueue(queue) }
         let (stream, continuation) = AsyncStream<BrokerDelivery>.makeStream()
         let id = nextConsumerID
@@ -196,8 +202,9 @@ public actor BrokerCore {
         await dispatch(consumer.queue)
     }
 
-    /// Acknowledges deliveries: their entries are deleted (and the events, once no queue holds them).
-    public func ack(_ id: UInt64, tags: [UInt64]) async throws {
+    /// Acknowledges deliveries: their entries are deleted (and the events, once no queue holds
+    /// them) with the next commit. An ack is not confirmed: one lost in a crash means a redelivery.
+    public func ack(_ id: UInt64, tags: [UInt64]) async {
         guard var consumer = consumers[id] else { return }
         var sequences: [Int64] = []
         for tag in tags {
@@ -205,7 +212,7 @@ public actor BrokerCore {
         }
         consumers[id] = consumer
         for sequence in sequences { release(sequence) }
-        try await store.acknowledge(queue: consumer.queue, sequences: sequences)
+        commit.acknowledge(queue: consumer.queue, sequences: sequences)
         await dispatch(consumer.queue)
     }
 
@@ -273,7 +280,7 @@ public actor BrokerCore {
     }
 
     func dispatchLoop(_ queueName: String) async {
-        while var queue = queues[queueName], !queue.ready.isEmpty, !queue.consumers.isEmpty {
+        while !stopping, var queue = queues[queueName], !queue.ready.isEmpty, !queue.consumers.isEmpty {
             // The next consumer (round-robin) with credit left.
             var chosen: UInt64?
             for offset in 0..<queue.consumers.count {
@@ -314,12 +321,12 @@ public actor BrokerCore {
                 queues[queueName]?.ready.prepend(entry)
                 return
             }
-            try? await store.recordDelivery(queue: queueName, sequence: entry.sequence, count: entry.deliveryCount)
             // The consumer may have left while the event was read.
             guard consumers[id] != nil else {
                 queues[queueName]?.ready.prepend(entry)
                 continue
             }
+            commit.recordDelivery(queue: queueName, sequence: entry.sequence, count: entry.deliveryCount)
             let tag = nextTag
             nextTag += 1
             let timeout = Duration.milliseconds(queue.settings.ackTimeoutMilliseconds)
@@ -336,6 +343,36 @@ public actor BrokerCore {
         guard var held = cached[sequence] else { return }
         held.holders -= 1
         cached[sequence] = held.holders > 0 ? held : nil
+    }
+
+    // MARK: Shutdown
+
+    /// Graceful shutdown: publishes are refused from now on and nothing new is delivered;
+    /// consumers get up to `grace` to ack what they hold; then every subscription ends (what is
+    /// still unacked stays stored and is delivered again after the restart) and the pending
+    /// bookkeeping is committed.
+    public func shutdown(grace: Duration, clock: ContinuousClock = .init()) async {
+        stopping = true
+        let deadline = clock.now + grace
+        while consumers.values.contains(where: { !$0.unacked.isEmpty }), clock.now < deadline, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        for (id, consumer) in consumers {
+            consumer.continuation.finish()
+            let returned = consumer.unacked.values.map(\.entry).sorted { $0.sequence < $1.sequence }
+            for entry in returned.reversed() { queues[consumer.queue]?.ready.prepend(entry) }
+            queues[consumer.queue]?.consumers.removeAll { $0 == id }
+        }
+        consumers = [:]
+        try? await commit.flush()
+    }
+
+    /// Whether ``shutdown(grace:clock:)`` has begun.
+    public var isShuttingDown: Bool { stopping }
+
+    /// Commits pending acks and delivery counts now (they otherwise ride with the next commit).
+    public func flush() async throws {
+        try await commit.flush()
     }
 
     // MARK: Inspection

@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import ProtoRuntime
 public import RPC
@@ -19,6 +20,7 @@ public struct BrokerService: Broker.Handler {
         case BrokerError.conflictingDeclaration(let what): return RPCError(code: .failedPrecondition, message: what)
         case BrokerError.unsupportedExchangeType(let type):
             return RPCError(code: .invalidArgument, message: "exchange type '\(type)' is not supported (only 'topic')")
+        case BrokerError.shuttingDown: return RPCError(code: .unavailable, message: "the event bus is shutting down")
         default: return error
         }
     }
@@ -62,17 +64,42 @@ public struct BrokerService: Broker.Handler {
     public func subscribe(
         _ requests: RequestStream<SubscribeRequest>, writer: ResponseWriter<Delivery>, context: ServerContext
     ) async throws {
-        var iterator = requests.makeAsyncIterator()
-        guard case .subscribe(let subscribe)? = try await iterator.next()?.kind else {
-            throw RPCError(code: .invalidArgument, message: "the first message of a subscription must be 'subscribe'")
-        }
         let core = self.core
-        let (id, deliveries) = try await mapping {
-            try await core.subscribe(queue: subscribe.queue, prefetch: subscribe.prefetch == 0 ? 100 : Int(subscribe.prefetch))
-        }
+        typealias Subscription = (id: UInt64, deliveries: AsyncStream<BrokerDelivery>)
+        let (started, starting) = AsyncThrowingStream<Subscription, any Error>.makeStream()
+        let subscribed = NIOLockedValueBox<UInt64?>(nil)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                // Deliveries go out from a child task; acks and nacks are read here, as they come.
+                // The reader owns the request stream: the subscribe message first, then acks and
+                // nacks as they come. Deliveries go out from a second child task. The first of the
+                // two to end ends the subscription.
+                group.addTask {
+                    var iterator = requests.makeAsyncIterator()
+                    do {
+                        guard case .subscribe(let subscribe)? = try await iterator.next()?.kind else {
+                            throw RPCError(code: .invalidArgument, message: "the first message of a subscription must be 'subscribe'")
+                        }
+                        let subscription = try await core.subscribe(
+                            queue: subscribe.queue, prefetch: subscribe.prefetch == 0 ? 100 : Int(subscribe.prefetch))
+                        subscribed.withLockedValue { $0 = subscription.id }
+                        starting.yield(subscription)
+                        starting.finish()
+                    } catch {
+                        starting.finish(throwing: error)
+                        throw error
+                    }
+                    let id = subscribed.withLockedValue { $0 } ?? 0
+                    while let request = try await iterator.next() {
+                        switch request.kind {
+                        case .ack(let ack)?: await core.ack(id, tags: ack.deliveryTags)
+                        case .nack(let nack)?: try await core.nack(id, tags: nack.deliveryTags, requeue: nack.requeue)
+                        default: throw RPCError(code: .invalidArgument, message: "'subscribe' may only be sent once")
+                        }
+                    }
+                    // The subscriber half-closed: the subscription ends.
+                }
+                var waiting = started.makeAsyncIterator()
+                guard let (_, deliveries) = try await waiting.next() else { return }
                 group.addTask {
                     for await delivery in deliveries {
                         try await writer.write(
@@ -80,22 +107,17 @@ public struct BrokerService: Broker.Handler {
                                 deliveryTag: delivery.tag, event: BrokerService.wireEvent(delivery.event), queue: delivery.queue,
                                 deliveryCount: UInt32(clamping: delivery.deliveryCount)))
                     }
+                    // The broker ended the consumer: it is shutting down.
+                    throw RPCError(code: .unavailable, message: "the event bus is shutting down")
                 }
-                while let request = try await iterator.next() {
-                    switch request.kind {
-                    case .ack(let ack)?: try await core.ack(id, tags: ack.deliveryTags)
-                    case .nack(let nack)?: try await core.nack(id, tags: nack.deliveryTags, requeue: nack.requeue)
-                    default: throw RPCError(code: .invalidArgument, message: "'subscribe' may only be sent once")
-                    }
-                }
-                // The subscriber half-closed: the subscription ends.
+                try await group.next()
                 group.cancelAll()
             }
         } catch {
-            await core.unsubscribe(id)
-            throw error
+            if let id = subscribed.withLockedValue({ $0 }) { await core.unsubscribe(id) }
+            throw BrokerService.rpcError(error)
         }
-        await core.unsubscribe(id)
+        if let id = subscribed.withLockedValue({ $0 }) { await core.unsubscribe(id) }
     }
 
     static func wireEvent(_ event: BrokerStore.StoredEvent) -> Event {
@@ -118,26 +140,40 @@ public struct BrokerService: Broker.Handler {
     }
 }
 
-/// The bus as a process: the broker on its port, its exchanges declared, and the ack-timeout sweep.
+/// The bus as a process: the broker on its port, its topology declared, and the ack-timeout sweep.
+///
+/// On graceful shutdown it stops accepting connections and publishes (UNAVAILABLE), lets
+/// consumers ack what they hold for up to the server's grace period, ends the subscriptions,
+/// commits what is pending and closes the connections.
 public struct EventBusServer: Service {
     public let server: RPCServer
     let core: BrokerCore
+    let grace: Duration
 
-    /// Opens `<dataDirectory>/bus.sqlite` and declares the standard exchanges.
-    public static func make(dataDirectory: String, configuration: ServerConfiguration, logger: Logger = Logger(label: "eventbus"))
-        async throws -> EventBusServer
-    {
+    /// Opens `<dataDirectory>/bus.sqlite` and declares `topology` (if absent).
+    public static func make(
+        dataDirectory: String, configuration: ServerConfiguration, topology: BusTopology = .standard,
+        logger: Logger = Logger(label: "eventbus")
+    ) async throws -> EventBusServer {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let core = try await BrokerCore(store: try BrokerStore(path: dataDirectory + "/bus.sqlite"))
-        for exchange in EventBusInfo.standardExchanges { _ = try await core.declareExchange(exchange) }
+        do {
+            try await topology.declare(on: core)
+        } catch let error as BrokerError {
+            throw BusTopologyError(message: "cannot declare the bus topology: \(error)")
+        }
         let server = RPCServer(services: [BrokerService(core: core)], configuration: configuration, logger: logger)
-        return EventBusServer(server: server, core: core)
+        let grace = Duration.nanoseconds(configuration.shutdownGracePeriod.nanoseconds)
+        return EventBusServer(server: server, core: core, grace: grace)
     }
 
     public func run() async throws {
         let core = self.core
+        let grace = self.grace
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
+            group.addTask {
+                try await server.run(beforeDrain: { await core.shutdown(grace: grace) })
+            }
             group.addTask {
                 while !Task.isCancelled {
                     try await Task.sleep(for: .milliseconds(100))

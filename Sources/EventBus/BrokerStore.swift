@@ -140,10 +140,16 @@ public final class BrokerStore: Sendable {
 
     // MARK: Events
 
-    /// Appends events and their queue entries in one transaction (one fsync). Events that matched
-    /// no queue are only counted. Returns the sequence numbers given to the stored events.
-    func appendBatch(_ batch: [Append]) throws -> [Int64?] {
+    /// Writes one batch in one transaction: the appended events with their queue entries, and
+    /// the queued bookkeeping (delivery counts, then acks). With appends (or when `durable`), the
+    /// commit is fsync'd; bookkeeping alone commits without an fsync (see ``relaxedWrite(_:)``).
+    /// Events that matched no queue are only counted. Returns the sequence numbers given to the
+    /// stored events.
+    func writeBatch(_ batch: [Append], bookkeeping: Bookkeeping = .init(), durable: Bool = true) throws -> [Int64?] {
         try pool.writeWithoutTransaction { db in
+            let relaxed = batch.isEmpty && !durable
+            if relaxed { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            defer { if relaxed { try? db.execute(sql: "PRAGMA synchronous = FULL") } }
             var sequences: [Int64?] = []
             try db.inTransaction {
                 var unroutable = 0
@@ -171,9 +177,42 @@ public final class BrokerStore: Sendable {
                         sql: "INSERT INTO counter (name, value) VALUES ('unroutable', ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
                         arguments: [unroutable])
                 }
+                try bookkeeping.apply(db)
                 return .commit
             }
             return sequences
+        }
+    }
+
+    /// Delivery counts and acks waiting to be written; ``GroupCommit`` gathers them between
+    /// commits so that neither costs a transaction of its own.
+    struct Bookkeeping: Sendable {
+        /// (queue, sequence) → the latest delivery count.
+        var deliveries: [EntryKey: Int] = [:]
+        /// Acknowledged entries, in order.
+        var acks: [EntryKey] = []
+
+        struct EntryKey: Hashable {
+            var queue: String
+            var sequence: Int64
+        }
+
+        var isEmpty: Bool { deliveries.isEmpty && acks.isEmpty }
+
+        func apply(_ db: Database) throws {
+            if !deliveries.isEmpty {
+                let update = try db.cachedStatement(sql: "UPDATE entry SET delivery_count = ? WHERE queue = ? AND sequence = ?")
+                for (key, count) in deliveries { try update.execute(arguments: [count, key.queue, key.sequence]) }
+            }
+            if !acks.isEmpty {
+                let delete = try db.cachedStatement(sql: "DELETE FROM entry WHERE queue = ? AND sequence = ?")
+                let retain = try db.cachedStatement(
+                    sql: "DELETE FROM event WHERE sequence = ? AND NOT EXISTS (SELECT 1 FROM entry WHERE sequence = ?)")
+                for key in acks {
+                    try delete.execute(arguments: [key.queue, key.sequence])
+                    try retain.execute(arguments: [key.sequence, key.sequence])
+                }
+            }
         }
     }
 
@@ -262,8 +301,10 @@ public final class BrokerStore: Sendable {
     }
 }
 
-/// Group commit: appends that arrive while a commit is in progress wait for the next one, which
-/// writes them all in a single transaction. Each caller resumes once its events are on disk.
+/// Group commit: the store's one writer. Appends that arrive while a commit is in progress wait
+/// for the next one, which writes them all in a single transaction; each caller resumes once its
+/// events are on disk. Delivery counts and acks are queued without waiting and ride along with
+/// the next transaction (or get one of their own, without an fsync, when no publish is waiting).
 public final class GroupCommit: Sendable {
     struct Pending {
         var items: [BrokerStore.Append]
@@ -272,6 +313,7 @@ public final class GroupCommit: Sendable {
 
     struct State {
         var queue: [Pending] = []
+        var bookkeeping = BrokerStore.Bookkeeping()
         var writing = false
         var commits = 0
         var events = 0
@@ -291,25 +333,48 @@ public final class GroupCommit: Sendable {
         try await withCheckedThrowingContinuation { continuation in
             let start = state.withLockedValue { state -> Bool in
                 state.queue.append(Pending(items: items, continuation: continuation))
-                guard !state.writing else { return false }
-                state.writing = true
-                return true
+                return state.startWriting()
             }
             if start { writer.async { self.drain() } }
         }
     }
 
+    /// Waits until everything queued so far (bookkeeping included) is durable.
+    public func flush() async throws {
+        _ = try await append([])
+    }
+
+    /// Queues acknowledged entries for deletion (with the events no queue holds any more).
+    public func acknowledge(queue: String, sequences: [Int64]) {
+        guard !sequences.isEmpty else { return }
+        enqueue { $0.acks += sequences.map { .init(queue: queue, sequence: $0) } }
+    }
+
+    /// Queues a delivery attempt's count.
+    public func recordDelivery(queue: String, sequence: Int64, count: Int) {
+        enqueue { $0.deliveries[.init(queue: queue, sequence: sequence)] = count }
+    }
+
+    func enqueue(_ change: (inout BrokerStore.Bookkeeping) -> Void) {
+        let start = state.withLockedValue { state -> Bool in
+            change(&state.bookkeeping)
+            return state.startWriting()
+        }
+        if start { writer.async { self.drain() } }
+    }
+
     func drain() {
         while true {
-            let batch = state.withLockedValue { state -> [Pending] in
-                let batch = state.queue
+            let (batch, bookkeeping) = state.withLockedValue { state -> ([Pending], BrokerStore.Bookkeeping) in
+                let taken = (state.queue, state.bookkeeping)
                 state.queue = []
-                if batch.isEmpty { state.writing = false }
-                return batch
+                state.bookkeeping = .init()
+                if taken.0.isEmpty && taken.1.isEmpty { state.writing = false }
+                return taken
             }
-            if batch.isEmpty { return }
+            if batch.isEmpty && bookkeeping.isEmpty { return }
             do {
-                let sequences = try store.appendBatch(batch.flatMap(\.items))
+                let sequences = try store.writeBatch(batch.flatMap(\.items), bookkeeping: bookkeeping, durable: !batch.isEmpty)
                 state.withLockedValue {
                     $0.commits += 1
                     $0.events += sequences.count
@@ -320,8 +385,18 @@ public final class GroupCommit: Sendable {
                     offset += pending.items.count
                 }
             } catch {
+                // Lost bookkeeping only means a redelivery (or a lower delivery count) later.
                 for pending in batch { pending.continuation.resume(throwing: error) }
             }
         }
+    }
+}
+
+extension GroupCommit.State {
+    /// Marks the writer busy; true when the caller must start it.
+    mutating func startWriting() -> Bool {
+        guard !writing else { return false }
+        writing = true
+        return true
     }
 }

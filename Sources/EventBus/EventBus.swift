@@ -1,8 +1,152 @@
-/// The event bus (issue 4): topic exchanges, durable queues, publisher confirms, consumer acks.
-///
-/// Built so far: the topic-pattern matcher (`TopicPattern`) and the wire API
-/// (`Protos/rpc/v1/bus.proto`, generated into `RPCSchema` and the `Broker` stubs in `RPC`).
+import Foundation
+
+/// The event bus: topic exchanges, durable queues, publisher confirms, consumer acks.
 public enum EventBusInfo {
     /// The exchanges every deployment declares at start (the original system's five).
     public static let standardExchanges = ["auth_events", "user_events", "order_events", "payment_events", "review_events"]
+}
+
+/// The exchanges, queues and bindings the bus declares when it starts (declare-if-absent: a
+/// restart with the same topology changes nothing; a queue whose settings differ from the stored
+/// one is a conflict and stops the start with a clear error).
+///
+/// The embedded default (``BusTopology/standard``) has the seed's five exchanges and the queue of
+/// every consumer in the system; a JSON file (`marketplace serve bus --topology FILE`) replaces it:
+///
+/// ```json
+/// {
+///   "exchanges": ["auth_events", "order_events"],
+///   "queues": [
+///     {"name": "notifications.events", "maxDeliveries": 5, "ackTimeoutMs": 30000,
+///      "bindings": [{"exchange": "order_events", "pattern": "order.*"}]}
+///   ]
+/// }
+/// ```
+public struct BusTopology: Codable, Sendable, Hashable {
+    /// A durable queue with its bindings. Absent settings take the broker's defaults (5
+    /// deliveries, dead-letter queue `<name>.dead`, 30 s ack timeout).
+    public struct Queue: Codable, Sendable, Hashable {
+        public var name: String
+        public var maxDeliveries: Int?
+        public var deadLetterQueue: String?
+        public var ackTimeoutMs: Int?
+        public var bindings: [Binding]
+
+        public init(name: String, maxDeliveries: Int? = nil, deadLetterQueue: String? = nil, ackTimeoutMs: Int? = nil, bindings: [Binding]) {
+            self.name = name
+            self.maxDeliveries = maxDeliveries
+            self.deadLetterQueue = deadLetterQueue
+            self.ackTimeoutMs = ackTimeoutMs
+            self.bindings = bindings
+        }
+
+        var settings: BrokerStore.QueueSettings {
+            BrokerStore.QueueSettings(
+                name: name, maxDeliveries: maxDeliveries ?? 5, deadLetterQueue: deadLetterQueue ?? "",
+                ackTimeoutMilliseconds: ackTimeoutMs ?? 30_000)
+        }
+    }
+
+    /// Routes events of `exchange` whose routing key matches `pattern` to the queue.
+    public struct Binding: Codable, Sendable, Hashable {
+        public var exchange: String
+        public var pattern: String
+
+        public init(exchange: String, pattern: String) {
+            self.exchange = exchange
+            self.pattern = pattern
+        }
+    }
+
+    /// Topic exchanges by name.
+    public var exchanges: [String]
+    public var queues: [Queue]
+
+    public init(exchanges: [String], queues: [Queue]) {
+        self.exchanges = exchanges
+        self.queues = queues
+    }
+
+    /// The five exchanges and one queue per consuming service, bound to the events it handles.
+    public static let standard = BusTopology(
+        exchanges: EventBusInfo.standardExchanges,
+        queues: [
+            Queue(name: "users.events", bindings: [
+                Binding(exchange: "auth_events", pattern: "user.registered"),
+                Binding(exchange: "review_events", pattern: "rating.updated"),
+                Binding(exchange: "order_events", pattern: "order.completed"),
+            ]),
+            Queue(name: "orders.events", bindings: [
+                Binding(exchange: "payment_events", pattern: "payment.completed"),
+                Binding(exchange: "review_events", pattern: "review.created"),
+            ]),
+            Queue(name: "notifications.events", bindings: [
+                Binding(exchange: "auth_events", pattern: "user.#"),
+                Binding(exchange: "order_events", pattern: "order.#"),
+                Binding(exchange: "payment_events", pattern: "payment.#"),
+                Binding(exchange: "review_events", pattern: "review.#"),
+            ]),
+        ])
+
+    /// Reads a topology from a JSON file.
+    /// - Throws: ``BusTopologyError`` naming the file and what is wrong with it.
+    public static func load(path: String) throws -> BusTopology {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw BusTopologyError(message: "cannot read topology file '\(path)': \(error.localizedDescription)")
+        }
+        let topology: BusTopology
+        do { topology = try JSONDecoder().decode(BusTopology.self, from: data) } catch let error as DecodingError {
+            throw BusTopologyError(message: "topology file '\(path)': \(BusTopology.describe(error))")
+        }
+        try topology.validate(source: path)
+        return topology
+    }
+
+    /// Checks names, settings and binding targets before anything is declared.
+    public func validate(source: String = "topology") throws {
+        func fail(_ message: String) -> BusTopologyError { BusTopologyError(message: "\(source): \(message)") }
+        for exchange in exchanges where exchange.isEmpty { throw fail("an exchange needs a name") }
+        var seen: Set<String> = []
+        for queue in queues {
+            guard !queue.name.isEmpty else { throw fail("a queue needs a name") }
+            guard seen.insert(queue.name).inserted else { throw fail("queue '\(queue.name)' is declared twice") }
+            if let max = queue.maxDeliveries, max < 1 { throw fail("queue '\(queue.name)': maxDeliveries must be at least 1") }
+            if let timeout = queue.ackTimeoutMs, timeout < 1 { throw fail("queue '\(queue.name)': ackTimeoutMs must be at least 1") }
+            for binding in queue.bindings where !exchanges.contains(binding.exchange) {
+                throw fail("queue '\(queue.name)' binds to exchange '\(binding.exchange)', which the topology does not declare")
+            }
+        }
+    }
+
+    /// Declares everything (if absent) on `core`.
+    public func declare(on core: BrokerCore) async throws {
+        try validate()
+        for exchange in exchanges { _ = try await core.declareExchange(exchange) }
+        for queue in queues {
+            _ = try await core.declareQueue(queue.settings)
+            for binding in queue.bindings {
+                _ = try await core.bind(queue: queue.name, exchange: binding.exchange, pattern: binding.pattern)
+            }
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            return path.isEmpty ? "" : " at \(path)"
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "missing '\(key.stringValue)'\(path(context))"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context): return "\(context.debugDescription)\(path(context))"
+        case .dataCorrupted(let context): return "not valid JSON\(path(context)): \(context.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+}
+
+/// A topology file that cannot be used.
+public struct BusTopologyError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
 }

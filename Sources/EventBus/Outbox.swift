@@ -185,14 +185,15 @@ public final class EventConsumer: Service, Sendable {
         try await cancelWhenGracefulShutdown {
             try await self.bus.subscribe { writer, deliveries in
                 try await writer.write(SubscribeRequest(kind: .subscribe(.init(queue: queue, prefetch: prefetch))))
-                for try await delivery in deliveries {
-                    let event = delivery.event ?? Event()
-                    do {
-                        try await IdempotentConsumer.handle(database, eventID: event.id) { db in try handler(event, db) }
-                        try await writer.write(SubscribeRequest(kind: .ack(.init(deliveryTags: [delivery.deliveryTag]))))
-                    } catch {
-                        try await writer.write(
-                            SubscribeRequest(kind: .nack(.init(deliveryTags: [delivery.deliveryTag], requeue: true))))
+                try await Acknowledgements.run(writer) { acks in
+                    for try await delivery in deliveries {
+                        let event = delivery.event ?? Event()
+                        do {
+                            try await IdempotentConsumer.handle(database, eventID: event.id) { db in try handler(event, db) }
+                            acks.ack(delivery.deliveryTag)
+                        } catch {
+                            acks.nack(delivery.deliveryTag, requeue: true)
+                        }
                     }
                 }
             }

@@ -34,17 +34,17 @@ extension Broker.Client {
     ) async throws {
         try await subscribe { writer, deliveries in
             try await writer.write(SubscribeRequest(kind: .subscribe(.init(queue: queue, prefetch: prefetch))))
-            for try await delivery in deliveries {
-                let wire = delivery.event ?? Event()
-                guard wire.type == E.protoMessageName, let event = try? E(serializedBytes: wire.payload) else {
-                    try await writer.write(SubscribeRequest(kind: .nack(.init(deliveryTags: [delivery.deliveryTag], requeue: false))))
-                    continue
+            try await Acknowledgements.run(writer) { acks in
+                for try await delivery in deliveries {
+                    let wire = delivery.event ?? Event()
+                    guard wire.type == E.protoMessageName, let event = try? E(serializedBytes: wire.payload) else {
+                        acks.nack(delivery.deliveryTag, requeue: false)
+                        continue
+                    }
+                    let ok = try await body(
+                        EventDelivery(event: event, id: wire.id, deliveryTag: delivery.deliveryTag, deliveryCount: delivery.deliveryCount))
+                    if ok { acks.ack(delivery.deliveryTag) } else { acks.nack(delivery.deliveryTag, requeue: true) }
                 }
-                let ok = try await body(
-                    EventDelivery(event: event, id: wire.id, deliveryTag: delivery.deliveryTag, deliveryCount: delivery.deliveryCount))
-                let reply: SubscribeRequest.Kind =
-                    ok ? .ack(.init(deliveryTags: [delivery.deliveryTag])) : .nack(.init(deliveryTags: [delivery.deliveryTag], requeue: true))
-                try await writer.write(SubscribeRequest(kind: reply))
             }
         }
     }

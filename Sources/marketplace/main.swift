@@ -24,12 +24,26 @@ struct Marketplace: AsyncParsableCommand {
         var resolved: String { dataDir ?? ProcessInfo.processInfo.environment["MARKETPLACE_DATA_DIR"] ?? "./data" }
     }
 
+    /// The bus's topology: `--bus-topology FILE`, else `MARKETPLACE_BUS_TOPOLOGY`, else the embedded one.
+    struct BusOptions: ParsableArguments {
+        @Option(help: "A JSON file with the exchanges, queues and bindings the bus declares at start (default: $MARKETPLACE_BUS_TOPOLOGY or the embedded topology).")
+        var busTopology: String?
+
+        func topology() throws -> BusTopology {
+            guard let path = busTopology ?? ProcessInfo.processInfo.environment["MARKETPLACE_BUS_TOPOLOGY"] else { return .standard }
+            do { return try BusTopology.load(path: path) } catch let error as BusTopologyError {
+                throw ValidationError(error.message)
+            }
+        }
+    }
+
     /// Everything that exists so far, on its ports, until Ctrl-C / SIGTERM.
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Start everything built so far (today: the event bus on 8007) and print the schema summary.")
 
         @OptionGroup var data: DataOptions
+        @OptionGroup var bus: BusOptions
 
         @Option(help: "The event bus port.")
         var busPort = 8007
@@ -41,7 +55,8 @@ struct Marketplace: AsyncParsableCommand {
             try Schema.printSummary(protoPath: "Protos")
             let logger = Logger(label: "marketplace")
             let bus = try await EventBusServer.make(
-                dataDirectory: data.resolved, configuration: ServerConfiguration(host: host, port: busPort), logger: logger)
+                dataDirectory: data.resolved, configuration: ServerConfiguration(host: host, port: busPort),
+                topology: try self.bus.topology(), logger: logger)
             print("")
             print("event bus   rpc://\(host):\(busPort)   (data in \(data.resolved)/bus.sqlite)")
             print("The services (auth, users, orders, payments, reviews, notifications) and the gateway are not built")
@@ -67,6 +82,7 @@ struct Marketplace: AsyncParsableCommand {
         var host = "127.0.0.1"
 
         @OptionGroup var data: DataOptions
+        @OptionGroup var bus: BusOptions
 
         mutating func run() async throws {
             guard service == "bus" else {
@@ -74,7 +90,8 @@ struct Marketplace: AsyncParsableCommand {
             }
             let logger = Logger(label: "bus")
             let bus = try await EventBusServer.make(
-                dataDirectory: data.resolved, configuration: ServerConfiguration(host: host, port: port ?? 8007), logger: logger)
+                dataDirectory: data.resolved, configuration: ServerConfiguration(host: host, port: port ?? 8007),
+                topology: try self.bus.topology(), logger: logger)
             let group = ServiceGroup(
                 configuration: .init(services: [bus], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()

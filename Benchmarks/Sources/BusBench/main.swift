@@ -44,18 +44,22 @@ func scenario(publishers: Int, consumers: Int, events: Int, inFlight: Int) async
                 let client = Broker.Client(RPCClient(endpoints: [endpoint]))
                 try await client.subscribe { writer, deliveries in
                     try await writer.write(SubscribeRequest(kind: .subscribe(.init(queue: queue, prefetch: 256))))
-                    var local: [Double] = []
-                    for try await delivery in deliveries {
-                        let sent = (delivery.event?.payload.prefix(8) ?? []).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-                        local.append(Double(now() &- sent) / 1000)
-                        try await writer.write(SubscribeRequest(kind: .ack(.init(deliveryTags: [delivery.deliveryTag]))))
-                        let done = received.withLockedValue { count -> Bool in
-                            count += 1
-                            return count >= events
+                    // Acks go out as the services' consumers send them (EventConsumer): from a
+                    // task of their own, batched while one is on its way.
+                    let collected = try await Acknowledgements.run(writer) { acks in
+                        var local: [Double] = []
+                        for try await delivery in deliveries {
+                            let sent = (delivery.event?.payload.prefix(8) ?? []).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+                            local.append(Double(now() &- sent) / 1000)
+                            acks.ack(delivery.deliveryTag)
+                            let done = received.withLockedValue { count -> Bool in
+                                count += 1
+                                return count >= events
+                            }
+                            if done { break }
                         }
-                        if done { break }
+                        return local
                     }
-                    let collected = local
                     latencies.withLockedValue { $0 += collected }
                     writer.finish()
                 }
@@ -102,14 +106,16 @@ for (publishers, consumers) in [(1, 1), (1, 4), (4, 1), (4, 4)] {
         publishers, consumers, rate, percentile(latencies, 0.5), percentile(latencies, 0.99)))
 }
 
-// One confirmed publish at a time: the latency of a single durable confirm.
+// One confirmed publish at a time: the latency of a single durable confirm (stored in a queue).
+_ = try await admin.declareQueue(DeclareQueueRequest(name: "bench.confirms"))
+_ = try await admin.bind(BindRequest(queue: "bench.confirms", exchange: "order_events", pattern: "confirm.one"))
 var confirms: [Double] = []
 for _ in 0..<2000 {
     let t = now()
-    _ = try await admin.publish(PublishRequest(events: [Event(id: UUID().uuidString, exchange: "order_events", routingKey: "nobody", payload: [UInt8](repeating: 1, count: 1024))]))
+    _ = try await admin.publish(PublishRequest(events: [Event(id: UUID().uuidString, exchange: "order_events", routingKey: "confirm.one", payload: [UInt8](repeating: 1, count: 1024))]))
     confirms.append(Double(now() - t) / 1000)
 }
 confirms.sort()
-print(String(format: "one confirmed publish at a time: p50 %.1f us, p99 %.1f us (unroutable: stored nowhere, still a commit)", percentile(confirms, 0.5), percentile(confirms, 0.99)))
+print(String(format: "one confirmed publish at a time: p50 %.1f us, p99 %.1f us", percentile(confirms, 0.5), percentile(confirms, 0.99)))
 running.cancel()
 exit(0)
