@@ -367,6 +367,9 @@ public actor BrokerCore {
         try? await commit.flush()
     }
 
+    /// Commits so far and the events in them (to see the group commit at work).
+    public nonisolated var commitStatistics: (commits: Int, events: Int) { commit.statistics }
+
     /// Whether ``shutdown(grace:clock:)`` has begun.
     public var isShuttingDown: Bool { stopping }
 

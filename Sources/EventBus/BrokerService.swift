@@ -147,7 +147,8 @@ public struct BrokerService: Broker.Handler {
 /// commits what is pending and closes the connections.
 public struct EventBusServer: Service {
     public let server: RPCServer
-    let core: BrokerCore
+    /// The broker behind the server.
+    public let core: BrokerCore
     let grace: Duration
 
     /// Opens `<dataDirectory>/bus.sqlite` and declares `topology` (if absent).

@@ -153,6 +153,13 @@ public final class BrokerStore: Sendable {
             var sequences: [Int64?] = []
             try db.inTransaction {
                 var unroutable = 0
+                // Prepared once per connection (statement cache), not parsed per event.
+                let insertEvent = try db.cachedStatement(
+                    sql: """
+                        INSERT INTO event (id, exchange, routing_key, type, payload, published_at, headers)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """)
+                let insertEntry = try db.cachedStatement(sql: "INSERT INTO entry (queue, sequence) VALUES (?, ?)")
                 for item in batch {
                     guard !item.queues.isEmpty else {
                         unroutable += 1
@@ -160,15 +167,11 @@ public final class BrokerStore: Sendable {
                         continue
                     }
                     let e = item.event
-                    try db.execute(
-                        sql: """
-                            INSERT INTO event (id, exchange, routing_key, type, payload, published_at, headers)
-                            VALUES (?, ?, ?, ?, ?, ?, ?)
-                            """,
+                    try insertEvent.execute(
                         arguments: [e.id, e.exchange, e.routingKey, e.type, Data(e.payload), e.publishedAtMicros, Data(e.headers)])
                     let sequence = db.lastInsertedRowID
                     for queue in item.queues {
-                        try db.execute(sql: "INSERT INTO entry (queue, sequence) VALUES (?, ?)", arguments: [queue, sequence])
+                        try insertEntry.execute(arguments: [queue, sequence])
                     }
                     sequences.append(sequence)
                 }
@@ -198,6 +201,7 @@ public final class BrokerStore: Sendable {
         }
 
         var isEmpty: Bool { deliveries.isEmpty && acks.isEmpty }
+        var count: Int { deliveries.count + acks.count }
 
         func apply(_ db: Database) throws {
             if !deliveries.isEmpty {
@@ -304,7 +308,9 @@ public final class BrokerStore: Sendable {
 /// Group commit: the store's one writer. Appends that arrive while a commit is in progress wait
 /// for the next one, which writes them all in a single transaction; each caller resumes once its
 /// events are on disk. Delivery counts and acks are queued without waiting and ride along with
-/// the next transaction (or get one of their own, without an fsync, when no publish is waiting).
+/// the next transaction; when no publish comes, they get one of their own (without an fsync) once
+/// `bookkeepingBatch` of them are waiting or `bookkeepingDelay` has passed, so a busy consumer
+/// does not cost a commit per ack.
 public final class GroupCommit: Sendable {
     struct Pending {
         var items: [BrokerStore.Append]
@@ -315,6 +321,7 @@ public final class GroupCommit: Sendable {
         var queue: [Pending] = []
         var bookkeeping = BrokerStore.Bookkeeping()
         var writing = false
+        var timerArmed = false
         var commits = 0
         var events = 0
     }
@@ -322,8 +329,15 @@ public final class GroupCommit: Sendable {
     let store: BrokerStore
     let state = NIOLockedValueBox(State())
     let writer = DispatchQueue(label: "eventbus.group-commit")
+    let bookkeepingBatch: Int
+    let bookkeepingDelay: DispatchTimeInterval
 
-    public init(store: BrokerStore) { self.store = store }
+    public init(store: BrokerStore, bookkeepingBatch: Int = 512, bookkeepingDelay: Duration = .milliseconds(20)) {
+        self.store = store
+        self.bookkeepingBatch = bookkeepingBatch
+        let (seconds, attoseconds) = bookkeepingDelay.components
+        self.bookkeepingDelay = .nanoseconds(Int(clamping: seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+    }
 
     /// Commits so far and events in them (to see the grouping at work).
     public var statistics: (commits: Int, events: Int) { state.withLockedValue { ($0.commits, $0.events) } }
@@ -356,23 +370,49 @@ public final class GroupCommit: Sendable {
     }
 
     func enqueue(_ change: (inout BrokerStore.Bookkeeping) -> Void) {
-        let start = state.withLockedValue { state -> Bool in
+        let (start, arm) = state.withLockedValue { state -> (Bool, Bool) in
             change(&state.bookkeeping)
-            return state.startWriting()
+            if state.writing { return (false, false) }
+            if state.bookkeeping.count >= bookkeepingBatch { return (state.startWriting(), false) }
+            return (false, state.arm())
         }
         if start { writer.async { self.drain() } }
+        if arm { armTimer() }
     }
 
-    func drain() {
+    /// Commits waiting bookkeeping after `bookkeepingDelay` unless a commit took it meanwhile.
+    func armTimer() {
+        writer.asyncAfter(deadline: .now() + bookkeepingDelay) {
+            let start = self.state.withLockedValue { state -> Bool in
+                state.timerArmed = false
+                guard !state.bookkeeping.isEmpty else { return false }
+                return state.startWriting()
+            }
+            if start { self.drain(force: true) }
+        }
+    }
+
+    /// Writes what is queued, batch after batch, until nothing is left but less bookkeeping than
+    /// a batch (which waits for the timer, unless `force`).
+    func drain(force: Bool = false) {
         while true {
+            var arm = false
             let (batch, bookkeeping) = state.withLockedValue { state -> ([Pending], BrokerStore.Bookkeeping) in
+                let small = state.bookkeeping.isEmpty || (!force && state.bookkeeping.count < bookkeepingBatch)
+                if state.queue.isEmpty && small {
+                    state.writing = false
+                    if !state.bookkeeping.isEmpty { arm = state.arm() }
+                    return ([], .init())
+                }
                 let taken = (state.queue, state.bookkeeping)
                 state.queue = []
                 state.bookkeeping = .init()
-                if taken.0.isEmpty && taken.1.isEmpty { state.writing = false }
                 return taken
             }
-            if batch.isEmpty && bookkeeping.isEmpty { return }
+            if batch.isEmpty && bookkeeping.isEmpty {
+                if arm { armTimer() }
+                return
+            }
             do {
                 let sequences = try store.writeBatch(batch.flatMap(\.items), bookkeeping: bookkeeping, durable: !batch.isEmpty)
                 state.withLockedValue {
@@ -397,6 +437,13 @@ extension GroupCommit.State {
     mutating func startWriting() -> Bool {
         guard !writing else { return false }
         writing = true
+        return true
+    }
+
+    /// Marks the bookkeeping timer armed; true when the caller must arm it.
+    mutating func arm() -> Bool {
+        guard !timerArmed else { return false }
+        timerArmed = true
         return true
     }
 }

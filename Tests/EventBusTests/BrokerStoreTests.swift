@@ -76,4 +76,37 @@ struct BrokerStoreTests {
         #expect(try await store.entries(of: "a").isEmpty)
         #expect(try await store.entries(of: "a.dead").map(\.sequence) == [second])
     }
+
+    @Test("acks and delivery counts alone are committed once a batch is full or after the delay; a flush commits them at once")
+    func bookkeeping() async throws {
+        let dir = try makeTemporaryDirectory("bus")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try BrokerStore(path: dir.appendingPathComponent("bus.sqlite").path)
+        func entries() async throws -> [Int64] { try await store.entries(of: "q").map(\.sequence) }
+        func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+            for _ in 0..<1000 {
+                if try await condition() { return true }
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            return false
+        }
+
+        // Never by timer here: only a full batch (2) or a flush writes.
+        let batched = GroupCommit(store: store, bookkeepingBatch: 2, bookkeepingDelay: .seconds(3600))
+        let sequences = try await batched.append((0..<4).map { .init(event: event("e\($0)"), queues: ["q"]) }).compactMap { $0 }
+        batched.acknowledge(queue: "q", sequences: [sequences[0]])
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(try await entries() == sequences, "one ack waits for its batch")
+        batched.acknowledge(queue: "q", sequences: [sequences[1]])
+        #expect(try await eventually { try await entries() == Array(sequences[2...]) }, "a full batch is written")
+        batched.recordDelivery(queue: "q", sequence: sequences[2], count: 3)
+        try await batched.flush()
+        #expect(try await store.entries(of: "q").first?.deliveryCount == 3)
+
+        // By timer.
+        let timed = GroupCommit(store: store, bookkeepingBatch: 512, bookkeepingDelay: .milliseconds(10))
+        timed.acknowledge(queue: "q", sequences: [sequences[2]])
+        #expect(try await eventually { try await entries() == [sequences[3]] }, "the delay passes and the ack is written")
+        #expect(try await store.eventCount() == 1, "acked events are deleted with their last entry")
+    }
 }

@@ -2,7 +2,7 @@
 // × 1 and 4 consumers on one queue, plus a one-at-a-time confirmed publish. The bus runs in this
 // process on its own event loops; publishers and consumers are separate clients over loopback.
 //
-//   BusBench [--events N]
+//   BusBench [--events N] [--in-flight N]
 import EventBus
 import Logging
 import Foundation
@@ -20,6 +20,8 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
 
 let arguments = CommandLine.arguments
 let total = arguments.firstIndex(of: "--events").flatMap { Int(arguments[$0 + 1]) } ?? 20_000
+/// Confirms each publisher keeps outstanding (RabbitMQ's PerfTest calls this `--confirm`).
+let inFlight = arguments.firstIndex(of: "--in-flight").flatMap { Int(arguments[$0 + 1]) } ?? 16
 let directory = FileManager.default.temporaryDirectory.appendingPathComponent("busbench-\(UUID().uuidString)")
 defer { try? FileManager.default.removeItem(at: directory) }
 
@@ -99,11 +101,14 @@ func scenario(publishers: Int, consumers: Int, events: Int, inFlight: Int) async
     return (Double(events) / seconds, latencies.withLockedValue { $0 }.sorted())
 }
 
-print("durable publish → deliver → ack, 1 KiB events, \(total) per case, 16 confirms in flight per publisher (every confirmed publish fsync'd, group commit)")
+print("durable publish → deliver → ack, 1 KiB events, \(total) per case, \(inFlight) confirms in flight per publisher (every confirmed publish fsync'd, group commit)")
 for (publishers, consumers) in [(1, 1), (1, 4), (4, 1), (4, 4)] {
-    let (rate, latencies) = try await scenario(publishers: publishers, consumers: consumers, events: total, inFlight: 16)
-    print(String(format: "%d publisher(s) x %d consumer(s): %8.0f events/s   publish→deliver p50 %8.1f us  p99 %8.1f us",
-        publishers, consumers, rate, percentile(latencies, 0.5), percentile(latencies, 0.99)))
+    let before = bus.core.commitStatistics
+    let (rate, latencies) = try await scenario(publishers: publishers, consumers: consumers, events: total, inFlight: inFlight)
+    let after = bus.core.commitStatistics
+    let commits = after.commits - before.commits
+    print(String(format: "%d publisher(s) x %d consumer(s): %8.0f events/s   publish→deliver p50 %8.1f us  p99 %8.1f us   %d commits, %.1f events each",
+        publishers, consumers, rate, percentile(latencies, 0.5), percentile(latencies, 0.99), commits, Double(after.events - before.events) / Double(max(1, commits))))
 }
 
 // One confirmed publish at a time: the latency of a single durable confirm (stored in a queue).
