@@ -71,7 +71,15 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: ["ProtoGenPlugin"]
         ),
-        // The event bus: topic exchanges, durable queues, confirms and acks (issue 4, in progress).
+        // The marketplace's schema (Protos/marketplace/v1): messages, events, service stubs.
+        .target(
+            name: "MarketplaceAPI",
+            dependencies: ["ProtoRuntime", "RPC", "RPCSchema"],
+            exclude: ["protogen.json"],
+            swiftSettings: swiftSettings,
+            plugins: ["ProtoGenPlugin"]
+        ),
+        // The event bus: topic exchanges, durable queues, confirms and acks.
         .target(
             name: "EventBus",
             dependencies: [

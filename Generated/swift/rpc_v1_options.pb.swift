@@ -154,8 +154,11 @@ public struct HttpRule: ProtoRuntime.Message {
     public var body: String = ""
     /// Extra routes for the same method.
     public var additionalBindings: [HttpRule] = []
-    /// A named presentation of the response for legacy routes (envelope and message).
+    /// A named presentation of the response for legacy routes (how the gateway shapes the
+    /// response's JSON: field names, money as floats, the route's time format).
     public var presentation: String = ""
+    /// The legacy envelope's success `message` for this route ("Order published").
+    public var message: String = ""
     public var pattern: Pattern? = nil
     public var unknownFields = ProtoRuntime.UnknownFields()
 
@@ -166,12 +169,14 @@ public struct HttpRule: ProtoRuntime.Message {
         pattern: Pattern? = nil,
         body: String = "",
         additionalBindings: [HttpRule] = [],
-        presentation: String = ""
+        presentation: String = "",
+        message: String = ""
     ) {
         self.pattern = pattern
         self.body = body
         self.additionalBindings = additionalBindings
         self.presentation = presentation
+        self.message = message
     }
 
     /// The fields of oneof `pattern`; at most one is set.
@@ -209,6 +214,9 @@ public struct HttpRule: ProtoRuntime.Message {
         if !self.presentation.isEmpty {
             size += 1 + ProtoRuntime.WireSize.string(self.presentation)
         }
+        if !self.message.isEmpty {
+            size += 1 + ProtoRuntime.WireSize.string(self.message)
+        }
         return size
     }
 
@@ -245,6 +253,10 @@ public struct HttpRule: ProtoRuntime.Message {
             writer.writeTag(0x42)
             writer.writeString(self.presentation)
         }
+        if !self.message.isEmpty {
+            writer.writeTag(0x4A)
+            writer.writeString(self.message)
+        }
         unknownFields.encode(to: &writer)
     }
 
@@ -267,6 +279,8 @@ public struct HttpRule: ProtoRuntime.Message {
                 self.additionalBindings.append(try reader.readMessage(HttpRule.self))
             case 0x42:
                 self.presentation = try reader.readString()
+            case 0x4A:
+                self.message = try reader.readString()
             default:
                 try reader.skipField(into: &unknownFields)
             }
@@ -312,6 +326,10 @@ public struct HttpRule: ProtoRuntime.Message {
             writer.writeKey(json: "presentation", proto: "presentation")
             writer.writeString(self.presentation)
         }
+        if !self.message.isEmpty || writer.options.emitDefaults {
+            writer.writeKey(json: "message", proto: "message")
+            writer.writeString(self.message)
+        }
         writer.endObject()
     }
 
@@ -324,31 +342,31 @@ public struct HttpRule: ProtoRuntime.Message {
                 case "get":
                     try seen.insert(0, key: key)
                     if !(try reader.readNull()) {
-                        try seen.insert(8, key: key, oneof: "pattern")
+                        try seen.insert(9, key: key, oneof: "pattern")
                         self.pattern = .get(try reader.readString())
                     }
                 case "post":
                     try seen.insert(1, key: key)
                     if !(try reader.readNull()) {
-                        try seen.insert(8, key: key, oneof: "pattern")
+                        try seen.insert(9, key: key, oneof: "pattern")
                         self.pattern = .post(try reader.readString())
                     }
                 case "put":
                     try seen.insert(2, key: key)
                     if !(try reader.readNull()) {
-                        try seen.insert(8, key: key, oneof: "pattern")
+                        try seen.insert(9, key: key, oneof: "pattern")
                         self.pattern = .put(try reader.readString())
                     }
                 case "patch":
                     try seen.insert(3, key: key)
                     if !(try reader.readNull()) {
-                        try seen.insert(8, key: key, oneof: "pattern")
+                        try seen.insert(9, key: key, oneof: "pattern")
                         self.pattern = .patch(try reader.readString())
                     }
                 case "delete":
                     try seen.insert(4, key: key)
                     if !(try reader.readNull()) {
-                        try seen.insert(8, key: key, oneof: "pattern")
+                        try seen.insert(9, key: key, oneof: "pattern")
                         self.pattern = .delete(try reader.readString())
                     }
                 case "body":
@@ -363,6 +381,11 @@ public struct HttpRule: ProtoRuntime.Message {
                     try seen.insert(7, key: key)
                     if !(try reader.readNull()) {
                         self.presentation = try reader.readString()
+                    }
+                case "message":
+                    try seen.insert(8, key: key)
+                    if !(try reader.readNull()) {
+                        self.message = try reader.readString()
                     }
                 default:
                     try reader.unknownField(key)
@@ -477,7 +500,7 @@ public enum OptionsProtoFile {
     ProtoRuntime.EmbeddedFileDescriptor(
         path: "rpc/v1/options.proto",
         dependencies: ["google/protobuf/descriptor.proto"],
-        base64: "ChRycGMvdjEvb3B0aW9ucy5wcm90bxIGcnBjLnYxGiBnb29nbGUvcHJvdG9idWYvZGVzY3JpcHRvci5wcm90byJ8CgpBY2Nlc3NSdWxlEhYKBnB1YmxpYxgBIAEoCFIGcHVibGljEiQKDWF1dGhlbnRpY2F0ZWQYAiABKAhSDWF1dGhlbnRpY2F0ZWQSFAoFcm9sZXMYAyADKAlSBXJvbGVzEhoKCGludGVybmFsGAQgASgIUghpbnRlcm5hbCKAAgoISHR0cFJ1bGUSEgoDZ2V0GAEgASgJSABSA2dldBIUCgRwb3N0GAIgASgJSABSBHBvc3QSEgoDcHV0GAMgASgJSABSA3B1dBIWCgVwYXRjaBgEIAEoCUgAUgVwYXRjaBIYCgZkZWxldGUYBSABKAlIAFIGZGVsZXRlEhIKBGJvZHkYBiABKAlSBGJvZHkSQQoTYWRkaXRpb25hbF9iaW5kaW5ncxgHIAMoCzIQLnJwYy52MS5IdHRwUnVsZVISYWRkaXRpb25hbEJpbmRpbmdzEiIKDHByZXNlbnRhdGlvbhgIIAEoCVIMcHJlc2VudGF0aW9uQgkKB3BhdHRlcm4iSQoKRXZlbnRSb3V0ZRIaCghleGNoYW5nZRgBIAEoCVIIZXhjaGFuZ2USHwoLcm91dGluZ19rZXkYAiABKAlSCnJvdXRpbmdLZXk6RgoEaHR0cBIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGNGGAyABKAsyEC5ycGMudjEuSHR0cFJ1bGVSBGh0dHA6TAoGYWNjZXNzEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMY0oYDIAEoCzISLnJwYy52MS5BY2Nlc3NSdWxlUgZhY2Nlc3M6SwoFZXZlbnQSHy5nb29nbGUucHJvdG9idWYuTWVzc2FnZU9wdGlvbnMY04YDIAEoCzISLnJwYy52MS5FdmVudFJvdXRlUgVldmVudGIGcHJvdG8z"
+        base64: "ChRycGMvdjEvb3B0aW9ucy5wcm90bxIGcnBjLnYxGiBnb29nbGUvcHJvdG9idWYvZGVzY3JpcHRvci5wcm90byJ8CgpBY2Nlc3NSdWxlEhYKBnB1YmxpYxgBIAEoCFIGcHVibGljEiQKDWF1dGhlbnRpY2F0ZWQYAiABKAhSDWF1dGhlbnRpY2F0ZWQSFAoFcm9sZXMYAyADKAlSBXJvbGVzEhoKCGludGVybmFsGAQgASgIUghpbnRlcm5hbCKaAgoISHR0cFJ1bGUSEgoDZ2V0GAEgASgJSABSA2dldBIUCgRwb3N0GAIgASgJSABSBHBvc3QSEgoDcHV0GAMgASgJSABSA3B1dBIWCgVwYXRjaBgEIAEoCUgAUgVwYXRjaBIYCgZkZWxldGUYBSABKAlIAFIGZGVsZXRlEhIKBGJvZHkYBiABKAlSBGJvZHkSQQoTYWRkaXRpb25hbF9iaW5kaW5ncxgHIAMoCzIQLnJwYy52MS5IdHRwUnVsZVISYWRkaXRpb25hbEJpbmRpbmdzEiIKDHByZXNlbnRhdGlvbhgIIAEoCVIMcHJlc2VudGF0aW9uEhgKB21lc3NhZ2UYCSABKAlSB21lc3NhZ2VCCQoHcGF0dGVybiJJCgpFdmVudFJvdXRlEhoKCGV4Y2hhbmdlGAEgASgJUghleGNoYW5nZRIfCgtyb3V0aW5nX2tleRgCIAEoCVIKcm91dGluZ0tleTpGCgRodHRwEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMY0YYDIAEoCzIQLnJwYy52MS5IdHRwUnVsZVIEaHR0cDpMCgZhY2Nlc3MSHi5nb29nbGUucHJvdG9idWYuTWV0aG9kT3B0aW9ucxjShgMgASgLMhIucnBjLnYxLkFjY2Vzc1J1bGVSBmFjY2VzczpLCgVldmVudBIfLmdvb2dsZS5wcm90b2J1Zi5NZXNzYWdlT3B0aW9ucxjThgMgASgLMhIucnBjLnYxLkV2ZW50Um91dGVSBWV2ZW50YgZwcm90bzM="
     )
 
     /// The descriptors of this file's imports (transitively), imports first, then this file's.

@@ -2,8 +2,11 @@ import Foundation
 
 /// The event bus: topic exchanges, durable queues, publisher confirms, consumer acks.
 public enum EventBusInfo {
-    /// The exchanges every deployment declares at start (the original system's five).
-    public static let standardExchanges = ["auth_events", "user_events", "order_events", "payment_events", "review_events"]
+    /// The exchanges every deployment declares at start: the original system's five, and one for
+    /// the notifications service's own events.
+    public static let standardExchanges = [
+        "auth_events", "user_events", "order_events", "payment_events", "review_events", "notification_events",
+    ]
 }
 
 /// The exchanges, queues and bindings the bus declares when it starts (declare-if-absent: a
@@ -71,17 +74,20 @@ public struct BusTopology: Codable, Sendable, Hashable {
     public static let standard = BusTopology(
         exchanges: EventBusInfo.standardExchanges,
         queues: [
+            // Profiles follow accounts (created, re-roled, deactivated), ratings and completed orders.
             Queue(name: "users.events", bindings: [
-                Binding(exchange: "auth_events", pattern: "user.registered"),
+                Binding(exchange: "auth_events", pattern: "user.*"),
                 Binding(exchange: "review_events", pattern: "rating.updated"),
                 Binding(exchange: "order_events", pattern: "order.completed"),
             ]),
+            // Orders learn of payments and reviews.
             Queue(name: "orders.events", bindings: [
                 Binding(exchange: "payment_events", pattern: "payment.completed"),
+                Binding(exchange: "payment_events", pattern: "payment.refunded"),
                 Binding(exchange: "review_events", pattern: "review.created"),
             ]),
+            // Inbox items for what happens to orders, payments and reviews.
             Queue(name: "notifications.events", bindings: [
-                Binding(exchange: "auth_events", pattern: "user.#"),
                 Binding(exchange: "order_events", pattern: "order.#"),
                 Binding(exchange: "payment_events", pattern: "payment.#"),
                 Binding(exchange: "review_events", pattern: "review.#"),
