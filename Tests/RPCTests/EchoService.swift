@@ -39,7 +39,9 @@ struct EchoService: Echo.Handler {
 
     func get(_ request: EchoRequest, context: ServerContext) async throws -> EchoResponse {
         try await prepare(request)
-        context.setResponseMetadata(Metadata([("x-echo", request.text)]))
+        var initial = Metadata([("x-echo", request.text)])
+        if let caller = context.attributes["caller"] { initial.add("x-caller", caller) }
+        context.setResponseMetadata(initial)
         context.setTrailers(Metadata([("x-done", "yes")]))
         if !request.forwardTo.isEmpty, request.hops > 0, let endpoint = Endpoint(request.forwardTo) {
             let client = RPCClient(endpoints: [endpoint])

@@ -40,7 +40,9 @@ struct InterceptorTests {
             }
             let token = TokenInterceptor()
             let authed = Echo.Client(RPCClient(endpoints: [endpoint], interceptors: [token]))
-            #expect(try await authed.get(EchoRequest(text: "y")).text == "y")
+            let response = try await authed.client.unary(Echo.Method.get, request: EchoRequest(text: "y"), responseType: EchoResponse.self)
+            #expect(response.message.text == "y")
+            #expect(response.metadata["x-caller"] == "alice", "the handler saw the context the interceptor passed on")
             #expect(token.seen.withLockedValue { $0 } == ["/test.v1.Echo/Get"])
             await bare.client.close()
             await authed.client.close()

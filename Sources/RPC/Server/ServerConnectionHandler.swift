@@ -243,7 +243,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
             let (raw, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
             streams[id]?.inbound = continuation
             if endStream { continuation.finish() }
-            start(id, serverContext) { handle in try await body(raw, serverContext, handle) }
+            start(id, serverContext) { context, handle in try await body(raw, context, handle) }
         } else if endStream {
             finishStream(id, error: RPCError(code: .invalidArgument, message: "expected one request message, got none"))
         }
@@ -273,7 +273,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
             streams[id] = stream
             let payload = frame.payload
             let context = stream.context
-            start(id, context) { handle in try await body(payload, context, handle) }
+            start(id, context) { context, handle in try await body(payload, context, handle) }
         case .streamingRequest:
             streams[id] = stream
             if hasMessage { stream.inbound?.yield(frame.payload) }
@@ -299,7 +299,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
 
     // MARK: Calls
 
-    func start(_ id: UInt32, _ context: ServerContext, _ body: @escaping @Sendable (ServerStreamHandle) async throws -> Void) {
+    /// Runs the call's interceptors, then `body` with the context they leave (a caller filled in,
+    /// say).
+    func start(_ id: UInt32, _ context: ServerContext, _ body: @escaping @Sendable (ServerContext, ServerStreamHandle) async throws -> Void) {
         guard let channelContext = self.context else { return }
         let handle = ServerStreamHandle(
             handler: NIOLoopBound(self, eventLoop: channelContext.eventLoop), eventLoop: channelContext.eventLoop,
@@ -311,8 +313,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         let task = Task.immediate(executorPreference: executor) {
             await CallContext.$current.withValue(callContext) {
                 do {
-                    try await ServerConnectionHandler.run(interceptors: interceptors[...], context: context) { _ in
-                        try await body(handle)
+                    try await ServerConnectionHandler.run(interceptors: interceptors[...], context: context) { updated in
+                        try await body(updated, handle)
                     }
                 } catch {
                     handle.finish(error: error)

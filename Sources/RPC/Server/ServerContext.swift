@@ -1,3 +1,4 @@
+public import Foundation
 public import Logging
 import NIOConcurrencyHelpers
 
@@ -20,8 +21,11 @@ public struct ServerContext: Sendable {
     var _logger: Logger?
     /// The peer's address, e.g. `127.0.0.1:53122`.
     public let peer: String
-    /// Values interceptors attach for handlers (the authenticated caller, for example).
+    /// Values interceptors attach for handlers.
     public var attributes: [String: String] = [:]
+    /// Who is calling, once an authenticating interceptor has checked the call's credentials
+    /// (nil for anonymous calls of public methods).
+    public var caller: Caller?
 
     let response: ResponseMetadata
 
@@ -44,6 +48,38 @@ public struct ServerContext: Sendable {
 
     /// Sets trailing metadata, sent with the final status.
     public func setTrailers(_ metadata: Metadata) { response.state.withLockedValue { $0.trailers = metadata } }
+}
+
+/// The authenticated party behind a call: a user (with the roles their token carries) or one of
+/// the system's services.
+public struct Caller: Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Hashable {
+        case user
+        case service
+    }
+
+    public var kind: Kind
+    /// The user id (as a string, like a token's `sub`) or the service's name.
+    public var subject: String
+    /// Role names, for example `customer`, `provider`, `admin` (empty for services).
+    public var roles: Set<String>
+    /// The token's id (`jti`), for revocation.
+    public var tokenID: String?
+    /// When the token stops being valid.
+    public var expiresAt: Date?
+
+    public init(kind: Kind, subject: String, roles: Set<String> = [], tokenID: String? = nil, expiresAt: Date? = nil) {
+        self.kind = kind
+        self.subject = subject
+        self.roles = roles
+        self.tokenID = tokenID
+        self.expiresAt = expiresAt
+    }
+
+    /// The user id, for a user whose subject is a number.
+    public var userID: Int64? { kind == .user ? Int64(subject) : nil }
+
+    public var description: String { "\(kind.rawValue):\(subject)" }
 }
 
 /// Response metadata a handler may set from its task.
