@@ -24,6 +24,8 @@ let package = Package(
         .plugin(name: "ProtoGenPlugin", targets: ["ProtoGenPlugin"]),
     ],
     dependencies: [
+        // Ed25519 token signatures and scrypt password hashing (_CryptoExtras).
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
@@ -79,6 +81,47 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: ["ProtoGenPlugin"]
         ),
+        // What every service shares: tokens (Ed25519 JWTs), the access-control interceptor,
+        // service identities, databases, page tokens.
+        .target(
+            name: "ServiceKit",
+            dependencies: [
+                "RPC", "RPCSchema", "ProtoRuntime", "MarketplaceAPI", "EventBus",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The auth service: accounts, scrypt passwords, Ed25519 tokens, refresh rotation, lockout.
+        .target(
+            name: "AuthService",
+            dependencies: [
+                "ServiceKit", "MarketplaceAPI", "EventBus", "RPC", "RPCSchema", "ProtoRuntime",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The users service: profiles, admin user management, provider search and verification.
+        .target(
+            name: "UsersService",
+            dependencies: [
+                "ServiceKit", "MarketplaceAPI", "EventBus", "RPC", "RPCSchema", "ProtoRuntime",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The event bus: topic exchanges, durable queues, confirms and acks.
         .target(
             name: "EventBus",
@@ -102,7 +145,7 @@ let package = Package(
         .executableTarget(
             name: "marketplace",
             dependencies: [
-                "ProtoCompiler", "RPC", "EventBus",
+                "ProtoCompiler", "RPC", "EventBus", "AuthService", "UsersService", "ServiceKit", "MarketplaceAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

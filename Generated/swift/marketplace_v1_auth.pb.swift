@@ -1680,6 +1680,331 @@ public struct DeactivateUserResponse: ProtoRuntime.Message {
     }
 }
 
+public struct ListRevocationsRequest: ProtoRuntime.Message {
+    public static let protoMessageName = "marketplace.v1.ListRevocationsRequest"
+
+    public var unknownFields = ProtoRuntime.UnknownFields()
+
+    public init() {}
+
+    public func serializedSize() -> Int {
+        unknownFields.count
+    }
+
+    public func encode(to writer: inout ProtoRuntime.WireWriter) {
+        unknownFields.encode(to: &writer)
+    }
+
+    public mutating func decodeMessage(from reader: inout ProtoRuntime.WireReader) throws {
+        while let tag = try reader.nextTag() {
+            switch tag {
+            default:
+                try reader.skipField(into: &unknownFields)
+            }
+        }
+    }
+
+    public func encodeJSON(to writer: inout ProtoRuntime.JSONWriter) {
+        writer.beginObject()
+        writer.endObject()
+    }
+
+    public mutating func decodeJSON(from reader: inout ProtoRuntime.JSONReader) throws {
+        try reader.beginObject()
+        while let key = try reader.nextKey() {
+            try reader.unknownField(key)
+        }
+    }
+}
+
+/// What no longer authorises a call although its signature and expiry check out.
+public struct ListRevocationsResponse: ProtoRuntime.Message {
+    public static let protoMessageName = "marketplace.v1.ListRevocationsResponse"
+
+    public var tokens: [ListRevocationsResponse.RevokedToken] = []
+    public var users: [ListRevocationsResponse.DeactivatedUser] = []
+    public var unknownFields = ProtoRuntime.UnknownFields()
+
+    public init() {}
+
+    /// A message with the given field values; the rest keep their defaults.
+    public init(
+        tokens: [ListRevocationsResponse.RevokedToken] = [],
+        users: [ListRevocationsResponse.DeactivatedUser] = []
+    ) {
+        self.tokens = tokens
+        self.users = users
+    }
+
+    public struct RevokedToken: ProtoRuntime.Message {
+        public static let protoMessageName = "marketplace.v1.ListRevocationsResponse.RevokedToken"
+
+        public var tokenId: String = ""
+        /// When the token would have expired anyway (it can be forgotten then).
+        public var expiresAt: ProtoRuntime.ProtoTimestamp? = nil
+        public var unknownFields = ProtoRuntime.UnknownFields()
+
+        public init() {}
+
+        /// A message with the given field values; the rest keep their defaults.
+        public init(
+            tokenId: String = "",
+            expiresAt: ProtoRuntime.ProtoTimestamp? = nil
+        ) {
+            self.tokenId = tokenId
+            self.expiresAt = expiresAt
+        }
+
+        public func serializedSize() -> Int {
+            var size = unknownFields.count
+            if !self.tokenId.isEmpty {
+                size += 1 + ProtoRuntime.WireSize.string(self.tokenId)
+            }
+            if let v = self.expiresAt {
+                size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+            }
+            return size
+        }
+
+        public func encode(to writer: inout ProtoRuntime.WireWriter) {
+            if !self.tokenId.isEmpty {
+                writer.writeTag(0xA)
+                writer.writeString(self.tokenId)
+            }
+            if let v = self.expiresAt {
+                writer.writeTag(0x12)
+                writer.writeMessage(v)
+            }
+            unknownFields.encode(to: &writer)
+        }
+
+        public mutating func decodeMessage(from reader: inout ProtoRuntime.WireReader) throws {
+            while let tag = try reader.nextTag() {
+                switch tag {
+                case 0xA:
+                    self.tokenId = try reader.readString()
+                case 0x12:
+                    try reader.readMessage(into: &self.expiresAt)
+                default:
+                    try reader.skipField(into: &unknownFields)
+                }
+            }
+        }
+
+        public func encodeJSON(to writer: inout ProtoRuntime.JSONWriter) {
+            writer.beginObject()
+            if !self.tokenId.isEmpty || writer.options.emitDefaults {
+                writer.writeKey(json: "tokenId", proto: "token_id")
+                writer.writeString(self.tokenId)
+            }
+            if let v = self.expiresAt {
+                writer.writeKey(json: "expiresAt", proto: "expires_at")
+                writer.writeMessage(v)
+            }
+            writer.endObject()
+        }
+
+        public mutating func decodeJSON(from reader: inout ProtoRuntime.JSONReader) throws {
+            try reader.beginObject()
+            var seen = ProtoRuntime.JSONFieldSet()
+            while let key = try reader.nextKey() {
+                do {
+                    switch key {
+                    case "tokenId", "token_id":
+                        try seen.insert(0, key: key)
+                        if !(try reader.readNull()) {
+                            self.tokenId = try reader.readString()
+                        }
+                    case "expiresAt", "expires_at":
+                        try seen.insert(1, key: key)
+                        if !(try reader.readNull()) {
+                            self.expiresAt = try reader.readMessage(ProtoRuntime.ProtoTimestamp.self)
+                        }
+                    default:
+                        try reader.unknownField(key)
+                    }
+                } catch let error as ProtoRuntime.JSONDecodingError {
+                    throw error.prefixed(.key(key))
+                }
+            }
+        }
+    }
+
+    public struct DeactivatedUser: ProtoRuntime.Message {
+        public static let protoMessageName = "marketplace.v1.ListRevocationsResponse.DeactivatedUser"
+
+        public var userId: Int64 = 0
+        /// Tokens issued before this moment are refused.
+        public var deactivatedAt: ProtoRuntime.ProtoTimestamp? = nil
+        public var unknownFields = ProtoRuntime.UnknownFields()
+
+        public init() {}
+
+        /// A message with the given field values; the rest keep their defaults.
+        public init(
+            userId: Int64 = 0,
+            deactivatedAt: ProtoRuntime.ProtoTimestamp? = nil
+        ) {
+            self.userId = userId
+            self.deactivatedAt = deactivatedAt
+        }
+
+        public func serializedSize() -> Int {
+            var size = unknownFields.count
+            if self.userId != 0 {
+                size += 1 + ProtoRuntime.WireSize.int64(self.userId)
+            }
+            if let v = self.deactivatedAt {
+                size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+            }
+            return size
+        }
+
+        public func encode(to writer: inout ProtoRuntime.WireWriter) {
+            if self.userId != 0 {
+                writer.writeTag(0x8)
+                writer.writeInt64(self.userId)
+            }
+            if let v = self.deactivatedAt {
+                writer.writeTag(0x12)
+                writer.writeMessage(v)
+            }
+            unknownFields.encode(to: &writer)
+        }
+
+        public mutating func decodeMessage(from reader: inout ProtoRuntime.WireReader) throws {
+            while let tag = try reader.nextTag() {
+                switch tag {
+                case 0x8:
+                    self.userId = try reader.readInt64()
+                case 0x12:
+                    try reader.readMessage(into: &self.deactivatedAt)
+                default:
+                    try reader.skipField(into: &unknownFields)
+                }
+            }
+        }
+
+        public func encodeJSON(to writer: inout ProtoRuntime.JSONWriter) {
+            writer.beginObject()
+            if self.userId != 0 || writer.options.emitDefaults {
+                writer.writeKey(json: "userId", proto: "user_id")
+                writer.writeInt64(self.userId)
+            }
+            if let v = self.deactivatedAt {
+                writer.writeKey(json: "deactivatedAt", proto: "deactivated_at")
+                writer.writeMessage(v)
+            }
+            writer.endObject()
+        }
+
+        public mutating func decodeJSON(from reader: inout ProtoRuntime.JSONReader) throws {
+            try reader.beginObject()
+            var seen = ProtoRuntime.JSONFieldSet()
+            while let key = try reader.nextKey() {
+                do {
+                    switch key {
+                    case "userId", "user_id":
+                        try seen.insert(0, key: key)
+                        if !(try reader.readNull()) {
+                            self.userId = try reader.readInt64()
+                        }
+                    case "deactivatedAt", "deactivated_at":
+                        try seen.insert(1, key: key)
+                        if !(try reader.readNull()) {
+                            self.deactivatedAt = try reader.readMessage(ProtoRuntime.ProtoTimestamp.self)
+                        }
+                    default:
+                        try reader.unknownField(key)
+                    }
+                } catch let error as ProtoRuntime.JSONDecodingError {
+                    throw error.prefixed(.key(key))
+                }
+            }
+        }
+    }
+
+    public func serializedSize() -> Int {
+        var size = unknownFields.count
+        for v in self.tokens {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        for v in self.users {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        return size
+    }
+
+    public func encode(to writer: inout ProtoRuntime.WireWriter) {
+        for v in self.tokens {
+            writer.writeTag(0xA)
+            writer.writeMessage(v)
+        }
+        for v in self.users {
+            writer.writeTag(0x12)
+            writer.writeMessage(v)
+        }
+        unknownFields.encode(to: &writer)
+    }
+
+    public mutating func decodeMessage(from reader: inout ProtoRuntime.WireReader) throws {
+        while let tag = try reader.nextTag() {
+            switch tag {
+            case 0xA:
+                self.tokens.append(try reader.readMessage(ListRevocationsResponse.RevokedToken.self))
+            case 0x12:
+                self.users.append(try reader.readMessage(ListRevocationsResponse.DeactivatedUser.self))
+            default:
+                try reader.skipField(into: &unknownFields)
+            }
+        }
+    }
+
+    public func encodeJSON(to writer: inout ProtoRuntime.JSONWriter) {
+        writer.beginObject()
+        if !self.tokens.isEmpty || writer.options.emitDefaults {
+            writer.writeKey(json: "tokens", proto: "tokens")
+            writer.beginArray()
+            for v in self.tokens {
+                writer.beginElement()
+                writer.writeMessage(v)
+            }
+            writer.endArray()
+        }
+        if !self.users.isEmpty || writer.options.emitDefaults {
+            writer.writeKey(json: "users", proto: "users")
+            writer.beginArray()
+            for v in self.users {
+                writer.beginElement()
+                writer.writeMessage(v)
+            }
+            writer.endArray()
+        }
+        writer.endObject()
+    }
+
+    public mutating func decodeJSON(from reader: inout ProtoRuntime.JSONReader) throws {
+        try reader.beginObject()
+        var seen = ProtoRuntime.JSONFieldSet()
+        while let key = try reader.nextKey() {
+            do {
+                switch key {
+                case "tokens":
+                    try seen.insert(0, key: key)
+                    try reader.readArray { self.tokens.append(try $0.readMessage(ListRevocationsResponse.RevokedToken.self)) }
+                case "users":
+                    try seen.insert(1, key: key)
+                    try reader.readArray { self.users.append(try $0.readMessage(ListRevocationsResponse.DeactivatedUser.self)) }
+                default:
+                    try reader.unknownField(key)
+                }
+            } catch let error as ProtoRuntime.JSONDecodingError {
+                throw error.prefixed(.key(key))
+            }
+        }
+    }
+}
+
 /// The schema of `marketplace/v1/auth.proto`, embedded as a `google.protobuf.FileDescriptorProto`.
 public enum AuthProtoFile {
     /// This file's descriptor.
@@ -1687,7 +2012,7 @@ public enum AuthProtoFile {
     ProtoRuntime.EmbeddedFileDescriptor(
         path: "marketplace/v1/auth.proto",
         dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/common.proto", "rpc/v1/options.proto"],
-        base64: "ChltYXJrZXRwbGFjZS92MS9hdXRoLnByb3RvEg5tYXJrZXRwbGFjZS52MRofZ29vZ2xlL3Byb3RvYnVmL3RpbWVzdGFtcC5wcm90bxobbWFya2V0cGxhY2UvdjEvY29tbW9uLnByb3RvGhRycGMvdjEvb3B0aW9ucy5wcm90byKFAgoEVXNlchIOCgJpZBgBIAEoA1ICaWQSGgoIdXNlcm5hbWUYAiABKAlSCHVzZXJuYW1lEhQKBWVtYWlsGAMgASgJUgVlbWFpbBIoCgRyb2xlGAQgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVIEcm9sZRI5CgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIJY3JlYXRlZEF0Ej4KDWxhc3RfbG9naW5fYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgtsYXN0TG9naW5BdBIWCgZhY3RpdmUYByABKAhSBmFjdGl2ZSKJAQoPUmVnaXN0ZXJSZXF1ZXN0EhoKCHVzZXJuYW1lGAEgASgJUgh1c2VybmFtZRIUCgVlbWFpbBgCIAEoCVIFZW1haWwSGgoIcGFzc3dvcmQYAyABKAlSCHBhc3N3b3JkEigKBHJvbGUYBCABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgRyb2xlIjwKEFJlZ2lzdGVyUmVzcG9uc2USKAoEdXNlchgBIAEoCzIULm1hcmtldHBsYWNlLnYxLlVzZXJSBHVzZXIibgoMTG9naW5SZXF1ZXN0EhYKBWVtYWlsGAEgASgJSABSBWVtYWlsEhwKCHVzZXJuYW1lGAIgASgJSABSCHVzZXJuYW1lEhoKCHBhc3N3b3JkGAMgASgJUghwYXNzd29yZEIMCgppZGVudGlmaWVyIu0BCg1Ub2tlblJlc3BvbnNlEiEKDGFjY2Vzc190b2tlbhgBIAEoCVILYWNjZXNzVG9rZW4SHQoKdG9rZW5fdHlwZRgCIAEoCVIJdG9rZW5UeXBlEh0KCmV4cGlyZXNfaW4YAyABKANSCWV4cGlyZXNJbhIjCg1yZWZyZXNoX3Rva2VuGAQgASgJUgxyZWZyZXNoVG9rZW4SLAoScmVmcmVzaF9leHBpcmVzX2luGAUgASgDUhByZWZyZXNoRXhwaXJlc0luEigKBHVzZXIYBiABKAsyFC5tYXJrZXRwbGFjZS52MS5Vc2VyUgR1c2VyIjUKDlJlZnJlc2hSZXF1ZXN0EiMKDXJlZnJlc2hfdG9rZW4YASABKAlSDHJlZnJlc2hUb2tlbiI0Cg1Mb2dvdXRSZXF1ZXN0EiMKDXJlZnJlc2hfdG9rZW4YASABKAlSDHJlZnJlc2hUb2tlbiIQCg5Mb2dvdXRSZXNwb25zZSIOCgxHZXRNZVJlcXVlc3QiFQoTR2V0UHVibGljS2V5UmVxdWVzdCJnChFQdWJsaWNLZXlSZXNwb25zZRIcCglhbGdvcml0aG0YASABKAlSCWFsZ29yaXRobRIdCgpwdWJsaWNfa2V5GAIgASgMUglwdWJsaWNLZXkSFQoGa2V5X2lkGAMgASgJUgVrZXlJZCIpCg5HZXRVc2VyUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQiowEKEExpc3RVc2Vyc1JlcXVlc3QSKAoEcm9sZRgBIAEoDjIULm1hcmtldHBsYWNlLnYxLlJvbGVSBHJvbGUSGwoJcGFnZV9zaXplGAIgASgFUghwYWdlU2l6ZRIdCgpwYWdlX3Rva2VuGAMgASgJUglwYWdlVG9rZW4SKQoQaW5jbHVkZV9pbmFjdGl2ZRgEIAEoCFIPaW5jbHVkZUluYWN0aXZlImcKEUxpc3RVc2Vyc1Jlc3BvbnNlEioKBXVzZXJzGAEgAygLMhQubWFya2V0cGxhY2UudjEuVXNlclIFdXNlcnMSJgoPbmV4dF9wYWdlX3Rva2VuGAIgASgJUg1uZXh0UGFnZVRva2VuIroBChRVcGRhdGVBY2NvdW50UmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSHwoIdXNlcm5hbWUYAiABKAlIAFIIdXNlcm5hbWWIAQESGQoFZW1haWwYAyABKAlIAVIFZW1haWyIAQESLQoEcm9sZRgEIAEoDjIULm1hcmtldHBsYWNlLnYxLlJvbGVIAlIEcm9sZYgBAUILCglfdXNlcm5hbWVCCAoGX2VtYWlsQgcKBV9yb2xlIjAKFURlYWN0aXZhdGVVc2VyUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQiQgoWRGVhY3RpdmF0ZVVzZXJSZXNwb25zZRIoCgR1c2VyGAEgASgLMhQubWFya2V0cGxhY2UudjEuVXNlclIEdXNlcjKhCgoEQXV0aBKaAQoIUmVnaXN0ZXISHy5tYXJrZXRwbGFjZS52MS5SZWdpc3RlclJlcXVlc3QaIC5tYXJrZXRwbGFjZS52MS5SZWdpc3RlclJlc3BvbnNlIkuKtRhBEhUvYXBpL3YxL2F1dGgvcmVnaXN0ZXIyASpCDHVzZXJfY3JlYXRlZEoXUmVnaXN0cmF0aW9uIHN1Y2Nlc3NmdWyStRgCCAESsgEKDVJlZ2lzdGVyQWRtaW4SHy5tYXJrZXRwbGFjZS52MS5SZWdpc3RlclJlcXVlc3QaIC5tYXJrZXRwbGFjZS52MS5SZWdpc3RlclJlc3BvbnNlIl6KtRhNEhsvYXBpL3YxL2F1dGgvYWRtaW4vcmVnaXN0ZXIyASpCDHVzZXJfY3JlYXRlZEodQWRtaW4gcmVnaXN0cmF0aW9uIHN1Y2Nlc3NmdWyStRgJEAEaBWFkbWluEoABCgVMb2dpbhIcLm1hcmtldHBsYWNlLnYxLkxvZ2luUmVxdWVzdBodLm1hcmtldHBsYWNlLnYxLlRva2VuUmVzcG9uc2UiOoq1GDASEi9hcGkvdjEvYXV0aC9sb2dpbjIBKkIFdG9rZW5KEExvZ2luIHN1Y2Nlc3NmdWyStRgCCAEShQEKB1JlZnJlc2gSHi5tYXJrZXRwbGFjZS52MS5SZWZyZXNoUmVxdWVzdBodLm1hcmtldHBsYWNlLnYxLlRva2VuUmVzcG9uc2UiO4q1GDESFC9hcGkvdjEvYXV0aC9yZWZyZXNoMgEqQgV0b2tlbkoPVG9rZW4gcmVmcmVzaGVkkrUYAggBEncKBkxvZ291dBIdLm1hcmtldHBsYWNlLnYxLkxvZ291dFJlcXVlc3QaHi5tYXJrZXRwbGFjZS52MS5Mb2dvdXRSZXNwb25zZSIuirUYJBITL2FwaS92MS9hdXRoL2xvZ291dDIBKkoKTG9nZ2VkIG91dJK1GAIQARJlCgVHZXRNZRIcLm1hcmtldHBsYWNlLnYxLkdldE1lUmVxdWVzdBoULm1hcmtldHBsYWNlLnYxLlVzZXIiKIq1GB4KDy9hcGkvdjEvYXV0aC9tZUICbWVKB1N1Y2Nlc3OStRgCEAESewoMR2V0UHVibGljS2V5EiMubWFya2V0cGxhY2UudjEuR2V0UHVibGljS2V5UmVxdWVzdBohLm1hcmtldHBsYWNlLnYxLlB1YmxpY0tleVJlc3BvbnNlIiOKtRgZChcvYXBpL3YxL2F1dGgvcHVibGljLWtleZK1GAIIARJHCgdHZXRVc2VyEh4ubWFya2V0cGxhY2UudjEuR2V0VXNlclJlcXVlc3QaFC5tYXJrZXRwbGFjZS52MS5Vc2VyIgaStRgCIAESWAoJTGlzdFVzZXJzEiAubWFya2V0cGxhY2UudjEuTGlzdFVzZXJzUmVxdWVzdBohLm1hcmtldHBsYWNlLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlIgaStRgCIAESUwoNVXBkYXRlQWNjb3VudBIkLm1hcmtldHBsYWNlLnYxLlVwZGF0ZUFjY291bnRSZXF1ZXN0GhQubWFya2V0cGxhY2UudjEuVXNlciIGkrUYAiABEmcKDkRlYWN0aXZhdGVVc2VyEiUubWFya2V0cGxhY2UudjEuRGVhY3RpdmF0ZVVzZXJSZXF1ZXN0GiYubWFya2V0cGxhY2UudjEuRGVhY3RpdmF0ZVVzZXJSZXNwb25zZSIGkrUYAiABYgZwcm90bzM="
+        base64: "ChltYXJrZXRwbGFjZS92MS9hdXRoLnByb3RvEg5tYXJrZXRwbGFjZS52MRofZ29vZ2xlL3Byb3RvYnVmL3RpbWVzdGFtcC5wcm90bxobbWFya2V0cGxhY2UvdjEvY29tbW9uLnByb3RvGhRycGMvdjEvb3B0aW9ucy5wcm90byKFAgoEVXNlchIOCgJpZBgBIAEoA1ICaWQSGgoIdXNlcm5hbWUYAiABKAlSCHVzZXJuYW1lEhQKBWVtYWlsGAMgASgJUgVlbWFpbBIoCgRyb2xlGAQgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVIEcm9sZRI5CgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIJY3JlYXRlZEF0Ej4KDWxhc3RfbG9naW5fYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgtsYXN0TG9naW5BdBIWCgZhY3RpdmUYByABKAhSBmFjdGl2ZSKJAQoPUmVnaXN0ZXJSZXF1ZXN0EhoKCHVzZXJuYW1lGAEgASgJUgh1c2VybmFtZRIUCgVlbWFpbBgCIAEoCVIFZW1haWwSGgoIcGFzc3dvcmQYAyABKAlSCHBhc3N3b3JkEigKBHJvbGUYBCABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgRyb2xlIjwKEFJlZ2lzdGVyUmVzcG9uc2USKAoEdXNlchgBIAEoCzIULm1hcmtldHBsYWNlLnYxLlVzZXJSBHVzZXIibgoMTG9naW5SZXF1ZXN0EhYKBWVtYWlsGAEgASgJSABSBWVtYWlsEhwKCHVzZXJuYW1lGAIgASgJSABSCHVzZXJuYW1lEhoKCHBhc3N3b3JkGAMgASgJUghwYXNzd29yZEIMCgppZGVudGlmaWVyIu0BCg1Ub2tlblJlc3BvbnNlEiEKDGFjY2Vzc190b2tlbhgBIAEoCVILYWNjZXNzVG9rZW4SHQoKdG9rZW5fdHlwZRgCIAEoCVIJdG9rZW5UeXBlEh0KCmV4cGlyZXNfaW4YAyABKANSCWV4cGlyZXNJbhIjCg1yZWZyZXNoX3Rva2VuGAQgASgJUgxyZWZyZXNoVG9rZW4SLAoScmVmcmVzaF9leHBpcmVzX2luGAUgASgDUhByZWZyZXNoRXhwaXJlc0luEigKBHVzZXIYBiABKAsyFC5tYXJrZXRwbGFjZS52MS5Vc2VyUgR1c2VyIjUKDlJlZnJlc2hSZXF1ZXN0EiMKDXJlZnJlc2hfdG9rZW4YASABKAlSDHJlZnJlc2hUb2tlbiI0Cg1Mb2dvdXRSZXF1ZXN0EiMKDXJlZnJlc2hfdG9rZW4YASABKAlSDHJlZnJlc2hUb2tlbiIQCg5Mb2dvdXRSZXNwb25zZSIOCgxHZXRNZVJlcXVlc3QiFQoTR2V0UHVibGljS2V5UmVxdWVzdCJnChFQdWJsaWNLZXlSZXNwb25zZRIcCglhbGdvcml0aG0YASABKAlSCWFsZ29yaXRobRIdCgpwdWJsaWNfa2V5GAIgASgMUglwdWJsaWNLZXkSFQoGa2V5X2lkGAMgASgJUgVrZXlJZCIpCg5HZXRVc2VyUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQiowEKEExpc3RVc2Vyc1JlcXVlc3QSKAoEcm9sZRgBIAEoDjIULm1hcmtldHBsYWNlLnYxLlJvbGVSBHJvbGUSGwoJcGFnZV9zaXplGAIgASgFUghwYWdlU2l6ZRIdCgpwYWdlX3Rva2VuGAMgASgJUglwYWdlVG9rZW4SKQoQaW5jbHVkZV9pbmFjdGl2ZRgEIAEoCFIPaW5jbHVkZUluYWN0aXZlImcKEUxpc3RVc2Vyc1Jlc3BvbnNlEioKBXVzZXJzGAEgAygLMhQubWFya2V0cGxhY2UudjEuVXNlclIFdXNlcnMSJgoPbmV4dF9wYWdlX3Rva2VuGAIgASgJUg1uZXh0UGFnZVRva2VuIroBChRVcGRhdGVBY2NvdW50UmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSHwoIdXNlcm5hbWUYAiABKAlIAFIIdXNlcm5hbWWIAQESGQoFZW1haWwYAyABKAlIAVIFZW1haWyIAQESLQoEcm9sZRgEIAEoDjIULm1hcmtldHBsYWNlLnYxLlJvbGVIAlIEcm9sZYgBAUILCglfdXNlcm5hbWVCCAoGX2VtYWlsQgcKBV9yb2xlIjAKFURlYWN0aXZhdGVVc2VyUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQiQgoWRGVhY3RpdmF0ZVVzZXJSZXNwb25zZRIoCgR1c2VyGAEgASgLMhQubWFya2V0cGxhY2UudjEuVXNlclIEdXNlciIYChZMaXN0UmV2b2NhdGlvbnNSZXF1ZXN0IosDChdMaXN0UmV2b2NhdGlvbnNSZXNwb25zZRJMCgZ0b2tlbnMYASADKAsyNC5tYXJrZXRwbGFjZS52MS5MaXN0UmV2b2NhdGlvbnNSZXNwb25zZS5SZXZva2VkVG9rZW5SBnRva2VucxJNCgV1c2VycxgCIAMoCzI3Lm1hcmtldHBsYWNlLnYxLkxpc3RSZXZvY2F0aW9uc1Jlc3BvbnNlLkRlYWN0aXZhdGVkVXNlclIFdXNlcnMaZAoMUmV2b2tlZFRva2VuEhkKCHRva2VuX2lkGAEgASgJUgd0b2tlbklkEjkKCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUglleHBpcmVzQXQabQoPRGVhY3RpdmF0ZWRVc2VyEhcKB3VzZXJfaWQYASABKANSBnVzZXJJZBJBCg5kZWFjdGl2YXRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSDWRlYWN0aXZhdGVkQXQyjQsKBEF1dGgSmgEKCFJlZ2lzdGVyEh8ubWFya2V0cGxhY2UudjEuUmVnaXN0ZXJSZXF1ZXN0GiAubWFya2V0cGxhY2UudjEuUmVnaXN0ZXJSZXNwb25zZSJLirUYQRIVL2FwaS92MS9hdXRoL3JlZ2lzdGVyMgEqQgx1c2VyX2NyZWF0ZWRKF1JlZ2lzdHJhdGlvbiBzdWNjZXNzZnVskrUYAggBErIBCg1SZWdpc3RlckFkbWluEh8ubWFya2V0cGxhY2UudjEuUmVnaXN0ZXJSZXF1ZXN0GiAubWFya2V0cGxhY2UudjEuUmVnaXN0ZXJSZXNwb25zZSJeirUYTRIbL2FwaS92MS9hdXRoL2FkbWluL3JlZ2lzdGVyMgEqQgx1c2VyX2NyZWF0ZWRKHUFkbWluIHJlZ2lzdHJhdGlvbiBzdWNjZXNzZnVskrUYCRABGgVhZG1pbhKAAQoFTG9naW4SHC5tYXJrZXRwbGFjZS52MS5Mb2dpblJlcXVlc3QaHS5tYXJrZXRwbGFjZS52MS5Ub2tlblJlc3BvbnNlIjqKtRgwEhIvYXBpL3YxL2F1dGgvbG9naW4yASpCBXRva2VuShBMb2dpbiBzdWNjZXNzZnVskrUYAggBEoUBCgdSZWZyZXNoEh4ubWFya2V0cGxhY2UudjEuUmVmcmVzaFJlcXVlc3QaHS5tYXJrZXRwbGFjZS52MS5Ub2tlblJlc3BvbnNlIjuKtRgxEhQvYXBpL3YxL2F1dGgvcmVmcmVzaDIBKkIFdG9rZW5KD1Rva2VuIHJlZnJlc2hlZJK1GAIIARJ3CgZMb2dvdXQSHS5tYXJrZXRwbGFjZS52MS5Mb2dvdXRSZXF1ZXN0Gh4ubWFya2V0cGxhY2UudjEuTG9nb3V0UmVzcG9uc2UiLoq1GCQSEy9hcGkvdjEvYXV0aC9sb2dvdXQyASpKCkxvZ2dlZCBvdXSStRgCEAESZQoFR2V0TWUSHC5tYXJrZXRwbGFjZS52MS5HZXRNZVJlcXVlc3QaFC5tYXJrZXRwbGFjZS52MS5Vc2VyIiiKtRgeCg8vYXBpL3YxL2F1dGgvbWVCAm1lSgdTdWNjZXNzkrUYAhABEnsKDEdldFB1YmxpY0tleRIjLm1hcmtldHBsYWNlLnYxLkdldFB1YmxpY0tleVJlcXVlc3QaIS5tYXJrZXRwbGFjZS52MS5QdWJsaWNLZXlSZXNwb25zZSIjirUYGQoXL2FwaS92MS9hdXRoL3B1YmxpYy1rZXmStRgCCAESRwoHR2V0VXNlchIeLm1hcmtldHBsYWNlLnYxLkdldFVzZXJSZXF1ZXN0GhQubWFya2V0cGxhY2UudjEuVXNlciIGkrUYAiABElgKCUxpc3RVc2VycxIgLm1hcmtldHBsYWNlLnYxLkxpc3RVc2Vyc1JlcXVlc3QaIS5tYXJrZXRwbGFjZS52MS5MaXN0VXNlcnNSZXNwb25zZSIGkrUYAiABElMKDVVwZGF0ZUFjY291bnQSJC5tYXJrZXRwbGFjZS52MS5VcGRhdGVBY2NvdW50UmVxdWVzdBoULm1hcmtldHBsYWNlLnYxLlVzZXIiBpK1GAIgARJnCg5EZWFjdGl2YXRlVXNlchIlLm1hcmtldHBsYWNlLnYxLkRlYWN0aXZhdGVVc2VyUmVxdWVzdBomLm1hcmtldHBsYWNlLnYxLkRlYWN0aXZhdGVVc2VyUmVzcG9uc2UiBpK1GAIgARJqCg9MaXN0UmV2b2NhdGlvbnMSJi5tYXJrZXRwbGFjZS52MS5MaXN0UmV2b2NhdGlvbnNSZXF1ZXN0GicubWFya2V0cGxhY2UudjEuTGlzdFJldm9jYXRpb25zUmVzcG9uc2UiBpK1GAIgAWIGcHJvdG8z"
     )
 
     /// The descriptors of this file's imports (transitively), imports first, then this file's.
@@ -1747,9 +2072,12 @@ public enum Auth {
         public static let updateAccount = RPC.MethodDescriptor(service: "marketplace.v1.Auth", method: "UpdateAccount", kind: .unary, options: [0x92, 0xB5, 0x18, 0x2, 0x20, 0x1])
         /// Deactivates an account: no more logins, its tokens stop working (services only).
         public static let deactivateUser = RPC.MethodDescriptor(service: "marketplace.v1.Auth", method: "DeactivateUser", kind: .unary, options: [0x92, 0xB5, 0x18, 0x2, 0x20, 0x1])
+        /// Revoked tokens not yet expired and deactivated accounts: what every service's token check
+        /// starts from before following `token.revoked` and `user.deactivated` (services only).
+        public static let listRevocations = RPC.MethodDescriptor(service: "marketplace.v1.Auth", method: "ListRevocations", kind: .unary, options: [0x92, 0xB5, 0x18, 0x2, 0x20, 0x1])
 
         /// Every method of the service, in schema order.
-        public static let all: [RPC.MethodDescriptor] = [register, registerAdmin, login, refresh, logout, getMe, getPublicKey, getUser, listUsers, updateAccount, deactivateUser]
+        public static let all: [RPC.MethodDescriptor] = [register, registerAdmin, login, refresh, logout, getMe, getPublicKey, getUser, listUsers, updateAccount, deactivateUser, listRevocations]
     }
 
     /// Implement this to serve the service; pass the value to `RPCServer`.
@@ -1776,6 +2104,9 @@ public enum Auth {
         func updateAccount(_ request: UpdateAccountRequest, context: RPC.ServerContext) async throws -> User
         /// Deactivates an account: no more logins, its tokens stop working (services only).
         func deactivateUser(_ request: DeactivateUserRequest, context: RPC.ServerContext) async throws -> DeactivateUserResponse
+        /// Revoked tokens not yet expired and deactivated accounts: what every service's token check
+        /// starts from before following `token.revoked` and `user.deactivated` (services only).
+        func listRevocations(_ request: ListRevocationsRequest, context: RPC.ServerContext) async throws -> ListRevocationsResponse
     }
 
     /// Calls the service.
@@ -1842,6 +2173,12 @@ public enum Auth {
         public func deactivateUser(_ request: DeactivateUserRequest, options: RPC.CallOptions = .init()) async throws -> DeactivateUserResponse {
             try await client.unary(Method.deactivateUser, request: request, responseType: DeactivateUserResponse.self, options: options).message
         }
+
+        /// Revoked tokens not yet expired and deactivated accounts: what every service's token check
+        /// starts from before following `token.revoked` and `user.deactivated` (services only).
+        public func listRevocations(_ request: ListRevocationsRequest, options: RPC.CallOptions = .init()) async throws -> ListRevocationsResponse {
+            try await client.unary(Method.listRevocations, request: request, responseType: ListRevocationsResponse.self, options: options).message
+        }
     }
 }
 
@@ -1867,6 +2204,7 @@ extension Auth.Handler {
             .unary(Auth.Method.listUsers, ListUsersRequest.self, ListUsersResponse.self) { try await self.listUsers($0, context: $1) },
             .unary(Auth.Method.updateAccount, UpdateAccountRequest.self, User.self) { try await self.updateAccount($0, context: $1) },
             .unary(Auth.Method.deactivateUser, DeactivateUserRequest.self, DeactivateUserResponse.self) { try await self.deactivateUser($0, context: $1) },
+            .unary(Auth.Method.listRevocations, ListRevocationsRequest.self, ListRevocationsResponse.self) { try await self.listRevocations($0, context: $1) },
         ]
     }
 }

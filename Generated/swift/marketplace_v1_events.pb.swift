@@ -452,6 +452,142 @@ public struct UserDeactivated: ProtoRuntime.Message {
     }
 }
 
+/// An access token was revoked (logout) before its expiry.
+public struct TokenRevoked: ProtoRuntime.Message {
+    public static let protoMessageName = "marketplace.v1.TokenRevoked"
+
+    public var tokenId: String = ""
+    public var userId: Int64 = 0
+    public var expiresAt: ProtoRuntime.ProtoTimestamp? = nil
+    public var occurredAt: ProtoRuntime.ProtoTimestamp? = nil
+    public var unknownFields = ProtoRuntime.UnknownFields()
+
+    public init() {}
+
+    /// A message with the given field values; the rest keep their defaults.
+    public init(
+        tokenId: String = "",
+        userId: Int64 = 0,
+        expiresAt: ProtoRuntime.ProtoTimestamp? = nil,
+        occurredAt: ProtoRuntime.ProtoTimestamp? = nil
+    ) {
+        self.tokenId = tokenId
+        self.userId = userId
+        self.expiresAt = expiresAt
+        self.occurredAt = occurredAt
+    }
+
+    public func serializedSize() -> Int {
+        var size = unknownFields.count
+        if !self.tokenId.isEmpty {
+            size += 1 + ProtoRuntime.WireSize.string(self.tokenId)
+        }
+        if self.userId != 0 {
+            size += 1 + ProtoRuntime.WireSize.int64(self.userId)
+        }
+        if let v = self.expiresAt {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        if let v = self.occurredAt {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        return size
+    }
+
+    public func encode(to writer: inout ProtoRuntime.WireWriter) {
+        if !self.tokenId.isEmpty {
+            writer.writeTag(0xA)
+            writer.writeString(self.tokenId)
+        }
+        if self.userId != 0 {
+            writer.writeTag(0x10)
+            writer.writeInt64(self.userId)
+        }
+        if let v = self.expiresAt {
+            writer.writeTag(0x1A)
+            writer.writeMessage(v)
+        }
+        if let v = self.occurredAt {
+            writer.writeTag(0x22)
+            writer.writeMessage(v)
+        }
+        unknownFields.encode(to: &writer)
+    }
+
+    public mutating func decodeMessage(from reader: inout ProtoRuntime.WireReader) throws {
+        while let tag = try reader.nextTag() {
+            switch tag {
+            case 0xA:
+                self.tokenId = try reader.readString()
+            case 0x10:
+                self.userId = try reader.readInt64()
+            case 0x1A:
+                try reader.readMessage(into: &self.expiresAt)
+            case 0x22:
+                try reader.readMessage(into: &self.occurredAt)
+            default:
+                try reader.skipField(into: &unknownFields)
+            }
+        }
+    }
+
+    public func encodeJSON(to writer: inout ProtoRuntime.JSONWriter) {
+        writer.beginObject()
+        if !self.tokenId.isEmpty || writer.options.emitDefaults {
+            writer.writeKey(json: "tokenId", proto: "token_id")
+            writer.writeString(self.tokenId)
+        }
+        if self.userId != 0 || writer.options.emitDefaults {
+            writer.writeKey(json: "userId", proto: "user_id")
+            writer.writeInt64(self.userId)
+        }
+        if let v = self.expiresAt {
+            writer.writeKey(json: "expiresAt", proto: "expires_at")
+            writer.writeMessage(v)
+        }
+        if let v = self.occurredAt {
+            writer.writeKey(json: "occurredAt", proto: "occurred_at")
+            writer.writeMessage(v)
+        }
+        writer.endObject()
+    }
+
+    public mutating func decodeJSON(from reader: inout ProtoRuntime.JSONReader) throws {
+        try reader.beginObject()
+        var seen = ProtoRuntime.JSONFieldSet()
+        while let key = try reader.nextKey() {
+            do {
+                switch key {
+                case "tokenId", "token_id":
+                    try seen.insert(0, key: key)
+                    if !(try reader.readNull()) {
+                        self.tokenId = try reader.readString()
+                    }
+                case "userId", "user_id":
+                    try seen.insert(1, key: key)
+                    if !(try reader.readNull()) {
+                        self.userId = try reader.readInt64()
+                    }
+                case "expiresAt", "expires_at":
+                    try seen.insert(2, key: key)
+                    if !(try reader.readNull()) {
+                        self.expiresAt = try reader.readMessage(ProtoRuntime.ProtoTimestamp.self)
+                    }
+                case "occurredAt", "occurred_at":
+                    try seen.insert(3, key: key)
+                    if !(try reader.readNull()) {
+                        self.occurredAt = try reader.readMessage(ProtoRuntime.ProtoTimestamp.self)
+                    }
+                default:
+                    try reader.unknownField(key)
+                }
+            } catch let error as ProtoRuntime.JSONDecodingError {
+                throw error.prefixed(.key(key))
+            }
+        }
+    }
+}
+
 public struct ProfileCreated: ProtoRuntime.Message {
     public static let protoMessageName = "marketplace.v1.ProfileCreated"
 
@@ -3296,6 +3432,12 @@ extension UserDeactivated: ProtoRuntime.EventMessage {
     public static let eventRoutingKey = "user.deactivated"
 }
 
+/// Published on `auth_events` with routing key `token.revoked`.
+extension TokenRevoked: ProtoRuntime.EventMessage {
+    public static let eventExchange = "auth_events"
+    public static let eventRoutingKey = "token.revoked"
+}
+
 /// Published on `user_events` with routing key `profile.created`.
 extension ProfileCreated: ProtoRuntime.EventMessage {
     public static let eventExchange = "user_events"
@@ -3405,7 +3547,7 @@ public enum EventsProtoFile {
     ProtoRuntime.EmbeddedFileDescriptor(
         path: "marketplace/v1/events.proto",
         dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/common.proto", "rpc/v1/options.proto"],
-        base64: "ChttYXJrZXRwbGFjZS92MS9ldmVudHMucHJvdG8SDm1hcmtldHBsYWNlLnYxGh9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvGhttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8aFHJwYy92MS9vcHRpb25zLnByb3RvIuYBCg5Vc2VyUmVnaXN0ZXJlZBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSGgoIdXNlcm5hbWUYAiABKAlSCHVzZXJuYW1lEhQKBWVtYWlsGAMgASgJUgVlbWFpbBIoCgRyb2xlGAQgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVIEcm9sZRI7CgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6Ipq1GB4KC2F1dGhfZXZlbnRzEg91c2VyLnJlZ2lzdGVyZWQimwIKC1VzZXJVcGRhdGVkEhcKB3VzZXJfaWQYASABKANSBnVzZXJJZBIaCgh1c2VybmFtZRgCIAEoCVIIdXNlcm5hbWUSFAoFZW1haWwYAyABKAlSBWVtYWlsEigKBHJvbGUYBCABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgRyb2xlEjkKDXByZXZpb3VzX3JvbGUYBSABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgxwcmV2aW91c1JvbGUSOwoLb2NjdXJyZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0Oh+atRgbCgthdXRoX2V2ZW50cxIMdXNlci51cGRhdGVkIrYBCg9Vc2VyRGVhY3RpdmF0ZWQSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEigKBHJvbGUYAiABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgRyb2xlEjsKC29jY3VycmVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDojmrUYHwoLYXV0aF9ldmVudHMSEHVzZXIuZGVhY3RpdmF0ZWQiwwEKDlByb2ZpbGVDcmVhdGVkEhcKB3VzZXJfaWQYASABKANSBnVzZXJJZBI3Cgxwcm9maWxlX3R5cGUYAiABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgtwcm9maWxlVHlwZRI7CgtvY2N1cnJlZF9hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6Ipq1GB4KC3VzZXJfZXZlbnRzEg9wcm9maWxlLmNyZWF0ZWQi6gEKDlByb2ZpbGVVcGRhdGVkEhcKB3VzZXJfaWQYASABKANSBnVzZXJJZBI3Cgxwcm9maWxlX3R5cGUYAiABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgtwcm9maWxlVHlwZRIlCg51cGRhdGVkX2ZpZWxkcxgDIAMoCVINdXBkYXRlZEZpZWxkcxI7CgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6Ipq1GB4KC3VzZXJfZXZlbnRzEg9wcm9maWxlLnVwZGF0ZWQi8wEKG1Byb3ZpZGVyVmVyaWZpY2F0aW9uQ2hhbmdlZBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSGgoIdmVyaWZpZWQYAiABKAhSCHZlcmlmaWVkEhYKBnJlYXNvbhgDIAEoCVIGcmVhc29uEhkKCGFkbWluX2lkGAQgASgDUgdhZG1pbklkEjsKC29jY3VycmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDovmrUYKwoLdXNlcl9ldmVudHMSHHByb2ZpbGUudmVyaWZpY2F0aW9uX2NoYW5nZWQi4wIKDE9yZGVyQ3JlYXRlZBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgCIAEoA1IKY3VzdG9tZXJJZBIUCgV0aXRsZRgDIAEoCVIFdGl0bGUSKwoFcHJpY2UYBCABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIFcHJpY2USNAoIbG9jYXRpb24YBSABKA4yGC5tYXJrZXRwbGFjZS52MS5Mb2NhdGlvblIIbG9jYXRpb24SPgoMc2VydmljZV90eXBlGAYgASgOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVSC3NlcnZpY2VUeXBlEjsKC29jY3VycmVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDohmrUYHQoMb3JkZXJfZXZlbnRzEg1vcmRlci5jcmVhdGVkIscBCg1PcmRlckFwcHJvdmVkEhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAIgASgDUgpjdXN0b21lcklkEhkKCGFkbWluX2lkGAMgASgDUgdhZG1pbklkEjsKC29jY3VycmVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDoimrUYHgoMb3JkZXJfZXZlbnRzEg5vcmRlci5hcHByb3ZlZCLsAQoNT3JkZXJSZWplY3RlZBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgCIAEoA1IKY3VzdG9tZXJJZBIjCg1yZWplY3RfcmVhc29uGAMgASgJUgxyZWplY3RSZWFzb24SGQoIYWRtaW5faWQYBCABKANSB2FkbWluSWQSOwoLb2NjdXJyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiKatRgeCgxvcmRlcl9ldmVudHMSDm9yZGVyLnJlamVjdGVkIs0BCg1PcmRlckFjY2VwdGVkEhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAIgASgDUgpjdXN0b21lcklkEh8KC3Byb3ZpZGVyX2lkGAMgASgDUgpwcm92aWRlcklkEjsKC29jY3VycmVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDoimrUYHgoMb3JkZXJfZXZlbnRzEg5vcmRlci5hY2NlcHRlZCKYAwoST3JkZXJTdGF0dXNDaGFuZ2VkEhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAIgASgDUgpjdXN0b21lcklkEiQKC3Byb3ZpZGVyX2lkGAMgASgDSABSCnByb3ZpZGVySWSIAQESOgoKb2xkX3N0YXR1cxgEIAEoDjIbLm1hcmtldHBsYWNlLnYxLk9yZGVyU3RhdHVzUglvbGRTdGF0dXMSOgoKbmV3X3N0YXR1cxgFIAEoDjIbLm1hcmtldHBsYWNlLnYxLk9yZGVyU3RhdHVzUgluZXdTdGF0dXMSGQoIYWN0b3JfaWQYBiABKANSB2FjdG9ySWQSFgoGcmVhc29uGAcgASgJUgZyZWFzb24SOwoLb2NjdXJyZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiiatRgkCgxvcmRlcl9ldmVudHMSFG9yZGVyLnN0YXR1c19jaGFuZ2VkQg4KDF9wcm92aWRlcl9pZCL8AQoOT3JkZXJDb21wbGV0ZWQSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAiABKANSCmN1c3RvbWVySWQSHwoLcHJvdmlkZXJfaWQYAyABKANSCnByb3ZpZGVySWQSKwoFcHJpY2UYBCABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIFcHJpY2USOwoLb2NjdXJyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiOatRgfCgxvcmRlcl9ldmVudHMSD29yZGVyLmNvbXBsZXRlZCKnAwoOT3JkZXJDYW5jZWxsZWQSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAiABKANSCmN1c3RvbWVySWQSJAoLcHJvdmlkZXJfaWQYAyABKANIAFIKcHJvdmlkZXJJZIgBARJECg9wcmV2aW91c19zdGF0dXMYBCABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c1IOcHJldmlvdXNTdGF0dXMSIQoMY2FuY2VsbGVkX2J5GAUgASgDUgtjYW5jZWxsZWRCeRJAChFjYW5jZWxsZWRfYnlfcm9sZRgGIAEoDjIULm1hcmtldHBsYWNlLnYxLlJvbGVSD2NhbmNlbGxlZEJ5Um9sZRIWCgZyZWFzb24YByABKAlSBnJlYXNvbhI7CgtvY2N1cnJlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6I5q1GB8KDG9yZGVyX2V2ZW50cxIPb3JkZXIuY2FuY2VsbGVkQg4KDF9wcm92aWRlcl9pZCKCAgoQUGF5bWVudEluaXRpYXRlZBIdCgpwYXltZW50X2lkGAEgASgDUglwYXltZW50SWQSGQoIb3JkZXJfaWQYAiABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAyABKANSCmN1c3RvbWVySWQSLQoGYW1vdW50GAQgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSBmFtb3VudBI7CgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6J5q1GCMKDnBheW1lbnRfZXZlbnRzEhFwYXltZW50LmluaXRpYXRlZCKjAgoQUGF5bWVudENvbXBsZXRlZBIdCgpwYXltZW50X2lkGAEgASgDUglwYXltZW50SWQSGQoIb3JkZXJfaWQYAiABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAyABKANSCmN1c3RvbWVySWQSHwoLcHJvdmlkZXJfaWQYBCABKANSCnByb3ZpZGVySWQSLQoGYW1vdW50GAUgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSBmFtb3VudBI7CgtvY2N1cnJlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6J5q1GCMKDnBheW1lbnRfZXZlbnRzEhFwYXltZW50LmNvbXBsZXRlZCLlAQoNUGF5bWVudEZhaWxlZBIdCgpwYXltZW50X2lkGAEgASgDUglwYXltZW50SWQSGQoIb3JkZXJfaWQYAiABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAyABKANSCmN1c3RvbWVySWQSFgoGcmVhc29uGAQgASgJUgZyZWFzb24SOwoLb2NjdXJyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiSatRggCg5wYXltZW50X2V2ZW50cxIOcGF5bWVudC5mYWlsZWQiuQIKD1BheW1lbnRSZWZ1bmRlZBIdCgpwYXltZW50X2lkGAEgASgDUglwYXltZW50SWQSGQoIb3JkZXJfaWQYAiABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAyABKANSCmN1c3RvbWVySWQSHwoLcHJvdmlkZXJfaWQYBCABKANSCnByb3ZpZGVySWQSLQoGYW1vdW50GAUgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSBmFtb3VudBIWCgZyZWFzb24YBiABKAlSBnJlYXNvbhI7CgtvY2N1cnJlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6Jpq1GCIKDnBheW1lbnRfZXZlbnRzEhBwYXltZW50LnJlZnVuZGVkIpsCCg1SZXZpZXdDcmVhdGVkEhsKCXJldmlld19pZBgBIAEoA1IIcmV2aWV3SWQSGQoIb3JkZXJfaWQYAiABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAyABKANSCmN1c3RvbWVySWQSHwoLcHJvdmlkZXJfaWQYBCABKANSCnByb3ZpZGVySWQSFAoFc3RhcnMYBSABKAVSBXN0YXJzEhgKB2NvbnRlbnQYBiABKAlSB2NvbnRlbnQSOwoLb2NjdXJyZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiOatRgfCg1yZXZpZXdfZXZlbnRzEg5yZXZpZXcuY3JlYXRlZCLeAQoNUmF0aW5nVXBkYXRlZBIfCgtwcm92aWRlcl9pZBgBIAEoA1IKcHJvdmlkZXJJZBIlCg5hdmVyYWdlX3JhdGluZxgCIAEoAVINYXZlcmFnZVJhdGluZxIjCg10b3RhbF9yZXZpZXdzGAMgASgFUgx0b3RhbFJldmlld3MSOwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiOatRgfCg1yZXZpZXdfZXZlbnRzEg5yYXRpbmcudXBkYXRlZCK9AgoQTm90aWZpY2F0aW9uU2VudBIXCgdpdGVtX2lkGAEgASgDUgZpdGVtSWQSIQoMcmVjaXBpZW50X2lkGAIgASgDUgtyZWNpcGllbnRJZBI7Cg5yZWNpcGllbnRfcm9sZRgDIAEoDjIULm1hcmtldHBsYWNlLnYxLlJvbGVSDXJlY2lwaWVudFJvbGUSHgoIb3JkZXJfaWQYBCABKANIAFIHb3JkZXJJZIgBARIYCgdtZXNzYWdlGAUgASgJUgdtZXNzYWdlEjsKC29jY3VycmVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDosmrUYKAoTbm90aWZpY2F0aW9uX2V2ZW50cxIRbm90aWZpY2F0aW9uLnNlbnRCCwoJX29yZGVyX2lkYgZwcm90bzM="
+        base64: "ChttYXJrZXRwbGFjZS92MS9ldmVudHMucHJvdG8SDm1hcmtldHBsYWNlLnYxGh9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvGhttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8aFHJwYy92MS9vcHRpb25zLnByb3RvIuYBCg5Vc2VyUmVnaXN0ZXJlZBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSGgoIdXNlcm5hbWUYAiABKAlSCHVzZXJuYW1lEhQKBWVtYWlsGAMgASgJUgVlbWFpbBIoCgRyb2xlGAQgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVIEcm9sZRI7CgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6Ipq1GB4KC2F1dGhfZXZlbnRzEg91c2VyLnJlZ2lzdGVyZWQimwIKC1VzZXJVcGRhdGVkEhcKB3VzZXJfaWQYASABKANSBnVzZXJJZBIaCgh1c2VybmFtZRgCIAEoCVIIdXNlcm5hbWUSFAoFZW1haWwYAyABKAlSBWVtYWlsEigKBHJvbGUYBCABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgRyb2xlEjkKDXByZXZpb3VzX3JvbGUYBSABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgxwcmV2aW91c1JvbGUSOwoLb2NjdXJyZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0Oh+atRgbCgthdXRoX2V2ZW50cxIMdXNlci51cGRhdGVkIrYBCg9Vc2VyRGVhY3RpdmF0ZWQSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEigKBHJvbGUYAiABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgRyb2xlEjsKC29jY3VycmVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDojmrUYHwoLYXV0aF9ldmVudHMSEHVzZXIuZGVhY3RpdmF0ZWQi3AEKDFRva2VuUmV2b2tlZBIZCgh0b2tlbl9pZBgBIAEoCVIHdG9rZW5JZBIXCgd1c2VyX2lkGAIgASgDUgZ1c2VySWQSOQoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCWV4cGlyZXNBdBI7CgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6IJq1GBwKC2F1dGhfZXZlbnRzEg10b2tlbi5yZXZva2VkIsMBCg5Qcm9maWxlQ3JlYXRlZBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSNwoMcHJvZmlsZV90eXBlGAIgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVILcHJvZmlsZVR5cGUSOwoLb2NjdXJyZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiKatRgeCgt1c2VyX2V2ZW50cxIPcHJvZmlsZS5jcmVhdGVkIuoBCg5Qcm9maWxlVXBkYXRlZBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSNwoMcHJvZmlsZV90eXBlGAIgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVILcHJvZmlsZVR5cGUSJQoOdXBkYXRlZF9maWVsZHMYAyADKAlSDXVwZGF0ZWRGaWVsZHMSOwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiKatRgeCgt1c2VyX2V2ZW50cxIPcHJvZmlsZS51cGRhdGVkIvMBChtQcm92aWRlclZlcmlmaWNhdGlvbkNoYW5nZWQSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEhoKCHZlcmlmaWVkGAIgASgIUgh2ZXJpZmllZBIWCgZyZWFzb24YAyABKAlSBnJlYXNvbhIZCghhZG1pbl9pZBgEIAEoA1IHYWRtaW5JZBI7CgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6L5q1GCsKC3VzZXJfZXZlbnRzEhxwcm9maWxlLnZlcmlmaWNhdGlvbl9jaGFuZ2VkIuMCCgxPcmRlckNyZWF0ZWQSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAiABKANSCmN1c3RvbWVySWQSFAoFdGl0bGUYAyABKAlSBXRpdGxlEisKBXByaWNlGAQgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSBXByaWNlEjQKCGxvY2F0aW9uGAUgASgOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25SCGxvY2F0aW9uEj4KDHNlcnZpY2VfdHlwZRgGIAEoDjIbLm1hcmtldHBsYWNlLnYxLlNlcnZpY2VUeXBlUgtzZXJ2aWNlVHlwZRI7CgtvY2N1cnJlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6IZq1GB0KDG9yZGVyX2V2ZW50cxINb3JkZXIuY3JlYXRlZCLHAQoNT3JkZXJBcHByb3ZlZBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgCIAEoA1IKY3VzdG9tZXJJZBIZCghhZG1pbl9pZBgDIAEoA1IHYWRtaW5JZBI7CgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6Ipq1GB4KDG9yZGVyX2V2ZW50cxIOb3JkZXIuYXBwcm92ZWQi7AEKDU9yZGVyUmVqZWN0ZWQSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAiABKANSCmN1c3RvbWVySWQSIwoNcmVqZWN0X3JlYXNvbhgDIAEoCVIMcmVqZWN0UmVhc29uEhkKCGFkbWluX2lkGAQgASgDUgdhZG1pbklkEjsKC29jY3VycmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDoimrUYHgoMb3JkZXJfZXZlbnRzEg5vcmRlci5yZWplY3RlZCLNAQoNT3JkZXJBY2NlcHRlZBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgCIAEoA1IKY3VzdG9tZXJJZBIfCgtwcm92aWRlcl9pZBgDIAEoA1IKcHJvdmlkZXJJZBI7CgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6Ipq1GB4KDG9yZGVyX2V2ZW50cxIOb3JkZXIuYWNjZXB0ZWQimAMKEk9yZGVyU3RhdHVzQ2hhbmdlZBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgCIAEoA1IKY3VzdG9tZXJJZBIkCgtwcm92aWRlcl9pZBgDIAEoA0gAUgpwcm92aWRlcklkiAEBEjoKCm9sZF9zdGF0dXMYBCABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c1IJb2xkU3RhdHVzEjoKCm5ld19zdGF0dXMYBSABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c1IJbmV3U3RhdHVzEhkKCGFjdG9yX2lkGAYgASgDUgdhY3RvcklkEhYKBnJlYXNvbhgHIAEoCVIGcmVhc29uEjsKC29jY3VycmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDoomrUYJAoMb3JkZXJfZXZlbnRzEhRvcmRlci5zdGF0dXNfY2hhbmdlZEIOCgxfcHJvdmlkZXJfaWQi/AEKDk9yZGVyQ29tcGxldGVkEhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAIgASgDUgpjdXN0b21lcklkEh8KC3Byb3ZpZGVyX2lkGAMgASgDUgpwcm92aWRlcklkEisKBXByaWNlGAQgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSBXByaWNlEjsKC29jY3VycmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDojmrUYHwoMb3JkZXJfZXZlbnRzEg9vcmRlci5jb21wbGV0ZWQipwMKDk9yZGVyQ2FuY2VsbGVkEhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAIgASgDUgpjdXN0b21lcklkEiQKC3Byb3ZpZGVyX2lkGAMgASgDSABSCnByb3ZpZGVySWSIAQESRAoPcHJldmlvdXNfc3RhdHVzGAQgASgOMhsubWFya2V0cGxhY2UudjEuT3JkZXJTdGF0dXNSDnByZXZpb3VzU3RhdHVzEiEKDGNhbmNlbGxlZF9ieRgFIAEoA1ILY2FuY2VsbGVkQnkSQAoRY2FuY2VsbGVkX2J5X3JvbGUYBiABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUg9jYW5jZWxsZWRCeVJvbGUSFgoGcmVhc29uGAcgASgJUgZyZWFzb24SOwoLb2NjdXJyZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiOatRgfCgxvcmRlcl9ldmVudHMSD29yZGVyLmNhbmNlbGxlZEIOCgxfcHJvdmlkZXJfaWQiggIKEFBheW1lbnRJbml0aWF0ZWQSHQoKcGF5bWVudF9pZBgBIAEoA1IJcGF5bWVudElkEhkKCG9yZGVyX2lkGAIgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAMgASgDUgpjdXN0b21lcklkEi0KBmFtb3VudBgEIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UgZhbW91bnQSOwoLb2NjdXJyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OieatRgjCg5wYXltZW50X2V2ZW50cxIRcGF5bWVudC5pbml0aWF0ZWQiowIKEFBheW1lbnRDb21wbGV0ZWQSHQoKcGF5bWVudF9pZBgBIAEoA1IJcGF5bWVudElkEhkKCG9yZGVyX2lkGAIgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAMgASgDUgpjdXN0b21lcklkEh8KC3Byb3ZpZGVyX2lkGAQgASgDUgpwcm92aWRlcklkEi0KBmFtb3VudBgFIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UgZhbW91bnQSOwoLb2NjdXJyZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OieatRgjCg5wYXltZW50X2V2ZW50cxIRcGF5bWVudC5jb21wbGV0ZWQi5QEKDVBheW1lbnRGYWlsZWQSHQoKcGF5bWVudF9pZBgBIAEoA1IJcGF5bWVudElkEhkKCG9yZGVyX2lkGAIgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAMgASgDUgpjdXN0b21lcklkEhYKBnJlYXNvbhgEIAEoCVIGcmVhc29uEjsKC29jY3VycmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDokmrUYIAoOcGF5bWVudF9ldmVudHMSDnBheW1lbnQuZmFpbGVkIrkCCg9QYXltZW50UmVmdW5kZWQSHQoKcGF5bWVudF9pZBgBIAEoA1IJcGF5bWVudElkEhkKCG9yZGVyX2lkGAIgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAMgASgDUgpjdXN0b21lcklkEh8KC3Byb3ZpZGVyX2lkGAQgASgDUgpwcm92aWRlcklkEi0KBmFtb3VudBgFIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UgZhbW91bnQSFgoGcmVhc29uGAYgASgJUgZyZWFzb24SOwoLb2NjdXJyZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiaatRgiCg5wYXltZW50X2V2ZW50cxIQcGF5bWVudC5yZWZ1bmRlZCKbAgoNUmV2aWV3Q3JlYXRlZBIbCglyZXZpZXdfaWQYASABKANSCHJldmlld0lkEhkKCG9yZGVyX2lkGAIgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAMgASgDUgpjdXN0b21lcklkEh8KC3Byb3ZpZGVyX2lkGAQgASgDUgpwcm92aWRlcklkEhQKBXN0YXJzGAUgASgFUgVzdGFycxIYCgdjb250ZW50GAYgASgJUgdjb250ZW50EjsKC29jY3VycmVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDojmrUYHwoNcmV2aWV3X2V2ZW50cxIOcmV2aWV3LmNyZWF0ZWQi3gEKDVJhdGluZ1VwZGF0ZWQSHwoLcHJvdmlkZXJfaWQYASABKANSCnByb3ZpZGVySWQSJQoOYXZlcmFnZV9yYXRpbmcYAiABKAFSDWF2ZXJhZ2VSYXRpbmcSIwoNdG90YWxfcmV2aWV3cxgDIAEoBVIMdG90YWxSZXZpZXdzEjsKC29jY3VycmVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDojmrUYHwoNcmV2aWV3X2V2ZW50cxIOcmF0aW5nLnVwZGF0ZWQivQIKEE5vdGlmaWNhdGlvblNlbnQSFwoHaXRlbV9pZBgBIAEoA1IGaXRlbUlkEiEKDHJlY2lwaWVudF9pZBgCIAEoA1ILcmVjaXBpZW50SWQSOwoOcmVjaXBpZW50X3JvbGUYAyABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUg1yZWNpcGllbnRSb2xlEh4KCG9yZGVyX2lkGAQgASgDSABSB29yZGVySWSIAQESGAoHbWVzc2FnZRgFIAEoCVIHbWVzc2FnZRI7CgtvY2N1cnJlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6LJq1GCgKE25vdGlmaWNhdGlvbl9ldmVudHMSEW5vdGlmaWNhdGlvbi5zZW50QgsKCV9vcmRlcl9pZGIGcHJvdG8z"
     )
 
     /// The descriptors of this file's imports (transitively), imports first, then this file's.
