@@ -1,10 +1,14 @@
 import ArgumentParser
+import AuthService
 import EventBus
+import MarketplaceAPI
 import Foundation
 import Logging
 import ProtoCompiler
 import RPC
+import ServiceKit
 import ServiceLifecycle
+import UsersService
 import UnixSignals
 
 /// `marketplace`: runs the system, or one part of it.
@@ -13,7 +17,7 @@ struct Marketplace: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "marketplace",
         abstract: "The home-services marketplace.",
-        subcommands: [Run.self, Serve.self, Schema.self],
+        subcommands: [Run.self, Serve.self, Admin.self, Schema.self],
         defaultSubcommand: Run.self)
 
     /// Where data lives: `--data-dir`, else `MARKETPLACE_DATA_DIR`, else `./data`.
@@ -37,45 +41,99 @@ struct Marketplace: AsyncParsableCommand {
         }
     }
 
+    /// Where the other services are: `--bus`, `--auth` (comma-separated `host:port` lists: several
+    /// addresses are replicas, used round-robin), else `$MARKETPLACE_BUS` / `$MARKETPLACE_AUTH`,
+    /// else the standard local ports.
+    struct PeerOptions: ParsableArguments {
+        @Option(help: "The event bus's address(es), host:port[,host:port…] (default: $MARKETPLACE_BUS or 127.0.0.1:8007).")
+        var bus: String?
+
+        @Option(help: "The auth service's address(es) (default: $MARKETPLACE_AUTH or 127.0.0.1:8000).")
+        var auth: String?
+
+        @Option(help: "The auth service's Ed25519 public key, base64 (default: fetched from the auth service at start).")
+        var authPublicKey: String?
+
+        func busEndpoints() throws -> [Endpoint] {
+            try Addresses.parse(bus ?? ProcessInfo.processInfo.environment["MARKETPLACE_BUS"] ?? "127.0.0.1:8007", option: "--bus")
+        }
+
+        func authEndpoints() throws -> [Endpoint] {
+            try Addresses.parse(auth ?? ProcessInfo.processInfo.environment["MARKETPLACE_AUTH"] ?? "127.0.0.1:8000", option: "--auth")
+        }
+
+        func publicKey() throws -> Curve25519PublicKey? {
+            guard let text = authPublicKey ?? ProcessInfo.processInfo.environment["MARKETPLACE_AUTH_PUBLIC_KEY"] else { return nil }
+            do { return try AuthPublicKey.parse(base64: text) } catch { throw ValidationError("--auth-public-key: not a base64 32-byte Ed25519 key") }
+        }
+    }
+
+    /// The standard ports (the seed's, DESIGN.md §9).
+    enum Ports {
+        static let auth = 8000
+        static let users = 8002
+        static let bus = 8007
+    }
+
     /// Everything that exists so far, on its ports, until Ctrl-C / SIGTERM.
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Start everything built so far (today: the event bus on 8007) and print the schema summary.")
+            abstract: "Start the event bus, auth and users on their ports (one process), create the first admin, and print where they are.")
 
         @OptionGroup var data: DataOptions
         @OptionGroup var bus: BusOptions
 
-        @Option(help: "The event bus port.")
-        var busPort = 8007
-
         @Option(help: "The address to listen on.")
         var host = "127.0.0.1"
 
+        @Option(help: "The event bus port.")
+        var busPort = Ports.bus
+
+        @Option(help: "The auth service port.")
+        var authPort = Ports.auth
+
+        @Option(help: "The users service port.")
+        var usersPort = Ports.users
+
         mutating func run() async throws {
-            try Schema.printSummary(protoPath: "Protos")
             let logger = Logger(label: "marketplace")
-            let bus = try await EventBusServer.make(
-                dataDirectory: data.resolved, configuration: ServerConfiguration(host: host, port: busPort),
-                topology: try self.bus.topology(), logger: logger)
+            let directory = data.resolved
+            let busServer = try await EventBusServer.make(
+                dataDirectory: directory, configuration: ServerConfiguration(host: host, port: busPort),
+                topology: try self.bus.topology(), logger: Logger(label: "bus"))
+            let busEndpoint = [Endpoint(host: host, port: busPort)]
+            let authServer = try await AuthServer.make(
+                dataDirectory: directory, configuration: ServerConfiguration(host: host, port: authPort), bus: busEndpoint,
+                logger: Logger(label: "auth"))
+            try await FirstAdmin.ensure(dataDirectory: directory)
+            let usersServer = try await UsersServer.make(
+                dataDirectory: directory, configuration: ServerConfiguration(host: host, port: usersPort),
+                auth: [Endpoint(host: host, port: authPort)], bus: busEndpoint, authPublicKey: authServer.service.publicKey,
+                logger: Logger(label: "users"))
             print("")
-            print("event bus   rpc://\(host):\(busPort)   (data in \(data.resolved)/bus.sqlite)")
-            print("The services (auth, users, orders, payments, reviews, notifications) and the gateway are not built")
-            print("yet. Try: rpcctl list \(host):\(busPort)   ·   rpcctl call \(host):\(busPort) rpc.v1.Broker/Inspect")
+            print("event bus   rpc://\(host):\(busPort)")
+            print("auth        rpc://\(host):\(authPort)")
+            print("users       rpc://\(host):\(usersPort)")
+            print("data        \(directory)   (SQLite files and keys/)")
+            print("The orders, payments, reviews and notifications services and the HTTP gateway are not built yet.")
+            print("Try: rpcctl list \(host):\(authPort)   ·   rpcctl call \(host):\(authPort) marketplace.v1.Auth/Login -d '{\"email\": \"…\", \"password\": \"…\"}'")
             print("Ctrl-C stops.")
+            // Shut down in reverse: users, auth, then the bus (so their outboxes can flush).
             let group = ServiceGroup(
-                configuration: .init(services: [bus], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                configuration: .init(
+                    services: [busServer, authServer, usersServer], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
         }
     }
 
     /// One part of the system alone.
     struct Serve: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run one service alone: bus.")
+        static let configuration = CommandConfiguration(abstract: "Run one service alone: bus, auth or users.")
 
-        @Argument(help: "The service to run: bus.")
+        @Argument(help: "The service to run: bus, auth or users.")
         var service: String
 
-        @Option(help: "The port (bus: 8007).")
+        @Option(help: "The port (bus 8007, auth 8000, users 8002).")
         var port: Int?
 
         @Option(help: "The address to listen on.")
@@ -83,18 +141,74 @@ struct Marketplace: AsyncParsableCommand {
 
         @OptionGroup var data: DataOptions
         @OptionGroup var bus: BusOptions
+        @OptionGroup var peers: PeerOptions
+
+        func validate() throws {
+            guard ["bus", "auth", "users"].contains(service) else {
+                throw ValidationError("unknown service '\(service)'; available: bus, auth, users (the others are not built yet)")
+            }
+            if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0-65535") }
+        }
 
         mutating func run() async throws {
-            guard service == "bus" else {
-                throw ValidationError("unknown service '\(service)'; available: bus (the others are not built yet)")
+            let logger = Logger(label: service)
+            let directory = data.resolved
+            let service: any ServiceLifecycle.Service
+            switch self.service {
+            case "auth":
+                service = try await AuthServer.make(
+                    dataDirectory: directory, configuration: ServerConfiguration(host: host, port: port ?? Ports.auth),
+                    bus: try peers.busEndpoints(), logger: logger)
+            case "users":
+                service = try await UsersServer.make(
+                    dataDirectory: directory, configuration: ServerConfiguration(host: host, port: port ?? Ports.users),
+                    auth: try peers.authEndpoints(), bus: try peers.busEndpoints(), authPublicKey: try peers.publicKey(), logger: logger)
+            default:
+                service = try await EventBusServer.make(
+                    dataDirectory: directory, configuration: ServerConfiguration(host: host, port: port ?? Ports.bus),
+                    topology: try self.bus.topology(), logger: logger)
             }
-            let logger = Logger(label: "bus")
-            let bus = try await EventBusServer.make(
-                dataDirectory: data.resolved, configuration: ServerConfiguration(host: host, port: port ?? 8007),
-                topology: try self.bus.topology(), logger: logger)
             let group = ServiceGroup(
-                configuration: .init(services: [bus], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
+        }
+    }
+
+    /// Administration on the server machine.
+    struct Admin: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Administer accounts directly in the data directory.", subcommands: [Create.self])
+
+        struct Create: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Create an admin account (the only way besides an admin's RegisterAdmin call).")
+
+            @Option(help: "3-50 characters of letters, digits, '_', '.', '-'.")
+            var username: String
+
+            @Option(help: "The admin's e-mail address.")
+            var email: String
+
+            @Flag(help: "Read the password from standard input (one line) instead of --password.")
+            var passwordStdin = false
+
+            @Option(help: "8-128 characters (prefer --password-stdin: arguments show in process lists).")
+            var password: String?
+
+            @OptionGroup var data: DataOptions
+
+            mutating func run() async throws {
+                var secret = password
+                if passwordStdin { secret = readLine(strippingNewline: true) }
+                guard let secret, !secret.isEmpty else { throw ValidationError("give the password with --password or --password-stdin") }
+                do {
+                    let user = try await AuthService.createAdmin(
+                        dataDirectory: data.resolved, username: username, email: email, password: secret)
+                    print("admin \(user.username) <\(user.email)> created with id \(user.id)")
+                } catch let error as RPCError {
+                    throw ValidationError(error.message)
+                }
+            }
         }
     }
 

@@ -1,0 +1,374 @@
+public import Crypto
+import EventBus
+public import Foundation
+public import GRDB
+public import Logging
+public import MarketplaceAPI
+import ProtoRuntime
+public import RPC
+public import ServiceKit
+
+/// The auth service's settings.
+public struct AuthConfiguration: Sendable {
+    /// How long an access token is valid (30 minutes, as the legacy system).
+    public var accessTokenLifetime: TimeInterval = 30 * 60
+    /// How long an unused refresh token is valid.
+    public var refreshTokenLifetime: TimeInterval = 30 * 24 * 3600
+    /// Failed logins in a row that lock an account.
+    public var maximumFailedLogins = 5
+    /// How long a locked account stays locked.
+    public var lockoutDuration: TimeInterval = 15 * 60
+    public var passwordParameters: PasswordHasher.Parameters = .standard
+    /// The clock (injectable, so tests need no sleeps).
+    public var now: @Sendable () -> Date = { Date() }
+
+    public init() {}
+}
+
+/// `marketplace.v1.Auth`: accounts, passwords (scrypt), Ed25519-signed access tokens, rotating
+/// refresh tokens, lockout and revocation.
+public struct AuthService: Auth.Handler {
+    let database: DatabasePool
+    let signingKey: Curve25519.Signing.PrivateKey
+    let keyID: String
+    let hasher: PasswordHasher
+    let configuration: AuthConfiguration
+    let revocations: RevocationList
+    let decoy: String
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - revocations: the list the service's own access control consults; updated at once on
+    ///     logout and deactivation.
+    public init(
+        database: DatabasePool, signingKey: Curve25519.Signing.PrivateKey, configuration: AuthConfiguration,
+        revocations: RevocationList, logger: Logger
+    ) async throws {
+        self.database = database
+        self.signingKey = signingKey
+        self.keyID = KeyFile.keyID(signingKey.publicKey)
+        self.hasher = PasswordHasher(parameters: configuration.passwordParameters)
+        self.configuration = configuration
+        self.revocations = revocations
+        self.decoy = try await hasher.decoy()
+        self.logger = logger
+        try await loadRevocations()
+    }
+
+    var now: Date { configuration.now() }
+
+    /// The key that verifies this service's access tokens.
+    public var publicKey: Curve25519.Signing.PublicKey { signingKey.publicKey }
+
+    // MARK: Registration
+
+    public func register(_ request: RegisterRequest, context: ServerContext) async throws -> RegisterResponse {
+        guard request.role == .customer || request.role == .provider else {
+            throw RPCError(code: .invalidArgument, message: "role must be CUSTOMER or PROVIDER (admins are created by admins)")
+        }
+        return RegisterResponse(user: try await createAccount(request, role: request.role).user)
+    }
+
+    public func registerAdmin(_ request: RegisterRequest, context: ServerContext) async throws -> RegisterResponse {
+        guard request.role == .admin || request.role == .unspecified else {
+            throw RPCError(code: .invalidArgument, message: "role must be ADMIN")
+        }
+        let account = try await createAccount(request, role: .admin)
+        context.logger.notice("admin created", metadata: ["user": "\(account.id)", "by": "\(context.caller?.subject ?? "?")"])
+        return RegisterResponse(user: account.user)
+    }
+
+    func createAccount(_ request: RegisterRequest, role: Role) async throws -> Account {
+        let username = try AccountRules.username(request.username)
+        let email = try AccountRules.email(request.email)
+        let password = try AccountRules.password(request.password)
+        let hash = try await hasher.hash(password)
+        let now = self.now
+        return try await write { db in
+            try AuthSchema.insertAccount(db, username: username, email: email, role: role, passwordHash: hash, now: now)
+        }
+    }
+
+    // MARK: Sessions
+
+    public func login(_ request: LoginRequest, context: ServerContext) async throws -> TokenResponse {
+        let invalid = RPCError(code: .unauthenticated, message: "invalid credentials")
+        guard !request.password.isEmpty, request.password.count <= 128 else { throw invalid }
+        let account: Account?
+        switch request.identifier {
+        case .email(let email)?:
+            guard let normalized = try? AccountRules.email(email) else {
+                throw RPCError(code: .invalidArgument, message: "email is not a valid e-mail address")
+            }
+            account = try await database.read { db in try Account.fetch(db, email: normalized) }
+        case .username(let username)?:
+            account = try await database.read { db in try Account.fetch(db, username: username) }
+        case nil:
+            throw RPCError(code: .invalidArgument, message: "login needs an email or a username")
+        }
+        guard let account, account.active else {
+            // As slow as a wrong password, so the answer does not tell which accounts exist.
+            _ = await hasher.verify(request.password, against: decoy)
+            context.logger.info("login refused: unknown or deactivated account", metadata: ["peer": "\(context.peer)"])
+            throw invalid
+        }
+        let now = self.now
+        if let until = account.lockedUntil, until > now.micros {
+            context.logger.warning("login refused: account locked", metadata: ["user": "\(account.id)", "peer": "\(context.peer)"])
+            let minutes = max(1, Int((Double(until - now.micros) / 60_000_000).rounded(.up)))
+            throw RPCError(code: .unauthenticated, message: "account locked after too many failed logins; try again in \(minutes) min")
+        }
+        guard await hasher.verify(request.password, against: account.passwordHash) else {
+            try await recordFailure(account, now: now, context: context)
+            throw invalid
+        }
+        return try await write { db in
+            try db.execute(
+                sql: "UPDATE account SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?",
+                arguments: [now.micros, account.id])
+            guard let fresh = try Account.fetch(db, id: account.id) else { throw invalid }
+            return try self.issueTokens(db, for: fresh, family: UUID().uuidString.lowercased(), now: now)
+        }
+    }
+
+    func recordFailure(_ account: Account, now: Date, context: ServerContext) async throws {
+        let maximum = configuration.maximumFailedLogins
+        let lockUntil = now.addingTimeInterval(configuration.lockoutDuration).micros
+        let locked = try await write { db -> Bool in
+            let failures =
+                try Int.fetchOne(
+                    db, sql: "UPDATE account SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins",
+                    arguments: [account.id]) ?? 0
+            guard failures >= maximum else { return false }
+            try db.execute(
+                sql: "UPDATE account SET failed_logins = 0, locked_until = ? WHERE id = ?", arguments: [lockUntil, account.id])
+            return true
+        }
+        if locked {
+            context.logger.warning(
+                "account locked after failed logins",
+                metadata: ["user": "\(account.id)", "failures": "\(maximum)", "peer": "\(context.peer)"])
+        } else {
+            context.logger.info("login refused: wrong password", metadata: ["user": "\(account.id)", "peer": "\(context.peer)"])
+        }
+    }
+
+    /// A new access token and a new refresh token (in `family`), the refresh token stored as a hash.
+    func issueTokens(_ db: Database, for account: Account, family: String, now: Date) throws -> TokenResponse {
+        let issued = Int64(now.timeIntervalSince1970)
+        let lifetime = Int64(configuration.accessTokenLifetime)
+        let claims = TokenClaims(
+            sub: String(account.id), role: account.role, iat: issued, exp: issued + lifetime,
+            jti: UUID().uuidString.lowercased(), use: "access")
+        let access = try JWT.sign(claims, key: signingKey, keyID: keyID)
+        var secret = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for i in secret.indices { secret[i] = UInt8.random(in: 0 ... .max, using: &generator) }
+        let refresh = Base64URL.encode(secret)
+        let refreshLifetime = Int64(configuration.refreshTokenLifetime)
+        try db.execute(
+            sql: "INSERT INTO refresh_token (token_hash, user_id, family, expires_at) VALUES (?, ?, ?, ?)",
+            arguments: [AuthService.digest(refresh), account.id, family, now.micros + refreshLifetime * 1_000_000])
+        return TokenResponse(
+            accessToken: access, tokenType: "bearer", expiresIn: lifetime, refreshToken: refresh, refreshExpiresIn: refreshLifetime,
+            user: account.user)
+    }
+
+    static func digest(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    public func refresh(_ request: RefreshRequest, context: ServerContext) async throws -> TokenResponse {
+        let refused = RPCError(code: .unauthenticated, message: "refresh token is invalid, expired or already used")
+        guard !request.refreshToken.isEmpty, request.refreshToken.utf8.count <= 256 else { throw refused }
+        let hash = AuthService.digest(request.refreshToken)
+        let now = self.now
+        enum Outcome {
+            case issued(TokenResponse)
+            case reused(family: String, user: Int64)
+            case refused
+        }
+        let outcome = try await write { db -> Outcome in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM refresh_token WHERE token_hash = ?", arguments: [hash]) else {
+                return .refused
+            }
+            let family: String = row["family"]
+            let userID: Int64 = row["user_id"]
+            if (row["used_at"] as Int64?) != nil || (row["revoked_at"] as Int64?) != nil {
+                // A used token presented again: whoever holds the family may have stolen it.
+                try db.execute(
+                    sql: "UPDATE refresh_token SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL",
+                    arguments: [now.micros, family])
+                return .reused(family: family, user: userID)
+            }
+            guard (row["expires_at"] as Int64) > now.micros, let account = try Account.fetch(db, id: userID), account.active else {
+                return .refused
+            }
+            try db.execute(sql: "UPDATE refresh_token SET used_at = ? WHERE token_hash = ?", arguments: [now.micros, hash])
+            return .issued(try self.issueTokens(db, for: account, family: family, now: now))
+        }
+        switch outcome {
+        case .issued(let tokens): return tokens
+        case .reused(_, let user):
+            context.logger.warning("refresh token reused; its family is revoked", metadata: ["user": "\(user)", "peer": "\(context.peer)"])
+            throw refused
+        case .refused: throw refused
+        }
+    }
+
+    public func logout(_ request: LogoutRequest, context: ServerContext) async throws -> LogoutResponse {
+        let userID = try context.requireUserID()
+        guard let tokenID = context.caller?.tokenID, let expires = context.caller?.expiresAt else {
+            throw RPCError(code: .unauthenticated, message: "logout needs the access token being logged out")
+        }
+        let now = self.now
+        let hash = request.refreshToken.isEmpty ? nil : AuthService.digest(request.refreshToken)
+        try await write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO revoked_token (jti, user_id, expires_at) VALUES (?, ?, ?)",
+                arguments: [tokenID, userID, expires.micros])
+            if let hash,
+                let family = try String.fetchOne(
+                    db, sql: "SELECT family FROM refresh_token WHERE token_hash = ? AND user_id = ?", arguments: [hash, userID])
+            {
+                try db.execute(
+                    sql: "UPDATE refresh_token SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL", arguments: [now.micros, family])
+            }
+            try Outbox.enqueue(
+                db,
+                TokenRevoked(tokenId: tokenID, userId: userID, expiresAt: ProtoTimestamp(date: expires), occurredAt: ProtoTimestamp(date: now)))
+        }
+        revocations.revoke(tokenID: tokenID, until: expires)
+        return LogoutResponse()
+    }
+
+    public func getMe(_ request: GetMeRequest, context: ServerContext) async throws -> User {
+        let userID = try context.requireUserID()
+        return try await user(userID)
+    }
+
+    public func getPublicKey(_ request: GetPublicKeyRequest, context: ServerContext) async throws -> PublicKeyResponse {
+        PublicKeyResponse(algorithm: "EdDSA", publicKey: [UInt8](signingKey.publicKey.rawRepresentation), keyId: keyID)
+    }
+
+    // MARK: For services
+
+    public func getUser(_ request: GetUserRequest, context: ServerContext) async throws -> User {
+        try await user(request.userId)
+    }
+
+    func user(_ id: Int64) async throws -> User {
+        guard let account = try await database.read({ db in try Account.fetch(db, id: id) }) else {
+            throw RPCError(code: .notFound, message: "user \(id) not found")
+        }
+        return account.user
+    }
+
+    public func listUsers(_ request: ListUsersRequest, context: ServerContext) async throws -> ListUsersResponse {
+        let size = try PageToken.size(request.pageSize)
+        let after = try PageToken.decode(request.pageToken, expecting: 2).map { fields -> (Int64, Int64) in
+            guard let created = Int64(fields[0]), let id = Int64(fields[1]) else {
+                throw RPCError(code: .invalidArgument, message: "page_token is not a token this service issued")
+            }
+            return (created, id)
+        }
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if request.role != .unspecified {
+            conditions.append("role = ?")
+            _ = arguments.append(contentsOf: [Int(request.role.protoValue)])
+        }
+        if !request.includeInactive { conditions.append("active = 1") }
+        if let (created, id) = after {
+            conditions.append("(created_at < ? OR (created_at = ? AND id < ?))")
+            _ = arguments.append(contentsOf: [created, created, id])
+        }
+        _ = arguments.append(contentsOf: [size + 1])
+        let sql =
+            "SELECT * FROM account" + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+            + " ORDER BY created_at DESC, id DESC LIMIT ?"
+        let finalArguments = arguments
+        let accounts = try await database.read { db in try Row.fetchAll(db, sql: sql, arguments: finalArguments).map(Account.init) }
+        let page = Array(accounts.prefix(size))
+        let next = accounts.count > size ? page.last.map { PageToken.encode([String($0.createdAt), String($0.id)]) } ?? "" : ""
+        return ListUsersResponse(users: page.map(\.user), nextPageToken: next)
+    }
+
+    public func updateAccount(_ request: UpdateAccountRequest, context: ServerContext) async throws -> User {
+        let username = try request.username.map(AccountRules.username)
+        let email = try request.email.map(AccountRules.email)
+        if let role = request.role, role == .unspecified || Role(protoValue: role.protoValue) != role || role.protoValue > 3 {
+            throw RPCError(code: .invalidArgument, message: "role must be CUSTOMER, PROVIDER or ADMIN")
+        }
+        let now = self.now
+        return try await write { db in
+            guard let before = try Account.fetch(db, id: request.userId), before.active else {
+                throw RPCError(code: .notFound, message: "user \(request.userId) not found")
+            }
+            do {
+                if let username { try db.execute(sql: "UPDATE account SET username = ? WHERE id = ?", arguments: [username, before.id]) }
+                if let email { try db.execute(sql: "UPDATE account SET email = ? WHERE id = ?", arguments: [email, before.id]) }
+                if let role = request.role {
+                    try db.execute(sql: "UPDATE account SET role = ? WHERE id = ?", arguments: [Int(role.protoValue), before.id])
+                }
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
+                throw AuthSchema.conflict(error)
+            }
+            guard let after = try Account.fetch(db, id: before.id) else { throw RPCError(code: .notFound, message: "user vanished") }
+            if after.username != before.username || after.email != before.email || after.role != before.role {
+                try Outbox.enqueue(
+                    db,
+                    UserUpdated(
+                        userId: after.id, username: after.username, email: after.email, role: after.user.role,
+                        previousRole: before.user.role, occurredAt: ProtoTimestamp(date: now)))
+            }
+            return after.user
+        }
+    }
+
+    public func deactivateUser(_ request: DeactivateUserRequest, context: ServerContext) async throws -> DeactivateUserResponse {
+        let now = self.now
+        let (account, changed) = try await write { db -> (Account, Bool) in
+            guard let account = try Account.fetch(db, id: request.userId) else {
+                throw RPCError(code: .notFound, message: "user \(request.userId) not found")
+            }
+            guard account.active else { return (account, false) }
+            try db.execute(sql: "UPDATE account SET active = 0, deactivated_at = ? WHERE id = ?", arguments: [now.micros, account.id])
+            try db.execute(
+                sql: "UPDATE refresh_token SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", arguments: [now.micros, account.id])
+            try Outbox.enqueue(db, UserDeactivated(userId: account.id, role: account.user.role, occurredAt: ProtoTimestamp(date: now)))
+            return (try Account.fetch(db, id: account.id) ?? account, true)
+        }
+        if changed {
+            revocations.deactivate(userID: account.id, at: now)
+            context.logger.notice("account deactivated", metadata: ["user": "\(account.id)", "by": "\(context.caller?.subject ?? "?")"])
+        }
+        return DeactivateUserResponse(user: account.user)
+    }
+
+    public func listRevocations(_ request: ListRevocationsRequest, context: ServerContext) async throws -> ListRevocationsResponse {
+        try await revocationSnapshot()
+    }
+
+    func revocationSnapshot() async throws -> ListRevocationsResponse {
+        let now = self.now.micros
+        return try await database.read { db in
+            let tokens = try Row.fetchAll(db, sql: "SELECT jti, expires_at FROM revoked_token WHERE expires_at > ?", arguments: [now])
+                .map { ListRevocationsResponse.RevokedToken(tokenId: $0["jti"], expiresAt: ProtoTimestamp(micros: $0["expires_at"])) }
+            let users = try Row.fetchAll(db, sql: "SELECT id, deactivated_at FROM account WHERE active = 0 AND deactivated_at IS NOT NULL")
+                .map { ListRevocationsResponse.DeactivatedUser(userId: $0["id"], deactivatedAt: ProtoTimestamp(micros: $0["deactivated_at"])) }
+            return ListRevocationsResponse(tokens: tokens, users: users)
+        }
+    }
+
+    /// Fills the service's own revocation list from its tables (at start).
+    func loadRevocations() async throws {
+        let revoked = try await revocationSnapshot()
+        for token in revoked.tokens { revocations.revoke(tokenID: token.tokenId, until: token.expiresAt?.date ?? Date()) }
+        for user in revoked.users { revocations.deactivate(userID: user.userId, at: user.deactivatedAt?.date ?? Date()) }
+    }
+
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await database.serviceWrite(logger: logger, body)
+    }
+}

@@ -1,0 +1,60 @@
+import EventBus
+public import Foundation
+public import Crypto
+import GRDB
+public import Logging
+import MarketplaceAPI
+public import RPC
+import RPCSchema
+public import ServiceKit
+public import ServiceLifecycle
+
+/// The users service as a process: its database, the RPC server with access control (the auth
+/// service's key fetched at start unless given), the outbox relay, the consumer of
+/// `users.events`, and the revocation feed.
+public struct UsersServer: Service {
+    public let server: RPCServer
+    public let service: UsersService
+    let relay: OutboxRelay
+    let consumer: EventConsumer
+    let follower: RevocationFollower
+
+    /// - Parameters:
+    ///   - auth: the auth service's addresses (replicas are used round-robin).
+    ///   - authPublicKey: the token key; nil fetches it from the auth service.
+    public static func make(
+        dataDirectory: String, configuration: ServerConfiguration, auth authEndpoints: [Endpoint], bus: [Endpoint],
+        authPublicKey: Curve25519PublicKey? = nil, now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger = Logger(label: "users")
+    ) async throws -> UsersServer {
+        let database = try ServiceDatabase.open(path: dataDirectory + "/users.sqlite", migrate: UsersSchema.migrate)
+        let serviceKey = try ServiceKeys.serviceKey(dataDirectory: dataDirectory)
+        let identity = ServiceIdentity(name: "users", key: serviceKey)
+        let auth = Auth.Client(RPCClient(endpoints: authEndpoints, interceptors: [identity.interceptor]))
+        let accessKey: Curve25519PublicKey
+        if let authPublicKey { accessKey = authPublicKey } else { accessKey = try await AuthPublicKey.fetch(from: auth, logger: logger) }
+        let revocations = RevocationList()
+        let verifier = TokenVerifier(accessKey: accessKey, serviceKey: serviceKey.publicKey, revocations: revocations, now: now)
+        let service = UsersService(database: database, auth: auth, now: now, logger: logger)
+        let server = RPCServer(
+            services: [service], configuration: configuration, interceptors: [AccessControl(verifier: verifier)], logger: logger)
+        let busClient = Broker.Client(RPCClient(endpoints: bus))
+        let relay = OutboxRelay(database: database, bus: busClient, logger: logger)
+        let consumer = EventConsumer(database: database, bus: busClient, queue: UsersEvents.queue, logger: logger) { event, db in
+            try UsersEvents.handle(event, db, now: now())
+        }
+        let follower = RevocationFollower(revocations: revocations, auth: auth, bus: busClient, service: "users", logger: logger)
+        return UsersServer(server: server, service: service, relay: relay, consumer: consumer, follower: follower)
+    }
+
+    public func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            group.addTask { try await relay.run() }
+            group.addTask { try await consumer.run() }
+            group.addTask { try await follower.run() }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+}

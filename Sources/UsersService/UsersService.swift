@@ -1,0 +1,402 @@
+import EventBus
+public import Foundation
+public import GRDB
+public import Logging
+public import MarketplaceAPI
+import ProtoRuntime
+public import RPC
+import ServiceKit
+
+/// `marketplace.v1.Users`: customer and provider profiles, the admin's view of users (accounts
+/// come from the auth service), provider verification and search.
+public struct UsersService: Users.Handler {
+    let database: DatabasePool
+    /// The auth service, called with this service's identity.
+    let auth: Auth.Client
+    let now: @Sendable () -> Date
+    let logger: Logger
+
+    public init(database: DatabasePool, auth: Auth.Client, now: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
+        self.database = database
+        self.auth = auth
+        self.now = now
+        self.logger = logger
+    }
+
+    // MARK: Customer profile
+
+    public func getMyCustomerProfile(_ request: GetMyProfileRequest, context: ServerContext) async throws -> CustomerProfile {
+        let id = try context.requireUserID()
+        guard let profile = try await read({ db in try UsersSchema.customer(db, id) }) else {
+            throw RPCError(code: .notFound, message: "no customer profile yet")
+        }
+        return profile
+    }
+
+    public func createMyCustomerProfile(_ request: CreateCustomerProfileRequest, context: ServerContext) async throws -> CustomerProfile {
+        let id = try context.requireUserID()
+        let now = self.now()
+        var profile = UsersSchema.emptyCustomer(id, now: now)
+        profile.location = try ProfileRules.location(request.location ?? .north)
+        profile.address = try ProfileRules.text(request.address ?? "", field: "address", maximum: 255)
+        profile.budgetPreference = try ProfileRules.money(request.budgetPreference, field: "budget_preference")
+        profile.fullName = try ProfileRules.text(request.fullName ?? "", field: "full_name", maximum: 100)
+        profile.phone = try ProfileRules.text(request.phone ?? "", field: "phone", maximum: 32)
+        profile.structuredAddress = try ProfileRules.address(request.structuredAddress)
+        profile.preferredServiceTypes = try request.preferredServiceTypes.map { try ProfileRules.serviceType($0, field: "preferred_service_types") }
+        let created = profile
+        return try await write { db in
+            guard try UsersSchema.customer(db, id) == nil else {
+                throw RPCError(code: .alreadyExists, message: "the customer profile already exists; update it instead")
+            }
+            try UsersSchema.save(db, created)
+            try Outbox.enqueue(db, ProfileCreated(userId: id, profileType: .customer, occurredAt: ProtoTimestamp(date: now)))
+            return created
+        }
+    }
+
+    public func updateMyCustomerProfile(_ request: UpdateCustomerProfileRequest, context: ServerContext) async throws -> CustomerProfile {
+        let id = try context.requireUserID()
+        let now = self.now()
+        return try await write { db in
+            guard var profile = try UsersSchema.customer(db, id) else { throw RPCError(code: .notFound, message: "no customer profile yet") }
+            let changed = try UsersService.apply(request, to: &profile)
+            guard !changed.isEmpty else { throw RPCError(code: .invalidArgument, message: "nothing to update") }
+            profile.updatedAt = ProtoTimestamp(date: now)
+            try UsersSchema.save(db, profile)
+            try Outbox.enqueue(
+                db, ProfileUpdated(userId: id, profileType: .customer, updatedFields: changed + ["updated_at"], occurredAt: ProtoTimestamp(date: now)))
+            return profile
+        }
+    }
+
+    static let customerFields: Set<String> = [
+        "location", "address", "budget_preference", "full_name", "phone", "structured_address", "preferred_service_types",
+    ]
+
+    /// Applies a partial update; returns the names of the fields it set.
+    static func apply(_ request: UpdateCustomerProfileRequest, to profile: inout CustomerProfile) throws -> [String] {
+        let selection = try UpdateSelection(mask: request.updateMask, known: customerFields)
+        var changed: [String] = []
+        if selection.wants("location", present: request.location != nil) {
+            profile.location = try ProfileRules.location(request.location ?? .unspecified)
+            changed.append("location")
+        }
+        if selection.wants("address", present: request.address != nil) {
+            profile.address = try ProfileRules.text(request.address ?? "", field: "address", maximum: 255)
+            changed.append("address")
+        }
+        if selection.wants("budget_preference", present: request.budgetPreference != nil) {
+            profile.budgetPreference = try ProfileRules.money(request.budgetPreference, field: "budget_preference")
+            changed.append("budget_preference")
+        }
+        if selection.wants("full_name", present: request.fullName != nil) {
+            profile.fullName = try ProfileRules.text(request.fullName ?? "", field: "full_name", maximum: 100)
+            changed.append("full_name")
+        }
+        if selection.wants("phone", present: request.phone != nil) {
+            profile.phone = try ProfileRules.text(request.phone ?? "", field: "phone", maximum: 32)
+            changed.append("phone")
+        }
+        if selection.wants("structured_address", present: request.structuredAddress != nil) {
+            profile.structuredAddress = try ProfileRules.address(request.structuredAddress)
+            changed.append("structured_address")
+        }
+        if selection.wants("preferred_service_types", present: !request.preferredServiceTypes.isEmpty) {
+            profile.preferredServiceTypes = try request.preferredServiceTypes.map {
+                try ProfileRules.serviceType($0, field: "preferred_service_types")
+            }
+            changed.append("preferred_service_types")
+        }
+        return changed
+    }
+
+    // MARK: Provider profile
+
+    public func getMyProviderProfile(_ request: GetMyProfileRequest, context: ServerContext) async throws -> ProviderProfile {
+        let id = try context.requireUserID()
+        guard let profile = try await read({ db in try UsersSchema.provider(db, id) }) else {
+            throw RPCError(code: .notFound, message: "no provider profile yet")
+        }
+        return profile
+    }
+
+    public func createMyProviderProfile(_ request: CreateProviderProfileRequest, context: ServerContext) async throws -> ProviderProfile {
+        let id = try context.requireUserID()
+        let now = self.now()
+        var update = UpdateProviderProfileRequest(
+            skills: request.skills, experienceYears: request.experienceYears, hourlyRate: request.hourlyRate,
+            availability: request.availability, portfolio: request.portfolio, fullName: request.fullName, phone: request.phone,
+            certifications: request.certifications, serviceAreas: request.serviceAreas, serviceTypes: request.serviceTypes)
+        update.updateMask = []
+        var profile = UsersSchema.emptyProvider(id, now: now)
+        _ = try UsersService.apply(update, to: &profile)
+        let created = profile
+        return try await write { db in
+            guard try UsersSchema.provider(db, id) == nil else {
+                throw RPCError(code: .alreadyExists, message: "the provider profile already exists; update it instead")
+            }
+            try UsersSchema.save(db, created)
+            try Outbox.enqueue(db, ProfileCreated(userId: id, profileType: .provider, occurredAt: ProtoTimestamp(date: now)))
+            return created
+        }
+    }
+
+    public func updateMyProviderProfile(_ request: UpdateProviderProfileRequest, context: ServerContext) async throws -> ProviderProfile {
+        let id = try context.requireUserID()
+        let now = self.now()
+        return try await write { db in
+            guard var profile = try UsersSchema.provider(db, id) else { throw RPCError(code: .notFound, message: "no provider profile yet") }
+            let changed = try UsersService.apply(request, to: &profile)
+            guard !changed.isEmpty else { throw RPCError(code: .invalidArgument, message: "nothing to update") }
+            profile.updatedAt = ProtoTimestamp(date: now)
+            try UsersSchema.save(db, profile)
+            try Outbox.enqueue(
+                db, ProfileUpdated(userId: id, profileType: .provider, updatedFields: changed + ["updated_at"], occurredAt: ProtoTimestamp(date: now)))
+            return profile
+        }
+    }
+
+    static let providerFields: Set<String> = [
+        "skills", "experience_years", "hourly_rate", "availability", "portfolio", "full_name", "phone", "certifications",
+        "service_areas", "service_types",
+    ]
+
+    static func apply(_ request: UpdateProviderProfileRequest, to profile: inout ProviderProfile) throws -> [String] {
+        let selection = try UpdateSelection(mask: request.updateMask, known: providerFields)
+        var changed: [String] = []
+        if selection.wants("skills", present: !request.skills.isEmpty) {
+            profile.skills = try ProfileRules.list(request.skills, field: "skills", count: 50, length: 50)
+            changed.append("skills")
+        }
+        if selection.wants("experience_years", present: request.experienceYears != nil) {
+            profile.experienceYears = try ProfileRules.experience(request.experienceYears ?? 0)
+            changed.append("experience_years")
+        }
+        if selection.wants("hourly_rate", present: request.hourlyRate != nil) {
+            profile.hourlyRate = try ProfileRules.money(request.hourlyRate, field: "hourly_rate")
+            changed.append("hourly_rate")
+        }
+        if selection.wants("availability", present: request.availability != nil) {
+            profile.availability = try ProfileRules.text(request.availability ?? "", field: "availability", maximum: 255)
+            changed.append("availability")
+        }
+        if selection.wants("portfolio", present: !request.portfolio.isEmpty) {
+            profile.portfolio = try ProfileRules.list(request.portfolio, field: "portfolio", count: 50, length: 500)
+            changed.append("portfolio")
+        }
+        if selection.wants("full_name", present: request.fullName != nil) {
+            profile.fullName = try ProfileRules.text(request.fullName ?? "", field: "full_name", maximum: 100)
+            changed.append("full_name")
+        }
+        if selection.wants("phone", present: request.phone != nil) {
+            profile.phone = try ProfileRules.text(request.phone ?? "", field: "phone", maximum: 32)
+            changed.append("phone")
+        }
+        if selection.wants("certifications", present: !request.certifications.isEmpty) {
+            profile.certifications = try ProfileRules.certifications(request.certifications)
+            changed.append("certifications")
+        }
+        if selection.wants("service_areas", present: !request.serviceAreas.isEmpty) {
+            profile.serviceAreas = try request.serviceAreas.map { try ProfileRules.location($0, field: "service_areas") }
+            changed.append("service_areas")
+        }
+        if selection.wants("service_types", present: !request.serviceTypes.isEmpty) {
+            profile.serviceTypes = try request.serviceTypes.map { try ProfileRules.serviceType($0, field: "service_types") }
+            changed.append("service_types")
+        }
+        return changed
+    }
+
+    public func getProviderProfile(_ request: GetProviderProfileRequest, context: ServerContext) async throws -> ProviderProfile {
+        guard let profile = try await read({ db in try UsersSchema.provider(db, request.userId) }), profile.active else {
+            throw RPCError(code: .notFound, message: "provider \(request.userId) not found")
+        }
+        return profile
+    }
+
+    public func searchProviders(_ request: SearchProvidersRequest, context: ServerContext) async throws -> SearchProvidersResponse {
+        let size = try PageToken.size(request.pageSize)
+        var conditions: [String] = []
+        var arguments: [any DatabaseValueConvertible] = []
+        if request.area != .unspecified {
+            _ = try ProfileRules.location(request.area, field: "area")
+            conditions.append("user_id IN (SELECT user_id FROM provider_area WHERE location = ?)")
+            arguments.append(request.area.protoValue)
+        }
+        if request.serviceType != .unspecified {
+            _ = try ProfileRules.serviceType(request.serviceType, field: "service_type")
+            conditions.append("user_id IN (SELECT user_id FROM provider_service_type WHERE service_type = ?)")
+            arguments.append(request.serviceType.protoValue)
+        }
+        let skill = try ProfileRules.text(request.skill, field: "skill", maximum: 50)
+        if !skill.isEmpty {
+            conditions.append("user_id IN (SELECT user_id FROM provider_skill WHERE skill = ?)")
+            arguments.append(skill.lowercased())
+        }
+        if request.verifiedOnly { conditions.append("verified = 1") }
+        guard request.minRating.isFinite, (0...5).contains(request.minRating) else {
+            throw RPCError(code: .invalidArgument, message: "min_rating must be between 0 and 5")
+        }
+        if request.minRating > 0 {
+            conditions.append("rating >= ?")
+            arguments.append(request.minRating)
+        }
+        if let fields = try PageToken.decode(request.pageToken, expecting: 3) {
+            guard let rating = Double(fields[0]), let total = Int64(fields[1]), let id = Int64(fields[2]) else {
+                throw RPCError(code: .invalidArgument, message: "page_token is not a token this service issued")
+            }
+            conditions.append("(rating < ? OR (rating = ? AND (total_reviews < ? OR (total_reviews = ? AND user_id > ?))))")
+            arguments += [rating, rating, total, total, id]
+        }
+        arguments.append(size + 1)
+        let sql =
+            "SELECT profile FROM provider_profile" + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+            + " ORDER BY rating DESC, total_reviews DESC, user_id LIMIT ?"
+        let statementArguments = StatementArguments(arguments.map { $0.databaseValue })
+        let profiles = try await read { db in
+            try Data.fetchAll(db, sql: sql, arguments: statementArguments).map { try ProviderProfile(serializedBytes: [UInt8]($0)) }
+        }
+        let page = Array(profiles.prefix(size))
+        let next = profiles.count > size ? page.last.map { PageToken.encode([String($0.rating), String($0.totalReviews), String($0.userId)]) } ?? "" : ""
+        return SearchProvidersResponse(providers: page, nextPageToken: next)
+    }
+
+    // MARK: Admin
+
+    public func adminListUsers(_ request: AdminListUsersRequest, context: ServerContext) async throws -> AdminListUsersResponse {
+        let accounts = try await auth.listUsers(ListUsersRequest(role: request.role, pageSize: request.pageSize, pageToken: request.pageToken))
+        let ids = accounts.users.map(\.id)
+        let withProfiles = try await read { db -> Set<Int64> in
+            guard !ids.isEmpty else { return [] }
+            let list = ids.map(String.init).joined(separator: ",")
+            return Set(
+                try Int64.fetchAll(
+                    db, sql: "SELECT user_id FROM customer_profile WHERE user_id IN (\(list)) UNION SELECT user_id FROM provider_profile WHERE user_id IN (\(list))"))
+        }
+        return AdminListUsersResponse(
+            users: accounts.users.map { UserSummary(user: $0, hasProfile: withProfiles.contains($0.id)) },
+            nextPageToken: accounts.nextPageToken)
+    }
+
+    public func adminGetUser(_ request: AdminGetUserRequest, context: ServerContext) async throws -> UserDetail {
+        let user = try await auth.getUser(GetUserRequest(userId: request.userId))
+        guard user.active else { throw RPCError(code: .notFound, message: "user \(request.userId) not found") }
+        return try await detail(of: user)
+    }
+
+    func detail(of user: User) async throws -> UserDetail {
+        try await read { db in
+            switch user.role {
+            case .customer: return UserDetail(user: user, profile: try UsersSchema.customer(db, user.id).map { .customer($0) })
+            case .provider: return UserDetail(user: user, profile: try UsersSchema.provider(db, user.id).map { .provider($0) })
+            default: return UserDetail(user: user)
+            }
+        }
+    }
+
+    public func adminUpdateUser(_ request: AdminUpdateUserRequest, context: ServerContext) async throws -> UserDetail {
+        // Everything is checked before anything is written, so a bad profile field changes nothing.
+        let known = Set(["username", "email", "role"]).union(UsersService.customerFields).union(UsersService.providerFields)
+        let selection = try UpdateSelection(mask: request.updateMask, known: known)
+        var user = try await auth.getUser(GetUserRequest(userId: request.userId))
+        guard user.active else { throw RPCError(code: .notFound, message: "user \(request.userId) not found") }
+        let customerMask = request.updateMask.filter { UsersService.customerFields.contains($0) }
+        let providerMask = request.updateMask.filter { UsersService.providerFields.contains($0) }
+        let customerUpdate = UpdateCustomerProfileRequest(
+            location: request.location, address: request.address, budgetPreference: request.budgetPreference, fullName: request.fullName,
+            phone: request.phone, updateMask: customerMask)
+        let providerUpdate = UpdateProviderProfileRequest(
+            skills: request.skills, experienceYears: request.experienceYears, hourlyRate: request.hourlyRate,
+            availability: request.availability, portfolio: request.portfolio, fullName: request.fullName, phone: request.phone,
+            updateMask: providerMask)
+        let newRole = selection.wants("role", present: request.role != nil) ? request.role : nil
+        let role = newRole ?? user.role
+        var probeCustomer = CustomerProfile()
+        var probeProvider = ProviderProfile()
+        if role == .customer, request.updateMask.isEmpty || !customerMask.isEmpty { _ = try UsersService.apply(customerUpdate, to: &probeCustomer) }
+        if role == .provider, request.updateMask.isEmpty || !providerMask.isEmpty { _ = try UsersService.apply(providerUpdate, to: &probeProvider) }
+
+        let account = UpdateAccountRequest(
+            userId: request.userId, username: selection.wants("username", present: request.username != nil) ? request.username : nil,
+            email: selection.wants("email", present: request.email != nil) ? request.email : nil, role: newRole)
+        if account.username != nil || account.email != nil || account.role != nil {
+            user = try await auth.updateAccount(account)
+        }
+        let now = self.now()
+        let current = user
+        try await write { db in
+            // The profile matches the (possibly new) role at once; the user.updated event does
+            // the same, idempotently, should this step be interrupted.
+            try UsersSchema.conform(db, userID: current.id, role: current.role, now: now)
+            switch current.role {
+            case .customer:
+                if var profile = try UsersSchema.customer(db, current.id), request.updateMask.isEmpty || !customerMask.isEmpty {
+                    let changed = try UsersService.apply(customerUpdate, to: &profile)
+                    if !changed.isEmpty {
+                        profile.updatedAt = ProtoTimestamp(date: now)
+                        try UsersSchema.save(db, profile)
+                    }
+                }
+            case .provider:
+                if var profile = try UsersSchema.provider(db, current.id), request.updateMask.isEmpty || !providerMask.isEmpty {
+                    let changed = try UsersService.apply(providerUpdate, to: &profile)
+                    if !changed.isEmpty {
+                        profile.updatedAt = ProtoTimestamp(date: now)
+                        try UsersSchema.save(db, profile)
+                    }
+                }
+            default: break
+            }
+        }
+        context.logger.notice("user updated by admin", metadata: ["user": "\(current.id)", "by": "\(context.caller?.subject ?? "?")"])
+        return try await detail(of: current)
+    }
+
+    public func adminDeleteUser(_ request: AdminDeleteUserRequest, context: ServerContext) async throws -> AdminDeleteUserResponse {
+        let deactivated = try await auth.deactivateUser(DeactivateUserRequest(userId: request.userId))
+        let now = self.now()
+        // The account is deactivated first (its tokens stop working); the profiles go now, and
+        // the user.deactivated event removes them again (idempotently) if this step is interrupted.
+        try await write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO deleted_user (user_id, deleted_at) VALUES (?, ?)", arguments: [request.userId, now.micros])
+            try UsersSchema.deleteProfiles(db, request.userId)
+        }
+        context.logger.notice(
+            "user deleted by admin", metadata: ["user": "\(deactivated.user?.id ?? request.userId)", "by": "\(context.caller?.subject ?? "?")"])
+        return AdminDeleteUserResponse(userId: request.userId)
+    }
+
+    public func verifyProvider(_ request: VerifyProviderRequest, context: ServerContext) async throws -> ProviderProfile {
+        let reason = try ProfileRules.text(request.reason, field: "reason", maximum: 500)
+        guard !reason.isEmpty else { throw RPCError(code: .invalidArgument, message: "reason is required") }
+        let admin = Int64(context.caller?.subject ?? "") ?? 0
+        let now = self.now()
+        return try await write { db in
+            guard var profile = try UsersSchema.provider(db, request.userId) else {
+                throw RPCError(code: .notFound, message: "provider \(request.userId) has no profile")
+            }
+            profile.verified = request.verified
+            profile.verificationNote = reason
+            profile.updatedAt = ProtoTimestamp(date: now)
+            try UsersSchema.save(db, profile)
+            try Outbox.enqueue(
+                db,
+                ProviderVerificationChanged(
+                    userId: request.userId, verified: request.verified, reason: reason, adminId: admin, occurredAt: ProtoTimestamp(date: now)))
+            return profile
+        }
+    }
+
+    // MARK: Database
+
+    func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await database.serviceRead(logger: logger, body)
+    }
+
+    @discardableResult
+    func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await database.serviceWrite(logger: logger, body)
+    }
+}
