@@ -203,6 +203,16 @@ let package = Package(
             plugins: ["ProtoGenPlugin"]
         ),
         .testTarget(
+            name: "ServicesTests",
+            dependencies: [
+                "AuthService", "UsersService", "ServiceKit", "MarketplaceAPI", "EventBus", "RPC", "RPCSchema", "ProtoRuntime",
+                "TestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "RPCTests",
             dependencies: [
                 "RPC", "RPCSchema", "ProtoRuntime", "TestSupport",

@@ -1,0 +1,125 @@
+import AuthService
+import Crypto
+import EventBus
+import Foundation
+import Logging
+import MarketplaceAPI
+import NIOConcurrencyHelpers
+import NIOCore
+import ProtoRuntime
+import RPC
+import RPCSchema
+import ServiceKit
+import TestSupport
+import Testing
+import UsersService
+
+/// A clock tests move by hand (lockout expiry, token expiry) instead of sleeping.
+final class TestClock: Sendable {
+    let current = NIOLockedValueBox(Date())
+    var now: @Sendable () -> Date { { [current] in current.withLockedValue { $0 } } }
+    func advance(_ seconds: TimeInterval) { current.withLockedValue { $0 = $0.addingTimeInterval(seconds) } }
+}
+
+/// The bus, auth and users running for real: TCP servers on ephemeral ports, SQLite files in a
+/// temporary directory, cheap scrypt parameters, a hand-moved clock.
+struct Cluster: Sendable {
+    let directory: URL
+    let clock: TestClock
+    let authServer: AuthServer
+    let authEndpoint: Endpoint
+    let usersEndpoint: Endpoint
+    let busEndpoint: Endpoint
+
+    let auth: Auth.Client
+    let users: Users.Client
+    let bus: Broker.Client
+
+    /// Ephemeral ports; a short grace at the end (clients made in a test may still be open).
+    static let server = ServerConfiguration(shutdownGracePeriod: .milliseconds(300))
+
+    static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// Runs `body` with a fresh cluster; everything is stopped and deleted afterwards.
+    static func with<T: Sendable>(
+        maximumFailedLogins: Int = 5, _ body: @Sendable (Cluster) async throws -> T
+    ) async throws -> T {
+        let directory = try makeTemporaryDirectory("cluster")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let clock = TestClock()
+        let bus = try await EventBusServer.make(dataDirectory: directory.path, configuration: Cluster.server, logger: quiet)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            defer { group.cancelAll() }
+            group.addTask { try await bus.run() }
+            let busEndpoint = Endpoint(host: "127.0.0.1", port: try await bus.server.localPort)
+            var configuration = AuthConfiguration()
+            configuration.passwordParameters = .testing
+            configuration.now = clock.now
+            configuration.maximumFailedLogins = maximumFailedLogins
+            let auth = try await AuthServer.make(
+                dataDirectory: directory.path, configuration: Cluster.server, bus: [busEndpoint], auth: configuration, logger: quiet)
+            group.addTask { try await auth.run() }
+            let authEndpoint = Endpoint(host: "127.0.0.1", port: try await auth.server.localPort)
+            let users = try await UsersServer.make(
+                dataDirectory: directory.path, configuration: Cluster.server, auth: [authEndpoint], bus: [busEndpoint],
+                authPublicKey: auth.service.publicKey, now: clock.now, logger: quiet)
+            group.addTask { try await users.run() }
+            let usersEndpoint = Endpoint(host: "127.0.0.1", port: try await users.server.localPort)
+            let cluster = Cluster(
+                directory: directory, clock: clock, authServer: auth, authEndpoint: authEndpoint, usersEndpoint: usersEndpoint,
+                busEndpoint: busEndpoint, auth: Auth.Client(RPCClient(endpoints: [authEndpoint])),
+                users: Users.Client(RPCClient(endpoints: [usersEndpoint])), bus: Broker.Client(RPCClient(endpoints: [busEndpoint])))
+            let result = try await body(cluster)
+            await cluster.auth.client.close()
+            await cluster.users.client.close()
+            await cluster.bus.client.close()
+            return result
+        }
+    }
+
+    /// Registers and logs in; returns the user and an access token.
+    @discardableResult
+    func signUp(_ username: String, role: Role = .customer, password: String = "password123") async throws -> (user: User, token: String) {
+        let user = try await auth.register(
+            RegisterRequest(username: username, email: "\(username)@example.com", password: password, role: role)
+        ).user ?? User()
+        let token = try await auth.login(LoginRequest(identifier: .username(username), password: password)).accessToken
+        return (user, token)
+    }
+
+    /// An admin (created as `marketplace admin create` does) and their token.
+    func admin(_ username: String = "root") async throws -> (user: User, token: String) {
+        let user = try await AuthService.createAdmin(
+            dataDirectory: directory.path, username: username, email: "\(username)@example.com", password: "adminpass1", parameters: .testing)
+        let token = try await auth.login(LoginRequest(identifier: .username(username), password: "adminpass1")).accessToken
+        return (user, token)
+    }
+
+    /// The auth service's signing key (to forge tokens the way an attacker could not).
+    var signingKey: Curve25519.Signing.PrivateKey {
+        get throws { try KeyFile.load(path: ServiceKeys.authKeyPath(dataDirectory: directory.path)) }
+    }
+}
+
+func bearer(_ token: String) -> CallOptions { CallOptions(metadata: Metadata([("authorization", "Bearer \(token)")])) }
+
+/// The RPC status code `body` fails with (nil if it succeeds).
+func code(_ body: () async throws -> Void) async -> RPCCode? {
+    do {
+        try await body()
+        return nil
+    } catch let error as RPCError {
+        return error.code
+    } catch {
+        return .unknown
+    }
+}
+
+/// Polls `condition` until it holds (at most ~10 s); events are asynchronous.
+func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+    for _ in 0..<2000 {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+    return false
+}
