@@ -33,6 +33,7 @@ bench: bootstrap ## Run the benchmarks (release, separate package): codec vs Swi
 	cd Benchmarks && .build/release/RPCBench run --duration $(or $(BENCH_SECONDS),10)
 	cd Benchmarks && ./count-allocations.sh
 	cd Benchmarks && .build/release/BusBench --events $(or $(BUS_EVENTS),20000)
+	cd Benchmarks && .build/release/AuthBench --seconds 5
 
 fuzz: ## Fuzz the binary decoder, the JSON parser and the frame decoder with 1,000,000 inputs each
 	$(SWIFT) run -c release protofuzz --iterations $(or $(ITERATIONS),1000000)

@@ -35,6 +35,16 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
+            name: "AuthBench",
+            dependencies: [
+                .product(name: "AuthService", package: "marketplace"),
+                .product(name: "EventBus", package: "marketplace"),
+                .product(name: "MarketplaceAPI", package: "marketplace"),
+                .product(name: "RPC", package: "marketplace"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
             name: "BusBench",
             dependencies: [
                 .product(name: "EventBus", package: "marketplace"),

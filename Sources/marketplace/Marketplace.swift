@@ -68,6 +68,35 @@ struct Marketplace: AsyncParsableCommand {
         }
     }
 
+    /// The auth service's settings.
+    struct AuthOptions: ParsableArguments {
+        @Option(help: "The token signing key file (raw 32-byte Ed25519 private key; default <data-dir>/keys/auth-ed25519.key, created on first start).")
+        var authSigningKey: String?
+
+        @Option(help: "Failed logins in a row that lock an account.")
+        var maxFailedLogins = 5
+
+        @Option(help: "How long a locked account stays locked, in minutes.")
+        var lockoutMinutes = 15
+
+        @Option(help: "How long an access token is valid, in minutes.")
+        var accessTokenMinutes = 30
+
+        func validate() throws {
+            guard (1...1000).contains(maxFailedLogins) else { throw ValidationError("--max-failed-logins must be 1-1000") }
+            guard (1...10_080).contains(lockoutMinutes) else { throw ValidationError("--lockout-minutes must be 1-10080") }
+            guard (1...1440).contains(accessTokenMinutes) else { throw ValidationError("--access-token-minutes must be 1-1440") }
+        }
+
+        var configuration: AuthConfiguration {
+            var configuration = AuthConfiguration()
+            configuration.maximumFailedLogins = maxFailedLogins
+            configuration.lockoutDuration = TimeInterval(lockoutMinutes * 60)
+            configuration.accessTokenLifetime = TimeInterval(accessTokenMinutes * 60)
+            return configuration
+        }
+    }
+
     /// The standard ports (the seed's, DESIGN.md §9).
     enum Ports {
         static let auth = 8000
@@ -82,6 +111,7 @@ struct Marketplace: AsyncParsableCommand {
 
         @OptionGroup var data: DataOptions
         @OptionGroup var bus: BusOptions
+        @OptionGroup var authOptions: AuthOptions
 
         @Option(help: "The address to listen on.")
         var host = "127.0.0.1"
@@ -104,7 +134,7 @@ struct Marketplace: AsyncParsableCommand {
             let busEndpoint = [Endpoint(host: host, port: busPort)]
             let authServer = try await AuthServer.make(
                 dataDirectory: directory, configuration: ServerConfiguration(host: host, port: authPort), bus: busEndpoint,
-                logger: Logger(label: "auth"))
+                signingKeyPath: authOptions.authSigningKey, auth: authOptions.configuration, logger: Logger(label: "auth"))
             try await FirstAdmin.ensure(dataDirectory: directory)
             let usersServer = try await UsersServer.make(
                 dataDirectory: directory, configuration: ServerConfiguration(host: host, port: usersPort),
@@ -118,6 +148,7 @@ struct Marketplace: AsyncParsableCommand {
             print("The orders, payments, reviews and notifications services and the HTTP gateway are not built yet.")
             print("Try: rpcctl list \(host):\(authPort)   ·   rpcctl call \(host):\(authPort) marketplace.v1.Auth/Login -d '{\"email\": \"…\", \"password\": \"…\"}'")
             print("Ctrl-C stops.")
+            fflush(nil)  // shown at once, even when standard output is a pipe or a file
             // Shut down in reverse: users, auth, then the bus (so their outboxes can flush).
             let group = ServiceGroup(
                 configuration: .init(
@@ -142,6 +173,7 @@ struct Marketplace: AsyncParsableCommand {
         @OptionGroup var data: DataOptions
         @OptionGroup var bus: BusOptions
         @OptionGroup var peers: PeerOptions
+        @OptionGroup var authOptions: AuthOptions
 
         func validate() throws {
             guard ["bus", "auth", "users"].contains(service) else {
@@ -158,7 +190,8 @@ struct Marketplace: AsyncParsableCommand {
             case "auth":
                 service = try await AuthServer.make(
                     dataDirectory: directory, configuration: ServerConfiguration(host: host, port: port ?? Ports.auth),
-                    bus: try peers.busEndpoints(), logger: logger)
+                    bus: try peers.busEndpoints(), signingKeyPath: authOptions.authSigningKey, auth: authOptions.configuration,
+                    logger: logger)
             case "users":
                 service = try await UsersServer.make(
                     dataDirectory: directory, configuration: ServerConfiguration(host: host, port: port ?? Ports.users),
