@@ -136,8 +136,20 @@ struct UsersTests {
                 try Int.fetchOne(db, sql: "SELECT (SELECT COUNT(*) FROM customer_profile WHERE user_id = ?) + (SELECT COUNT(*) FROM provider_profile WHERE user_id = ?) + (SELECT COUNT(*) FROM provider_skill WHERE user_id = ?)", arguments: [user.id, user.id, user.id])
             }
             #expect(rows == 0)
-            // Deleting again is idempotent; searching never shows the user.
+            // Deleting again is idempotent.
             _ = try await cluster.users.adminDeleteUser(AdminDeleteUserRequest(userId: user.id), options: bearer(adminToken))
+
+            // Interrupted half-way: the account is deactivated in auth (step one) but the users
+            // service never got to step two. The user.deactivated event finishes the job.
+            let (other, otherToken) = try await cluster.signUp("olga2", role: .customer)
+            #expect(try await eventually { (try? await cluster.users.getMyCustomerProfile(GetMyProfileRequest(), options: bearer(otherToken))) != nil })
+            let identity = ServiceIdentity(name: "users", key: try ServiceKeys.serviceKey(dataDirectory: cluster.directory.path), now: cluster.clock.now)
+            _ = try await cluster.auth.deactivateUser(DeactivateUserRequest(userId: other.id), options: bearer(try identity.token()))
+            #expect(try await eventually {
+                try await database.read { db in
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM customer_profile WHERE user_id = ?", arguments: [other.id]) == 0
+                }
+            }, "the profile is removed by the event alone")
         }
     }
 
