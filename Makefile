@@ -14,7 +14,7 @@ bootstrap: ## Install what this machine lacks (apt/pip, only when missing)
 build: bootstrap ## Build everything (debug)
 	$(SWIFT) build
 
-run: build ## Build and start what exists of the system (the event bus on 8007; Ctrl-C stops)
+run: build ## Build and start the system (bus 8007, auth 8000, users 8002; Ctrl-C stops)
 	$(SWIFT) run marketplace run
 
 test: bootstrap ## Build and run every test

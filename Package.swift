@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "ServiceKit", targets: ["ServiceKit"]),
         .library(name: "AuthService", targets: ["AuthService"]),
         .library(name: "UsersService", targets: ["UsersService"]),
+        .library(name: "OrdersService", targets: ["OrdersService"]),
         .executable(name: "protogen", targets: ["protogen"]),
         .executable(name: "marketplace", targets: ["marketplace"]),
         .executable(name: "rpcctl", targets: ["rpcctl"]),
@@ -126,6 +127,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The orders service: the order life cycle (state machine), history, lists.
+        .target(
+            name: "OrdersService",
+            dependencies: [
+                "ServiceKit", "MarketplaceAPI", "EventBus", "RPC", "RPCSchema", "ProtoRuntime",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The event bus: topic exchanges, durable queues, confirms and acks.
         .target(
             name: "EventBus",
@@ -149,7 +162,7 @@ let package = Package(
         .executableTarget(
             name: "marketplace",
             dependencies: [
-                "ProtoCompiler", "RPC", "EventBus", "AuthService", "UsersService", "ServiceKit", "MarketplaceAPI",
+                "ProtoCompiler", "RPC", "EventBus", "AuthService", "UsersService", "OrdersService", "ServiceKit", "MarketplaceAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -209,8 +222,8 @@ let package = Package(
         .testTarget(
             name: "ServicesTests",
             dependencies: [
-                "AuthService", "UsersService", "ServiceKit", "MarketplaceAPI", "EventBus", "RPC", "RPCSchema", "ProtoRuntime",
-                "TestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift"),
+                "AuthService", "UsersService", "OrdersService", "ServiceKit", "MarketplaceAPI", "EventBus", "RPC", "RPCSchema",
+                "ProtoRuntime", "TestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

@@ -64,17 +64,3 @@ enum ProfileRules {
             district: try text(value.district, field: "structured_address.district", maximum: 100))
     }
 }
-
-/// Which fields a partial update changes: those named in the mask, or, with no mask, those present.
-struct UpdateSelection {
-    let mask: Set<String>
-
-    init(mask: [String], known: Set<String>) throws {
-        for name in mask where !known.contains(name) {
-            throw RPCError(code: .invalidArgument, message: "update_mask names unknown field '\(name)'")
-        }
-        self.mask = Set(mask)
-    }
-
-    func wants(_ field: String, present: Bool) -> Bool { mask.isEmpty ? present : mask.contains(field) }
-}

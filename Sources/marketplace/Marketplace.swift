@@ -2,6 +2,7 @@ import ArgumentParser
 import AuthService
 import EventBus
 import MarketplaceAPI
+import OrdersService
 import Foundation
 import Logging
 import ProtoCompiler
@@ -101,6 +102,7 @@ struct Marketplace: AsyncParsableCommand {
     enum Ports {
         static let auth = 8000
         static let users = 8002
+        static let orders = 8003
         static let bus = 8007
     }
 
@@ -125,6 +127,12 @@ struct Marketplace: AsyncParsableCommand {
         @Option(help: "The users service port.")
         var usersPort = Ports.users
 
+        @Option(help: "The orders service port.")
+        var ordersPort = Ports.orders
+
+        @Flag(help: "Only providers with a verified profile may accept orders.")
+        var requireVerifiedProviders = false
+
         mutating func run() async throws {
             let logger = Logger(label: "marketplace")
             let directory = data.resolved
@@ -140,31 +148,38 @@ struct Marketplace: AsyncParsableCommand {
                 dataDirectory: directory, configuration: ServerConfiguration(host: host, port: usersPort),
                 auth: [Endpoint(host: host, port: authPort)], bus: busEndpoint, authPublicKey: authServer.service.publicKey,
                 logger: Logger(label: "users"))
+            var ordersConfiguration = OrdersConfiguration()
+            ordersConfiguration.requireVerifiedProviders = requireVerifiedProviders
+            let ordersServer = try await OrdersServer.make(
+                dataDirectory: directory, configuration: ServerConfiguration(host: host, port: ordersPort),
+                auth: [Endpoint(host: host, port: authPort)], users: [Endpoint(host: host, port: usersPort)], bus: busEndpoint,
+                authPublicKey: authServer.service.publicKey, orders: ordersConfiguration, logger: Logger(label: "orders"))
             print("")
             print("event bus   rpc://\(host):\(busPort)")
             print("auth        rpc://\(host):\(authPort)")
             print("users       rpc://\(host):\(usersPort)")
+            print("orders      rpc://\(host):\(ordersPort)")
             print("data        \(directory)   (SQLite files and keys/)")
-            print("The orders, payments, reviews and notifications services and the HTTP gateway are not built yet.")
+            print("The payments, reviews and notifications services and the HTTP gateway are not built yet.")
             print("Try: rpcctl list \(host):\(authPort)   ·   rpcctl call \(host):\(authPort) marketplace.v1.Auth/Login -d '{\"email\": \"…\", \"password\": \"…\"}'")
             print("Ctrl-C stops.")
             fflush(nil)  // shown at once, even when standard output is a pipe or a file
-            // Shut down in reverse: users, auth, then the bus (so their outboxes can flush).
+            // Shut down in reverse: orders, users, auth, then the bus (so their outboxes can flush).
             let group = ServiceGroup(
                 configuration: .init(
-                    services: [busServer, authServer, usersServer], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                    services: [busServer, authServer, usersServer, ordersServer], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
         }
     }
 
     /// One part of the system alone.
     struct Serve: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run one service alone: bus, auth or users.")
+        static let configuration = CommandConfiguration(abstract: "Run one service alone: bus, auth, users or orders.")
 
-        @Argument(help: "The service to run: bus, auth or users.")
+        @Argument(help: "The service to run: bus, auth, users or orders.")
         var service: String
 
-        @Option(help: "The port (bus 8007, auth 8000, users 8002).")
+        @Option(help: "The port (bus 8007, auth 8000, users 8002, orders 8003).")
         var port: Int?
 
         @Option(help: "The address to listen on.")
@@ -175,9 +190,15 @@ struct Marketplace: AsyncParsableCommand {
         @OptionGroup var peers: PeerOptions
         @OptionGroup var authOptions: AuthOptions
 
+        @Option(help: "The users service's address(es) (default: $MARKETPLACE_USERS or 127.0.0.1:8002).")
+        var users: String?
+
+        @Flag(help: "orders: only providers with a verified profile may accept orders.")
+        var requireVerifiedProviders = false
+
         func validate() throws {
-            guard ["bus", "auth", "users"].contains(service) else {
-                throw ValidationError("unknown service '\(service)'; available: bus, auth, users (the others are not built yet)")
+            guard ["bus", "auth", "users", "orders"].contains(service) else {
+                throw ValidationError("unknown service '\(service)'; available: bus, auth, users, orders (the others are not built yet)")
             }
             if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0-65535") }
         }
@@ -196,6 +217,15 @@ struct Marketplace: AsyncParsableCommand {
                 service = try await UsersServer.make(
                     dataDirectory: directory, configuration: ServerConfiguration(host: host, port: port ?? Ports.users),
                     auth: try peers.authEndpoints(), bus: try peers.busEndpoints(), authPublicKey: try peers.publicKey(), logger: logger)
+            case "orders":
+                var configuration = OrdersConfiguration()
+                configuration.requireVerifiedProviders = requireVerifiedProviders
+                let usersEndpoints = try Addresses.parse(
+                    users ?? ProcessInfo.processInfo.environment["MARKETPLACE_USERS"] ?? "127.0.0.1:8002", option: "--users")
+                service = try await OrdersServer.make(
+                    dataDirectory: directory, configuration: ServerConfiguration(host: host, port: port ?? Ports.orders),
+                    auth: try peers.authEndpoints(), users: usersEndpoints, bus: try peers.busEndpoints(),
+                    authPublicKey: try peers.publicKey(), orders: configuration, logger: logger)
             default:
                 service = try await EventBusServer.make(
                     dataDirectory: directory, configuration: ServerConfiguration(host: host, port: port ?? Ports.bus),

@@ -13,6 +13,7 @@ import ServiceKit
 import TestSupport
 import Testing
 import UsersService
+import OrdersService
 
 /// A clock tests move by hand (lockout expiry, token expiry) instead of sleeping.
 final class TestClock: Sendable {
@@ -29,10 +30,12 @@ struct Cluster: Sendable {
     let authServer: AuthServer
     let authEndpoint: Endpoint
     let usersEndpoint: Endpoint
+    let ordersEndpoint: Endpoint
     let busEndpoint: Endpoint
 
     let auth: Auth.Client
     let users: Users.Client
+    let orders: Orders.Client
     let bus: Broker.Client
 
     /// Ephemeral ports; a short grace at the end (clients made in a test may still be open).
@@ -42,7 +45,7 @@ struct Cluster: Sendable {
 
     /// Runs `body` with a fresh cluster; everything is stopped and deleted afterwards.
     static func with<T: Sendable>(
-        maximumFailedLogins: Int = 5, _ body: @Sendable (Cluster) async throws -> T
+        maximumFailedLogins: Int = 5, requireVerifiedProviders: Bool = false, _ body: @Sendable (Cluster) async throws -> T
     ) async throws -> T {
         let directory = try makeTemporaryDirectory("cluster")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -65,13 +68,22 @@ struct Cluster: Sendable {
                 authPublicKey: auth.service.publicKey, now: clock.now, logger: quiet)
             group.addTask { try await users.run() }
             let usersEndpoint = Endpoint(host: "127.0.0.1", port: try await users.server.localPort)
+            var ordersConfiguration = OrdersConfiguration()
+            ordersConfiguration.now = clock.now
+            ordersConfiguration.requireVerifiedProviders = requireVerifiedProviders
+            let orders = try await OrdersServer.make(
+                dataDirectory: directory.path, configuration: Cluster.server, auth: [authEndpoint], users: [usersEndpoint],
+                bus: [busEndpoint], authPublicKey: auth.service.publicKey, orders: ordersConfiguration, logger: quiet)
+            group.addTask { try await orders.run() }
+            let ordersEndpoint = Endpoint(host: "127.0.0.1", port: try await orders.server.localPort)
             let cluster = Cluster(
                 directory: directory, clock: clock, authServer: auth, authEndpoint: authEndpoint, usersEndpoint: usersEndpoint,
-                busEndpoint: busEndpoint, auth: Auth.Client(RPCClient(endpoints: [authEndpoint])),
-                users: Users.Client(RPCClient(endpoints: [usersEndpoint])), bus: Broker.Client(RPCClient(endpoints: [busEndpoint])))
+                ordersEndpoint: ordersEndpoint, busEndpoint: busEndpoint, auth: Auth.Client(RPCClient(endpoints: [authEndpoint])),
+                users: Users.Client(RPCClient(endpoints: [usersEndpoint])), orders: Orders.Client(RPCClient(endpoints: [ordersEndpoint])), bus: Broker.Client(RPCClient(endpoints: [busEndpoint])))
             let result = try await body(cluster)
             await cluster.auth.client.close()
             await cluster.users.client.close()
+            await cluster.orders.client.close()
             await cluster.bus.client.close()
             return result
         }
