@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "AuthService", targets: ["AuthService"]),
         .library(name: "UsersService", targets: ["UsersService"]),
         .library(name: "OrdersService", targets: ["OrdersService"]),
+        .library(name: "Gateway", targets: ["Gateway"]),
         .executable(name: "protogen", targets: ["protogen"]),
         .executable(name: "marketplace", targets: ["marketplace"]),
         .executable(name: "rpcctl", targets: ["rpcctl"]),
@@ -38,6 +39,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        // The HTTP gateway (issue 6): Hummingbird 2 without swift-configuration (not needed).
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        // Prometheus text for the gateway's /metrics.
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // The wire runtime: messages, binary format, proto3 JSON. Knows nothing of RPC.
@@ -139,6 +144,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The HTTP gateway: the legacy /api/v1 contract and /rpc JSON over the binary services.
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "ServiceKit", "MarketplaceAPI", "RPC", "RPCSchema", "ProtoRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The event bus: topic exchanges, durable queues, confirms and acks.
         .target(
             name: "EventBus",
@@ -162,7 +182,8 @@ let package = Package(
         .executableTarget(
             name: "marketplace",
             dependencies: [
-                "ProtoCompiler", "RPC", "EventBus", "AuthService", "UsersService", "OrdersService", "ServiceKit", "MarketplaceAPI",
+                "ProtoCompiler", "RPC", "EventBus", "AuthService", "UsersService", "OrdersService", "Gateway", "ServiceKit", "MarketplaceAPI",
+                .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,7 +1,10 @@
 import ArgumentParser
 import AuthService
 import EventBus
+import Gateway
 import MarketplaceAPI
+import Metrics
+import Prometheus
 import OrdersService
 import Foundation
 import Logging
@@ -103,6 +106,7 @@ struct Marketplace: AsyncParsableCommand {
         static let auth = 8000
         static let users = 8002
         static let orders = 8003
+        static let gateway = 8080
         static let bus = 8007
     }
 
@@ -130,6 +134,9 @@ struct Marketplace: AsyncParsableCommand {
         @Option(help: "The orders service port.")
         var ordersPort = Ports.orders
 
+        @Option(help: "The HTTP gateway port.")
+        var gatewayPort = Ports.gateway
+
         @Flag(help: "Only providers with a verified profile may accept orders.")
         var requireVerifiedProviders = false
 
@@ -154,20 +161,35 @@ struct Marketplace: AsyncParsableCommand {
                 dataDirectory: directory, configuration: ServerConfiguration(host: host, port: ordersPort),
                 auth: [Endpoint(host: host, port: authPort)], users: [Endpoint(host: host, port: usersPort)], bus: busEndpoint,
                 authPublicKey: authServer.service.publicKey, orders: ordersConfiguration, logger: Logger(label: "orders"))
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            var gatewayConfiguration = GatewayConfiguration()
+            gatewayConfiguration.host = host
+            gatewayConfiguration.port = gatewayPort
+            let backends = GatewayBackends([
+                Auth.serviceName: [Endpoint(host: host, port: authPort)], Users.serviceName: [Endpoint(host: host, port: usersPort)],
+                Orders.serviceName: [Endpoint(host: host, port: ordersPort)],
+            ])
+            let gatewayServer = GatewayServer(
+                gateway: try Gateway(
+                    configuration: gatewayConfiguration, backends: backends, authPublicKey: authServer.service.publicKey,
+                    registry: registry, logger: Logger(label: "gateway")),
+                configuration: gatewayConfiguration, logger: Logger(label: "gateway"))
             print("")
+            print("gateway     http://\(host):\(gatewayPort)   (/api/v1 … · /rpc/<Service>/<Method> · /healthz · /metrics)")
             print("event bus   rpc://\(host):\(busPort)")
             print("auth        rpc://\(host):\(authPort)")
             print("users       rpc://\(host):\(usersPort)")
             print("orders      rpc://\(host):\(ordersPort)")
             print("data        \(directory)   (SQLite files and keys/)")
-            print("The payments, reviews and notifications services and the HTTP gateway are not built yet.")
+            print("The payments, reviews and notifications services are not built yet (their routes answer 503).")
             print("Try: rpcctl list \(host):\(authPort)   ·   rpcctl call \(host):\(authPort) marketplace.v1.Auth/Login -d '{\"email\": \"…\", \"password\": \"…\"}'")
             print("Ctrl-C stops.")
             fflush(nil)  // shown at once, even when standard output is a pipe or a file
-            // Shut down in reverse: orders, users, auth, then the bus (so their outboxes can flush).
+            // Shut down in reverse: the gateway, orders, users, auth, then the bus (so their outboxes can flush).
             let group = ServiceGroup(
                 configuration: .init(
-                    services: [busServer, authServer, usersServer, ordersServer], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                    services: [busServer, authServer, usersServer, ordersServer, gatewayServer], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             try await group.run()
         }
     }

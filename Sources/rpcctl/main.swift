@@ -402,28 +402,7 @@ struct Events: AsyncParsableCommand {
     }
 
     /// Writes a parsed JSON value compactly (one line).
-    static func write(_ value: JSONValue, to writer: inout JSONWriter) {
-        switch value {
-        case .null: writer.writeNull()
-        case .bool(let b): writer.writeBool(b)
-        case .number(let text): writer.writeRawValue(Array(text.utf8))
-        case .string(let s): writer.writeString(s)
-        case .array(let elements):
-            writer.beginArray()
-            for element in elements {
-                writer.beginElement()
-                write(element, to: &writer)
-            }
-            writer.endArray()
-        case .object(let members):
-            writer.beginObject()
-            for (key, member) in members {
-                writer.writeKey(key)
-                write(member, to: &writer)
-            }
-            writer.endObject()
-        }
-    }
+    static func write(_ value: JSONValue, to writer: inout JSONWriter) { value.write(to: &writer) }
 
     /// One delivery as a JSON line: routing key, exchange, id, time, type, payload (as JSON when
     /// it is JSON text, else base64), delivery count.

@@ -88,3 +88,42 @@ extension JSONReader {
         }
     }
 }
+
+extension JSONValue {
+    /// Writes the value compactly (one line).
+    public func write(to writer: inout JSONWriter) {
+        switch self {
+        case .null: writer.writeNull()
+        case .bool(let b): writer.writeBool(b)
+        case .number(let text): writer.writeRawValue(Array(text.utf8))
+        case .string(let s): writer.writeString(s)
+        case .array(let elements):
+            writer.beginArray()
+            for element in elements {
+                writer.beginElement()
+                element.write(to: &writer)
+            }
+            writer.endArray()
+        case .object(let members):
+            writer.beginObject()
+            for (key, member) in members {
+                writer.writeKey(key)
+                member.write(to: &writer)
+            }
+            writer.endObject()
+        }
+    }
+
+    /// The value as compact JSON text (UTF-8).
+    public var serialized: [UInt8] {
+        var writer = JSONWriter()
+        write(to: &writer)
+        return writer.bytes
+    }
+
+    /// The member `key` of an object (nil for other values or a missing key).
+    public subscript(key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members.first { $0.0 == key }?.1
+    }
+}

@@ -1,0 +1,407 @@
+public import Crypto
+import Foundation
+public import Hummingbird
+import HTTPTypes
+public import Logging
+import MarketplaceAPI
+import NIOConcurrencyHelpers
+import NIOCore
+public import Prometheus
+import ProtoRuntime
+public import RPC
+import RPCSchema
+import ServiceKit
+public import ServiceLifecycle
+
+/// The gateway's settings.
+public struct GatewayConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    /// 0 picks a free port.
+    public var port = 8080
+    /// Larger bodies get 413.
+    public var maximumBodyBytes = 1 << 20
+    /// Per client IP: burst and sustained requests per minute (token bucket).
+    public var perIP = (burst: 300, perMinute: 1200)
+    /// Per signed-in user.
+    public var perUser = (burst: 200, perMinute: 600)
+    /// How long the gateway waits for a service.
+    public var callTimeout: Duration = .seconds(10)
+
+    public init() {}
+}
+
+/// Which addresses serve which service (several addresses: replicas, round-robin).
+public struct GatewayBackends: Sendable {
+    public var endpoints: [String: [Endpoint]]
+
+    /// - Parameter endpoints: by full service name (`marketplace.v1.Orders`).
+    public init(_ endpoints: [String: [Endpoint]]) { self.endpoints = endpoints }
+}
+
+/// The request context: Hummingbird's basics plus the peer's address (for rate limits).
+public struct GatewayContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    let peer: String
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        peer = source.channel.remoteAddress?.ipAddress ?? "unknown"
+    }
+}
+
+/// The front door: the legacy `/api/v1` contract and `/rpc/<Service>/<Method>` JSON over the
+/// binary services, with its route table generated from the schema's `(rpc.v1.http)` options.
+public final class Gateway: Sendable {
+    let table: RouteTable
+    let pool: DescriptorPool
+    let codec: DynamicCodec
+    let legacy: LegacyCodec
+    let clients: [String: RPCClient]
+    let verifier: TokenVerifier
+    let configuration: GatewayConfiguration
+    let ipLimiter: RateLimiter
+    let userLimiter: RateLimiter
+    let registry: PrometheusCollectorRegistry
+    let logger: Logger
+    /// Every method the gateway knows, by `/package.Service/Method`.
+    let methods: [String: MethodDescriptor]
+
+    /// The schema the gateway serves: every marketplace service.
+    static let services: [(name: String, methods: [MethodDescriptor], files: [EmbeddedFileDescriptor])] = [
+        (Auth.serviceName, Auth.Method.all, Auth.files), (Users.serviceName, Users.Method.all, Users.files),
+        (Orders.serviceName, Orders.Method.all, Orders.files), (Payments.serviceName, Payments.Method.all, Payments.files),
+        (Reviews.serviceName, Reviews.Method.all, Reviews.files), (Notifications.serviceName, Notifications.Method.all, Notifications.files),
+    ]
+
+    public init(
+        configuration: GatewayConfiguration, backends: GatewayBackends, authPublicKey: Curve25519.Signing.PublicKey,
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), logger: Logger
+    ) throws {
+        var files: [String: [UInt8]] = [:]
+        for service in Gateway.services { for file in service.files { files[file.path] = file.serialized } }
+        pool = try DescriptorPool(serializedFiles: Array(files.values))
+        codec = DynamicCodec(pool: pool)
+        legacy = LegacyCodec(pool: pool)
+        let all = Gateway.services.flatMap(\.methods)
+        table = RouteTable(methods: all)
+        methods = Dictionary(all.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        clients = backends.endpoints.mapValues { RPCClient(endpoints: $0) }
+        // Service tokens never come through the gateway: their key is one nobody holds.
+        verifier = TokenVerifier(accessKey: authPublicKey, serviceKey: Curve25519.Signing.PrivateKey().publicKey)
+        self.configuration = configuration
+        ipLimiter = RateLimiter(capacity: configuration.perIP.burst, perMinute: configuration.perIP.perMinute)
+        userLimiter = RateLimiter(capacity: configuration.perUser.burst, perMinute: configuration.perUser.perMinute)
+        self.registry = registry
+        self.logger = logger
+    }
+
+    // MARK: Responding
+
+    func respond(to request: Request, context: GatewayContext) async -> Response {
+        let requestID = request.headers[.init("x-request-id")!].flatMap { $0.count <= 64 ? $0 : nil } ?? UUID().uuidString.lowercased()
+        let started = ContinuousClock.now
+        var response: Response
+        do {
+            response = try await route(request, context: context, requestID: requestID)
+        } catch let failure as HTTPFailure {
+            response = Gateway.detail(failure.status, failure.detail)
+            for (name, value) in failure.headers { if let field = HTTPField.Name(name) { response.headers[field] = value } }
+        } catch {
+            logger.error("unhandled gateway error", metadata: ["error": "\(error)", "request-id": "\(requestID)"])
+            response = Gateway.detail(500, "Internal server error")
+        }
+        Gateway.addCORS(&response, request: request)
+        response.headers[.init("x-request-id")!] = requestID
+        let status = String(response.status.code)
+        registry.makeCounter(descriptor: MetricNameDescriptor(metricName: "gateway_requests_total", unitName: "requests", helpText: "HTTP requests by status"), labels: [("status", status)]).increment()
+        let elapsed = ContinuousClock.now - started
+        logger.info(
+            "request",
+            metadata: [
+                "request-id": "\(requestID)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "status": "\(status)",
+                "ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
+            ])
+        return response
+    }
+
+    func route(_ request: Request, context: GatewayContext, requestID: String) async throws -> Response {
+        let path = request.uri.path
+        let verb = request.method.rawValue
+        if verb == "OPTIONS" { return Gateway.preflight(request) }
+        switch (verb, path) {
+        case ("GET", "/health"):
+            return Gateway.json(200, .object([("status", .string("healthy")), ("service", .string("gateway-service")), ("version", .string("1.0.0"))]))
+        case ("GET", "/healthz"): return await health()
+        case ("GET", "/metrics"):
+            var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+            response.headers[.contentType] = "text/plain; version=0.0.4"
+            return response
+        default: break
+        }
+        if let wait = ipLimiter.take(context.peer) {
+            throw HTTPFailure(status: 429, detail: "Rate limit exceeded: too many requests from this address; retry in \(wait) s", headers: [("Retry-After", String(wait))])
+        }
+        if path.hasPrefix("/rpc/") {
+            guard verb == "POST" else { throw HTTPFailure(status: 405, detail: "Method Not Allowed") }
+            return try await rpc(request, path: String(path.dropFirst(4)), requestID: requestID)
+        }
+        guard path.hasPrefix("/api/v1/") else { throw HTTPFailure(status: 404, detail: "Not Found") }
+        switch table.match(verb: verb, path: path) {
+        case .notFound: throw HTTPFailure(status: 404, detail: "Not Found")
+        case .methodNotAllowed(let allowed):
+            throw HTTPFailure(status: 405, detail: "Method Not Allowed", headers: [("Allow", allowed.joined(separator: ", "))])
+        case .redirect(let target):
+            var response = Response(status: .temporaryRedirect)
+            response.headers[.location] = target + (request.uri.query.map { "?" + $0 } ?? "")
+            return response
+        case .found(let route, let parameters):
+            return try await legacyCall(route, parameters: parameters, request: request, requestID: requestID)
+        }
+    }
+
+    // MARK: The legacy contract
+
+    func legacyCall(_ route: HTTPRoute, parameters: [String: String], request: Request, requestID: String) async throws -> Response {
+        let authorization = request.headers[.authorization]
+        if let rule = route.access, !rule.public {
+            let caller = try precheck(authorization)
+            try checkRole(rule, caller: caller)
+            if let wait = userLimiter.take(caller.subject) {
+                throw HTTPFailure(status: 429, detail: "Rate limit exceeded for this user; retry in \(wait) s", headers: [("Retry-After", String(wait))])
+            }
+        }
+        guard let info = pool.methods["\(route.method.service)/\(route.method.method)"] else { throw HTTPFailure(status: 500, detail: "Internal server error") }
+        // The request: the body (if the route takes one), then the query (GET), then the path.
+        var members: [(String, JSONValue)] = []
+        if route.body == "*" {
+            let body = try await collect(request)
+            guard !body.isEmpty else { throw HTTPFailure(status: 422, detail: "a JSON body is required") }
+            let parsed: JSONValue
+            do { parsed = try JSONValue.parse(body) } catch { throw HTTPFailure(status: 422, detail: "the body is not valid JSON: \(error)") }
+            guard case .object(let bodyMembers) = parsed else { throw HTTPFailure(status: 422, detail: "the body must be a JSON object") }
+            members = bodyMembers
+        } else {
+            _ = try await collect(request)
+        }
+        if request.method == .get, let message = pool.messages[info.inputType] {
+            for (key, value) in request.uri.queryParameters {
+                let name = LegacyCodec.aliases[String(key)] ?? String(key)
+                guard let field = message.field(named: name) else { continue }
+                if value.isEmpty {
+                    switch field.kind {
+                    case .string, .enumeration: continue
+                    default: throw HTTPFailure(status: 422, detail: "\(key) must not be empty")
+                    }
+                }
+                members.removeAll { $0.0 == String(key) }
+                members.append((String(key), .string(String(value))))
+            }
+        }
+        for (name, value) in parameters {
+            members.removeAll { $0.0 == name }
+            members.append((name, .string(value)))
+        }
+        let canonical = try legacy.canonical(.object(members), as: info.inputType)
+        let payload: [UInt8]
+        do { payload = try codec.encode(canonical, as: info.inputType) } catch {
+            throw HTTPFailure(status: 422, detail: "invalid request: \(error)")
+        }
+        let output: [UInt8]
+        do {
+            output = try await call(route.method, payload: payload, authorization: authorization, requestID: requestID)
+        } catch let error as RPCError {
+            throw HTTPFailure(status: Gateway.legacyStatus(error.code), detail: Gateway.legacyDetail(error))
+        }
+        let json = try JSONValue.parse(
+            try codec.json(from: output, as: info.outputType, options: JSONEncodingOptions(emitDefaults: true, preserveProtoFieldNames: true)))
+        let data = Presentations.table[route.presentation].map { $0(json) } ?? json
+        return Gateway.json(
+            200,
+            .object([("success", .bool(true)), ("data", data), ("message", .string(route.message.isEmpty ? "Success" : route.message)), ("error", .null)]))
+    }
+
+    /// The early token check: 403 without a bearer token (as the contract has it), 401 for one
+    /// that does not verify. The services check again; they are the authority.
+    func precheck(_ authorization: String?) throws -> Caller {
+        guard let authorization else { throw HTTPFailure(status: 403, detail: "Not authenticated") }
+        let parts = authorization.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw HTTPFailure(status: 403, detail: "Invalid authentication credentials")
+        }
+        do { return try verifier.caller(for: String(parts[1])) } catch {
+            throw HTTPFailure(status: 401, detail: "Invalid token: \(error.description)")
+        }
+    }
+
+    func checkRole(_ rule: AccessRule, caller: Caller) throws {
+        if rule.internal { throw HTTPFailure(status: 403, detail: "this operation is for the system's services only") }
+        guard rule.roles.isEmpty || !caller.roles.isDisjoint(with: rule.roles) else {
+            throw HTTPFailure(status: 403, detail: "this operation requires the \(rule.roles.joined(separator: " or ")) role")
+        }
+    }
+
+    // MARK: Generic JSON RPC
+
+    /// `POST /rpc/<package.Service>/<Method>` with canonical proto3 JSON, answered in kind;
+    /// errors as `{"code": "NOT_FOUND", "message": "…"}`.
+    func rpc(_ request: Request, path: String, requestID: String) async throws -> Response {
+        guard let method = methods[path], let info = pool.methods[String(path.dropFirst())] else {
+            return Gateway.json(404, .object([("code", .string("UNIMPLEMENTED")), ("message", .string("no method \(path)"))]))
+        }
+        guard !method.kind.clientStreams, !method.kind.serverStreams else {
+            return Gateway.json(400, .object([("code", .string("INVALID_ARGUMENT")), ("message", .string("\(path) streams; use the binary protocol"))]))
+        }
+        let body = try await collect(request)
+        let payload: [UInt8]
+        do { payload = try codec.encode(json: body.isEmpty ? Array("{}".utf8) : body, as: info.inputType) } catch {
+            return Gateway.json(400, .object([("code", .string("INVALID_ARGUMENT")), ("message", .string("invalid request: \(error)"))]))
+        }
+        do {
+            let output = try await call(method, payload: payload, authorization: request.headers[.authorization], requestID: requestID)
+            var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: try codec.json(from: output, as: info.outputType))))
+            response.headers[.contentType] = "application/json"
+            return response
+        } catch let error as RPCError {
+            return Gateway.json(
+                Gateway.rpcStatus(error.code), .object([("code", .string(error.code.name)), ("message", .string(error.message))]))
+        }
+    }
+
+    // MARK: Calling services
+
+    func call(_ method: MethodDescriptor, payload: [UInt8], authorization: String?, requestID: String) async throws -> [UInt8] {
+        guard let client = clients[method.service] else {
+            throw RPCError(code: .unavailable, message: "Service unavailable: \(method.service) is not configured")
+        }
+        var metadata = Metadata([(MetadataKeys.requestID, requestID)])
+        if let authorization { metadata.add(MetadataKeys.authorization, authorization) }
+        let response = try await client.unary(
+            method, request: RawMessage(bytes: payload), responseType: RawMessage.self,
+            options: CallOptions(timeout: configuration.callTimeout, metadata: metadata))
+        return response.message.bytes
+    }
+
+    func health() async -> Response {
+        var services: [(String, JSONValue)] = []
+        var healthy = true
+        for (name, client) in clients.sorted(by: { $0.key < $1.key }) {
+            var status = "UNREACHABLE"
+            if let answer = try? await Health.Client(client).check(HealthCheckRequest(service: ""), options: CallOptions(timeout: .seconds(2))) {
+                status = answer.status.protoName ?? "UNKNOWN"
+            }
+            if status != "SERVING" { healthy = false }
+            services.append((name, .string(status)))
+        }
+        return Gateway.json(healthy ? 200 : 503, .object([("status", .string(healthy ? "ok" : "degraded")), ("services", .object(services))]))
+    }
+
+    func collect(_ request: Request) async throws -> [UInt8] {
+        do {
+            var buffer = try await request.body.collect(upTo: configuration.maximumBodyBytes)
+            return buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw HTTPFailure(status: 413, detail: "the body is larger than \(configuration.maximumBodyBytes) bytes")
+        }
+    }
+
+    // MARK: Responses
+
+    static func json(_ status: Int, _ value: JSONValue) -> Response {
+        var response = Response(status: HTTPResponse.Status(code: status), body: .init(byteBuffer: ByteBuffer(bytes: value.serialized)))
+        response.headers[.contentType] = "application/json"
+        return response
+    }
+
+    static func detail(_ status: Int, _ text: String) -> Response { json(status, .object([("detail", .string(text))])) }
+
+    /// The contract's CORS: any origin, credentials allowed — on every response, errors and 500s
+    /// included (the legacy gateway forgot 500s).
+    static func addCORS(_ response: inout Response, request: Request) {
+        if response.headers[.accessControlAllowOrigin] == nil { response.headers[.accessControlAllowOrigin] = "*" }
+        response.headers[.accessControlAllowCredentials] = "true"
+    }
+
+    static func preflight(_ request: Request) -> Response {
+        var response = Response(status: .ok)
+        response.headers[.accessControlAllowOrigin] = request.headers[.origin] ?? "*"
+        response.headers[.accessControlAllowMethods] = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
+        response.headers[.accessControlAllowHeaders] = request.headers[.accessControlRequestHeaders] ?? "Authorization, Content-Type"
+        response.headers[.accessControlMaxAge] = "600"
+        response.headers[.vary] = "Origin"
+        return response
+    }
+
+    /// RPC code → HTTP status on the legacy routes: grpc-gateway's table, except where the
+    /// contract says otherwise (a duplicate is 400, as every business-rule refusal).
+    static func legacyStatus(_ code: RPCCode) -> Int {
+        if code == .alreadyExists { return 400 }
+        return rpcStatus(code)
+    }
+
+    /// grpc-gateway's mapping.
+    static func rpcStatus(_ code: RPCCode) -> Int {
+        switch code {
+        case .ok: return 200
+        case .invalidArgument, .failedPrecondition, .outOfRange: return 400
+        case .unauthenticated: return 401
+        case .permissionDenied: return 403
+        case .notFound: return 404
+        case .alreadyExists, .aborted: return 409
+        case .resourceExhausted: return 429
+        case .cancelled: return 499
+        case .unimplemented: return 501
+        case .unavailable: return 503
+        case .deadlineExceeded: return 504
+        default: return 500
+        }
+    }
+
+    static func legacyDetail(_ error: RPCError) -> String {
+        switch error.code {
+        case .unavailable where !error.message.hasPrefix("Service unavailable"): return "Service unavailable: \(error.message)"
+        case .internalError, .unknown, .dataLoss: return "Internal server error"
+        default: return error.message
+        }
+    }
+}
+
+/// The gateway as a process part: Hummingbird on its port.
+public struct GatewayServer: Service {
+    public let gateway: Gateway
+    let application: Application<CallbackResponder<GatewayContext>>
+    let port: NIOLockedValueBox<Int?>
+    let waiters: NIOLockedValueBox<[CheckedContinuation<Int, Never>]>
+
+    public init(gateway: Gateway, configuration: GatewayConfiguration, logger: Logger) {
+        self.gateway = gateway
+        let port = NIOLockedValueBox<Int?>(nil)
+        let waiters = NIOLockedValueBox<[CheckedContinuation<Int, Never>]>([])
+        self.port = port
+        self.waiters = waiters
+        application = Application(
+            responder: CallbackResponder { request, context in await gateway.respond(to: request, context: context) },
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "marketplace-gateway"),
+            onServerRunning: { channel in
+                let bound = channel.localAddress?.port ?? configuration.port
+                port.withLockedValue { $0 = bound }
+                for waiter in waiters.withLockedValue({ list in defer { list = [] }; return list }) { waiter.resume(returning: bound) }
+            },
+            logger: logger)
+    }
+
+    /// The port it listens on, once it does.
+    public var localPort: Int {
+        get async {
+            await withCheckedContinuation { continuation in
+                let ready = port.withLockedValue { port -> Int? in
+                    if let port { return port }
+                    waiters.withLockedValue { $0.append(continuation) }
+                    return nil
+                }
+                if let ready { continuation.resume(returning: ready) }
+            }
+        }
+    }
+
+    public func run() async throws { try await application.run() }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import RPC
+import RPCSchema
+
+/// One HTTP route of the schema: a method's `(rpc.v1.http)` option.
+struct HTTPRoute: Sendable {
+    enum Segment: Sendable, Hashable {
+        case literal(String)
+        /// `{field}`: fills the request field of that name.
+        case variable(String)
+    }
+
+    let verb: String
+    let path: String
+    let segments: [Segment]
+    /// "*" (the whole request from the body) or "" (no body).
+    let body: String
+    let presentation: String
+    let message: String
+    let method: MethodDescriptor
+    let access: AccessRule?
+}
+
+/// The gateway's route table, built from the schema's HTTP options (never written by hand).
+struct RouteTable: Sendable {
+    let routes: [HTTPRoute]
+
+    init(methods: [MethodDescriptor]) {
+        var routes: [HTTPRoute] = []
+        for method in methods {
+            guard let rule = method.httpRule else { continue }
+            for binding in [rule] + rule.additionalBindings {
+                let pair: (String, String)?
+                switch binding.pattern {
+                case .get(let path)?: pair = ("GET", path)
+                case .post(let path)?: pair = ("POST", path)
+                case .put(let path)?: pair = ("PUT", path)
+                case .patch(let path)?: pair = ("PATCH", path)
+                case .delete(let path)?: pair = ("DELETE", path)
+                case nil: pair = nil
+                }
+                guard let (verb, path) = pair else { continue }
+                let segments = path.split(separator: "/").map { part -> HTTPRoute.Segment in
+                    if part.hasPrefix("{"), part.hasSuffix("}") { return .variable(String(part.dropFirst().dropLast())) }
+                    return .literal(String(part))
+                }
+                routes.append(
+                    HTTPRoute(
+                        verb: verb, path: path, segments: segments, body: binding.body.isEmpty ? rule.body : binding.body,
+                        presentation: rule.presentation, message: rule.message, method: method, access: method.accessRule))
+            }
+        }
+        self.routes = routes
+    }
+
+    enum Match {
+        case found(HTTPRoute, [String: String])
+        case methodNotAllowed([String])
+        /// The same path without its trailing slash has a route.
+        case redirect(String)
+        case notFound
+    }
+
+    func match(verb: String, path: String) -> Match {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
+        if parts.count > 1, parts.last == "" {
+            let trimmed = "/" + parts.dropLast().joined(separator: "/")
+            if case .notFound = match(verb: verb, path: trimmed) { return .notFound }
+            return .redirect(trimmed)
+        }
+        var candidates: [(HTTPRoute, [String: String])] = []
+        for route in routes where route.segments.count == parts.count {
+            var parameters: [String: String] = [:]
+            var matched = true
+            for (segment, part) in zip(route.segments, parts) {
+                switch segment {
+                case .literal(let literal): matched = literal == part
+                case .variable(let name):
+                    matched = !part.isEmpty
+                    parameters[name] = part.removingPercentEncoding ?? part
+                }
+                if !matched { break }
+            }
+            if matched { candidates.append((route, parameters)) }
+        }
+        guard !candidates.isEmpty else { return .notFound }
+        // Literal segments win over variables, position by position (`/orders/pending-review`
+        // before `/orders/{order_id}`).
+        func rank(_ route: HTTPRoute) -> [Int] { route.segments.map { if case .literal = $0 { 0 } else { 1 } } }
+        let sameVerb = candidates.filter { $0.0.verb == verb || (verb == "HEAD" && $0.0.verb == "GET") }
+        guard let best = sameVerb.min(by: { rank($0.0).lexicographicallyPrecedes(rank($1.0)) }) else {
+            return .methodNotAllowed(Array(Set(candidates.map(\.0.verb))).sorted())
+        }
+        return .found(best.0, best.1)
+    }
+}
