@@ -243,8 +243,8 @@ let package = Package(
         .testTarget(
             name: "ServicesTests",
             dependencies: [
-                "AuthService", "UsersService", "OrdersService", "ServiceKit", "MarketplaceAPI", "EventBus", "RPC", "RPCSchema",
-                "ProtoRuntime", "TestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift"),
+                "AuthService", "UsersService", "OrdersService", "Gateway", "ServiceKit", "MarketplaceAPI", "EventBus", "RPC",
+                "RPCSchema", "ProtoRuntime", "TestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

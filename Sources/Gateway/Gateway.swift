@@ -287,7 +287,8 @@ public final class Gateway: Sendable {
         for (name, client) in clients.sorted(by: { $0.key < $1.key }) {
             var status = "UNREACHABLE"
             if let answer = try? await Health.Client(client).check(HealthCheckRequest(service: ""), options: CallOptions(timeout: .seconds(2))) {
-                status = answer.status.protoName ?? "UNKNOWN"
+                let name = answer.status.protoName ?? "UNKNOWN"
+                status = name.hasPrefix("SERVING_STATUS_") ? String(name.dropFirst("SERVING_STATUS_".count)) : name
             }
             if status != "SERVING" { healthy = false }
             services.append((name, .string(status)))
@@ -299,6 +300,8 @@ public final class Gateway: Sendable {
         do {
             var buffer = try await request.body.collect(upTo: configuration.maximumBodyBytes)
             return buffer.readBytes(length: buffer.readableBytes) ?? []
+        } catch is NIOTooManyBytesError {
+            throw HTTPFailure(status: 413, detail: "the body is larger than \(configuration.maximumBodyBytes) bytes")
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw HTTPFailure(status: 413, detail: "the body is larger than \(configuration.maximumBodyBytes) bytes")
         }

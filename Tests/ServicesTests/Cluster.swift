@@ -14,6 +14,7 @@ import TestSupport
 import Testing
 import UsersService
 import OrdersService
+@testable import Gateway
 
 /// A clock tests move by hand (lockout expiry, token expiry) instead of sleeping.
 final class TestClock: Sendable {
@@ -31,12 +32,21 @@ struct Cluster: Sendable {
     let authEndpoint: Endpoint
     let usersEndpoint: Endpoint
     let ordersEndpoint: Endpoint
+    let gatewayEndpoint: Endpoint
     let busEndpoint: Endpoint
 
     let auth: Auth.Client
     let users: Users.Client
     let orders: Orders.Client
     let bus: Broker.Client
+
+    /// The gateway for tests: generous rate limits (a race sends a thousand requests from one address).
+    static var gatewayDefaults: GatewayConfiguration {
+        var configuration = GatewayConfiguration()
+        configuration.perIP = (burst: 100_000, perMinute: 100_000)
+        configuration.perUser = (burst: 100_000, perMinute: 100_000)
+        return configuration
+    }
 
     /// Ephemeral ports; a short grace at the end (clients made in a test may still be open).
     static let server = ServerConfiguration(shutdownGracePeriod: .milliseconds(300))
@@ -45,7 +55,8 @@ struct Cluster: Sendable {
 
     /// Runs `body` with a fresh cluster; everything is stopped and deleted afterwards.
     static func with<T: Sendable>(
-        maximumFailedLogins: Int = 5, requireVerifiedProviders: Bool = false, _ body: @Sendable (Cluster) async throws -> T
+        maximumFailedLogins: Int = 5, requireVerifiedProviders: Bool = false, gateway gatewayConfiguration: GatewayConfiguration? = nil,
+        _ body: @Sendable (Cluster) async throws -> T
     ) async throws -> T {
         let directory = try makeTemporaryDirectory("cluster")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -76,9 +87,20 @@ struct Cluster: Sendable {
                 bus: [busEndpoint], authPublicKey: auth.service.publicKey, orders: ordersConfiguration, logger: quiet)
             group.addTask { try await orders.run() }
             let ordersEndpoint = Endpoint(host: "127.0.0.1", port: try await orders.server.localPort)
+            var httpConfiguration = gatewayConfiguration ?? Cluster.gatewayDefaults
+            httpConfiguration.port = 0
+            let gateway = GatewayServer(
+                gateway: try Gateway(
+                    configuration: httpConfiguration,
+                    backends: GatewayBackends([
+                        Auth.serviceName: [authEndpoint], Users.serviceName: [usersEndpoint], Orders.serviceName: [ordersEndpoint],
+                    ]), authPublicKey: auth.service.publicKey, logger: quiet),
+                configuration: httpConfiguration, logger: quiet)
+            group.addTask { try await gateway.run() }
+            let gatewayEndpoint = Endpoint(host: "127.0.0.1", port: await gateway.localPort)
             let cluster = Cluster(
                 directory: directory, clock: clock, authServer: auth, authEndpoint: authEndpoint, usersEndpoint: usersEndpoint,
-                ordersEndpoint: ordersEndpoint, busEndpoint: busEndpoint, auth: Auth.Client(RPCClient(endpoints: [authEndpoint])),
+                ordersEndpoint: ordersEndpoint, gatewayEndpoint: gatewayEndpoint, busEndpoint: busEndpoint, auth: Auth.Client(RPCClient(endpoints: [authEndpoint])),
                 users: Users.Client(RPCClient(endpoints: [usersEndpoint])), orders: Orders.Client(RPCClient(endpoints: [ordersEndpoint])), bus: Broker.Client(RPCClient(endpoints: [busEndpoint])))
             let result = try await body(cluster)
             await cluster.auth.client.close()
