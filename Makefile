@@ -21,8 +21,9 @@ test: bootstrap ## Build and run every test
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-generate: ## Refresh Generated/ (Swift snapshot and descriptor set) from Protos/
+generate: ## Refresh Generated/ (Swift snapshot, descriptor set, the gateway's openapi.json) from Protos/
 	$(SWIFT) run protogen -I Protos --out Generated/swift --descriptor-set-out Generated/descriptors.binpb $(PROTOS)
+	$(SWIFT) run marketplace openapi --out Generated/openapi.json
 
 check-generated: ## Fail if Generated/ is stale
 	$(SWIFT) run protogen -I Protos --out Generated/swift --descriptor-set-out Generated/descriptors.binpb --check $(PROTOS)

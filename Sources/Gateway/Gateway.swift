@@ -65,6 +65,8 @@ public final class Gateway: Sendable {
     let logger: Logger
     /// Every method the gateway knows, by `/package.Service/Method`.
     let methods: [String: MethodDescriptor]
+    /// The OpenAPI document, built once.
+    let openAPI: [UInt8]
 
     /// The schema the gateway serves: every marketplace service.
     static let services: [(name: String, methods: [MethodDescriptor], files: [EmbeddedFileDescriptor])] = [
@@ -93,6 +95,7 @@ public final class Gateway: Sendable {
         userLimiter = RateLimiter(capacity: configuration.perUser.burst, perMinute: configuration.perUser.perMinute)
         self.registry = registry
         self.logger = logger
+        openAPI = OpenAPI.bytes(pool: pool, routes: table, methods: all)
     }
 
     // MARK: Responding
@@ -132,6 +135,10 @@ public final class Gateway: Sendable {
         case ("GET", "/health"):
             return Gateway.json(200, .object([("status", .string("healthy")), ("service", .string("gateway-service")), ("version", .string("1.0.0"))]))
         case ("GET", "/healthz"): return await health()
+        case ("GET", "/api/v1/openapi.json"):
+            var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: openAPI)))
+            response.headers[.contentType] = "application/json"
+            return response
         case ("GET", "/metrics"):
             var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
             response.headers[.contentType] = "text/plain; version=0.0.4"

@@ -21,7 +21,7 @@ struct Marketplace: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "marketplace",
         abstract: "The home-services marketplace.",
-        subcommands: [Run.self, Serve.self, Admin.self, Schema.self],
+        subcommands: [Run.self, Serve.self, Admin.self, Schema.self, OpenAPICommand.self],
         defaultSubcommand: Run.self)
 
     /// Where data lives: `--data-dir`, else `MARKETPLACE_DATA_DIR`, else `./data`.
@@ -196,12 +196,12 @@ struct Marketplace: AsyncParsableCommand {
 
     /// One part of the system alone.
     struct Serve: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run one service alone: bus, auth, users or orders.")
+        static let configuration = CommandConfiguration(abstract: "Run one service alone: bus, auth, users, orders or gateway.")
 
-        @Argument(help: "The service to run: bus, auth, users or orders.")
+        @Argument(help: "The service to run: bus, auth, users, orders or gateway.")
         var service: String
 
-        @Option(help: "The port (bus 8007, auth 8000, users 8002, orders 8003).")
+        @Option(help: "The port (bus 8007, auth 8000, users 8002, orders 8003, gateway 8080).")
         var port: Int?
 
         @Option(help: "The address to listen on.")
@@ -215,12 +215,15 @@ struct Marketplace: AsyncParsableCommand {
         @Option(help: "The users service's address(es) (default: $MARKETPLACE_USERS or 127.0.0.1:8002).")
         var users: String?
 
+        @Option(help: "The orders service's address(es) (default: $MARKETPLACE_ORDERS or 127.0.0.1:8003).")
+        var orders: String?
+
         @Flag(help: "orders: only providers with a verified profile may accept orders.")
         var requireVerifiedProviders = false
 
         func validate() throws {
-            guard ["bus", "auth", "users", "orders"].contains(service) else {
-                throw ValidationError("unknown service '\(service)'; available: bus, auth, users, orders (the others are not built yet)")
+            guard ["bus", "auth", "users", "orders", "gateway"].contains(service) else {
+                throw ValidationError("unknown service '\(service)'; available: bus, auth, users, orders, gateway (the others are not built yet)")
             }
             if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0-65535") }
         }
@@ -248,6 +251,25 @@ struct Marketplace: AsyncParsableCommand {
                     dataDirectory: directory, configuration: ServerConfiguration(host: host, port: port ?? Ports.orders),
                     auth: try peers.authEndpoints(), users: usersEndpoints, bus: try peers.busEndpoints(),
                     authPublicKey: try peers.publicKey(), orders: configuration, logger: logger)
+            case "gateway":
+                let auth = try peers.authEndpoints()
+                let users = try Addresses.parse(users ?? ProcessInfo.processInfo.environment["MARKETPLACE_USERS"] ?? "127.0.0.1:8002", option: "--users")
+                let orders = try Addresses.parse(orders ?? ProcessInfo.processInfo.environment["MARKETPLACE_ORDERS"] ?? "127.0.0.1:8003", option: "--orders")
+                let key: Curve25519PublicKey
+                if let given = try peers.publicKey() {
+                    key = given
+                } else {
+                    key = try await AuthPublicKey.fetch(from: Auth.Client(RPCClient(endpoints: auth)), logger: logger)
+                }
+                let registry = PrometheusCollectorRegistry()
+                MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+                var configuration = GatewayConfiguration()
+                configuration.host = host
+                configuration.port = port ?? Ports.gateway
+                let backends = GatewayBackends([Auth.serviceName: auth, Users.serviceName: users, Orders.serviceName: orders])
+                service = GatewayServer(
+                    gateway: try Gateway(configuration: configuration, backends: backends, authPublicKey: key, registry: registry, logger: logger),
+                    configuration: configuration, logger: logger)
             default:
                 service = try await EventBusServer.make(
                     dataDirectory: directory, configuration: ServerConfiguration(host: host, port: port ?? Ports.bus),
@@ -293,6 +315,24 @@ struct Marketplace: AsyncParsableCommand {
                 } catch let error as RPCError {
                     throw ValidationError(error.message)
                 }
+            }
+        }
+    }
+
+    /// The gateway's OpenAPI document, from the schema.
+    struct OpenAPICommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "openapi", abstract: "Print (or write) the gateway's OpenAPI document, generated from the schema.")
+
+        @Option(help: "Write it to this file instead of standard output.")
+        var out: String?
+
+        mutating func run() throws {
+            let document = try Gateway.openAPIDocument()
+            if let out {
+                try Data(document).write(to: URL(fileURLWithPath: out))
+            } else {
+                FileHandle.standardOutput.write(Data(document))
             }
         }
     }

@@ -259,3 +259,22 @@ struct EndToEndTests {
         }
     }
 }
+
+@Suite("The OpenAPI document")
+struct OpenAPITests {
+    @Test("Generated/openapi.json is what the schema generates now (make generate refreshes it); the gateway serves it")
+    func fresh() async throws {
+        let generated = try Gateway.openAPIDocument()
+        let committed = try [UInt8](Data(contentsOf: repositoryRoot.appendingPathComponent("Generated/openapi.json")))
+        #expect(generated == committed, "Generated/openapi.json is stale: run `make generate`")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(generated)) as? [String: Any])
+        let paths = try #require(document["paths"] as? [String: Any])
+        #expect(paths["/api/v1/customer/orders/publish"] != nil)
+        #expect(paths["/rpc/marketplace.v1.Orders/AcceptOrder"] != nil)
+        try await Cluster.with { cluster in
+            let served = try await httpRequest(cluster.gatewayEndpoint, "GET", "/api/v1/openapi.json")
+            #expect(served.status == 200)
+            #expect(served.body == generated)
+        }
+    }
+}
