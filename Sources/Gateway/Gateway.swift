@@ -222,9 +222,14 @@ public final class Gateway: Sendable {
         let json = try JSONValue.parse(
             try codec.json(from: output, as: info.outputType, options: JSONEncodingOptions(emitDefaults: true, preserveProtoFieldNames: true)))
         let data = Presentations.table[route.presentation].map { $0(json) } ?? json
-        return Gateway.json(
+        var response = Gateway.json(
             200,
             .object([("success", .bool(true)), ("data", data), ("message", .string(route.message.isEmpty ? "Success" : route.message)), ("error", .null)]))
+        // Lists are pages; the contract's arrays have no room for the next page's token.
+        if case .string(let next)? = json["next_page_token"], !next.isEmpty {
+            response.headers[.init("x-next-page-token")!] = next
+        }
+        return response
     }
 
     /// The early token check: 403 without a bearer token (as the contract has it), 401 for one

@@ -24,6 +24,7 @@ struct Marketplace: AsyncParsableCommand {
         subcommands: [Run.self, Serve.self, Admin.self, Schema.self, OpenAPICommand.self],
         defaultSubcommand: Run.self)
 
+
     /// Where data lives: `--data-dir`, else `MARKETPLACE_DATA_DIR`, else `./data`.
     struct DataOptions: ParsableArguments {
         @Option(help: "Directory for the SQLite files (default: $MARKETPLACE_DATA_DIR or ./data).")
@@ -189,8 +190,8 @@ struct Marketplace: AsyncParsableCommand {
             // Shut down in reverse: the gateway, orders, users, auth, then the bus (so their outboxes can flush).
             let group = ServiceGroup(
                 configuration: .init(
-                    services: [busServer, authServer, usersServer, ordersServer, gatewayServer], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            try await group.run()
+                    services: [busServer, authServer, usersServer, ordersServer, gatewayServer], gracefulShutdownSignals: [], logger: logger))
+            try await group.runUntilSignalled(logger: logger)
         }
     }
 
@@ -276,8 +277,8 @@ struct Marketplace: AsyncParsableCommand {
                     topology: try self.bus.topology(), logger: logger)
             }
             let group = ServiceGroup(
-                configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            try await group.run()
+                configuration: .init(services: [service], gracefulShutdownSignals: [], logger: logger))
+            try await group.runUntilSignalled(logger: logger)
         }
     }
 

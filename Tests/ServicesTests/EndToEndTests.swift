@@ -104,6 +104,20 @@ struct EndToEndTests {
             #expect(string(adminView.json?["data"]?["created_at"])?.contains("T") == true, "admin routes: T")
             let transitions = try await http.call("GET", "/orders/\(orderID)/history", token: customer)
             #expect(transitions.status == 200)
+
+            // Pages: page_size and page_token in the query, the next token in a header.
+            for _ in 0..<3 { _ = try await http.call("POST", "/customer/orders/publish", token: customer, json: Self.order) }
+            let first = try await http.call("GET", "/customer/orders/history?page_size=2", token: customer)
+            let next = try #require(first.headers["x-next-page-token"])
+            let second = try await http.call("GET", "/customer/orders/history?page_size=2&page_token=\(next)", token: customer)
+            if case .array(let a)? = first.json?["data"], case .array(let b)? = second.json?["data"] {
+                #expect(a.count == 2)
+                #expect(b.count == 2)
+                #expect(Set(a.compactMap { number($0["id"]) }).isDisjoint(with: b.compactMap { number($0["id"]) }))
+            } else {
+                Issue.record("pages: \(first.text) / \(second.text)")
+            }
+            #expect(second.headers["x-next-page-token"] == nil, "4 orders: two pages")
         }
     }
 

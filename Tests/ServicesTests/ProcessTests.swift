@@ -1,0 +1,49 @@
+import Foundation
+import RPC
+import TestSupport
+import Testing
+
+@Suite("marketplace run as a real process", .serialized)
+struct ProcessTests {
+    @Test("starts every part on its port, creates and prints the first admin, and on SIGTERM shuts down gracefully (exit 0)")
+    func runAndStop() async throws {
+        let directory = try makeTemporaryDirectory("run")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let base = Int.random(in: 21_000...58_000)
+        let process = Process()
+        process.executableURL = repositoryRoot.appendingPathComponent(".build/debug/marketplace")
+        process.arguments = [
+            "run", "--data-dir", directory.path, "--bus-port", "\(base + 7)", "--auth-port", "\(base)", "--users-port", "\(base + 2)",
+            "--orders-port", "\(base + 3)", "--gateway-port", "\(base + 80)",
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "MARKETPLACE_ADMIN_PASSWORD")
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let gateway = Endpoint(host: "127.0.0.1", port: base + 80)
+        var healthy = false
+        for _ in 0..<300 where !healthy {
+            if let result = try? await httpRequest(gateway, "GET", "/healthz"), result.status == 200 { healthy = true } else {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        #expect(healthy, "the gateway reports every backend SERVING")
+        process.terminate()  // SIGTERM
+        let text = await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                let data = output.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                continuation.resume(returning: String(decoding: data, as: UTF8.self))
+            }
+        }
+        #expect(process.terminationReason == .exit, "it exited by itself, not killed by the signal")
+        #expect(process.terminationStatus == 0, "\(text)")
+        #expect(text.contains("shutting down gracefully"))
+        for part in ["bus", "auth", "users", "orders"] { #expect(text.contains("info \(part): [RPC] stopped"), "\(part) stopped") }
+        #expect(text.contains("first admin created"))
+        #expect(text.contains("password (shown once"))
+    }
+}
