@@ -170,7 +170,10 @@ struct AuthTests {
         try await Cluster.with { cluster in
             try await cluster.signUp("grace")
             let session = try await cluster.auth.login(LoginRequest(identifier: .username("grace"), password: "password123"))
-            _ = try await cluster.users.getMyCustomerProfile(GetMyProfileRequest(), options: bearer(session.accessToken))
+            // The token works at users (its profile comes with the user.registered event).
+            #expect(try await eventually {
+                (try? await cluster.users.getMyCustomerProfile(GetMyProfileRequest(), options: bearer(session.accessToken))) != nil
+            })
             _ = try await cluster.auth.logout(LogoutRequest(refreshToken: session.refreshToken), options: bearer(session.accessToken))
             #expect(await code { _ = try await cluster.auth.getMe(GetMeRequest(), options: bearer(session.accessToken)) } == .unauthenticated)
             #expect(await code { _ = try await cluster.auth.refresh(RefreshRequest(refreshToken: session.refreshToken)) } == .unauthenticated)
