@@ -313,60 +313,31 @@ public struct OrdersService: Orders.Handler {
     }
 
     public func listMyActiveOrders(_ request: ListOrdersRequest, context: ServerContext) async throws -> ListOrdersResponse {
-        var page = OrderPage()
-        page.filter("customer_id = ?", try context.requireUserID())
-        page.filter("status IN (1, 2, 3, 4)")
-        return try await list(page, size: request.pageSize, token: request.pageToken)
+        try await list(.customerActive(try context.requireUserID()), size: request.pageSize, token: request.pageToken)
     }
 
     public func listMyOrderHistory(_ request: ListOrdersRequest, context: ServerContext) async throws -> ListOrdersResponse {
-        var page = OrderPage()
-        page.filter("customer_id = ?", try context.requireUserID())
-        return try await list(page, size: request.pageSize, token: request.pageToken)
+        try await list(.customerHistory(try context.requireUserID()), size: request.pageSize, token: request.pageToken)
     }
 
     public func listAvailableOrders(_ request: ListAvailableOrdersRequest, context: ServerContext) async throws -> ListOrdersResponse {
-        var page = OrderPage()
-        page.filter("status = ?", OrderStatus.pending.protoValue)
-        if request.location != .unspecified { page.filter("location = ?", try OrderRules.location(request.location).protoValue) }
-        if request.serviceType != .unspecified { page.filter("service_type = ?", try OrderRules.serviceType(request.serviceType).protoValue) }
-        if let min = request.minPrice {
-            guard min.cents >= 0 else { throw RPCError(code: .invalidArgument, message: "min_price must not be negative") }
-            page.filter("price_cents >= ?", min.cents)
-        }
-        if let max = request.maxPrice {
-            guard max.cents >= 0 else { throw RPCError(code: .invalidArgument, message: "max_price must not be negative") }
-            page.filter("price_cents <= ?", max.cents)
-        }
-        let keyword = request.keyword.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard keyword.count <= 100 else { throw RPCError(code: .invalidArgument, message: "keyword must be at most 100 characters") }
-        if !keyword.isEmpty {
-            let pattern = "%" + keyword.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
-                .replacingOccurrences(of: "_", with: "\\_") + "%"
-            page.filter("(title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')", pattern, pattern)
-        }
-        return try await list(page, size: request.pageSize, token: request.pageToken)
+        try await list(try .available(request), size: request.pageSize, token: request.pageToken)
+    }
+
+    public func listProviderActiveOrders(_ request: ListOrdersRequest, context: ServerContext) async throws -> ListOrdersResponse {
+        try await list(.providerActive(try context.requireUserID()), size: request.pageSize, token: request.pageToken)
     }
 
     public func listProviderHistory(_ request: ListOrdersRequest, context: ServerContext) async throws -> ListOrdersResponse {
-        var page = OrderPage(timeColumn: "updated_at")
-        page.filter("provider_id = ?", try context.requireUserID())
-        return try await list(page, size: request.pageSize, token: request.pageToken)
+        try await list(.providerHistory(try context.requireUserID()), size: request.pageSize, token: request.pageToken)
     }
 
     public func adminListOrders(_ request: AdminListOrdersRequest, context: ServerContext) async throws -> ListOrdersResponse {
-        var page = OrderPage()
-        if request.status != .unspecified {
-            guard OrderStatus.allCases.contains(request.status) else { throw RPCError(code: .invalidArgument, message: "status is not an order status") }
-            page.filter("status = ?", request.status.protoValue)
-        }
-        return try await list(page, size: request.pageSize, token: request.pageToken)
+        try await list(try .admin(request.status), size: request.pageSize, token: request.pageToken)
     }
 
     public func adminListPendingReview(_ request: ListOrdersRequest, context: ServerContext) async throws -> ListOrdersResponse {
-        var page = OrderPage()
-        page.filter("status = ?", OrderStatus.pendingReview.protoValue)
-        return try await list(page, size: request.pageSize, token: request.pageToken)
+        try await list(.pendingReview, size: request.pageSize, token: request.pageToken)
     }
 
     // MARK: Database

@@ -101,6 +101,18 @@ struct OrderPage: Sendable {
 
     /// Fetches one page; returns it and the next page's token.
     func fetch(_ db: Database, size: Int, token: String) throws -> ([Order], String) {
+        let (sql, arguments) = try query(size: size, token: token)
+        let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
+        let page = rows.prefix(size)
+        var next = ""
+        if rows.count > size, let last = page.last {
+            next = PageToken.encode([String(last[timeColumn] as Int64), String(last["id"] as Int64)])
+        }
+        return (page.map(OrdersSchema.order(from:)), next)
+    }
+
+    /// The page's SQL (one more row than the page, to know whether another follows).
+    func query(size: Int, token: String) throws -> (String, StatementArguments) {
         var conditions = self.conditions
         var arguments = self.arguments
         if let fields = try PageToken.decode(token, expecting: 2) {
@@ -114,12 +126,77 @@ struct OrderPage: Sendable {
         let sql =
             "SELECT * FROM orders" + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
             + " ORDER BY \(timeColumn) DESC, id DESC LIMIT ?"
-        let rows = try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments))
-        let page = rows.prefix(size)
-        var next = ""
-        if rows.count > size, let last = page.last {
-            next = PageToken.encode([String(last[timeColumn] as Int64), String(last["id"] as Int64)])
+        return (sql, StatementArguments(arguments))
+    }
+}
+
+/// Every list the service pages through, each served by an index whose order is the list's
+/// (`OrdersStoreTests` checks the query plans).
+extension OrderPage {
+    /// A customer's orders not yet finished (pending_review, pending, accepted, in_progress).
+    static func customerActive(_ customer: Int64) -> OrderPage {
+        var page = OrderPage()
+        page.filter("customer_id = ?", customer)
+        page.filter("status IN (1, 2, 3, 4)")
+        return page
+    }
+
+    static func customerHistory(_ customer: Int64) -> OrderPage {
+        var page = OrderPage()
+        page.filter("customer_id = ?", customer)
+        return page
+    }
+
+    /// Approved orders nobody accepted yet, with the request's filters.
+    static func available(_ request: ListAvailableOrdersRequest) throws -> OrderPage {
+        var page = OrderPage()
+        page.filter("status = ?", OrderStatus.pending.protoValue)
+        if request.location != .unspecified { page.filter("location = ?", try OrderRules.location(request.location).protoValue) }
+        if request.serviceType != .unspecified { page.filter("service_type = ?", try OrderRules.serviceType(request.serviceType).protoValue) }
+        if let min = request.minPrice {
+            guard min.cents >= 0 else { throw RPCError(code: .invalidArgument, message: "min_price must not be negative") }
+            page.filter("price_cents >= ?", min.cents)
         }
-        return (page.map(OrdersSchema.order(from:)), next)
+        if let max = request.maxPrice {
+            guard max.cents >= 0 else { throw RPCError(code: .invalidArgument, message: "max_price must not be negative") }
+            page.filter("price_cents <= ?", max.cents)
+        }
+        let keyword = request.keyword.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard keyword.count <= 100 else { throw RPCError(code: .invalidArgument, message: "keyword must be at most 100 characters") }
+        if !keyword.isEmpty {
+            let pattern = "%" + keyword.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_") + "%"
+            page.filter("(title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')", pattern, pattern)
+        }
+        return page
+    }
+
+    /// A provider's orders still to do (accepted, in_progress).
+    static func providerActive(_ provider: Int64) -> OrderPage {
+        var page = OrderPage(timeColumn: "updated_at")
+        page.filter("provider_id = ?", provider)
+        page.filter("status IN (3, 4)")
+        return page
+    }
+
+    static func providerHistory(_ provider: Int64) -> OrderPage {
+        var page = OrderPage(timeColumn: "updated_at")
+        page.filter("provider_id = ?", provider)
+        return page
+    }
+
+    static func admin(_ status: OrderStatus) throws -> OrderPage {
+        var page = OrderPage()
+        if status != .unspecified {
+            guard OrderStatus.allCases.contains(status) else { throw RPCError(code: .invalidArgument, message: "status is not an order status") }
+            page.filter("status = ?", status.protoValue)
+        }
+        return page
+    }
+
+    static var pendingReview: OrderPage {
+        var page = OrderPage()
+        page.filter("status = ?", OrderStatus.pendingReview.protoValue)
+        return page
     }
 }

@@ -65,11 +65,13 @@ struct OrdersTests {
             _ = try await cluster.orders.reviewOrder(ReviewOrderRequest(orderId: order.id, approved: true), options: bearer(admin))
             let accepted = try await cluster.orders.acceptOrder(AcceptOrderRequest(orderId: order.id), options: bearer(provider))
             #expect(accepted.order?.providerId == providerUser.id)
+            #expect(try await cluster.orders.listProviderActiveOrders(ListOrdersRequest(), options: bearer(provider)).orders.map(\.id) == [order.id])
             #expect(await code { _ = try await cluster.orders.updateOrderStatus(UpdateOrderStatusRequest(orderId: order.id, newStatus: .completed), options: bearer(provider)) } == .failedPrecondition, "completed follows in_progress")
             _ = try await cluster.orders.updateOrderStatus(UpdateOrderStatusRequest(orderId: order.id, newStatus: .inProgress), options: bearer(provider))
             #expect(await code { _ = try await cluster.orders.cancelMyOrder(CancelOrderRequest(orderId: order.id), options: bearer(customer)) } == .failedPrecondition, "too late for the customer")
             let done = try await cluster.orders.updateOrderStatus(UpdateOrderStatusRequest(orderId: order.id, newStatus: .completed), options: bearer(provider))
             #expect(done.order?.status == .completed)
+            #expect(try await cluster.orders.listProviderActiveOrders(ListOrdersRequest(), options: bearer(provider)).orders.isEmpty, "done: no longer active")
             #expect(await code { _ = try await cluster.orders.adminCancelOrder(CancelOrderRequest(orderId: order.id), options: bearer(admin)) } == .failedPrecondition, "completed orders stay")
 
             func wire<E: EventMessage>(_ event: E, id: String) -> Event {
