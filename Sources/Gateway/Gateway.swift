@@ -26,6 +26,11 @@ public struct GatewayConfiguration: Sendable {
     public var perUser = (burst: 200, perMinute: 600)
     /// How long the gateway waits for a service.
     public var callTimeout: Duration = .seconds(10)
+    /// The legacy list routes return whole arrays (following pages) up to this many items.
+    public var legacyListLimit = 1000
+    /// Behind a load balancer: take the client address for rate limits from the first
+    /// `X-Forwarded-For` entry (only when the balancer sets it; never trust it otherwise).
+    public var trustForwardedFor = false
 
     public init() {}
 }
@@ -145,7 +150,10 @@ public final class Gateway: Sendable {
             return response
         default: break
         }
-        if let wait = ipLimiter.take(context.peer) {
+        let client = configuration.trustForwardedFor
+            ? (request.headers[.init("x-forwarded-for")!]?.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? context.peer)
+            : context.peer
+        if let wait = ipLimiter.take(client) {
             throw HTTPFailure(status: 429, detail: "Rate limit exceeded: too many requests from this address; retry in \(wait) s", headers: [("Retry-After", String(wait))])
         }
         if path.hasPrefix("/rpc/") {
@@ -191,7 +199,7 @@ public final class Gateway: Sendable {
             _ = try await collect(request)
         }
         if request.method == .get, let message = pool.messages[info.inputType] {
-            for (key, value) in request.uri.queryParameters {
+            for (key, value) in Gateway.queryItems(request.uri.query) {
                 let name = LegacyCodec.aliases[String(key)] ?? String(key)
                 guard let field = message.field(named: name) else { continue }
                 if value.isEmpty {
@@ -209,6 +217,37 @@ public final class Gateway: Sendable {
             members.append((name, .string(value)))
         }
         let canonical = try legacy.canonical(.object(members), as: info.inputType)
+        // The contract's lists are whole arrays: unless the client pages itself (page_size or
+        // page_token in the query), the pages are followed up to `legacyListLimit` items.
+        let paged = members.contains { $0.0 == "page_token" || $0.0 == "page_size" }
+        let wholeList = !paged && pool.messages[info.inputType]?.field(named: "page_token") != nil
+        var json = try await legacyRPC(route, info: info, canonical: wholeList ? with(canonical, pageSize: 100, token: "") : canonical,
+            authorization: authorization, requestID: requestID)
+        if wholeList {
+            var count = json.arrayCount
+            while case .string(let next)? = json["next_page_token"], !next.isEmpty, count < configuration.legacyListLimit {
+                let more = try await legacyRPC(
+                    route, info: info, canonical: with(canonical, pageSize: 100, token: next), authorization: authorization, requestID: requestID)
+                json = json.appendingArrays(of: more)
+                count = json.arrayCount
+            }
+        }
+        let data = Presentations.table[route.presentation].map { $0(json) } ?? json
+        var response = Gateway.json(
+            200,
+            .object([("success", .bool(true)), ("data", data), ("message", .string(route.message.isEmpty ? "Success" : route.message)), ("error", .null)]))
+        // The contract's arrays have no room for the next page's token: it goes in a header.
+        if case .string(let next)? = json["next_page_token"], !next.isEmpty {
+            response.headers[.init("x-next-page-token")!] = next
+        }
+        return response
+    }
+
+    /// One call of a legacy route: canonical JSON in, the canonical response (proto names,
+    /// defaults written) out; RPC errors become the contract's `{"detail"}` errors.
+    func legacyRPC(
+        _ route: HTTPRoute, info: DescriptorPool.MethodInfo, canonical: JSONValue, authorization: String?, requestID: String
+    ) async throws -> JSONValue {
         let payload: [UInt8]
         do { payload = try codec.encode(canonical, as: info.inputType) } catch {
             throw HTTPFailure(status: 422, detail: "invalid request: \(error)")
@@ -219,17 +258,30 @@ public final class Gateway: Sendable {
         } catch let error as RPCError {
             throw HTTPFailure(status: Gateway.legacyStatus(error.code), detail: Gateway.legacyDetail(error))
         }
-        let json = try JSONValue.parse(
+        return try JSONValue.parse(
             try codec.json(from: output, as: info.outputType, options: JSONEncodingOptions(emitDefaults: true, preserveProtoFieldNames: true)))
-        let data = Presentations.table[route.presentation].map { $0(json) } ?? json
-        var response = Gateway.json(
-            200,
-            .object([("success", .bool(true)), ("data", data), ("message", .string(route.message.isEmpty ? "Success" : route.message)), ("error", .null)]))
-        // Lists are pages; the contract's arrays have no room for the next page's token.
-        if case .string(let next)? = json["next_page_token"], !next.isEmpty {
-            response.headers[.init("x-next-page-token")!] = next
+    }
+
+    func with(_ request: JSONValue, pageSize: Int, token: String) -> JSONValue {
+        guard case .object(var members) = request else { return request }
+        members.removeAll { $0.0 == "page_size" || $0.0 == "page_token" }
+        members.append(("page_size", .number(String(pageSize))))
+        if !token.isEmpty { members.append(("page_token", .string(token))) }
+        return .object(members)
+    }
+
+    /// A query string's items, decoded as HTML forms encode them (`+` is a space).
+    static func queryItems(_ query: String?) -> [(String, String)] {
+        guard let query, !query.isEmpty else { return [] }
+        return query.split(separator: "&").compactMap { item in
+            let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ text: Substring) -> String {
+                let spaced = text.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            guard let key = parts.first, !key.isEmpty else { return nil }
+            return (decode(key), parts.count > 1 ? decode(parts[1]) : "")
         }
-        return response
     }
 
     /// The early token check: 403 without a bearer token (as the contract has it), 401 for one
@@ -334,6 +386,7 @@ public final class Gateway: Sendable {
     static func addCORS(_ response: inout Response, request: Request) {
         if response.headers[.accessControlAllowOrigin] == nil { response.headers[.accessControlAllowOrigin] = "*" }
         response.headers[.accessControlAllowCredentials] = "true"
+        response.headers[.accessControlExposeHeaders] = "X-Request-Id, X-Next-Page-Token, Retry-After"
     }
 
     static func preflight(_ request: Request) -> Response {

@@ -39,9 +39,13 @@ enum Presentations {
         },
         "user_detail": { detail in
             let user = detail["user"] ?? .null
+            // The contract: the stored profile, else a default one with null times (null for admins).
             var profile: JSONValue = .null
-            if let customer = detail["customer"] { profile = customerProfile(customer) }
-            if let provider = detail["provider"] { profile = providerProfile(provider) }
+            switch text(user["role"]) {
+            case "ROLE_CUSTOMER": profile = customerProfile(detail["customer"] ?? defaultCustomer(user["id"]))
+            case "ROLE_PROVIDER": profile = providerProfile(detail["provider"] ?? defaultProvider(user["id"]))
+            default: break
+            }
             return object([
                 "user_id": int(user["id"]), "username": user["username"] ?? .null, "email": user["email"] ?? .null,
                 "role_id": roleID(user["role"]), "role_name": roleName(user["role"]), "profile": profile,
@@ -68,7 +72,10 @@ enum Presentations {
     // MARK: Shapes shared by several entries
 
     static func order(_ order: JSONValue, created: LegacyCodec.TimeStyle, service: LegacyCodec.TimeStyle) -> JSONValue {
-        let status = lower(order["status"], prefix: "ORDER_STATUS_")
+        // The contract has no `reviewed` status (the client buckets by status): a reviewed order
+        // is `completed` with `has_review: true`.
+        let reviewed = lower(order["status"], prefix: "ORDER_STATUS_") == .string("reviewed")
+        let status = reviewed ? JSONValue.string("completed") : lower(order["status"], prefix: "ORDER_STATUS_")
         return object([
             "id": int(order["id"]), "customer_id": int(order["customer_id"]), "title": order["title"] ?? .null,
             "description": nullIfEmpty(order["description"]), "service_type": lower(order["service_type"], prefix: "SERVICE_TYPE_"),
@@ -77,7 +84,7 @@ enum Presentations {
             "service_end_time": time(order["service_end_time"], service), "created_at": time(order["created_at"], created),
             "updated_at": time(order["updated_at"], created), "provider_id": int(order["provider_id"]),
             "payment_status": lower(order["payment_status"], prefix: "PAYMENT_STATUS_"),
-            "has_review": .bool(status == .string("reviewed")), "status_reason": nullIfEmpty(order["status_reason"]),
+            "has_review": .bool(reviewed), "status_reason": nullIfEmpty(order["status_reason"]),
         ])
     }
 
@@ -112,6 +119,14 @@ enum Presentations {
             "completed_orders": int(profile["completed_orders"]), "verified": profile["verified"] ?? .bool(false),
             "created_at": time(profile["created_at"], .fraction), "updated_at": time(profile["updated_at"], .fraction),
         ])
+    }
+
+    static func defaultCustomer(_ id: JSONValue?) -> JSONValue {
+        .object([("user_id", id ?? .null), ("location", .string("LOCATION_NORTH")), ("budget_preference", .object([("cents", .string("0"))]))])
+    }
+
+    static func defaultProvider(_ id: JSONValue?) -> JSONValue {
+        .object([("user_id", id ?? .null), ("rating", .number("5.0")), ("hourly_rate", .object([("cents", .string("0"))]))])
     }
 
     // MARK: Values

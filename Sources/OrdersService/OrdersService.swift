@@ -208,50 +208,67 @@ public struct OrdersService: Orders.Handler {
     public func adminUpdateOrder(_ request: AdminUpdateOrderRequest, context: ServerContext) async throws -> Order {
         let admin = try context.requireUserID()
         let selection = try OrderRules.selection(request)
+        let reason = try OrderRules.reason(request.reason)
+        guard let current = try await read({ db in try OrdersSchema.fetch(db, request.orderId) }) else {
+            throw RPCError(code: .notFound, message: "order \(request.orderId) not found")
+        }
+        // Everything is checked before anything is written: a bad field changes nothing, the
+        // status included.
+        var edited = current
+        let changes = try OrderRules.apply(request, selection: selection, to: &edited)
+        let statusChange = request.status.flatMap { status in selection.wants("status", present: true) && status != current.status ? status : nil }
+        guard changes || statusChange != nil || request.status != nil else {
+            throw RPCError(code: .invalidArgument, message: "nothing to update")
+        }
+        if changes, ![.pendingReview, .pending, .accepted, .inProgress].contains(current.status) {
+            throw RPCError(code: .failedPrecondition, message: "order \(current.id) is \(OrderStateMachine.label(current.status)); it can no longer be edited")
+        }
         // A status change is an action of the state machine, never a direct write.
-        if let status = request.status, selection.wants("status", present: true) {
-            let reason = try OrderRules.reason(request.reason)
-            let current = try await read { db in try OrdersSchema.fetch(db, request.orderId) }
-            guard let current else { throw RPCError(code: .notFound, message: "order \(request.orderId) not found") }
-            if status != current.status {
-                switch status {
-                case .pending: _ = try await transition(request.orderId, .approve, by: .admin(admin))
-                case .cancelled where current.status == .pendingReview && !reason.isEmpty:
-                    _ = try await transition(request.orderId, .reject(reason: reason), by: .admin(admin), reason: reason)
-                case .cancelled:
-                    let why = reason.isEmpty ? "cancelled by an admin" : reason
-                    _ = try await transition(request.orderId, .cancel(reason: why), by: .admin(admin), reason: why)
-                default:
-                    throw RPCError(
-                        code: .failedPrecondition,
-                        message: "order \(request.orderId): an admin cannot set \(OrderStateMachine.label(status)) directly; it follows from the provider's and customer's actions")
+        var action: OrderStateMachine.Action?
+        switch statusChange {
+        case nil: action = nil
+        case .pending?: action = .approve
+        case .cancelled? where current.status == .pendingReview && !reason.isEmpty: action = .reject(reason: reason)
+        case .cancelled?: action = .cancel(reason: reason.isEmpty ? "cancelled by an admin" : reason)
+        case let status?:
+            throw RPCError(
+                code: .failedPrecondition,
+                message: "order \(current.id): an admin cannot set \(OrderStateMachine.label(status)) directly; it follows from the provider's and customer's actions")
+        }
+        if let action {
+            let facts = OrderStateMachine.Facts(status: current.status, customerID: current.customerId, providerID: current.providerId)
+            if case .failure(let refusal) = OrderStateMachine.apply(action, by: .admin(admin), to: facts) {
+                switch refusal {
+                case .illegal(let why): throw RPCError(code: .failedPrecondition, message: "order \(current.id): \(why)")
+                case .invalid(let why): throw RPCError(code: .invalidArgument, message: why)
+                case .notAllowed(let why): throw RPCError(code: .permissionDenied, message: why)
                 }
             }
         }
         let now = self.now
-        return try await write { db in
-            guard var order = try OrdersSchema.fetch(db, request.orderId) else {
-                throw RPCError(code: .notFound, message: "order \(request.orderId) not found")
+        if changes {
+            let edited = edited
+            try await write { db in
+                try db.execute(
+                    sql: """
+                        UPDATE orders SET title = ?, description = ?, service_type = ?, price_cents = ?, location = ?, address = ?,
+                            start_at = ?, end_at = ?, updated_at = ? WHERE id = ? AND status = ?
+                        """,
+                    arguments: [
+                        edited.title, edited.description, edited.serviceType.protoValue, edited.price?.cents ?? 0, edited.location.protoValue,
+                        edited.address, edited.serviceStartTime?.micros, edited.serviceEndTime?.micros, now.micros, edited.id,
+                        current.status.protoValue,
+                    ])
+                guard db.changesCount == 1 else { throw RPCError(code: .aborted, message: "order \(current.id) changed concurrently; try again") }
             }
-            let changes = try OrderRules.apply(request, selection: selection, to: &order)
-            if !changes {
-                guard request.status != nil else { throw RPCError(code: .invalidArgument, message: "nothing to update") }
-                return order
-            }
-            guard [.pendingReview, .pending, .accepted, .inProgress].contains(order.status) else {
-                throw RPCError(code: .failedPrecondition, message: "order \(order.id) is \(OrderStateMachine.label(order.status)); it can no longer be edited")
-            }
-            try db.execute(
-                sql: """
-                    UPDATE orders SET title = ?, description = ?, service_type = ?, price_cents = ?, location = ?, address = ?,
-                        start_at = ?, end_at = ?, updated_at = ? WHERE id = ?
-                    """,
-                arguments: [
-                    order.title, order.description, order.serviceType.protoValue, order.price?.cents ?? 0, order.location.protoValue,
-                    order.address, order.serviceStartTime?.micros, order.serviceEndTime?.micros, now.micros, order.id,
-                ])
-            return try OrdersSchema.fetch(db, order.id) ?? order
         }
+        if let action {
+            var why = ""
+            if case .reject(let text) = action { why = text }
+            if case .cancel(let text) = action { why = text }
+            return try await transition(current.id, action, by: .admin(admin), reason: why)
+        }
+        return try await order(current.id)
     }
 
     // MARK: Reads

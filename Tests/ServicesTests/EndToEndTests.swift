@@ -105,6 +105,22 @@ struct EndToEndTests {
             let transitions = try await http.call("GET", "/orders/\(orderID)/history", token: customer)
             #expect(transitions.status == 200)
 
+            // A reviewed order reads as completed with has_review (the contract has no `reviewed`).
+            let review = ReviewCreated(reviewId: 1, orderId: orderID, customerId: customerID, providerId: providerID, stars: 5)
+            _ = try await cluster.bus.publish(PublishRequest(events: [
+                Event(id: "review-\(orderID)", exchange: ReviewCreated.eventExchange, routingKey: ReviewCreated.eventRoutingKey,
+                      type: ReviewCreated.protoMessageName, payload: review.serializedBytes())
+            ]))
+            #expect(try await eventually {
+                let read = try await http.call("GET", "/customer/orders/my/\(orderID)", token: customer)
+                return read.json?["data"]?["has_review"] == .bool(true)
+            })
+            let reviewed = try await http.call("GET", "/customer/orders/my/\(orderID)", token: customer)
+            #expect(string(reviewed.json?["data"]?["status"]) == "completed")
+            // `+` in a query is a space (as browsers' forms encode it).
+            let keyword = try await http.call("GET", "/customer/orders/history?keyword=the+sink", token: customer)
+            #expect(keyword.status == 200)
+
             // Pages: page_size and page_token in the query, the next token in a header.
             for _ in 0..<3 { _ = try await http.call("POST", "/customer/orders/publish", token: customer, json: Self.order) }
             let first = try await http.call("GET", "/customer/orders/history?page_size=2", token: customer)
@@ -118,6 +134,17 @@ struct EndToEndTests {
                 Issue.record("pages: \(first.text) / \(second.text)")
             }
             #expect(second.headers["x-next-page-token"] == nil, "4 orders: two pages")
+            // Without page_size/page_token the contract's whole array comes back, pages followed.
+            for _ in 0..<120 { _ = try await http.call("POST", "/customer/orders/publish", token: customer, json: Self.order) }
+            let whole = try await http.call("GET", "/customer/orders/history", token: customer)
+            if case .array(let all)? = whole.json?["data"] {
+                #expect(all.count == 124)
+                #expect(Set(all.compactMap { number($0["id"]) }).count == 124)
+            } else {
+                Issue.record("whole list: \(whole.text.prefix(200))")
+            }
+            #expect(whole.headers["x-next-page-token"] == nil)
+            #expect(whole.headers["access-control-expose-headers"]?.contains("X-Next-Page-Token") == true)
         }
     }
 
@@ -271,6 +298,34 @@ struct EndToEndTests {
             #expect(statuses.filter { $0 == 429 }.count >= 3, "\(statuses)")
             #expect(Int(retry ?? "") ?? 0 >= 1)
         }
+    }
+}
+
+@Suite("Legacy presentations")
+struct PresentationTests {
+    @Test("an admin's user detail without a stored profile gets the contract's default profile (null for admins)")
+    func defaultProfiles() {
+        let user: (String) -> JSONValue = { role in
+            .object([("user", .object([("id", .string("5")), ("username", .string("u")), ("role", .string(role))]))])
+        }
+        let shape = Presentations.table["user_detail"]
+        let customer = shape?(user("ROLE_CUSTOMER"))["profile"]
+        #expect(customer?["location"] == .string("NORTH"))
+        #expect(customer?["budget_preference"] == .number("0.0"))
+        #expect(customer?["created_at"] == .null)
+        let provider = shape?(user("ROLE_PROVIDER"))["profile"]
+        #expect(provider?["rating"] == .number("5.0"))
+        #expect(provider?["skills"] == .array([]))
+        #expect(shape?(user("ROLE_ADMIN"))["profile"] == .null)
+        #expect(Presentations.money(.object([("cents", .string("1205"))])) == .number("12.05"))
+        #expect(Presentations.money(.object([("cents", .string("-50"))])) == .number("-0.5"))
+    }
+
+    @Test("query strings decode + as a space and percent escapes")
+    func query() {
+        let items = Gateway.queryItems("keyword=deep+clean&x=%2B1&empty=&flag")
+        #expect(items.map(\.0) == ["keyword", "x", "empty", "flag"])
+        #expect(items.map(\.1) == ["deep clean", "+1", "", ""])
     }
 }
 

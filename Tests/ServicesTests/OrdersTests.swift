@@ -160,6 +160,20 @@ struct OrdersTests {
             #expect(await code { _ = try await cluster.orders.updateOrderStatus(UpdateOrderStatusRequest(orderId: order.id, newStatus: .cancelled), options: bearer(provider)) } == .invalidArgument)
             #expect(await code { _ = try await cluster.orders.getAssignedOrder(GetOrderRequest(orderId: order.id), options: bearer(intruder)) } == .permissionDenied)
             #expect(try await cluster.orders.getAssignedOrder(GetOrderRequest(orderId: order.id), options: bearer(provider)).id == order.id)
+            // An admin's edit is checked whole before anything is written.
+            let third = try await cluster.publish(customer, title: "Third")
+            var bad = AdminUpdateOrderRequest(orderId: third.id)
+            bad.status = .pending
+            bad.price = Money(cents: -1)
+            #expect(await code { _ = try await cluster.orders.adminUpdateOrder(bad, options: bearer(admin)) } == .invalidArgument)
+            #expect(try await cluster.orders.adminGetOrder(GetOrderRequest(orderId: third.id), options: bearer(admin)).status == .pendingReview, "not approved by a failed edit")
+            var editAndCancel = AdminUpdateOrderRequest(orderId: third.id)
+            editAndCancel.status = .cancelled
+            editAndCancel.title = "Third, renamed"
+            let both = try await cluster.orders.adminUpdateOrder(editAndCancel, options: bearer(admin))
+            #expect(both.status == .cancelled)
+            #expect(both.title == "Third, renamed")
+
             let cancelled = try await cluster.orders.cancelMyOrder(CancelOrderRequest(orderId: order.id, reason: "changed my mind"), options: bearer(customer))
             #expect(cancelled.order?.status == .cancelled)
             #expect(cancelled.order?.providerId != nil, "the provider stays recorded")

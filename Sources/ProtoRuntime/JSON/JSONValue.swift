@@ -127,3 +127,32 @@ extension JSONValue {
         return members.first { $0.0 == key }?.1
     }
 }
+
+extension JSONValue {
+    /// How many elements the object's array members hold in all (a page's rows).
+    public var arrayCount: Int {
+        guard case .object(let members) = self else { return 0 }
+        return members.reduce(0) { total, member in
+            if case .array(let elements) = member.1 { return total + elements.count }
+            return total
+        }
+    }
+
+    /// This object with the array members of `other` appended to its own, and `other`'s other
+    /// members (the next page's token) replacing its own.
+    public func appendingArrays(of other: JSONValue) -> JSONValue {
+        guard case .object(var members) = self, case .object(let more) = other else { return self }
+        for (key, value) in more {
+            if let index = members.firstIndex(where: { $0.0 == key }) {
+                if case .array(let mine) = members[index].1, case .array(let theirs) = value {
+                    members[index].1 = .array(mine + theirs)
+                } else {
+                    members[index].1 = value
+                }
+            } else {
+                members.append((key, value))
+            }
+        }
+        return .object(members)
+    }
+}
