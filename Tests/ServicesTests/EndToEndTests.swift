@@ -347,3 +347,52 @@ struct OpenAPITests {
         }
     }
 }
+
+@Suite("The gateway under random input")
+struct GatewayFuzzTests {
+    /// A random JSON value, biased towards the keys and shapes the routes expect.
+    static func value(_ generator: inout SeededGenerator, depth: Int = 0) -> String {
+        switch Int.random(in: 0..<(depth > 2 ? 7 : 9), using: &generator) {
+        case 0: return "null"
+        case 1: return Bool.random(using: &generator) ? "true" : "false"
+        case 2: return String(Int.random(in: -1_000_000_000...1_000_000_000, using: &generator))
+        case 3: return String(Double.random(in: -1e12...1e12, using: &generator))
+        case 4: return ["\"\"", "\"NORTH\"", "\"CENTRAL\"", "\"in_progress\"", "\"cleaning_repair\"", "\"2026-12-01T10:00\"", "\"x\u{0000}y\"", "\"é\"", "\"\\ud800\""].randomElement(using: &generator) ?? "\"\""
+        case 5: return "\"" + String(repeating: "a", count: Int.random(in: 0...300, using: &generator)) + "\""
+        case 6: return ["1e400", "-0", "0.000001", "99999999999999999999999"].randomElement(using: &generator) ?? "0"
+        case 7: return "[" + (0..<Int.random(in: 0...3, using: &generator)).map { _ in value(&generator, depth: depth + 1) }.joined(separator: ",") + "]"
+        default:
+            let keys = ["title", "price", "location", "service_type", "role_id", "email", "password", "username", "approved", "reject_reason",
+                "new_status", "service_start_time", "service_end_time", "budget_preference", "skills", "hourly_rate", "status", "x"]
+            return "{" + (0..<Int.random(in: 0...5, using: &generator)).map { _ in
+                "\"\(keys.randomElement(using: &generator) ?? "x")\":\(value(&generator, depth: depth + 1))"
+            }.joined(separator: ",") + "}"
+        }
+    }
+
+    @Test("600 random bodies on the write routes: always an answer below 500, with a detail and CORS")
+    func randomBodies() async throws {
+        try await Cluster.with { cluster in
+            let http = LegacyClient(endpoint: cluster.gatewayEndpoint)
+            let (_, customer) = try await http.signUp("fuzzc", roleID: 1)
+            let (_, provider) = try await http.signUp("fuzzp", roleID: 2)
+            let (_, admin) = try await cluster.admin()
+            let published = try await http.call("POST", "/customer/orders/publish", token: customer, json: EndToEndTests.order)
+            let id = number(published.json?["data"]?["order_id"]) ?? 1
+            let routes: [(String, String, String)] = [
+                ("POST", "/customer/orders/publish", customer), ("PUT", "/customer/profile", customer), ("PUT", "/provider/profile", provider),
+                ("POST", "/admin/orders/\(id)/approve", admin), ("PUT", "/admin/orders/\(id)", admin), ("POST", "/provider/orders/status/\(id)", provider),
+                ("POST", "/auth/register", ""), ("POST", "/auth/login", ""), ("PUT", "/admin/users/2", admin),
+            ]
+            var generator = SeededGenerator(state: 2026)
+            for i in 0..<(Int(ProcessInfo.processInfo.environment["GATEWAY_FUZZ_ITERATIONS"] ?? "") ?? 600) {
+                let (method, path, token) = routes[i % routes.count]
+                let body = Self.value(&generator)
+                let result = try await http.call(method, path, token: token.isEmpty ? nil : token, json: body)
+                #expect(result.status < 500, "\(method) \(path) \(body.prefix(120)): \(result.status) \(result.text.prefix(200))")
+                if result.status >= 400 { #expect(string(result.json?["detail"])?.isEmpty == false, "\(path): \(result.text.prefix(120))") }
+                #expect(result.headers["access-control-allow-origin"] == "*")
+            }
+        }
+    }
+}
