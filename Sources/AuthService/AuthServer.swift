@@ -15,6 +15,8 @@ public struct AuthServer: Service {
     public let server: RPCServer
     public let service: AuthService
     let relay: OutboxRelay
+    /// Replicas sharing the database learn of each other's revocations through the bus.
+    let follower: RevocationFollower
 
     /// - Parameters:
     ///   - dataDirectory: `auth.sqlite` and `keys/` live here.
@@ -34,14 +36,19 @@ public struct AuthServer: Service {
             accessKey: signingKey.publicKey, serviceKey: serviceKey.publicKey, revocations: revocations, now: auth.now)
         let server = RPCServer(
             services: [service], configuration: configuration, interceptors: [AccessControl(verifier: verifier)], logger: logger)
-        let relay = OutboxRelay(database: database, bus: Broker.Client(RPCClient(endpoints: bus)), logger: logger)
-        return AuthServer(server: server, service: service, relay: relay)
+        let busClient = Broker.Client(RPCClient(endpoints: bus))
+        let relay = OutboxRelay(database: database, bus: busClient, logger: logger)
+        let follower = RevocationFollower(
+            revocations: revocations, snapshot: { [service] in try await service.revocationSnapshot() }, bus: busClient, service: "auth",
+            logger: logger)
+        return AuthServer(server: server, service: service, relay: relay, follower: follower)
     }
 
     public func run() async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
             group.addTask { try await relay.run() }
+            group.addTask { try await follower.run() }
             try await group.next()
             group.cancelAll()
         }

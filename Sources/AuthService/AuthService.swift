@@ -57,6 +57,9 @@ public struct AuthService: Auth.Handler {
 
     var now: Date { configuration.now() }
 
+    /// What every refused login hears.
+    static let refusal = "invalid credentials (after too many failed attempts an account is locked for a while)"
+
     /// The key that verifies this service's access tokens.
     public var publicKey: Curve25519.Signing.PublicKey { signingKey.publicKey }
 
@@ -92,7 +95,9 @@ public struct AuthService: Auth.Handler {
     // MARK: Sessions
 
     public func login(_ request: LoginRequest, context: ServerContext) async throws -> TokenResponse {
-        let invalid = RPCError(code: .unauthenticated, message: "invalid credentials")
+        // One answer for every refusal (unknown account, wrong password, deactivated, locked), so
+        // it tells nobody which accounts exist.
+        let invalid = RPCError(code: .unauthenticated, message: AuthService.refusal)
         guard !request.password.isEmpty, request.password.count <= 128 else { throw invalid }
         let account: Account?
         switch request.identifier {
@@ -115,18 +120,22 @@ public struct AuthService: Auth.Handler {
         let now = self.now
         if let until = account.lockedUntil, until > now.micros {
             context.logger.warning("login refused: account locked", metadata: ["user": "\(account.id)", "peer": "\(context.peer)"])
-            let minutes = max(1, Int((Double(until - now.micros) / 60_000_000).rounded(.up)))
-            throw RPCError(code: .unauthenticated, message: "account locked after too many failed logins; try again in \(minutes) min")
+            throw invalid
         }
         guard await hasher.verify(request.password, against: account.passwordHash) else {
             try await recordFailure(account, now: now, context: context)
             throw invalid
         }
         return try await write { db in
+            // Checked again where it counts: a lock set by a concurrent failure (while this
+            // password was being verified) or a deactivation refuses this login too.
             try db.execute(
-                sql: "UPDATE account SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?",
-                arguments: [now.micros, account.id])
-            guard let fresh = try Account.fetch(db, id: account.id) else { throw invalid }
+                sql: """
+                    UPDATE account SET failed_logins = 0, locked_until = NULL, last_login_at = ?
+                    WHERE id = ? AND active = 1 AND (locked_until IS NULL OR locked_until <= ?)
+                    """,
+                arguments: [now.micros, account.id, now.micros])
+            guard db.changesCount == 1, let fresh = try Account.fetch(db, id: account.id) else { throw invalid }
             return try self.issueTokens(db, for: fresh, family: UUID().uuidString.lowercased(), now: now)
         }
     }
@@ -135,10 +144,16 @@ public struct AuthService: Auth.Handler {
         let maximum = configuration.maximumFailedLogins
         let lockUntil = now.addingTimeInterval(configuration.lockoutDuration).micros
         let locked = try await write { db -> Bool in
-            let failures =
-                try Int.fetchOne(
-                    db, sql: "UPDATE account SET failed_logins = failed_logins + 1 WHERE id = ? RETURNING failed_logins",
-                    arguments: [account.id]) ?? 0
+            // Already locked (by a concurrent failure): nothing more to count.
+            guard
+                let failures = try Int.fetchOne(
+                    db,
+                    sql: """
+                        UPDATE account SET failed_logins = failed_logins + 1
+                        WHERE id = ? AND (locked_until IS NULL OR locked_until <= ?) RETURNING failed_logins
+                        """,
+                    arguments: [account.id, now.micros])
+            else { return false }
             guard failures >= maximum else { return false }
             try db.execute(
                 sql: "UPDATE account SET failed_logins = 0, locked_until = ? WHERE id = ?", arguments: [lockUntil, account.id])
@@ -155,7 +170,11 @@ public struct AuthService: Auth.Handler {
 
     /// A new access token and a new refresh token (in `family`), the refresh token stored as a hash.
     func issueTokens(_ db: Database, for account: Account, family: String, now: Date) throws -> TokenResponse {
-        let issued = Int64(now.timeIntervalSince1970)
+        // `iat` has whole seconds and tokens issued up to `tokens_valid_after` are refused: a
+        // token issued in that same second (a login right after a role change) dates itself to
+        // the next second so that it works.
+        var issued = Int64(now.timeIntervalSince1970)
+        if let cutoff = account.tokensValidAfter { issued = max(issued, cutoff / 1_000_000 + 1) }
         let lifetime = Int64(configuration.accessTokenLifetime)
         let claims = TokenClaims(
             sub: String(account.id), role: account.role, iat: issued, exp: issued + lifetime,
@@ -301,7 +320,7 @@ public struct AuthService: Auth.Handler {
             throw RPCError(code: .invalidArgument, message: "role must be CUSTOMER, PROVIDER or ADMIN")
         }
         let now = self.now
-        return try await write { db in
+        let (user, reroled) = try await write { db -> (User, Bool) in
             guard let before = try Account.fetch(db, id: request.userId), before.active else {
                 throw RPCError(code: .notFound, message: "user \(request.userId) not found")
             }
@@ -315,6 +334,11 @@ public struct AuthService: Auth.Handler {
                 throw AuthSchema.conflict(error)
             }
             guard let after = try Account.fetch(db, id: before.id) else { throw RPCError(code: .notFound, message: "user vanished") }
+            if after.role != before.role {
+                // Tokens carry the role: the old ones stop working (here at once, elsewhere
+                // through user.updated).
+                try db.execute(sql: "UPDATE account SET tokens_valid_after = ? WHERE id = ?", arguments: [now.micros, after.id])
+            }
             if after.username != before.username || after.email != before.email || after.role != before.role {
                 try Outbox.enqueue(
                     db,
@@ -322,8 +346,10 @@ public struct AuthService: Auth.Handler {
                         userId: after.id, username: after.username, email: after.email, role: after.user.role,
                         previousRole: before.user.role, occurredAt: ProtoTimestamp(date: now)))
             }
-            return after.user
+            return (after.user, after.role != before.role)
         }
+        if reroled { revocations.refuseTokens(of: user.id, issuedUpTo: now) }
+        return user
     }
 
     public func deactivateUser(_ request: DeactivateUserRequest, context: ServerContext) async throws -> DeactivateUserResponse {
@@ -333,14 +359,16 @@ public struct AuthService: Auth.Handler {
                 throw RPCError(code: .notFound, message: "user \(request.userId) not found")
             }
             guard account.active else { return (account, false) }
-            try db.execute(sql: "UPDATE account SET active = 0, deactivated_at = ? WHERE id = ?", arguments: [now.micros, account.id])
+            try db.execute(
+                sql: "UPDATE account SET active = 0, deactivated_at = ?, tokens_valid_after = ? WHERE id = ?",
+                arguments: [now.micros, now.micros, account.id])
             try db.execute(
                 sql: "UPDATE refresh_token SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", arguments: [now.micros, account.id])
             try Outbox.enqueue(db, UserDeactivated(userId: account.id, role: account.user.role, occurredAt: ProtoTimestamp(date: now)))
             return (try Account.fetch(db, id: account.id) ?? account, true)
         }
         if changed {
-            revocations.deactivate(userID: account.id, at: now)
+            revocations.refuseTokens(of: account.id, issuedUpTo: now)
             context.logger.notice("account deactivated", metadata: ["user": "\(account.id)", "by": "\(context.caller?.subject ?? "?")"])
         }
         return DeactivateUserResponse(user: account.user)
@@ -355,8 +383,8 @@ public struct AuthService: Auth.Handler {
         return try await database.read { db in
             let tokens = try Row.fetchAll(db, sql: "SELECT jti, expires_at FROM revoked_token WHERE expires_at > ?", arguments: [now])
                 .map { ListRevocationsResponse.RevokedToken(tokenId: $0["jti"], expiresAt: ProtoTimestamp(micros: $0["expires_at"])) }
-            let users = try Row.fetchAll(db, sql: "SELECT id, deactivated_at FROM account WHERE active = 0 AND deactivated_at IS NOT NULL")
-                .map { ListRevocationsResponse.DeactivatedUser(userId: $0["id"], deactivatedAt: ProtoTimestamp(micros: $0["deactivated_at"])) }
+            let users = try Row.fetchAll(db, sql: "SELECT id, tokens_valid_after FROM account WHERE tokens_valid_after IS NOT NULL")
+                .map { ListRevocationsResponse.DeactivatedUser(userId: $0["id"], deactivatedAt: ProtoTimestamp(micros: $0["tokens_valid_after"])) }
             return ListRevocationsResponse(tokens: tokens, users: users)
         }
     }
@@ -364,8 +392,7 @@ public struct AuthService: Auth.Handler {
     /// Fills the service's own revocation list from its tables (at start).
     func loadRevocations() async throws {
         let revoked = try await revocationSnapshot()
-        for token in revoked.tokens { revocations.revoke(tokenID: token.tokenId, until: token.expiresAt?.date ?? Date()) }
-        for user in revoked.users { revocations.deactivate(userID: user.userId, at: user.deactivatedAt?.date ?? Date()) }
+        RevocationFollower.apply(revoked, to: revocations)
     }
 
     func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {

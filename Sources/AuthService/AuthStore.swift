@@ -41,6 +41,11 @@ enum AuthSchema {
                         expires_at INTEGER NOT NULL);
                     """)
         }
+        migrator.registerMigration("auth.v2") { db in
+            // Tokens issued up to this moment are refused (deactivation, a role change).
+            try db.execute(sql: "ALTER TABLE account ADD COLUMN tokens_valid_after INTEGER")
+            try db.execute(sql: "UPDATE account SET tokens_valid_after = deactivated_at WHERE active = 0")
+        }
         Outbox.register(in: &migrator)
     }
 }
@@ -58,6 +63,8 @@ struct Account: Sendable {
     var deactivatedAt: Int64?
     var failedLogins: Int
     var lockedUntil: Int64?
+    /// Tokens issued up to this moment (µs) are refused.
+    var tokensValidAfter: Int64?
 
     init(row: Row) {
         id = row["id"]
@@ -71,6 +78,7 @@ struct Account: Sendable {
         deactivatedAt = row["deactivated_at"]
         failedLogins = row["failed_logins"]
         lockedUntil = row["locked_until"]
+        tokensValidAfter = row["tokens_valid_after"]
     }
 
     var user: User {

@@ -30,12 +30,18 @@ public struct BrokerService: Broker.Handler {
     }
 
     public func publish(_ request: PublishRequest, context: ServerContext) async throws -> PublishResponse {
-        let events = request.events.map { event in
-            BrokerStore.StoredEvent(
+        let events = try request.events.map { event in
+            var micros = Int64(Date().timeIntervalSince1970 * 1_000_000)
+            if let time = event.publishedAt {
+                // Years 0001-9999 only (a wire value could overflow the conversion).
+                guard (-62_135_596_800...253_402_300_799).contains(time.seconds), (0..<1_000_000_000).contains(time.nanos) else {
+                    throw RPCError(code: .invalidArgument, message: "event '\(event.id)': published_at is out of range")
+                }
+                micros = time.seconds * 1_000_000 + Int64(time.nanos / 1000)
+            }
+            return BrokerStore.StoredEvent(
                 id: event.id.isEmpty ? UUID().uuidString : event.id, exchange: event.exchange, routingKey: event.routingKey,
-                type: event.type, payload: event.payload,
-                publishedAtMicros: event.publishedAt.map { $0.seconds * 1_000_000 + Int64($0.nanos / 1000) }
-                    ?? Int64(Date().timeIntervalSince1970 * 1_000_000),
+                type: event.type, payload: event.payload, publishedAtMicros: micros,
                 headers: EventHeaders(values: event.headers).serializedBytes())
         }
         let unroutable = try await mapping { try await core.publish(events) }

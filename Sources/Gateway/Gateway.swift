@@ -28,8 +28,9 @@ public struct GatewayConfiguration: Sendable {
     public var callTimeout: Duration = .seconds(10)
     /// The legacy list routes return whole arrays (following pages) up to this many items.
     public var legacyListLimit = 1000
-    /// Behind a load balancer: take the client address for rate limits from the first
-    /// `X-Forwarded-For` entry (only when the balancer sets it; never trust it otherwise).
+    /// Behind one load balancer: take the client address for rate limits from the last
+    /// `X-Forwarded-For` entry, the one the balancer appended (never set this when clients reach
+    /// the gateway directly).
     public var trustForwardedFor = false
 
     public init() {}
@@ -150,8 +151,10 @@ public final class Gateway: Sendable {
             return response
         default: break
         }
+        // Behind a trusted balancer the client is the last X-Forwarded-For entry (the one the
+        // balancer appended); entries before it are whatever the client claimed.
         let client = configuration.trustForwardedFor
-            ? (request.headers[.init("x-forwarded-for")!]?.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? context.peer)
+            ? (request.headers[.init("x-forwarded-for")!]?.split(separator: ",").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? context.peer)
             : context.peer
         if let wait = ipLimiter.take(client) {
             throw HTTPFailure(status: 429, detail: "Rate limit exceeded: too many requests from this address; retry in \(wait) s", headers: [("Retry-After", String(wait))])

@@ -174,7 +174,11 @@ struct LegacyCodec: Sendable {
         var time = String(parts[1])
         var fraction = 0.0
         if let dot = time.firstIndex(of: ".") {
-            guard let f = Double("0" + time[dot...]) else { return nil }
+            // Only 1-9 digits: `Double` would also take exponents ("0.1e300").
+            let digits = time[time.index(after: dot)...]
+            guard (1...9).contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }), let f = Double("0." + digits) else {
+                return nil
+            }
             fraction = f
             time = String(time[..<dot])
         }

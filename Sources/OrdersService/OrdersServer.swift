@@ -51,6 +51,11 @@ public struct OrdersServer: Service {
     let relay: OutboxRelay
     let consumer: EventConsumer
     let follower: RevocationFollower
+    /// Filled by the follower; until then authenticated calls get UNAVAILABLE (fail closed).
+    public let revocations: RevocationList
+
+    /// Whether the revocation list is loaded (the service then serves authenticated calls).
+    public var isReady: Bool { revocations.isReady }
 
     public static func make(
         dataDirectory: String, configuration: ServerConfiguration, auth authEndpoints: [Endpoint], users usersEndpoints: [Endpoint],
@@ -76,7 +81,8 @@ public struct OrdersServer: Service {
         }
         return OrdersServer(
             server: server, service: service, relay: OutboxRelay(database: database, bus: busClient, logger: logger), consumer: consumer,
-            follower: RevocationFollower(revocations: revocations, auth: auth, bus: busClient, service: "orders", logger: logger))
+            follower: RevocationFollower(revocations: revocations, auth: auth, bus: busClient, service: "orders", logger: logger),
+            revocations: revocations)
     }
 
     public func run() async throws {

@@ -85,35 +85,40 @@ public struct OrdersService: Orders.Handler {
         _ id: Int64, _ action: OrderStateMachine.Action, by actor: OrderStateMachine.Actor, reason: String = ""
     ) async throws -> Order {
         let now = self.now
-        return try await write { db in
-            guard let order = try OrdersSchema.fetch(db, id) else { throw RPCError(code: .notFound, message: "order \(id) not found") }
-            let facts = OrderStateMachine.Facts(status: order.status, customerID: order.customerId, providerID: order.providerId)
-            let target: OrderStatus
-            switch OrderStateMachine.apply(action, by: actor, to: facts) {
-            case .success(let status): target = status
-            case .failure(.notAllowed(let why)): throw RPCError(code: .permissionDenied, message: why)
-            case .failure(.illegal(let why)): throw RPCError(code: .failedPrecondition, message: "order \(id): \(why)")
-            case .failure(.invalid(let why)): throw RPCError(code: .invalidArgument, message: why)
-            }
-            var provider = order.providerId
-            if case .accept = action { provider = actor.id }
-            let reasonColumn = target == .cancelled ? reason : order.statusReason
-            try db.execute(
-                sql: """
-                    UPDATE orders SET status = ?, provider_id = ?, status_reason = ?, updated_at = ?
-                    WHERE id = ? AND status = ?
-                    """,
-                arguments: [target.protoValue, provider, reasonColumn, now.micros, id, order.status.protoValue])
-            guard db.changesCount == 1 else {
-                // Another transaction changed it between our read and write (SQLite serialises
-                // writers, so this is defensive): report what it is now.
-                throw RPCError(code: .aborted, message: "order \(id) changed concurrently; try again")
-            }
-            try OrdersSchema.record(db, order: id, from: order.status, to: target, actor: actor, reason: reason, at: now)
-            guard let updated = try OrdersSchema.fetch(db, id) else { throw RPCError(code: .internalError, message: "order vanished") }
-            try OrdersService.announce(db, action: action, actor: actor, before: order, after: updated, reason: reason, at: now)
-            return updated
+        return try await write { db in try OrdersService.transition(db, id, action, by: actor, reason: reason, now: now) }
+    }
+
+    /// The transition inside the caller's transaction.
+    static func transition(
+        _ db: Database, _ id: Int64, _ action: OrderStateMachine.Action, by actor: OrderStateMachine.Actor, reason: String, now: Date
+    ) throws -> Order {
+        guard let order = try OrdersSchema.fetch(db, id) else { throw RPCError(code: .notFound, message: "order \(id) not found") }
+        let facts = OrderStateMachine.Facts(status: order.status, customerID: order.customerId, providerID: order.providerId)
+        let target: OrderStatus
+        switch OrderStateMachine.apply(action, by: actor, to: facts) {
+        case .success(let status): target = status
+        case .failure(.notAllowed(let why)): throw RPCError(code: .permissionDenied, message: why)
+        case .failure(.illegal(let why)): throw RPCError(code: .failedPrecondition, message: "order \(id): \(why)")
+        case .failure(.invalid(let why)): throw RPCError(code: .invalidArgument, message: why)
         }
+        var provider = order.providerId
+        if case .accept = action { provider = actor.id }
+        let reasonColumn = target == .cancelled ? reason : order.statusReason
+        try db.execute(
+            sql: """
+                UPDATE orders SET status = ?, provider_id = ?, status_reason = ?, updated_at = ?
+                WHERE id = ? AND status = ?
+                """,
+            arguments: [target.protoValue, provider, reasonColumn, now.micros, id, order.status.protoValue])
+        guard db.changesCount == 1 else {
+            // Another transaction changed it between our read and write (SQLite serialises
+            // writers, so this is defensive): report what it is now.
+            throw RPCError(code: .aborted, message: "order \(id) changed concurrently; try again")
+        }
+        try OrdersSchema.record(db, order: id, from: order.status, to: target, actor: actor, reason: reason, at: now)
+        guard let updated = try OrdersSchema.fetch(db, id) else { throw RPCError(code: .internalError, message: "order vanished") }
+        try OrdersService.announce(db, action: action, actor: actor, before: order, after: updated, reason: reason, at: now)
+        return updated
     }
 
     static func announce(
@@ -224,7 +229,7 @@ public struct OrdersService: Orders.Handler {
             throw RPCError(code: .failedPrecondition, message: "order \(current.id) is \(OrderStateMachine.label(current.status)); it can no longer be edited")
         }
         // A status change is an action of the state machine, never a direct write.
-        var action: OrderStateMachine.Action?
+        let action: OrderStateMachine.Action?
         switch statusChange {
         case nil: action = nil
         case .pending?: action = .approve
@@ -246,29 +251,31 @@ public struct OrdersService: Orders.Handler {
             }
         }
         let now = self.now
-        if changes {
-            let edited = edited
-            try await write { db in
+        let final = edited
+        // The edits and the status change commit together or not at all.
+        return try await write { db in
+            if changes {
                 try db.execute(
                     sql: """
                         UPDATE orders SET title = ?, description = ?, service_type = ?, price_cents = ?, location = ?, address = ?,
                             start_at = ?, end_at = ?, updated_at = ? WHERE id = ? AND status = ?
                         """,
                     arguments: [
-                        edited.title, edited.description, edited.serviceType.protoValue, edited.price?.cents ?? 0, edited.location.protoValue,
-                        edited.address, edited.serviceStartTime?.micros, edited.serviceEndTime?.micros, now.micros, edited.id,
+                        final.title, final.description, final.serviceType.protoValue, final.price?.cents ?? 0, final.location.protoValue,
+                        final.address, final.serviceStartTime?.micros, final.serviceEndTime?.micros, now.micros, final.id,
                         current.status.protoValue,
                     ])
                 guard db.changesCount == 1 else { throw RPCError(code: .aborted, message: "order \(current.id) changed concurrently; try again") }
             }
+            if let action {
+                var why = ""
+                if case .reject(let text) = action { why = text }
+                if case .cancel(let text) = action { why = text }
+                return try OrdersService.transition(db, current.id, action, by: .admin(admin), reason: why, now: now)
+            }
+            guard let order = try OrdersSchema.fetch(db, current.id) else { throw RPCError(code: .notFound, message: "order \(current.id) not found") }
+            return order
         }
-        if let action {
-            var why = ""
-            if case .reject(let text) = action { why = text }
-            if case .cancel(let text) = action { why = text }
-            return try await transition(current.id, action, by: .admin(admin), reason: why)
-        }
-        return try await order(current.id)
     }
 
     // MARK: Reads

@@ -4,13 +4,16 @@ import NIOConcurrencyHelpers
 public import RPC
 public import RPCSchema
 
-/// Tokens revoked before their expiry and accounts deactivated: what a valid signature no longer
-/// authorises. Filled at start from the auth service (`ListRevocations`) and kept current from
-/// its `token.revoked` and `user.deactivated` events.
+/// Tokens revoked before their expiry, and users whose tokens issued before a moment are refused
+/// (deactivated accounts, changed roles): what a valid signature no longer authorises. Filled at
+/// start from the auth service (`ListRevocations`) and kept current from its `token.revoked`,
+/// `user.deactivated` and `user.updated` events. Until the first snapshot is in, it is not
+/// ``isReady`` and ``AccessControl`` refuses authenticated calls (it fails closed).
 public final class RevocationList: Sendable {
     struct State {
         var tokens: [String: Date] = [:]
         var users: [Int64: Date] = [:]
+        var ready = false
     }
 
     let state = NIOLockedValueBox(State())
@@ -22,8 +25,14 @@ public final class RevocationList: Sendable {
         state.withLockedValue { $0.tokens[tokenID] = expiresAt }
     }
 
-    /// Refuses every token of `userID` issued before `at`.
-    public func deactivate(userID: Int64, at: Date) {
+    /// Whether the first snapshot has been loaded.
+    public var isReady: Bool { state.withLockedValue { $0.ready } }
+
+    /// Marks the list complete (after the first snapshot).
+    public func markReady() { state.withLockedValue { $0.ready = true } }
+
+    /// Refuses every token of `userID` issued up to `at` (deactivation, a role change).
+    public func refuseTokens(of userID: Int64, issuedUpTo at: Date) {
         state.withLockedValue { state in
             state.users[userID] = max(state.users[userID] ?? at, at)
         }
@@ -122,6 +131,9 @@ public struct AccessControl: ServerInterceptor {
         }
         guard let token else {
             throw RPCError(code: .unauthenticated, message: "this method needs a bearer token in 'authorization'")
+        }
+        guard verifier.revocations.isReady else {
+            throw RPCError(code: .unavailable, message: "the service is starting (token revocations not loaded yet); retry shortly")
         }
         let caller: Caller
         do { caller = try verifier.caller(for: token) } catch {

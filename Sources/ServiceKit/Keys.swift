@@ -38,11 +38,14 @@ public enum KeyFile {
         let temporary = path + ".tmp-\(UUID().uuidString)"
         guard FileManager.default.createFile(atPath: temporary, contents: key.rawRepresentation, attributes: [.posixPermissions: 0o600])
         else { throw Failure.unwritable(path, "create failed") }
-        if rename(temporary, path) != 0 {
-            try? FileManager.default.removeItem(atPath: temporary)
-            // Another process created it meanwhile: use theirs.
-            if FileManager.default.fileExists(atPath: path) { return try load(path: path) }
-            throw Failure.unwritable(path, "rename failed")
+        // link(2) publishes the complete file only if the name is free: two processes starting
+        // together end up with one key (the loser loads the winner's), never two.
+        let linked = link(temporary, path)
+        let failure = errno
+        unlink(temporary)
+        if linked != 0 {
+            if failure == EEXIST { return try load(path: path) }
+            throw Failure.unwritable(path, String(cString: strerror(failure)))
         }
         return key
     }

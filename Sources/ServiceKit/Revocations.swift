@@ -46,35 +46,64 @@ public enum AuthPublicKey {
     }
 }
 
-/// Keeps a service's ``RevocationList`` current: a temporary queue bound to `token.revoked` and
-/// `user.deactivated` first, then the full list from the auth service, then every event as it
-/// comes. After a disconnect it starts over (new queue, fresh list), so nothing is missed.
+/// Keeps a service's ``RevocationList`` current: a temporary queue bound to `token.revoked`,
+/// `user.deactivated` and `user.updated` first, then the full list (from the auth service, or
+/// for auth itself from its database), then every event as it comes. After a disconnect it
+/// starts over (new queue, fresh list), so nothing is missed. Expired entries are pruned.
 public final class RevocationFollower: Service, Sendable {
+    public typealias Snapshot = @Sendable () async throws -> ListRevocationsResponse
+
     let revocations: RevocationList
-    let auth: Auth.Client
+    let snapshot: Snapshot
     let bus: Broker.Client
     let service: String
     let logger: Logger
 
-    public init(revocations: RevocationList, auth: Auth.Client, bus: Broker.Client, service: String, logger: Logger) {
+    /// Follows with the snapshot from the auth service (`ListRevocations`, with a service identity).
+    public convenience init(revocations: RevocationList, auth: Auth.Client, bus: Broker.Client, service: String, logger: Logger) {
+        self.init(revocations: revocations, snapshot: { try await auth.listRevocations(ListRevocationsRequest()) }, bus: bus, service: service, logger: logger)
+    }
+
+    public init(revocations: RevocationList, snapshot: @escaping Snapshot, bus: Broker.Client, service: String, logger: Logger) {
         self.revocations = revocations
-        self.auth = auth
+        self.snapshot = snapshot
         self.bus = bus
         self.service = service
         self.logger = logger
     }
 
+    /// Applies a snapshot to `revocations` and marks it ready.
+    public static func apply(_ snapshot: ListRevocationsResponse, to revocations: RevocationList) {
+        for token in snapshot.tokens { revocations.revoke(tokenID: token.tokenId, until: token.expiresAt?.date ?? Date()) }
+        for user in snapshot.users { revocations.refuseTokens(of: user.userId, issuedUpTo: user.deactivatedAt?.date ?? Date()) }
+        revocations.markReady()
+    }
+
     public func run() async throws {
-        var backoff = Duration.milliseconds(100)
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            do {
-                try await cancelWhenGracefulShutdown { try await self.follow() }
-                backoff = .milliseconds(100)
-            } catch {
-                logger.debug("revocation feed interrupted; restarting", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
+        let revocations = self.revocations
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                // Forget revoked tokens once they would have expired anyway.
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .seconds(60))
+                    revocations.prune(now: Date())
+                }
             }
+            group.addTask {
+                var backoff = Duration.milliseconds(100)
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    do {
+                        try await cancelWhenGracefulShutdown { try await self.follow() }
+                        backoff = .milliseconds(100)
+                    } catch {
+                        self.logger.debug("revocation feed interrupted; restarting", metadata: ["error": "\(error)"])
+                        try? await Task.sleep(for: backoff)
+                        backoff = min(backoff * 2, .seconds(5))
+                    }
+                }
+            }
+            try await group.next()
+            group.cancelAll()
         }
     }
 
@@ -84,13 +113,12 @@ public final class RevocationFollower: Service, Sendable {
         _ = try await bus.bind(BindRequest(queue: queue, exchange: TokenRevoked.eventExchange, pattern: TokenRevoked.eventRoutingKey))
         _ = try await bus.bind(
             BindRequest(queue: queue, exchange: UserDeactivated.eventExchange, pattern: UserDeactivated.eventRoutingKey))
-        let (revocations, auth) = (self.revocations, self.auth)
+        _ = try await bus.bind(BindRequest(queue: queue, exchange: UserUpdated.eventExchange, pattern: UserUpdated.eventRoutingKey))
+        let (revocations, snapshot) = (self.revocations, self.snapshot)
         try await bus.subscribe { writer, deliveries in
             try await writer.write(SubscribeRequest(kind: .subscribe(.init(queue: queue, prefetch: 256))))
             // Subscribed: whatever is revoked from now on arrives here; what was before comes now.
-            let snapshot = try await auth.listRevocations(ListRevocationsRequest())
-            for token in snapshot.tokens { revocations.revoke(tokenID: token.tokenId, until: token.expiresAt?.date ?? Date()) }
-            for user in snapshot.users { revocations.deactivate(userID: user.userId, at: user.deactivatedAt?.date ?? Date()) }
+            RevocationFollower.apply(try await snapshot(), to: revocations)
             try await Acknowledgements.run(writer) { acks in
                 for try await delivery in deliveries {
                     RevocationFollower.apply(delivery.event ?? Event(), to: revocations)
@@ -108,7 +136,12 @@ public final class RevocationFollower: Service, Sendable {
             }
         case UserDeactivated.protoMessageName:
             if let deactivated = try? UserDeactivated(serializedBytes: event.payload) {
-                revocations.deactivate(userID: deactivated.userId, at: deactivated.occurredAt?.date ?? Date())
+                revocations.refuseTokens(of: deactivated.userId, issuedUpTo: deactivated.occurredAt?.date ?? Date())
+            }
+        case UserUpdated.protoMessageName:
+            // A role change: tokens carrying the old role stop working.
+            if let updated = try? UserUpdated(serializedBytes: event.payload), updated.role != updated.previousRole {
+                revocations.refuseTokens(of: updated.userId, issuedUpTo: updated.occurredAt?.date ?? Date())
             }
         default: break
         }

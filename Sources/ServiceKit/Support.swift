@@ -57,7 +57,7 @@ public enum PageToken {
 extension ProtoTimestamp {
     /// The timestamp of `date` (microsecond precision, as the services store times).
     public init(date: Date) {
-        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded())
+        let micros = date.micros
         self.init(seconds: micros.floorDivided(by: 1_000_000), nanos: Int32(micros.floorModulo(1_000_000)) * 1000)
     }
 
@@ -84,7 +84,12 @@ extension Int64 {
 
 extension Date {
     /// Microseconds since 1970.
-    public var micros: Int64 { Int64((timeIntervalSince1970 * 1_000_000).rounded()) }
+    /// (Clamped to years 0001-9999, so no date can trap the conversion.)
+    public var micros: Int64 {
+        let value = (timeIntervalSince1970 * 1_000_000).rounded()
+        guard value.isFinite else { return 0 }
+        return Int64(min(max(value, -62_135_596_800_000_000), 253_402_300_799_000_000))
+    }
 }
 
 extension ServerContext {

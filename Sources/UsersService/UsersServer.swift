@@ -18,6 +18,11 @@ public struct UsersServer: Service {
     let relay: OutboxRelay
     let consumer: EventConsumer
     let follower: RevocationFollower
+    /// Filled by the follower; until then authenticated calls get UNAVAILABLE (fail closed).
+    public let revocations: RevocationList
+
+    /// Whether the revocation list is loaded (the service then serves authenticated calls).
+    public var isReady: Bool { revocations.isReady }
 
     /// - Parameters:
     ///   - auth: the auth service's addresses (replicas are used round-robin).
@@ -44,7 +49,7 @@ public struct UsersServer: Service {
             try UsersEvents.handle(event, db, now: now())
         }
         let follower = RevocationFollower(revocations: revocations, auth: auth, bus: busClient, service: "users", logger: logger)
-        return UsersServer(server: server, service: service, relay: relay, consumer: consumer, follower: follower)
+        return UsersServer(server: server, service: service, relay: relay, consumer: consumer, follower: follower, revocations: revocations)
     }
 
     public func run() async throws {

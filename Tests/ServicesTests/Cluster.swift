@@ -102,6 +102,8 @@ struct Cluster: Sendable {
                 directory: directory, clock: clock, authServer: auth, authEndpoint: authEndpoint, usersEndpoint: usersEndpoint,
                 ordersEndpoint: ordersEndpoint, gatewayEndpoint: gatewayEndpoint, busEndpoint: busEndpoint, auth: Auth.Client(RPCClient(endpoints: [authEndpoint])),
                 users: Users.Client(RPCClient(endpoints: [usersEndpoint])), orders: Orders.Client(RPCClient(endpoints: [ordersEndpoint])), bus: Broker.Client(RPCClient(endpoints: [busEndpoint])))
+            // Authenticated calls wait for the revocation lists (the services fail closed until then).
+            #expect(try await eventually { users.isReady && orders.isReady })
             let result = try await body(cluster)
             await cluster.auth.client.close()
             await cluster.users.client.close()

@@ -298,6 +298,19 @@ struct EndToEndTests {
             #expect(statuses.filter { $0 == 429 }.count >= 3, "\(statuses)")
             #expect(Int(retry ?? "") ?? 0 >= 1)
         }
+        // Behind a balancer: the last X-Forwarded-For entry is the client; earlier ones are ignored.
+        configuration.trustForwardedFor = true
+        try await Cluster.with(gateway: configuration) { cluster in
+            var statuses: [Int] = []
+            for i in 0..<8 {
+                let result = try await httpRequest(
+                    cluster.gatewayEndpoint, "GET", "/api/v1/reviews/provider/1/rating", headers: [("X-Forwarded-For", "198.51.100.\(i), 203.0.113.9")])
+                statuses.append(result.status)
+            }
+            #expect(statuses.filter { $0 == 429 }.count >= 3, "spoofed first entries do not buy new buckets: \(statuses)")
+            let other = try await httpRequest(cluster.gatewayEndpoint, "GET", "/api/v1/reviews/provider/1/rating", headers: [("X-Forwarded-For", "203.0.113.10")])
+            #expect(other.status != 429, "another client has its own bucket")
+        }
     }
 }
 

@@ -3,7 +3,9 @@ import Foundation
 import MarketplaceAPI
 import RPC
 import ServiceKit
+import TestSupport
 import Testing
+import UsersService
 
 @Suite("Tokens against a service reached directly over TCP: every forgery is refused")
 struct TokenTamperingTests {
@@ -81,6 +83,30 @@ struct TokenTamperingTests {
             // A holder of the service key (a service on this machine) is let in.
             let identity = ServiceIdentity(name: "test", key: try ServiceKeys.serviceKey(dataDirectory: cluster.directory.path), now: cluster.clock.now)
             #expect(await code { _ = try await cluster.auth.listUsers(ListUsersRequest(), options: bearer(try identity.token())) } == nil)
+        }
+    }
+
+    @Test("until its revocation list is loaded a service refuses authenticated calls (UNAVAILABLE): it fails closed")
+    func failClosed() async throws {
+        let directory = try makeTemporaryDirectory("fail-closed")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let key = Curve25519.Signing.PrivateKey()
+        // Auth and the bus are unreachable: the revocation snapshot never arrives.
+        let nowhere = [Endpoint(host: "127.0.0.1", port: 1)]
+        let users = try await UsersServer.make(
+            dataDirectory: directory.path, configuration: Cluster.server, auth: nowhere, bus: nowhere, authPublicKey: key.publicKey,
+            logger: Cluster.quiet)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await users.run() }
+            defer { group.cancelAll() }
+            let endpoint = Endpoint(host: "127.0.0.1", port: try await users.server.localPort)
+            let client = Users.Client(RPCClient(endpoints: [endpoint]))
+            let now = Int64(Date().timeIntervalSince1970)
+            let token = try JWT.sign(
+                TokenClaims(sub: "5", role: 1, iat: now, exp: now + 600, jti: "j", use: "access"), key: key, keyID: KeyFile.keyID(key.publicKey))
+            #expect(await code { _ = try await client.searchProviders(SearchProvidersRequest(), options: bearer(token)) } == .unavailable)
+            #expect(!users.isReady)
+            await client.client.close()
         }
     }
 }

@@ -112,6 +112,19 @@ struct UsersTests {
             guard case .provider? = promoted.profile else { Issue.record("the profile did not follow the role"); return }
             #expect(await code { _ = try await cluster.users.adminGetUser(AdminGetUserRequest(userId: 999_999), options: bearer(adminToken)) } == .notFound)
             _ = provider
+
+            // A role change retires the tokens that carry the old role, everywhere; a new login works at once.
+            let (demoted, oldToken) = try await cluster.signUp("bigboss", role: .customer)
+            var change = AdminUpdateUserRequest(userId: demoted.id)
+            change.role = .provider
+            _ = try await cluster.users.adminUpdateUser(change, options: bearer(adminToken))
+            #expect(await code { _ = try await cluster.auth.getMe(GetMeRequest(), options: bearer(oldToken)) } == .unauthenticated)
+            #expect(try await eventually {
+                await code { _ = try await cluster.orders.listMyOrderHistory(ListOrdersRequest(), options: bearer(oldToken)) } == .unauthenticated
+            }, "the orders service learns of it through user.updated")
+            let fresh = try await cluster.auth.login(LoginRequest(identifier: .username("bigboss"), password: "password123"))
+            #expect(try await cluster.auth.getMe(GetMeRequest(), options: bearer(fresh.accessToken)).role == .provider)
+            #expect(await code { _ = try await cluster.orders.listProviderHistory(ListOrdersRequest(), options: bearer(fresh.accessToken)) } == nil)
         }
     }
 
