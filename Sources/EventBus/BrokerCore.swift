@@ -79,13 +79,18 @@ public actor BrokerCore {
         let topology = try await store.topology()
         exchanges = topology.exchanges
         for settings in topology.queues {
+            // A temporary queue outlives its consumers only through a crash or a shutdown: it goes now.
+            if settings.autoDelete {
+                try await store.deleteQueue(settings.name)
+                continue
+            }
             var state = QueueState(settings: settings)
             for entry in try await store.entries(of: settings.name) {
                 state.ready.append(Entry(sequence: entry.sequence, deliveryCount: entry.deliveryCount))
             }
             queues[settings.name] = state
         }
-        for (queue, exchange, pattern) in topology.bindings {
+        for (queue, exchange, pattern) in topology.bindings where queues[queue] != nil {
             bindings[exchange, default: []].append((queue, TopicPattern(pattern)))
         }
     }
@@ -116,11 +121,16 @@ public actor BrokerCore {
             return false
         }
         try await store.saveQueue(settings)
+        // The actor may have declared it meanwhile (reentrancy across the await): keep that one.
+        if let existing = queues[settings.name]?.settings {
+            guard existing == settings else { throw BrokerError.conflictingDeclaration("queue '\(settings.name)' was declared concurrently with other settings") }
+            return false
+        }
         queues[settings.name] = QueueState(settings: settings)
         if queues[settings.deadLetterQueue] == nil, !settings.name.hasSuffix(".dead"), !settings.autoDelete {
             let dead = BrokerStore.QueueSettings(name: settings.deadLetterQueue, maxDeliveries: Int.max / 2)
             try await store.saveQueue(dead)
-            queues[dead.name] = QueueState(settings: dead)
+            if queues[dead.name] == nil { queues[dead.name] = QueueState(settings: dead) }
         }
         return true
     }
@@ -158,8 +168,13 @@ public actor BrokerCore {
             guard let sequence else { continue }
             var event = append.event
             event.sequence = sequence
-            cached[sequence] = (event, append.queues.count)
-            for queue in append.queues {
+            // A queue deleted during the commit (a temporary queue whose last consumer left)
+            // holds nothing: its stored entry goes with the next commit.
+            let living = append.queues.filter { queues[$0] != nil }
+            for gone in append.queues where queues[gone] == nil { commit.acknowledge(queue: gone, sequences: [sequence]) }
+            guard !living.isEmpty else { continue }
+            cached[sequence] = (event, living.count)
+            for queue in living {
                 queues[queue]?.ready.append(Entry(sequence: sequence, deliveryCount: 0))
                 touched.insert(queue)
             }
@@ -224,11 +239,19 @@ public actor BrokerCore {
             if let entry = consumer.unacked.removeValue(forKey: tag)?.entry { entries.append(entry) }
         }
         consumers[id] = consumer
-        for entry in entries.sorted(by: { $0.sequence > $1.sequence }) {
+        let ordered = entries.sorted(by: { $0.sequence > $1.sequence })
+        for (index, entry) in ordered.enumerated() {
             if requeue {
                 queues[consumer.queue]?.ready.prepend(entry)
-            } else {
+                continue
+            }
+            do {
                 try await deadLetter(entry, from: consumer.queue)
+            } catch {
+                // Not moved: this one and the rest go back to the front, to be delivered again.
+                for rest in ordered[index...] { queues[consumer.queue]?.ready.prepend(rest) }
+                await dispatch(consumer.queue)
+                throw error
             }
         }
         await dispatch(consumer.queue)
@@ -238,15 +261,20 @@ public actor BrokerCore {
     /// periodically by the server).
     public func expireUnacked(now: ContinuousClock.Instant = .now) async {
         var touched: Set<String> = []
+        var returned: [String: [Entry]] = [:]
         for (id, var consumer) in consumers {
             let expired = consumer.unacked.filter { $0.value.deadline <= now }
             guard !expired.isEmpty else { continue }
-            for (tag, value) in expired.sorted(by: { $0.value.entry.sequence > $1.value.entry.sequence }) {
+            for (tag, value) in expired {
                 consumer.unacked.removeValue(forKey: tag)
-                queues[consumer.queue]?.ready.prepend(value.entry)
+                returned[consumer.queue, default: []].append(value.entry)
             }
             consumers[id] = consumer
             touched.insert(consumer.queue)
+        }
+        // Back to the front of each queue in sequence order, whichever consumers held them.
+        for (queue, entries) in returned {
+            for entry in entries.sorted(by: { $0.sequence > $1.sequence }) { queues[queue]?.ready.prepend(entry) }
         }
         // Also any queue whose dispatch stopped on a store error: this sweep retries it.
         for (name, queue) in queues where !queue.ready.isEmpty && !queue.consumers.isEmpty { touched.insert(name) }
@@ -255,8 +283,21 @@ public actor BrokerCore {
 
     func deadLetter(_ entry: Entry, from queue: String) async throws {
         guard let settings = queues[queue]?.settings else { return }
-        try await store.deadLetter(queue: queue, sequence: entry.sequence, to: settings.deadLetterQueue)
+        // The cache keeps payloads for deliveries to come; a dead-lettered one is read back from
+        // the store if anyone consumes the dead-letter queue.
+        defer { release(entry.sequence) }
+        guard queues[settings.deadLetterQueue] != nil else {
+            // No dead-letter queue (a temporary queue, or a dead-letter queue itself): dropped.
+            queues[queue]?.deadLettered += 1
+            commit.acknowledge(queue: queue, sequences: [entry.sequence])
+            return
+        }
+        // Acks waiting in the group commit first, so the move sees the dead-letter queue as it is.
+        try await commit.flush()
+        let moved = try await store.deadLetter(queue: queue, sequence: entry.sequence, to: settings.deadLetterQueue)
         queues[queue]?.deadLettered += 1
+        // Already there (another queue dead-lettered the same event into it): one copy is enough.
+        guard moved else { return }
         queues[settings.deadLetterQueue]?.ready.append(Entry(sequence: entry.sequence, deliveryCount: 0))
         await dispatch(settings.deadLetterQueue)
     }
@@ -321,8 +362,9 @@ public actor BrokerCore {
                 queues[queueName]?.ready.prepend(entry)
                 return
             }
-            // The consumer may have left while the event was read.
+            // The consumer may have left while the event was read: not delivered, not counted.
             guard consumers[id] != nil else {
+                entry.deliveryCount -= 1
                 queues[queueName]?.ready.prepend(entry)
                 continue
             }

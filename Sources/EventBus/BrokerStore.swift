@@ -256,13 +256,17 @@ public final class BrokerStore: Sendable {
         }
     }
 
-    /// Moves an entry to the queue's dead-letter queue.
-    public func deadLetter(queue: String, sequence: Int64, to deadLetterQueue: String) async throws {
+    /// Moves an entry to the queue's dead-letter queue; returns whether the dead-letter queue
+    /// got a new entry (false: it already held the event).
+    @discardableResult
+    public func deadLetter(queue: String, sequence: Int64, to deadLetterQueue: String) async throws -> Bool {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM entry WHERE queue = ? AND sequence = ?", arguments: [queue, sequence])
             try db.execute(
                 sql: "INSERT OR IGNORE INTO entry (queue, sequence) VALUES (?, ?)", arguments: [deadLetterQueue, sequence])
+            let inserted = db.changesCount == 1
             try db.execute(sql: "UPDATE queue SET dead_lettered = dead_lettered + 1 WHERE name = ?", arguments: [queue])
+            return inserted
         }
     }
 

@@ -20,6 +20,16 @@ public enum Outbox {
                         routing_key TEXT NOT NULL, type TEXT NOT NULL, payload BLOB NOT NULL, created_at INTEGER NOT NULL)
                     """)
         }
+        migrator.registerMigration("outbox.v2") { db in
+            // Rows the bus refuses for good (an unknown exchange, say) wait here for a person,
+            // instead of blocking every event behind them.
+            try db.execute(
+                sql: """
+                    CREATE TABLE outbox_parked (
+                        sequence INTEGER PRIMARY KEY, event_id TEXT NOT NULL, exchange TEXT NOT NULL, routing_key TEXT NOT NULL,
+                        type TEXT NOT NULL, payload BLOB NOT NULL, created_at INTEGER NOT NULL, error TEXT NOT NULL, parked_at INTEGER NOT NULL)
+                    """)
+        }
     }
 
     /// Queues an event inside the caller's transaction; returns its id.
@@ -88,8 +98,40 @@ public final class OutboxRelay: Service, Sendable {
         }
         guard let last = rows.last?.0 else { return 0 }
         let events = rows.map(\.1)
-        _ = try await bus.publish(PublishRequest(events: events))
+        do {
+            _ = try await bus.publish(PublishRequest(events: events))
+        } catch let error as RPCError where [.notFound, .invalidArgument, .failedPrecondition].contains(error.code) {
+            // The bus refuses the batch for good: find the rows it refuses, park them, go on.
+            return try await publishOneByOne(rows)
+        }
         try await database.write { db in try db.execute(sql: "DELETE FROM outbox WHERE sequence <= ?", arguments: [last]) }
+        return rows.count
+    }
+
+    /// Publishes rows one at a time, in order; a row the bus refuses for good moves to
+    /// `outbox_parked` (logged) so the ones behind it are not held up.
+    func publishOneByOne(_ rows: [(Int64, Event)]) async throws -> Int {
+        for (sequence, event) in rows {
+            do {
+                _ = try await bus.publish(PublishRequest(events: [event]))
+                try await database.write { db in try db.execute(sql: "DELETE FROM outbox WHERE sequence = ?", arguments: [sequence]) }
+            } catch let error as RPCError where [.notFound, .invalidArgument, .failedPrecondition].contains(error.code) {
+                logger.error(
+                    "the bus refuses an outbox event; parked in outbox_parked",
+                    metadata: ["event": "\(event.id)", "exchange": "\(event.exchange)", "error": "\(error)"])
+                let text = "\(error)"
+                let parkedAt = Int64(Date().timeIntervalSince1970 * 1_000_000)
+                try await database.write { db in
+                    try db.execute(
+                        sql: """
+                            INSERT OR REPLACE INTO outbox_parked
+                            SELECT sequence, event_id, exchange, routing_key, type, payload, created_at, ?, ? FROM outbox WHERE sequence = ?
+                            """,
+                        arguments: [text, parkedAt, sequence])
+                    try db.execute(sql: "DELETE FROM outbox WHERE sequence = ?", arguments: [sequence])
+                }
+            }
+        }
         return rows.count
     }
 

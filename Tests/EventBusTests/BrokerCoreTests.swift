@@ -13,6 +13,7 @@ struct BrokerCoreTests {
             path = directory.appendingPathComponent("bus.sqlite").path
         }
         func broker() async throws -> BrokerCore { try await BrokerCore(store: try BrokerStore(path: path)) }
+        func store() throws -> BrokerStore { try BrokerStore(path: path) }
         func remove() { try? FileManager.default.removeItem(at: directory) }
     }
 
@@ -182,5 +183,69 @@ extension BrokerCoreTests {
         #expect(try await broker.publish([event("c")]) == 1, "no binding routes there any more")
         let reopened = try await fixture.broker()
         #expect(await reopened.inspect().queues.isEmpty)
+    }
+
+    @Test("two queues dead-lettering one event into a shared dead-letter queue leave one copy, in memory and on disk")
+    func sharedDeadLetterQueue() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        do {
+            let broker = try await fixture.broker()
+            _ = try await broker.declareExchange("order_events")
+            _ = try await broker.declareQueue(.init(name: "shared.dead", maxDeliveries: 100))
+            for name in ["a", "b"] {
+                _ = try await broker.declareQueue(.init(name: name, maxDeliveries: 1, deadLetterQueue: "shared.dead"))
+                _ = try await broker.bind(queue: name, exchange: "order_events", pattern: "#")
+            }
+            _ = try await broker.publish([event("e")])
+            for name in ["a", "b"] {
+                let (id, deliveries) = try await broker.subscribe(queue: name, prefetch: 1)
+                var iterator = deliveries.makeAsyncIterator()
+                let delivery = try #require(await iterator.next())
+                try await broker.nack(id, tags: [delivery.tag], requeue: false)
+                await broker.unsubscribe(id)
+            }
+            #expect(await broker.inspect().queues.first { $0.name == "shared.dead" }?.depth == 1)
+            try await broker.flush()
+        }
+        let reopened = try await fixture.broker()
+        #expect(await reopened.inspect().queues.first { $0.name == "shared.dead" }?.depth == 1)
+    }
+
+    @Test("temporary queues left by a crash or shutdown are gone after the restart, with their events")
+    func autoDeleteAfterRestart() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        do {
+            let broker = try await fixture.broker()
+            _ = try await broker.declareExchange("order_events")
+            _ = try await broker.declareQueue(.init(name: "tail.x", autoDelete: true))
+            _ = try await broker.bind(queue: "tail.x", exchange: "order_events", pattern: "#")
+            _ = try await broker.subscribe(queue: "tail.x", prefetch: 1)
+            _ = try await broker.publish([event("a"), event("b")])
+            await broker.shutdown(grace: .milliseconds(10))
+        }
+        let reopened = try await fixture.broker()
+        #expect(await reopened.inspect().queues.isEmpty)
+        #expect(try await fixture.store().eventCount() == 0)
+        #expect(try await reopened.publish([event("c")]) == 1, "no binding left behind")
+    }
+
+    @Test("a rejected event of a queue without a dead-letter queue (a temporary one) is dropped, not leaked")
+    func rejectWithoutDeadLetterQueue() async throws {
+        let fixture = try Fixture()
+        defer { fixture.remove() }
+        let broker = try await fixture.broker()
+        _ = try await broker.declareExchange("order_events")
+        _ = try await broker.declareQueue(.init(name: "tail.y", autoDelete: true))
+        _ = try await broker.bind(queue: "tail.y", exchange: "order_events", pattern: "#")
+        let (id, deliveries) = try await broker.subscribe(queue: "tail.y", prefetch: 1)
+        _ = try await broker.publish([event("a")])
+        var iterator = deliveries.makeAsyncIterator()
+        let delivery = try #require(await iterator.next())
+        try await broker.nack(id, tags: [delivery.tag], requeue: false)
+        try await broker.flush()
+        #expect(try await fixture.store().eventCount() == 0)
+        #expect(await broker.inspect().queues.first { $0.name == "tail.y" }?.depth == 0)
     }
 }

@@ -86,6 +86,32 @@ struct OutboxTests {
         await bus.client.close()
     }
 
+    @Test("a row the bus refuses for good (unknown exchange) is parked; the rows behind it are published")
+    func parking() async throws {
+        let dir = try makeTemporaryDirectory("outbox-park")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let producer = try producerDatabase(dir)
+        let bus = try await EventBusServer.make(dataDirectory: dir.appendingPathComponent("bus").path, configuration: ServerConfiguration())
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await bus.run() }
+            defer { group.cancelAll() }
+            let client = Broker.Client(RPCClient(endpoints: [Endpoint(host: "127.0.0.1", port: try await bus.server.localPort)]))
+            try await producer.write { db in
+                try Outbox.enqueue(db, exchange: "order_events", routingKey: "order.a", event: Event(id: "first"), id: "a")
+                try Outbox.enqueue(db, exchange: "no_such_exchange", routingKey: "x", event: Event(id: "bad"), id: "b")
+                try Outbox.enqueue(db, exchange: "order_events", routingKey: "order.c", event: Event(id: "third"), id: "c")
+            }
+            let relay = OutboxRelay(database: producer, bus: client)
+            #expect(try await relay.publishBatch() == 3)
+            let (pending, parked) = try await producer.read { db in
+                (try Outbox.pendingCount(db), try String.fetchAll(db, sql: "SELECT event_id FROM outbox_parked"))
+            }
+            #expect(pending == 0)
+            #expect(parked == ["b"])
+            await client.client.close()
+        }
+    }
+
     @Test("a redelivered event is acked without being applied twice")
     func idempotent() async throws {
         let dir = try makeTemporaryDirectory("idempotent")
