@@ -67,6 +67,9 @@ public final class BrokerStore: Sendable {
     /// Opens (or creates) the store at `path` and applies its migrations.
     public init(path: String) throws {
         var configuration = Configuration()
+        // Another connection writing (a previous instance's last commit, a checkpoint) makes an
+        // opening connection wait instead of failing.
+        configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
