@@ -44,15 +44,7 @@ public struct AuthServer: Service {
         return AuthServer(server: server, service: service, relay: relay, follower: follower)
     }
 
-    public func run() async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
-            group.addTask { try await relay.run() }
-            group.addTask { try await follower.run() }
-            try await group.next()
-            group.cancelAll()
-        }
-    }
+    public func run() async throws { try await runTogether([server, relay, follower]) }
 }
 
 extension AuthService {

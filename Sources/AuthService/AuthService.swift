@@ -316,7 +316,7 @@ public struct AuthService: Auth.Handler {
     public func updateAccount(_ request: UpdateAccountRequest, context: ServerContext) async throws -> User {
         let username = try request.username.map(AccountRules.username)
         let email = try request.email.map(AccountRules.email)
-        if let role = request.role, role == .unspecified || Role(protoValue: role.protoValue) != role || role.protoValue > 3 {
+        if let role = request.role, ![Role.customer, .provider, .admin].contains(role) {
             throw RPCError(code: .invalidArgument, message: "role must be CUSTOMER, PROVIDER or ADMIN")
         }
         let now = self.now

@@ -81,13 +81,18 @@ public final class Gateway: Sendable {
         (Reviews.serviceName, Reviews.Method.all, Reviews.files), (Notifications.serviceName, Notifications.Method.all, Notifications.files),
     ]
 
+    /// The descriptors of every service's files (each file once).
+    static func schemaPool() throws -> DescriptorPool {
+        var files: [String: [UInt8]] = [:]
+        for service in services { for file in service.files { files[file.path] = file.serialized } }
+        return try DescriptorPool(serializedFiles: Array(files.values))
+    }
+
     public init(
         configuration: GatewayConfiguration, backends: GatewayBackends, authPublicKey: Curve25519.Signing.PublicKey,
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), logger: Logger
     ) throws {
-        var files: [String: [UInt8]] = [:]
-        for service in Gateway.services { for file in service.files { files[file.path] = file.serialized } }
-        pool = try DescriptorPool(serializedFiles: Array(files.values))
+        pool = try Gateway.schemaPool()
         codec = DynamicCodec(pool: pool)
         legacy = LegacyCodec(pool: pool)
         let all = Gateway.services.flatMap(\.methods)
@@ -119,7 +124,7 @@ public final class Gateway: Sendable {
             logger.error("unhandled gateway error", metadata: ["error": "\(error)", "request-id": "\(requestID)"])
             response = Gateway.detail(500, "Internal server error")
         }
-        Gateway.addCORS(&response, request: request)
+        Gateway.addCORS(&response)
         response.headers[.init("x-request-id")!] = requestID
         let status = String(response.status.code)
         registry.makeCounter(descriptor: MetricNameDescriptor(metricName: "gateway_requests_total", unitName: "requests", helpText: "HTTP requests by status"), labels: [("status", status)]).increment()
@@ -386,7 +391,7 @@ public final class Gateway: Sendable {
 
     /// The contract's CORS: any origin, credentials allowed — on every response, errors and 500s
     /// included (the legacy gateway forgot 500s).
-    static func addCORS(_ response: inout Response, request: Request) {
+    static func addCORS(_ response: inout Response) {
         if response.headers[.accessControlAllowOrigin] == nil { response.headers[.accessControlAllowOrigin] = "*" }
         response.headers[.accessControlAllowCredentials] = "true"
         response.headers[.accessControlExposeHeaders] = "X-Request-Id, X-Next-Page-Token, Retry-After"

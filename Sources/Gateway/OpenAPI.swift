@@ -1,5 +1,4 @@
 import Foundation
-import ProtoRuntime
 import RPC
 import RPCSchema
 
@@ -161,9 +160,7 @@ extension Gateway {
 
     /// The OpenAPI document without running a gateway (for `marketplace openapi`).
     public static func openAPIDocument() throws -> [UInt8] {
-        var files: [String: [UInt8]] = [:]
-        for service in services { for file in service.files { files[file.path] = file.serialized } }
-        let pool = try DescriptorPool(serializedFiles: Array(files.values))
+        let pool = try schemaPool()
         let methods = services.flatMap(\.methods)
         return OpenAPI.bytes(pool: pool, routes: RouteTable(methods: methods), methods: methods)
     }

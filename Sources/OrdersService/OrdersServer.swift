@@ -63,17 +63,12 @@ public struct OrdersServer: Service {
         logger: Logger = Logger(label: "orders")
     ) async throws -> OrdersServer {
         let database = try ServiceDatabase.open(path: dataDirectory + "/orders.sqlite", migrate: OrdersSchema.migrate)
-        let serviceKey = try ServiceKeys.serviceKey(dataDirectory: dataDirectory)
-        let identity = ServiceIdentity(name: "orders", key: serviceKey)
-        let auth = Auth.Client(RPCClient(endpoints: authEndpoints, interceptors: [identity.interceptor]))
-        let users = Users.Client(RPCClient(endpoints: usersEndpoints, interceptors: [identity.interceptor]))
-        let accessKey: Curve25519PublicKey
-        if let authPublicKey { accessKey = authPublicKey } else { accessKey = try await AuthPublicKey.fetch(from: auth, logger: logger) }
-        let revocations = RevocationList()
-        let verifier = TokenVerifier(accessKey: accessKey, serviceKey: serviceKey.publicKey, revocations: revocations, now: orders.now)
+        let credentials = try await ServiceCredentials.load(
+            service: "orders", dataDirectory: dataDirectory, auth: authEndpoints, authPublicKey: authPublicKey, now: orders.now,
+            logger: logger)
+        let users = Users.Client(credentials.client(usersEndpoints))
         let service = OrdersService(database: database, users: users, configuration: orders, logger: logger)
-        let server = RPCServer(
-            services: [service], configuration: configuration, interceptors: [AccessControl(verifier: verifier)], logger: logger)
+        let server = RPCServer(services: [service], configuration: configuration, interceptors: [credentials.accessControl], logger: logger)
         let busClient = Broker.Client(RPCClient(endpoints: bus))
         let now = orders.now
         let consumer = EventConsumer(database: database, bus: busClient, queue: OrdersEvents.queue, logger: logger) { event, db in
@@ -81,18 +76,8 @@ public struct OrdersServer: Service {
         }
         return OrdersServer(
             server: server, service: service, relay: OutboxRelay(database: database, bus: busClient, logger: logger), consumer: consumer,
-            follower: RevocationFollower(revocations: revocations, auth: auth, bus: busClient, service: "orders", logger: logger),
-            revocations: revocations)
+            follower: credentials.follower(bus: busClient, logger: logger), revocations: credentials.revocations)
     }
 
-    public func run() async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
-            group.addTask { try await relay.run() }
-            group.addTask { try await consumer.run() }
-            group.addTask { try await follower.run() }
-            try await group.next()
-            group.cancelAll()
-        }
-    }
+    public func run() async throws { try await runTogether([server, relay, consumer, follower]) }
 }

@@ -54,7 +54,6 @@ public final class RevocationList: Sendable {
         state.withLockedValue { state in state.tokens = state.tokens.filter { $0.value > now } }
     }
 
-    public var counts: (tokens: Int, users: Int) { state.withLockedValue { ($0.tokens.count, $0.users.count) } }
 }
 
 /// Verifies bearer tokens: access tokens with the auth service's public key, service tokens with

@@ -33,33 +33,19 @@ public struct UsersServer: Service {
         logger: Logger = Logger(label: "users")
     ) async throws -> UsersServer {
         let database = try ServiceDatabase.open(path: dataDirectory + "/users.sqlite", migrate: UsersSchema.migrate)
-        let serviceKey = try ServiceKeys.serviceKey(dataDirectory: dataDirectory)
-        let identity = ServiceIdentity(name: "users", key: serviceKey)
-        let auth = Auth.Client(RPCClient(endpoints: authEndpoints, interceptors: [identity.interceptor]))
-        let accessKey: Curve25519PublicKey
-        if let authPublicKey { accessKey = authPublicKey } else { accessKey = try await AuthPublicKey.fetch(from: auth, logger: logger) }
-        let revocations = RevocationList()
-        let verifier = TokenVerifier(accessKey: accessKey, serviceKey: serviceKey.publicKey, revocations: revocations, now: now)
-        let service = UsersService(database: database, auth: auth, now: now, logger: logger)
-        let server = RPCServer(
-            services: [service], configuration: configuration, interceptors: [AccessControl(verifier: verifier)], logger: logger)
+        let credentials = try await ServiceCredentials.load(
+            service: "users", dataDirectory: dataDirectory, auth: authEndpoints, authPublicKey: authPublicKey, now: now, logger: logger)
+        let service = UsersService(database: database, auth: credentials.auth, now: now, logger: logger)
+        let server = RPCServer(services: [service], configuration: configuration, interceptors: [credentials.accessControl], logger: logger)
         let busClient = Broker.Client(RPCClient(endpoints: bus))
         let relay = OutboxRelay(database: database, bus: busClient, logger: logger)
         let consumer = EventConsumer(database: database, bus: busClient, queue: UsersEvents.queue, logger: logger) { event, db in
             try UsersEvents.handle(event, db, now: now())
         }
-        let follower = RevocationFollower(revocations: revocations, auth: auth, bus: busClient, service: "users", logger: logger)
-        return UsersServer(server: server, service: service, relay: relay, consumer: consumer, follower: follower, revocations: revocations)
+        return UsersServer(
+            server: server, service: service, relay: relay, consumer: consumer, follower: credentials.follower(bus: busClient, logger: logger),
+            revocations: credentials.revocations)
     }
 
-    public func run() async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
-            group.addTask { try await relay.run() }
-            group.addTask { try await consumer.run() }
-            group.addTask { try await follower.run() }
-            try await group.next()
-            group.cancelAll()
-        }
-    }
+    public func run() async throws { try await runTogether([server, relay, consumer, follower]) }
 }

@@ -83,14 +83,6 @@ struct BrokerStoreTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = try BrokerStore(path: dir.appendingPathComponent("bus.sqlite").path)
         func entries() async throws -> [Int64] { try await store.entries(of: "q").map(\.sequence) }
-        func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
-            for _ in 0..<1000 {
-                if try await condition() { return true }
-                try await Task.sleep(for: .milliseconds(5))
-            }
-            return false
-        }
-
         // Never by timer here: only a full batch (2) or a flush writes.
         let batched = GroupCommit(store: store, bookkeepingBatch: 2, bookkeepingDelay: .seconds(3600))
         let sequences = try await batched.append((0..<4).map { .init(event: event("e\($0)"), queues: ["q"]) }).compactMap { $0 }

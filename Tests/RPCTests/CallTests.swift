@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import RPC
 import RPCSchema
+import TestSupport
 import Testing
 
 @Suite("Calls over real TCP")

@@ -99,14 +99,3 @@ func withServer<T: Sendable>(
         }
     }
 }
-
-/// Waits until `condition` holds (polling), at most `timeout`; returns whether it did.
-@discardableResult
-func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while !condition() {
-        if ContinuousClock.now > deadline { return false }
-        try await Task.sleep(for: .milliseconds(5))
-    }
-    return true
-}

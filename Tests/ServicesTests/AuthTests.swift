@@ -4,6 +4,7 @@ import Foundation
 import MarketplaceAPI
 import RPC
 import ServiceKit
+import TestSupport
 import Testing
 
 @Suite("Auth service: registration, login, lockout, refresh, logout (real servers, real SQLite)")

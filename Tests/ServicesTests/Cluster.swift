@@ -150,12 +150,3 @@ func code(_ body: () async throws -> Void) async -> RPCCode? {
         return .unknown
     }
 }
-
-/// Polls `condition` until it holds (at most ~10 s); events are asynchronous.
-func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
-    for _ in 0..<2000 {
-        if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(5))
-    }
-    return false
-}

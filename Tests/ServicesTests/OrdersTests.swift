@@ -5,6 +5,7 @@ import ProtoRuntime
 import RPC
 import RPCSchema
 import ServiceKit
+import TestSupport
 import Testing
 
 extension Cluster {

@@ -6,6 +6,7 @@ import ProtoRuntime
 import RPC
 import RPCSchema
 import ServiceKit
+import TestSupport
 import Testing
 
 @Suite("Users service: profiles, admin, verification, search, events (real servers, real SQLite)")

@@ -45,3 +45,15 @@ public func runProcess(
         }
     }
 }
+
+/// Polls `condition` every 5 ms until it holds or `timeout` passes; asynchronous effects are
+/// awaited this way, never by a fixed delay. Returns whether it held.
+@discardableResult
+public func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while try await !condition() {
+        if ContinuousClock.now > deadline { return false }
+        try await Task.sleep(for: .milliseconds(5))
+    }
+    return true
+}
