@@ -126,12 +126,12 @@ struct ProtocolViolationTests {
 
     @Test("an idle connection is closed with GOAWAY(IDLE_TIMEOUT); a busy one is not")
     func idleTimeout() async throws {
-        try await withServer(configuration: ServerConfiguration(idleTimeout: .milliseconds(300))) { _, endpoint in
+        try await withServer(configuration: ServerConfiguration(idleTimeout: .milliseconds(500))) { _, endpoint in
             let goAway = try #require(try goAway(in: try await rawExchange(endpoint, clientHello)))
             #expect(goAway.errorCode == ConnectionErrorCode.idleTimeout.rawValue)
             // A call longer than the timeout keeps its connection.
             let client = Echo.Client(RPCClient(endpoints: [endpoint]))
-            #expect(try await client.get(EchoRequest(text: "long", delayMs: 600)).text == "long")
+            #expect(try await client.get(EchoRequest(text: "long", delayMs: 1200)).text == "long")
             await client.client.close()
         }
     }
