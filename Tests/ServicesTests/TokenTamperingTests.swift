@@ -45,7 +45,10 @@ struct TokenTamperingTests {
             let parts = good.split(separator: ".")
             let elevated = #"{"sub":"\#(user.id)","role":3,"iat":\#(now),"exp":\#(now + 600),"jti":"x2","token_use":"access"}"#
             #expect(await profile(try forge(header: #"{"alg":"EdDSA"}"#, claims: elevated, key: nil, signature: String(parts[2]))) == .unauthenticated)
-            #expect(await profile(String(parts[0]) + "." + String(parts[1]) + "." + String(parts[2].dropLast(2)) + "AA") == .unauthenticated, "bit-flipped signature")
+            // One signature character changed (a whole 6-bit group, not the last character's padding bits).
+            var signature = Array(parts[2])
+            signature[10] = signature[10] == "A" ? "B" : "A"
+            #expect(await profile(String(parts[0]) + "." + String(parts[1]) + "." + String(signature)) == .unauthenticated, "bit-flipped signature")
             // Claims of the wrong types or missing.
             let numericSub = #"{"sub":\#(user.id),"role":1,"iat":\#(now),"exp":\#(now + 600),"jti":"x3","token_use":"access"}"#
             #expect(await profile(try forge(header: #"{"alg":"EdDSA"}"#, claims: numericSub, key: key)) == .unauthenticated)
