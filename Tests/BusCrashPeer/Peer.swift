@@ -19,12 +19,16 @@ struct Peer {
             FileHandle.standardError.write(Data("usage: bus-crash-peer produce|consume DB HOST:PORT COUNT|QUEUE\n".utf8))
             exit(64)
         }
+        // Wait on a busy database rather than fail: after a SIGKILL, the first connection to open
+        // the file (the test's reader, or this process) rebuilds the WAL index and holds a lock.
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
         let bus = Broker.Client(RPCClient(endpoints: [endpoint], configuration: ClientConfiguration(maximumBackoff: .milliseconds(200))))
 
         switch arguments[0] {
         case "produce":
             guard let count = Int(arguments[3]) else { exit(64) }
-            let db = try DatabasePool(path: arguments[1])
+            let db = try DatabasePool(path: arguments[1], configuration: configuration)
             var migrator = DatabaseMigrator()
             migrator.registerMigration("domain") { db in try db.execute(sql: "CREATE TABLE item (id INTEGER PRIMARY KEY)") }
             Outbox.register(in: &migrator)
@@ -47,7 +51,7 @@ struct Peer {
             print("produced \(count)")
         case "consume":
             let queue = arguments[3]
-            let db = try DatabasePool(path: arguments[1])
+            let db = try DatabasePool(path: arguments[1], configuration: configuration)
             var migrator = DatabaseMigrator()
             migrator.registerMigration("domain") { db in try db.execute(sql: "CREATE TABLE applied (event_id TEXT NOT NULL)") }
             IdempotentConsumer.register(in: &migrator)

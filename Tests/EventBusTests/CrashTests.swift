@@ -62,19 +62,12 @@ func runProcessSync(_ executable: String, _ arguments: [String]) throws -> Strin
 struct CrashTests {
     let build = repositoryRoot.appendingPathComponent(".build/debug")
 
-    func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress?.port ?? 0
-        try await channel.close()
-        return port
-    }
-
     @Test("10,000 events through the outbox while the bus is SIGKILLed twice and the consumer once: each applied exactly once")
     func exactlyOnce() async throws {
         let dir = try makeTemporaryDirectory("crash")
         defer { try? FileManager.default.removeItem(at: dir) }
         let count = 10_000
-        let port = try await freePort()
+        let port = fixedPorts()  // the bus restarts on it
         let address = "127.0.0.1:\(port)"
         let log = dir.appendingPathComponent("processes.log")
         func startBus() throws -> Child {
@@ -106,7 +99,12 @@ struct CrashTests {
         }
         let consumerDB = dir.appendingPathComponent("consumer.sqlite").path
         func applied() -> (total: Int, distinct: Int) {
-            guard let db = try? DatabaseQueue(path: consumerDB, configuration: { var c = Configuration(); c.readonly = true; return c }()) else {
+            guard let db = try? DatabaseQueue(path: consumerDB, configuration: {
+                var c = Configuration()
+                c.readonly = true
+                c.busyMode = .timeout(5)
+                return c
+            }()) else {
                 return (0, 0)
             }
             return (try? db.read { db in
@@ -117,16 +115,23 @@ struct CrashTests {
             }) ?? (0, 0)
         }
 
-        // Crash the bus once events flow, then the consumer, then the bus again.
-        _ = try await waitUntil(.seconds(60)) { applied().distinct > 500 }
+        // Crash the bus once events flow, then the consumer, then the bus again. Each stage's
+        // outcome is kept for the failure message.
+        var stages: [String] = []
+        func stage(_ name: String, above threshold: Int) async throws {
+            let start = ContinuousClock.now
+            let reached = try await waitUntil(.seconds(60)) { applied().distinct > threshold }
+            stages.append("\(name): \(reached ? "reached" : "NOT reached") \(threshold) after \(ContinuousClock.now - start), applied \(applied())")
+        }
+        try await stage("before the first bus kill", above: 500)
         bus.kill9()
         try await Task.sleep(for: .milliseconds(300))
         bus = try startBus()
-        _ = try await waitUntil(.seconds(60)) { applied().distinct > 3_000 }
+        try await stage("before the consumer kill", above: 3_000)
         consumer.kill9()
         try await Task.sleep(for: .milliseconds(300))
         consumer = try startConsumer()
-        _ = try await waitUntil(.seconds(60)) { applied().distinct > 6_000 }
+        try await stage("before the second bus kill", above: 6_000)
         bus.kill9()
         try await Task.sleep(for: .milliseconds(300))
         bus = try startBus()
@@ -135,7 +140,17 @@ struct CrashTests {
         if !finished {
             let logText = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             let queues = try? await runProcess(build.appendingPathComponent("rpcctl").path, ["events", "queues", "--bus", address])
-            Issue.record("applied \(applied()) of \(count); bus: \(queues?.output ?? "?"); log tail: \(logText.suffix(1500))")
+            let outbox = try? await DatabaseQueue(path: dir.appendingPathComponent("producer.sqlite").path).read { db in
+                (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") ?? -1, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox_parked") ?? -1)
+            }
+            Issue.record(
+                """
+                applied \(applied()) of \(count); outbox (pending, parked): \(outbox.map { "\($0)" } ?? "?")
+                stages: \(stages.joined(separator: "; "))
+                producer running: \(producer.process.isRunning), consumer running: \(consumer.process.isRunning), bus running: \(bus.process.isRunning)
+                bus: \(queues?.output ?? "?")
+                log tail: \(logText.suffix(4000))
+                """)
             return
         }
         let result = applied()

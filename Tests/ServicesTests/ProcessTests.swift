@@ -9,12 +9,12 @@ struct ProcessTests {
     func runAndStop() async throws {
         let directory = try makeTemporaryDirectory("run")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let base = Int.random(in: 21_000...58_000)
+        let (auth, users, orders, bus, gatewayPort) = (fixedPorts(), fixedPorts(), fixedPorts(), fixedPorts(), fixedPorts())
         let process = Process()
         process.executableURL = repositoryRoot.appendingPathComponent(".build/debug/marketplace")
         process.arguments = [
-            "run", "--data-dir", directory.path, "--bus-port", "\(base + 7)", "--auth-port", "\(base)", "--users-port", "\(base + 2)",
-            "--orders-port", "\(base + 3)", "--gateway-port", "\(base + 80)",
+            "run", "--data-dir", directory.path, "--bus-port", "\(bus)", "--auth-port", "\(auth)", "--users-port", "\(users)",
+            "--orders-port", "\(orders)", "--gateway-port", "\(gatewayPort)",
         ]
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "MARKETPLACE_ADMIN_PASSWORD")
@@ -23,7 +23,7 @@ struct ProcessTests {
         process.standardOutput = output
         process.standardError = output
         try process.run()
-        let gateway = Endpoint(host: "127.0.0.1", port: base + 80)
+        let gateway = Endpoint(host: "127.0.0.1", port: gatewayPort)
         var healthy = false
         for _ in 0..<300 where !healthy {
             if let result = try? await httpRequest(gateway, "GET", "/healthz"), result.status == 200 { healthy = true } else {

@@ -1,4 +1,8 @@
 public import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The repository root: tests read fixtures and run scripts from it.
 public let repositoryRoot: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -56,4 +60,41 @@ public func eventually(timeout: Duration = .seconds(10), _ condition: () async t
         try await Task.sleep(for: .milliseconds(5))
     }
     return true
+}
+
+/// `count` consecutive TCP ports for a test that must name its ports up front (a real process, a
+/// server restarted on the same port). They lie below the kernel's ephemeral range, so no other
+/// test's port-0 listener or outgoing connection can take them in the meantime, and each was free
+/// to bind when handed out. Ports handed out in this process are not handed out again.
+public func fixedPorts(_ count: Int = 1) -> Int {
+    let rangeText = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
+    let ephemeralStart = rangeText.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32_768
+    let upper = max(ephemeralStart, 12_000) - count - 1
+    while true {
+        let base = Int.random(in: 10_000...upper)
+        let ports = Array(base..<(base + count))
+        let fresh = handedOutPorts.withLock { taken in
+            guard taken.isDisjoint(with: ports) else { return false }
+            taken.formUnion(ports)
+            return true
+        }
+        if fresh && ports.allSatisfy(canBind) { return base }
+    }
+}
+
+private let handedOutPorts = Mutex<Set<Int>>([])
+
+private func canBind(_ port: Int) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var one: Int32 = 1
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    }
 }
