@@ -176,9 +176,15 @@ public final class RPCClient: Sendable {
             return 0
         }
         do {
+            // Which connection a close callback is about: a late callback (GOAWAY, then the
+            // channel going inactive) must not reset the slot of a newer connection.
+            let opened = NIOLockedValueBox<ObjectIdentifier?>(nil)
             let connection = try await ClientConnection.connect(
                 to: endpoint, on: loop, configuration: configuration, metrics: metrics
-            ) { [weak self] in self?.connectionClosed(index) }
+            ) { [weak self] in
+                if let id = opened.withLockedValue({ $0 }) { self?.connectionClosed(index, id) }
+            }
+            opened.withLockedValue { $0 = ObjectIdentifier(connection) }
             pool.withLockedValue { $0.slots[index] = .ready(connection) }
             promise.succeed(connection)
             return connection
@@ -197,9 +203,11 @@ public final class RPCClient: Sendable {
         }
     }
 
-    func connectionClosed(_ index: Int) {
+    func connectionClosed(_ index: Int, _ id: ObjectIdentifier) {
         pool.withLockedValue { pool in
-            if case .ready = pool.slots[index] { pool.slots[index] = .idle(failures: 0) }
+            if case .ready(let connection) = pool.slots[index], ObjectIdentifier(connection) == id {
+                pool.slots[index] = .idle(failures: 0)
+            }
         }
     }
 
