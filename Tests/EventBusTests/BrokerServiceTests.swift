@@ -11,15 +11,7 @@ struct BrokerServiceTests {
     func withBus<T: Sendable>(_ body: @Sendable (Broker.Client) async throws -> T) async throws -> T {
         let dir = try makeTemporaryDirectory("bus-rpc")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let bus = try await EventBusServer.make(dataDirectory: dir.path, configuration: ServerConfiguration())
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await bus.run() }
-            let client = RPCClient(endpoints: [Endpoint(host: "127.0.0.1", port: try await bus.server.localPort)])
-            defer { group.cancelAll() }
-            let result = try await body(Broker.Client(client))
-            await client.close()
-            return result
-        }
+        return try await EventBusTests.withBus(in: dir, body)
     }
 
     @Test("declare, bind, publish (confirmed), subscribe, ack; inspect shows the queue")

@@ -67,7 +67,7 @@ struct CrashTests {
         let dir = try makeTemporaryDirectory("crash")
         defer { try? FileManager.default.removeItem(at: dir) }
         let count = 10_000
-        let port = fixedPorts()  // the bus restarts on it
+        let port = fixedPort()  // the bus restarts on it
         let address = "127.0.0.1:\(port)"
         let log = dir.appendingPathComponent("processes.log")
         func startBus() throws -> Child {
@@ -98,15 +98,16 @@ struct CrashTests {
             bus.terminate()
         }
         let consumerDB = dir.appendingPathComponent("consumer.sqlite").path
+        // One reader for the whole test, opened once the consumer has created its database.
+        var reader: DatabaseQueue?
         func applied() -> (total: Int, distinct: Int) {
-            guard let db = try? DatabaseQueue(path: consumerDB, configuration: {
-                var c = Configuration()
-                c.readonly = true
-                c.busyMode = .timeout(5)
-                return c
-            }()) else {
-                return (0, 0)
+            if reader == nil {
+                var configuration = Configuration()
+                configuration.readonly = true
+                configuration.busyMode = .timeout(5)
+                reader = try? DatabaseQueue(path: consumerDB, configuration: configuration)
             }
+            guard let db = reader else { return (0, 0) }
             return (try? db.read { db in
                 (
                     try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM applied") ?? 0,

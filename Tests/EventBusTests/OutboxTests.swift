@@ -91,11 +91,7 @@ struct OutboxTests {
         let dir = try makeTemporaryDirectory("outbox-park")
         defer { try? FileManager.default.removeItem(at: dir) }
         let producer = try producerDatabase(dir)
-        let bus = try await EventBusServer.make(dataDirectory: dir.appendingPathComponent("bus").path, configuration: ServerConfiguration())
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await bus.run() }
-            defer { group.cancelAll() }
-            let client = Broker.Client(RPCClient(endpoints: [Endpoint(host: "127.0.0.1", port: try await bus.server.localPort)]))
+        try await withBus(in: dir.appendingPathComponent("bus")) { client in
             try await producer.write { db in
                 try Outbox.enqueue(db, exchange: "order_events", routingKey: "order.a", event: Event(id: "first"), id: "a")
                 try Outbox.enqueue(db, exchange: "no_such_exchange", routingKey: "x", event: Event(id: "bad"), id: "b")
@@ -108,7 +104,6 @@ struct OutboxTests {
             }
             #expect(pending == 0)
             #expect(parked == ["b"])
-            await client.client.close()
         }
     }
 
@@ -139,16 +134,14 @@ struct OutboxTests {
         let dir = try makeTemporaryDirectory("consumer")
         defer { try? FileManager.default.removeItem(at: dir) }
         let database = try consumerDatabase(dir)
-        let server = try await EventBusServer.make(dataDirectory: dir.appendingPathComponent("bus").path, configuration: ServerConfiguration())
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
-            let bus = Broker.Client(RPCClient(endpoints: [Endpoint(host: "127.0.0.1", port: try await server.server.localPort)]))
+        try await withBus(in: dir.appendingPathComponent("bus")) { bus in
             _ = try await bus.declareQueue(DeclareQueueRequest(name: "users.registrations"))
             _ = try await bus.bind(BindRequest(queue: "users.registrations", exchange: "auth_events", pattern: "user.#"))
             let consumer = EventConsumer(database: database, bus: bus, queue: "users.registrations") { event, db in
                 try db.execute(sql: "INSERT INTO applied (event_id) VALUES (?)", arguments: [event.id])
             }
-            group.addTask { try await consumer.run() }
+            let consuming = Task { try await consumer.run() }
+            defer { consuming.cancel() }
             // The same id twice (a producer retry after a lost confirm), and another event.
             _ = try await bus.publish(PublishRequest(events: [
                 Event(id: "u1", exchange: "auth_events", routingKey: "user.registered"),
@@ -164,8 +157,6 @@ struct OutboxTests {
             #expect(settled)
             let applied = try await database.read { try String.fetchAll($0, sql: "SELECT event_id FROM applied ORDER BY event_id") }
             #expect(applied == ["u1", "u2"])
-            await bus.client.close()
-            group.cancelAll()
         }
     }
 }

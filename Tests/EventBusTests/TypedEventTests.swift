@@ -21,10 +21,7 @@ struct TypedEventTests {
     func publishSubscribe() async throws {
         let dir = try makeTemporaryDirectory("typed")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let server = try await EventBusServer.make(dataDirectory: dir.path, configuration: ServerConfiguration())
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await server.run() }
-            let bus = Broker.Client(RPCClient(endpoints: [Endpoint(host: "127.0.0.1", port: try await server.server.localPort)]))
+        try await withBus(in: dir) { bus in
             _ = try await bus.declareQueue(DeclareQueueRequest(name: "notifications.orders"))
             _ = try await bus.bind(BindRequest(queue: "notifications.orders", exchange: "order_events", pattern: "order.*"))
             let id = try await bus.publish(OrderCreated(orderId: 7, title: "Fix the sink"))
@@ -51,8 +48,6 @@ struct TypedEventTests {
                 } ?? []
             }
             #expect(row == ["auth_events", "user.registered", "test.v1.UserRegistered"])
-            await bus.client.close()
-            group.cancelAll()
         }
     }
 }

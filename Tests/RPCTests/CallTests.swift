@@ -229,7 +229,7 @@ struct CallTests {
 
     @Test("the server restarts on the same port: the client reconnects")
     func reconnect() async throws {
-        let port = fixedPorts()
+        let port = fixedPort()
         let endpoint = Endpoint(host: "127.0.0.1", port: port)
         let client = Echo.Client(RPCClient(endpoints: [endpoint], configuration: ClientConfiguration(initialBackoff: .milliseconds(10))))
         try await withServer(configuration: ServerConfiguration(port: port)) { _, _ in

@@ -9,7 +9,7 @@ struct ProcessTests {
     func runAndStop() async throws {
         let directory = try makeTemporaryDirectory("run")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let (auth, users, orders, bus, gatewayPort) = (fixedPorts(), fixedPorts(), fixedPorts(), fixedPorts(), fixedPorts())
+        let (auth, users, orders, bus, gatewayPort) = (fixedPort(), fixedPort(), fixedPort(), fixedPort(), fixedPort())
         let process = Process()
         process.executableURL = repositoryRoot.appendingPathComponent(".build/debug/marketplace")
         process.arguments = [

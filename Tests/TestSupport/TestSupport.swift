@@ -62,23 +62,16 @@ public func eventually(timeout: Duration = .seconds(10), _ condition: () async t
     return true
 }
 
-/// `count` consecutive TCP ports for a test that must name its ports up front (a real process, a
-/// server restarted on the same port). They lie below the kernel's ephemeral range, so no other
-/// test's port-0 listener or outgoing connection can take them in the meantime, and each was free
-/// to bind when handed out. Ports handed out in this process are not handed out again.
-public func fixedPorts(_ count: Int = 1) -> Int {
+/// A TCP port for a test that must name its port up front (a real process, a server restarted on
+/// the same port). It lies below the kernel's ephemeral range, so no other test's port-0 listener
+/// or outgoing connection can take it in the meantime, and it was free to bind when handed out.
+/// A port handed out in this process is not handed out again.
+public func fixedPort() -> Int {
     let rangeText = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8)) ?? ""
     let ephemeralStart = rangeText.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } ?? 32_768
-    let upper = max(ephemeralStart, 12_000) - count - 1
     while true {
-        let base = Int.random(in: 10_000...upper)
-        let ports = Array(base..<(base + count))
-        let fresh = handedOutPorts.withLock { taken in
-            guard taken.isDisjoint(with: ports) else { return false }
-            taken.formUnion(ports)
-            return true
-        }
-        if fresh && ports.allSatisfy(canBind) { return base }
+        let port = Int.random(in: 10_000..<max(ephemeralStart, 12_000))
+        if handedOutPorts.withLock({ $0.insert(port).inserted }) && canBind(port) { return port }
     }
 }
 
