@@ -194,7 +194,8 @@ let package = Package(
         .executableTarget(
             name: "rpcctl",
             dependencies: [
-                "RPC", "RPCSchema", "ProtoRuntime",
+                // ServiceKit: service tokens minted from a key file (`rpcctl events --key-file`).
+                "RPC", "RPCSchema", "ProtoRuntime", "ServiceKit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -226,7 +227,7 @@ let package = Package(
         .executableTarget(
             name: "bus-crash-peer",
             dependencies: [
-                "EventBus", "RPC", "RPCSchema", "ProtoRuntime", .product(name: "GRDB", package: "GRDB.swift"),
+                "EventBus", "ServiceKit", "RPC", "RPCSchema", "ProtoRuntime", .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Tests/BusCrashPeer",
             swiftSettings: swiftSettings
@@ -234,7 +235,7 @@ let package = Package(
         .testTarget(
             name: "EventBusTests",
             dependencies: [
-                "EventBus", "RPC", "RPCSchema", "ProtoRuntime", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                "EventBus", "ServiceKit", "RPC", "RPCSchema", "ProtoRuntime", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings,

@@ -39,6 +39,7 @@ let package = Package(
             dependencies: [
                 .product(name: "AuthService", package: "marketplace"),
                 .product(name: "EventBus", package: "marketplace"),
+                .product(name: "ServiceKit", package: "marketplace"),
                 .product(name: "MarketplaceAPI", package: "marketplace"),
                 .product(name: "RPC", package: "marketplace"),
                 .product(name: "Logging", package: "swift-log"),
@@ -48,6 +49,7 @@ let package = Package(
             name: "BusBench",
             dependencies: [
                 .product(name: "EventBus", package: "marketplace"),
+                .product(name: "ServiceKit", package: "marketplace"),
                 .product(name: "RPC", package: "marketplace"),
                 .product(name: "RPCSchema", package: "marketplace"),
                 .product(name: "ProtoRuntime", package: "marketplace"),

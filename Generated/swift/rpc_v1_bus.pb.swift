@@ -18,6 +18,10 @@ public struct Event: ProtoRuntime.Message {
     public var payload: [UInt8] = []
     public var publishedAt: ProtoRuntime.ProtoTimestamp? = nil
     public var headers: [String: String] = [:]
+    /// Who published it, as the bus verified it (`service:<name>`, `admin:<user id>`). Stamped by
+    /// the bus on every delivery; whatever a publisher puts here is replaced. Consumers accept an
+    /// event only from the service that owns its exchange (docs/PROTOCOL.md, "Event bus").
+    public var publisher: String = ""
     public var unknownFields = ProtoRuntime.UnknownFields()
 
     public init() {}
@@ -30,7 +34,8 @@ public struct Event: ProtoRuntime.Message {
         type: String = "",
         payload: [UInt8] = [],
         publishedAt: ProtoRuntime.ProtoTimestamp? = nil,
-        headers: [String: String] = [:]
+        headers: [String: String] = [:],
+        publisher: String = ""
     ) {
         self.id = id
         self.exchange = exchange
@@ -39,6 +44,7 @@ public struct Event: ProtoRuntime.Message {
         self.payload = payload
         self.publishedAt = publishedAt
         self.headers = headers
+        self.publisher = publisher
     }
 
     public func serializedSize() -> Int {
@@ -63,6 +69,9 @@ public struct Event: ProtoRuntime.Message {
         }
         for (k, v) in self.headers {
             size += 1 + ProtoRuntime.WireSize.lengthDelimited(1 + ProtoRuntime.WireSize.string(k) + 1 + ProtoRuntime.WireSize.string(v))
+        }
+        if !self.publisher.isEmpty {
+            size += 1 + ProtoRuntime.WireSize.string(self.publisher)
         }
         return size
     }
@@ -100,6 +109,10 @@ public struct Event: ProtoRuntime.Message {
             writer.writeTag(0x12)
             writer.writeString(v)
         }
+        if !self.publisher.isEmpty {
+            writer.writeTag(0x42)
+            writer.writeString(self.publisher)
+        }
         unknownFields.encode(to: &writer)
     }
 
@@ -124,6 +137,8 @@ public struct Event: ProtoRuntime.Message {
                     keyTag: 0xA, valueTag: 0x12,
                     readKey: { try $0.readString() },
                     readValue: { try $0.readString() })
+            case 0x42:
+                self.publisher = try reader.readString()
             default:
                 try reader.skipField(into: &unknownFields)
             }
@@ -164,6 +179,10 @@ public struct Event: ProtoRuntime.Message {
                 writer.writeString(v)
             }
             writer.endObject()
+        }
+        if !self.publisher.isEmpty || writer.options.emitDefaults {
+            writer.writeKey(json: "publisher", proto: "publisher")
+            writer.writeString(self.publisher)
         }
         writer.endObject()
     }
@@ -209,6 +228,11 @@ public struct Event: ProtoRuntime.Message {
                     try reader.readMap { reader, key in
                         let k = key
                         self.headers[k] = try reader.readString()
+                    }
+                case "publisher":
+                    try seen.insert(7, key: key)
+                    if !(try reader.readNull()) {
+                        self.publisher = try reader.readString()
                     }
                 default:
                     try reader.unknownField(key)
@@ -548,6 +572,12 @@ public struct DeclareQueueRequest: ProtoRuntime.Message {
     public var ackTimeoutMs: UInt32 = 0
     /// Deleted with its bindings when its last consumer leaves (temporary queues, rpcctl tail).
     public var autoDelete: Bool = false
+    /// At most this many events wait (ready, not delivered); a new one past it pushes the oldest to
+    /// the dead-letter queue, as RabbitMQ's `x-max-length` with drop-head (0: no limit).
+    public var maxLength: UInt32 = 0
+    /// An event waiting longer than this goes to the dead-letter queue, as RabbitMQ's message TTL
+    /// (0: no limit).
+    public var messageTtlMs: UInt32 = 0
     public var unknownFields = ProtoRuntime.UnknownFields()
 
     public init() {}
@@ -558,13 +588,17 @@ public struct DeclareQueueRequest: ProtoRuntime.Message {
         maxDeliveries: UInt32 = 0,
         deadLetterQueue: String = "",
         ackTimeoutMs: UInt32 = 0,
-        autoDelete: Bool = false
+        autoDelete: Bool = false,
+        maxLength: UInt32 = 0,
+        messageTtlMs: UInt32 = 0
     ) {
         self.name = name
         self.maxDeliveries = maxDeliveries
         self.deadLetterQueue = deadLetterQueue
         self.ackTimeoutMs = ackTimeoutMs
         self.autoDelete = autoDelete
+        self.maxLength = maxLength
+        self.messageTtlMs = messageTtlMs
     }
 
     public func serializedSize() -> Int {
@@ -583,6 +617,12 @@ public struct DeclareQueueRequest: ProtoRuntime.Message {
         }
         if self.autoDelete {
             size += 1 + 1
+        }
+        if self.maxLength != 0 {
+            size += 1 + ProtoRuntime.WireSize.uint32(self.maxLength)
+        }
+        if self.messageTtlMs != 0 {
+            size += 1 + ProtoRuntime.WireSize.uint32(self.messageTtlMs)
         }
         return size
     }
@@ -608,6 +648,14 @@ public struct DeclareQueueRequest: ProtoRuntime.Message {
             writer.writeTag(0x28)
             writer.writeBool(self.autoDelete)
         }
+        if self.maxLength != 0 {
+            writer.writeTag(0x30)
+            writer.writeUInt32(self.maxLength)
+        }
+        if self.messageTtlMs != 0 {
+            writer.writeTag(0x38)
+            writer.writeUInt32(self.messageTtlMs)
+        }
         unknownFields.encode(to: &writer)
     }
 
@@ -624,6 +672,10 @@ public struct DeclareQueueRequest: ProtoRuntime.Message {
                 self.ackTimeoutMs = try reader.readUInt32()
             case 0x28:
                 self.autoDelete = try reader.readBool()
+            case 0x30:
+                self.maxLength = try reader.readUInt32()
+            case 0x38:
+                self.messageTtlMs = try reader.readUInt32()
             default:
                 try reader.skipField(into: &unknownFields)
             }
@@ -651,6 +703,14 @@ public struct DeclareQueueRequest: ProtoRuntime.Message {
         if self.autoDelete || writer.options.emitDefaults {
             writer.writeKey(json: "autoDelete", proto: "auto_delete")
             writer.writeBool(self.autoDelete)
+        }
+        if self.maxLength != 0 || writer.options.emitDefaults {
+            writer.writeKey(json: "maxLength", proto: "max_length")
+            writer.writeUInt32(self.maxLength)
+        }
+        if self.messageTtlMs != 0 || writer.options.emitDefaults {
+            writer.writeKey(json: "messageTtlMs", proto: "message_ttl_ms")
+            writer.writeUInt32(self.messageTtlMs)
         }
         writer.endObject()
     }
@@ -685,6 +745,16 @@ public struct DeclareQueueRequest: ProtoRuntime.Message {
                     try seen.insert(4, key: key)
                     if !(try reader.readNull()) {
                         self.autoDelete = try reader.readBool()
+                    }
+                case "maxLength", "max_length":
+                    try seen.insert(5, key: key)
+                    if !(try reader.readNull()) {
+                        self.maxLength = try reader.readUInt32()
+                    }
+                case "messageTtlMs", "message_ttl_ms":
+                    try seen.insert(6, key: key)
+                    if !(try reader.readNull()) {
+                        self.messageTtlMs = try reader.readUInt32()
                     }
                 default:
                     try reader.unknownField(key)
@@ -1665,6 +1735,11 @@ public struct InspectResponse: ProtoRuntime.Message {
         /// Events moved to the dead-letter queue so far.
         public var deadLettered: UInt64 = 0
         public var bindings: [String] = []
+        /// How long the oldest waiting event has waited (0 when none waits).
+        public var oldestAgeMs: UInt64 = 0
+        /// The queue's limits (0: none).
+        public var maxLength: UInt32 = 0
+        public var messageTtlMs: UInt32 = 0
         public var unknownFields = ProtoRuntime.UnknownFields()
 
         public init() {}
@@ -1676,7 +1751,10 @@ public struct InspectResponse: ProtoRuntime.Message {
             unacked: UInt64 = 0,
             consumers: UInt32 = 0,
             deadLettered: UInt64 = 0,
-            bindings: [String] = []
+            bindings: [String] = [],
+            oldestAgeMs: UInt64 = 0,
+            maxLength: UInt32 = 0,
+            messageTtlMs: UInt32 = 0
         ) {
             self.name = name
             self.depth = depth
@@ -1684,6 +1762,9 @@ public struct InspectResponse: ProtoRuntime.Message {
             self.consumers = consumers
             self.deadLettered = deadLettered
             self.bindings = bindings
+            self.oldestAgeMs = oldestAgeMs
+            self.maxLength = maxLength
+            self.messageTtlMs = messageTtlMs
         }
 
         public func serializedSize() -> Int {
@@ -1705,6 +1786,15 @@ public struct InspectResponse: ProtoRuntime.Message {
             }
             for v in self.bindings {
                 size += 1 + ProtoRuntime.WireSize.string(v)
+            }
+            if self.oldestAgeMs != 0 {
+                size += 1 + ProtoRuntime.WireSize.varint(self.oldestAgeMs)
+            }
+            if self.maxLength != 0 {
+                size += 1 + ProtoRuntime.WireSize.uint32(self.maxLength)
+            }
+            if self.messageTtlMs != 0 {
+                size += 1 + ProtoRuntime.WireSize.uint32(self.messageTtlMs)
             }
             return size
         }
@@ -1734,6 +1824,18 @@ public struct InspectResponse: ProtoRuntime.Message {
                 writer.writeTag(0x32)
                 writer.writeString(v)
             }
+            if self.oldestAgeMs != 0 {
+                writer.writeTag(0x38)
+                writer.writeUInt64(self.oldestAgeMs)
+            }
+            if self.maxLength != 0 {
+                writer.writeTag(0x40)
+                writer.writeUInt32(self.maxLength)
+            }
+            if self.messageTtlMs != 0 {
+                writer.writeTag(0x48)
+                writer.writeUInt32(self.messageTtlMs)
+            }
             unknownFields.encode(to: &writer)
         }
 
@@ -1752,6 +1854,12 @@ public struct InspectResponse: ProtoRuntime.Message {
                     self.deadLettered = try reader.readUInt64()
                 case 0x32:
                     self.bindings.append(try reader.readString())
+                case 0x38:
+                    self.oldestAgeMs = try reader.readUInt64()
+                case 0x40:
+                    self.maxLength = try reader.readUInt32()
+                case 0x48:
+                    self.messageTtlMs = try reader.readUInt32()
                 default:
                     try reader.skipField(into: &unknownFields)
                 }
@@ -1788,6 +1896,18 @@ public struct InspectResponse: ProtoRuntime.Message {
                     writer.writeString(v)
                 }
                 writer.endArray()
+            }
+            if self.oldestAgeMs != 0 || writer.options.emitDefaults {
+                writer.writeKey(json: "oldestAgeMs", proto: "oldest_age_ms")
+                writer.writeUInt64(self.oldestAgeMs)
+            }
+            if self.maxLength != 0 || writer.options.emitDefaults {
+                writer.writeKey(json: "maxLength", proto: "max_length")
+                writer.writeUInt32(self.maxLength)
+            }
+            if self.messageTtlMs != 0 || writer.options.emitDefaults {
+                writer.writeKey(json: "messageTtlMs", proto: "message_ttl_ms")
+                writer.writeUInt32(self.messageTtlMs)
             }
             writer.endObject()
         }
@@ -1826,6 +1946,21 @@ public struct InspectResponse: ProtoRuntime.Message {
                     case "bindings":
                         try seen.insert(5, key: key)
                         try reader.readArray { self.bindings.append(try $0.readString()) }
+                    case "oldestAgeMs", "oldest_age_ms":
+                        try seen.insert(6, key: key)
+                        if !(try reader.readNull()) {
+                            self.oldestAgeMs = try reader.readUInt64()
+                        }
+                    case "maxLength", "max_length":
+                        try seen.insert(7, key: key)
+                        if !(try reader.readNull()) {
+                            self.maxLength = try reader.readUInt32()
+                        }
+                    case "messageTtlMs", "message_ttl_ms":
+                        try seen.insert(8, key: key)
+                        if !(try reader.readNull()) {
+                            self.messageTtlMs = try reader.readUInt32()
+                        }
                     default:
                         try reader.unknownField(key)
                     }
@@ -2029,7 +2164,7 @@ public enum BusProtoFile {
     ProtoRuntime.EmbeddedFileDescriptor(
         path: "rpc/v1/bus.proto",
         dependencies: ["google/protobuf/timestamp.proto"],
-        base64: "ChBycGMvdjEvYnVzLnByb3RvEgZycGMudjEaH2dvb2dsZS9wcm90b2J1Zi90aW1lc3RhbXAucHJvdG8iswIKBUV2ZW50Eg4KAmlkGAEgASgJUgJpZBIaCghleGNoYW5nZRgCIAEoCVIIZXhjaGFuZ2USHwoLcm91dGluZ19rZXkYAyABKAlSCnJvdXRpbmdLZXkSEgoEdHlwZRgEIAEoCVIEdHlwZRIYCgdwYXlsb2FkGAUgASgMUgdwYXlsb2FkEj0KDHB1Ymxpc2hlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSC3B1Ymxpc2hlZEF0EjQKB2hlYWRlcnMYByADKAsyGi5ycGMudjEuRXZlbnQuSGVhZGVyc0VudHJ5UgdoZWFkZXJzGjoKDEhlYWRlcnNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBIjcKDlB1Ymxpc2hSZXF1ZXN0EiUKBmV2ZW50cxgBIAMoCzINLnJwYy52MS5FdmVudFIGZXZlbnRzIjEKD1B1Ymxpc2hSZXNwb25zZRIeCgp1bnJvdXRhYmxlGAEgASgNUgp1bnJvdXRhYmxlIkAKFkRlY2xhcmVFeGNoYW5nZVJlcXVlc3QSEgoEbmFtZRgBIAEoCVIEbmFtZRISCgR0eXBlGAIgASgJUgR0eXBlIjMKF0RlY2xhcmVFeGNoYW5nZVJlc3BvbnNlEhgKB2NyZWF0ZWQYASABKAhSB2NyZWF0ZWQiwwEKE0RlY2xhcmVRdWV1ZVJlcXVlc3QSEgoEbmFtZRgBIAEoCVIEbmFtZRIlCg5tYXhfZGVsaXZlcmllcxgCIAEoDVINbWF4RGVsaXZlcmllcxIqChFkZWFkX2xldHRlcl9xdWV1ZRgDIAEoCVIPZGVhZExldHRlclF1ZXVlEiQKDmFja190aW1lb3V0X21zGAQgASgNUgxhY2tUaW1lb3V0TXMSHwoLYXV0b19kZWxldGUYBSABKAhSCmF1dG9EZWxldGUiMAoURGVjbGFyZVF1ZXVlUmVzcG9uc2USGAoHY3JlYXRlZBgBIAEoCFIHY3JlYXRlZCJZCgtCaW5kUmVxdWVzdBIUCgVxdWV1ZRgBIAEoCVIFcXVldWUSGgoIZXhjaGFuZ2UYAiABKAlSCGV4Y2hhbmdlEhgKB3BhdHRlcm4YAyABKAlSB3BhdHRlcm4iKAoMQmluZFJlc3BvbnNlEhgKB2NyZWF0ZWQYASABKAhSB2NyZWF0ZWQi9wIKEFN1YnNjcmliZVJlcXVlc3QSQgoJc3Vic2NyaWJlGAEgASgLMiIucnBjLnYxLlN1YnNjcmliZVJlcXVlc3QuU3Vic2NyaWJlSABSCXN1YnNjcmliZRIwCgNhY2sYAiABKAsyHC5ycGMudjEuU3Vic2NyaWJlUmVxdWVzdC5BY2tIAFIDYWNrEjMKBG5hY2sYAyABKAsyHS5ycGMudjEuU3Vic2NyaWJlUmVxdWVzdC5OYWNrSABSBG5hY2saPQoJU3Vic2NyaWJlEhQKBXF1ZXVlGAEgASgJUgVxdWV1ZRIaCghwcmVmZXRjaBgCIAEoDVIIcHJlZmV0Y2gaKgoDQWNrEiMKDWRlbGl2ZXJ5X3RhZ3MYASADKARSDGRlbGl2ZXJ5VGFncxpFCgROYWNrEiMKDWRlbGl2ZXJ5X3RhZ3MYASADKARSDGRlbGl2ZXJ5VGFncxIYCgdyZXF1ZXVlGAIgASgIUgdyZXF1ZXVlQgYKBGtpbmQijwEKCERlbGl2ZXJ5EiEKDGRlbGl2ZXJ5X3RhZxgBIAEoBFILZGVsaXZlcnlUYWcSIwoFZXZlbnQYAiABKAsyDS5ycGMudjEuRXZlbnRSBWV2ZW50EhQKBXF1ZXVlGAMgASgJUgVxdWV1ZRIlCg5kZWxpdmVyeV9jb3VudBgEIAEoDVINZGVsaXZlcnlDb3VudCIQCg5JbnNwZWN0UmVxdWVzdCKJAwoPSW5zcGVjdFJlc3BvbnNlEj4KCWV4Y2hhbmdlcxgBIAMoCzIgLnJwYy52MS5JbnNwZWN0UmVzcG9uc2UuRXhjaGFuZ2VSCWV4Y2hhbmdlcxI1CgZxdWV1ZXMYAiADKAsyHS5ycGMudjEuSW5zcGVjdFJlc3BvbnNlLlF1ZXVlUgZxdWV1ZXMSHgoKdW5yb3V0YWJsZRgDIAEoBFIKdW5yb3V0YWJsZRoyCghFeGNoYW5nZRISCgRuYW1lGAEgASgJUgRuYW1lEhIKBHR5cGUYAiABKAlSBHR5cGUaqgEKBVF1ZXVlEhIKBG5hbWUYASABKAlSBG5hbWUSFAoFZGVwdGgYAiABKARSBWRlcHRoEhgKB3VuYWNrZWQYAyABKARSB3VuYWNrZWQSHAoJY29uc3VtZXJzGAQgASgNUgljb25zdW1lcnMSIwoNZGVhZF9sZXR0ZXJlZBgFIAEoBFIMZGVhZExldHRlcmVkEhoKCGJpbmRpbmdzGAYgAygJUghiaW5kaW5ncyKDAQoMRXZlbnRIZWFkZXJzEjgKBnZhbHVlcxgBIAMoCzIgLnJwYy52MS5FdmVudEhlYWRlcnMuVmFsdWVzRW50cnlSBnZhbHVlcxo5CgtWYWx1ZXNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBMo8DCgZCcm9rZXISOgoHUHVibGlzaBIWLnJwYy52MS5QdWJsaXNoUmVxdWVzdBoXLnJwYy52MS5QdWJsaXNoUmVzcG9uc2USUgoPRGVjbGFyZUV4Y2hhbmdlEh4ucnBjLnYxLkRlY2xhcmVFeGNoYW5nZVJlcXVlc3QaHy5ycGMudjEuRGVjbGFyZUV4Y2hhbmdlUmVzcG9uc2USSQoMRGVjbGFyZVF1ZXVlEhsucnBjLnYxLkRlY2xhcmVRdWV1ZVJlcXVlc3QaHC5ycGMudjEuRGVjbGFyZVF1ZXVlUmVzcG9uc2USMQoEQmluZBITLnJwYy52MS5CaW5kUmVxdWVzdBoULnJwYy52MS5CaW5kUmVzcG9uc2USOwoJU3Vic2NyaWJlEhgucnBjLnYxLlN1YnNjcmliZVJlcXVlc3QaEC5ycGMudjEuRGVsaXZlcnkoATABEjoKB0luc3BlY3QSFi5ycGMudjEuSW5zcGVjdFJlcXVlc3QaFy5ycGMudjEuSW5zcGVjdFJlc3BvbnNlYgZwcm90bzM="
+        base64: "ChBycGMvdjEvYnVzLnByb3RvEgZycGMudjEaH2dvb2dsZS9wcm90b2J1Zi90aW1lc3RhbXAucHJvdG8i0QIKBUV2ZW50Eg4KAmlkGAEgASgJUgJpZBIaCghleGNoYW5nZRgCIAEoCVIIZXhjaGFuZ2USHwoLcm91dGluZ19rZXkYAyABKAlSCnJvdXRpbmdLZXkSEgoEdHlwZRgEIAEoCVIEdHlwZRIYCgdwYXlsb2FkGAUgASgMUgdwYXlsb2FkEj0KDHB1Ymxpc2hlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSC3B1Ymxpc2hlZEF0EjQKB2hlYWRlcnMYByADKAsyGi5ycGMudjEuRXZlbnQuSGVhZGVyc0VudHJ5UgdoZWFkZXJzEhwKCXB1Ymxpc2hlchgIIAEoCVIJcHVibGlzaGVyGjoKDEhlYWRlcnNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBIjcKDlB1Ymxpc2hSZXF1ZXN0EiUKBmV2ZW50cxgBIAMoCzINLnJwYy52MS5FdmVudFIGZXZlbnRzIjEKD1B1Ymxpc2hSZXNwb25zZRIeCgp1bnJvdXRhYmxlGAEgASgNUgp1bnJvdXRhYmxlIkAKFkRlY2xhcmVFeGNoYW5nZVJlcXVlc3QSEgoEbmFtZRgBIAEoCVIEbmFtZRISCgR0eXBlGAIgASgJUgR0eXBlIjMKF0RlY2xhcmVFeGNoYW5nZVJlc3BvbnNlEhgKB2NyZWF0ZWQYASABKAhSB2NyZWF0ZWQiiAIKE0RlY2xhcmVRdWV1ZVJlcXVlc3QSEgoEbmFtZRgBIAEoCVIEbmFtZRIlCg5tYXhfZGVsaXZlcmllcxgCIAEoDVINbWF4RGVsaXZlcmllcxIqChFkZWFkX2xldHRlcl9xdWV1ZRgDIAEoCVIPZGVhZExldHRlclF1ZXVlEiQKDmFja190aW1lb3V0X21zGAQgASgNUgxhY2tUaW1lb3V0TXMSHwoLYXV0b19kZWxldGUYBSABKAhSCmF1dG9EZWxldGUSHQoKbWF4X2xlbmd0aBgGIAEoDVIJbWF4TGVuZ3RoEiQKDm1lc3NhZ2VfdHRsX21zGAcgASgNUgxtZXNzYWdlVHRsTXMiMAoURGVjbGFyZVF1ZXVlUmVzcG9uc2USGAoHY3JlYXRlZBgBIAEoCFIHY3JlYXRlZCJZCgtCaW5kUmVxdWVzdBIUCgVxdWV1ZRgBIAEoCVIFcXVldWUSGgoIZXhjaGFuZ2UYAiABKAlSCGV4Y2hhbmdlEhgKB3BhdHRlcm4YAyABKAlSB3BhdHRlcm4iKAoMQmluZFJlc3BvbnNlEhgKB2NyZWF0ZWQYASABKAhSB2NyZWF0ZWQi9wIKEFN1YnNjcmliZVJlcXVlc3QSQgoJc3Vic2NyaWJlGAEgASgLMiIucnBjLnYxLlN1YnNjcmliZVJlcXVlc3QuU3Vic2NyaWJlSABSCXN1YnNjcmliZRIwCgNhY2sYAiABKAsyHC5ycGMudjEuU3Vic2NyaWJlUmVxdWVzdC5BY2tIAFIDYWNrEjMKBG5hY2sYAyABKAsyHS5ycGMudjEuU3Vic2NyaWJlUmVxdWVzdC5OYWNrSABSBG5hY2saPQoJU3Vic2NyaWJlEhQKBXF1ZXVlGAEgASgJUgVxdWV1ZRIaCghwcmVmZXRjaBgCIAEoDVIIcHJlZmV0Y2gaKgoDQWNrEiMKDWRlbGl2ZXJ5X3RhZ3MYASADKARSDGRlbGl2ZXJ5VGFncxpFCgROYWNrEiMKDWRlbGl2ZXJ5X3RhZ3MYASADKARSDGRlbGl2ZXJ5VGFncxIYCgdyZXF1ZXVlGAIgASgIUgdyZXF1ZXVlQgYKBGtpbmQijwEKCERlbGl2ZXJ5EiEKDGRlbGl2ZXJ5X3RhZxgBIAEoBFILZGVsaXZlcnlUYWcSIwoFZXZlbnQYAiABKAsyDS5ycGMudjEuRXZlbnRSBWV2ZW50EhQKBXF1ZXVlGAMgASgJUgVxdWV1ZRIlCg5kZWxpdmVyeV9jb3VudBgEIAEoDVINZGVsaXZlcnlDb3VudCIQCg5JbnNwZWN0UmVxdWVzdCLyAwoPSW5zcGVjdFJlc3BvbnNlEj4KCWV4Y2hhbmdlcxgBIAMoCzIgLnJwYy52MS5JbnNwZWN0UmVzcG9uc2UuRXhjaGFuZ2VSCWV4Y2hhbmdlcxI1CgZxdWV1ZXMYAiADKAsyHS5ycGMudjEuSW5zcGVjdFJlc3BvbnNlLlF1ZXVlUgZxdWV1ZXMSHgoKdW5yb3V0YWJsZRgDIAEoBFIKdW5yb3V0YWJsZRoyCghFeGNoYW5nZRISCgRuYW1lGAEgASgJUgRuYW1lEhIKBHR5cGUYAiABKAlSBHR5cGUakwIKBVF1ZXVlEhIKBG5hbWUYASABKAlSBG5hbWUSFAoFZGVwdGgYAiABKARSBWRlcHRoEhgKB3VuYWNrZWQYAyABKARSB3VuYWNrZWQSHAoJY29uc3VtZXJzGAQgASgNUgljb25zdW1lcnMSIwoNZGVhZF9sZXR0ZXJlZBgFIAEoBFIMZGVhZExldHRlcmVkEhoKCGJpbmRpbmdzGAYgAygJUghiaW5kaW5ncxIiCg1vbGRlc3RfYWdlX21zGAcgASgEUgtvbGRlc3RBZ2VNcxIdCgptYXhfbGVuZ3RoGAggASgNUgltYXhMZW5ndGgSJAoObWVzc2FnZV90dGxfbXMYCSABKA1SDG1lc3NhZ2VUdGxNcyKDAQoMRXZlbnRIZWFkZXJzEjgKBnZhbHVlcxgBIAMoCzIgLnJwYy52MS5FdmVudEhlYWRlcnMuVmFsdWVzRW50cnlSBnZhbHVlcxo5CgtWYWx1ZXNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBMo8DCgZCcm9rZXISOgoHUHVibGlzaBIWLnJwYy52MS5QdWJsaXNoUmVxdWVzdBoXLnJwYy52MS5QdWJsaXNoUmVzcG9uc2USUgoPRGVjbGFyZUV4Y2hhbmdlEh4ucnBjLnYxLkRlY2xhcmVFeGNoYW5nZVJlcXVlc3QaHy5ycGMudjEuRGVjbGFyZUV4Y2hhbmdlUmVzcG9uc2USSQoMRGVjbGFyZVF1ZXVlEhsucnBjLnYxLkRlY2xhcmVRdWV1ZVJlcXVlc3QaHC5ycGMudjEuRGVjbGFyZVF1ZXVlUmVzcG9uc2USMQoEQmluZBITLnJwYy52MS5CaW5kUmVxdWVzdBoULnJwYy52MS5CaW5kUmVzcG9uc2USOwoJU3Vic2NyaWJlEhgucnBjLnYxLlN1YnNjcmliZVJlcXVlc3QaEC5ycGMudjEuRGVsaXZlcnkoATABEjoKB0luc3BlY3QSFi5ycGMudjEuSW5zcGVjdFJlcXVlc3QaFy5ycGMudjEuSW5zcGVjdFJlc3BvbnNlYgZwcm90bzM="
     )
 
     /// The descriptors of this file's imports (transitively), imports first, then this file's.

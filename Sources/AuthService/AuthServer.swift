@@ -36,7 +36,7 @@ public struct AuthServer: Service {
             accessKey: signingKey.publicKey, serviceKey: serviceKey.publicKey, revocations: revocations, now: auth.now)
         let server = RPCServer(
             services: [service], configuration: configuration, interceptors: [AccessControl(verifier: verifier)], logger: logger)
-        let busClient = Broker.Client(RPCClient(endpoints: bus))
+        let busClient = Broker.Client(RPCClient(endpoints: bus, interceptors: [ServiceIdentity(name: "auth", key: serviceKey).interceptor]))
         let relay = OutboxRelay(database: database, bus: busClient, logger: logger)
         let follower = RevocationFollower(
             revocations: revocations, snapshot: { [service] in try await service.revocationSnapshot() }, bus: busClient, service: "auth",

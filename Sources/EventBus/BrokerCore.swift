@@ -8,6 +8,8 @@ public enum BrokerError: Error, Hashable, Sendable, CustomStringConvertible {
     case conflictingDeclaration(String)
     case unsupportedExchangeType(String)
     case shuttingDown
+    /// A bound of the broker's (queues, prefetch) would be exceeded.
+    case limitExceeded(String)
 
     public var description: String {
         switch self {
@@ -16,6 +18,7 @@ public enum BrokerError: Error, Hashable, Sendable, CustomStringConvertible {
         case .conflictingDeclaration(let what): return what
         case .unsupportedExchangeType(let type): return "exchange type '\(type)' is not supported (only 'topic')"
         case .shuttingDown: return "the event bus is shutting down"
+        case .limitExceeded(let what): return what
         }
     }
 }
@@ -36,6 +39,8 @@ public actor BrokerCore {
     struct Entry: Hashable {
         var sequence: Int64
         var deliveryCount: Int
+        /// When the bus received the event (µs since 1970; 0: unknown, never expires).
+        var receivedAt: Int64 = 0
     }
 
     struct QueueState {
@@ -60,6 +65,8 @@ public actor BrokerCore {
 
     let store: BrokerStore
     let commit: GroupCommit
+    /// At most this many queues (dead-letter queues included): declarations past it are refused.
+    public let maximumQueues: Int
     var exchanges: [String: String] = [:]
     var queues: [String: QueueState] = [:]
     var bindings: [String: [(queue: String, pattern: TopicPattern)]] = [:]
@@ -73,8 +80,9 @@ public actor BrokerCore {
     var cached: [Int64: (event: BrokerStore.StoredEvent, holders: Int)] = [:]
 
     /// Loads the topology and every stored entry from `store`.
-    public init(store: BrokerStore) async throws {
+    public init(store: BrokerStore, maximumQueues: Int = 10_000) async throws {
         self.store = store
+        self.maximumQueues = maximumQueues
         self.commit = GroupCommit(store: store)
         let topology = try await store.topology()
         exchanges = topology.exchanges
@@ -86,7 +94,7 @@ public actor BrokerCore {
             }
             var state = QueueState(settings: settings)
             for entry in try await store.entries(of: settings.name) {
-                state.ready.append(Entry(sequence: entry.sequence, deliveryCount: entry.deliveryCount))
+                state.ready.append(Entry(sequence: entry.sequence, deliveryCount: entry.deliveryCount, receivedAt: entry.receivedAtMicros))
             }
             queues[settings.name] = state
         }
@@ -112,13 +120,25 @@ public actor BrokerCore {
     }
 
     /// Declares a queue if absent (and its dead-letter queue); returns whether it was created.
-    public func declareQueue(_ settings: BrokerStore.QueueSettings) async throws -> Bool {
-        if let existing = queues[settings.name]?.settings {
+    /// - Parameter applyingLimits: an existing queue takes `settings`' length and age limits
+    ///   (the topology at start is their authority); its other settings must still agree.
+    public func declareQueue(_ settings: BrokerStore.QueueSettings, applyingLimits: Bool = false) async throws -> Bool {
+        if var existing = queues[settings.name]?.settings {
+            if applyingLimits, existing.maxLength != settings.maxLength || existing.messageTTLMilliseconds != settings.messageTTLMilliseconds {
+                existing.maxLength = settings.maxLength
+                existing.messageTTLMilliseconds = settings.messageTTLMilliseconds
+                try await store.updateLimits(existing)
+                queues[settings.name]?.settings = existing
+                await enforceLength(settings.name)
+            }
             guard existing == settings else {
                 throw BrokerError.conflictingDeclaration(
                     "queue '\(settings.name)' exists with other settings (max deliveries \(existing.maxDeliveries), dead-letter queue '\(existing.deadLetterQueue)', ack timeout \(existing.ackTimeoutMilliseconds) ms)")
             }
             return false
+        }
+        guard queues.count + 2 <= maximumQueues else {
+            throw BrokerError.limitExceeded("the bus holds \(queues.count) queues, its maximum is \(maximumQueues)")
         }
         try await store.saveQueue(settings)
         // The actor may have declared it meanwhile (reentrancy across the await): keep that one.
@@ -128,7 +148,8 @@ public actor BrokerCore {
         }
         queues[settings.name] = QueueState(settings: settings)
         if queues[settings.deadLetterQueue] == nil, !settings.name.hasSuffix(".dead"), !settings.autoDelete {
-            let dead = BrokerStore.QueueSettings(name: settings.deadLetterQueue, maxDeliveries: Int.max / 2)
+            // As long as the queue it serves (a dead-letter queue nobody drains stays bounded too).
+            let dead = BrokerStore.QueueSettings(name: settings.deadLetterQueue, maxDeliveries: Int.max / 2, maxLength: settings.maxLength)
             try await store.saveQueue(dead)
             if queues[dead.name] == nil { queues[dead.name] = QueueState(settings: dead) }
         }
@@ -175,10 +196,11 @@ public actor BrokerCore {
             guard !living.isEmpty else { continue }
             cached[sequence] = (event, living.count)
             for queue in living {
-                queues[queue]?.ready.append(Entry(sequence: sequence, deliveryCount: 0))
+                queues[queue]?.ready.append(Entry(sequence: sequence, deliveryCount: 0, receivedAt: event.receivedAtMicros))
                 touched.insert(queue)
             }
         }
+        for queue in touched { await enforceLength(queue) }
         for queue in touched { await dispatch(queue) }
         return sequences.filter { $0 == nil }.count
     }
@@ -276,9 +298,33 @@ public actor BrokerCore {
         for (queue, entries) in returned {
             for entry in entries.sorted(by: { $0.sequence > $1.sequence }) { queues[queue]?.ready.prepend(entry) }
         }
+        // Events waiting longer than their queue's age limit go to the dead-letter queue.
+        let wall = BrokerStore.nowMicros()
+        for (name, queue) in queues where queue.settings.messageTTLMilliseconds > 0 {
+            let limit = Int64(queue.settings.messageTTLMilliseconds) * 1000
+            while let first = queues[name]?.ready.first, first.receivedAt > 0, wall - first.receivedAt > limit {
+                queues[name]?.ready.removeFirst()
+                do { try await deadLetter(first, from: name) } catch {
+                    queues[name]?.ready.prepend(first)
+                    break
+                }
+            }
+        }
         // Also any queue whose dispatch stopped on a store error: this sweep retries it.
         for (name, queue) in queues where !queue.ready.isEmpty && !queue.consumers.isEmpty { touched.insert(name) }
         for queue in touched { await dispatch(queue) }
+    }
+
+    /// Pushes the oldest ready events of a queue over its length limit to its dead-letter queue
+    /// (drop-head, as RabbitMQ's default overflow).
+    func enforceLength(_ name: String) async {
+        guard let limit = queues[name]?.settings.maxLength, limit > 0 else { return }
+        while let count = queues[name]?.ready.count, count > limit, let oldest = queues[name]?.ready.popFirst() {
+            do { try await deadLetter(oldest, from: name) } catch {
+                queues[name]?.ready.prepend(oldest)
+                return
+            }
+        }
     }
 
     func deadLetter(_ entry: Entry, from queue: String) async throws {
@@ -298,7 +344,8 @@ public actor BrokerCore {
         queues[queue]?.deadLettered += 1
         // Already there (another queue dead-lettered the same event into it): one copy is enough.
         guard moved else { return }
-        queues[settings.deadLetterQueue]?.ready.append(Entry(sequence: entry.sequence, deliveryCount: 0))
+        queues[settings.deadLetterQueue]?.ready.append(Entry(sequence: entry.sequence, deliveryCount: 0, receivedAt: entry.receivedAt))
+        await enforceLength(settings.deadLetterQueue)
         await dispatch(settings.deadLetterQueue)
     }
 
@@ -337,10 +384,13 @@ public actor BrokerCore {
                 return
             }
             queues[queueName] = queue
+            let ttl = Int64(queue.settings.messageTTLMilliseconds) * 1000
+            let expired = ttl > 0 && entry.receivedAt > 0 && BrokerStore.nowMicros() - entry.receivedAt > ttl
             entry.deliveryCount += 1
-            if entry.deliveryCount > queue.settings.maxDeliveries {
+            if entry.deliveryCount > queue.settings.maxDeliveries || expired {
                 do {
-                    try await deadLetter(Entry(sequence: entry.sequence, deliveryCount: entry.deliveryCount - 1), from: queueName)
+                    try await deadLetter(
+                        Entry(sequence: entry.sequence, deliveryCount: entry.deliveryCount - 1, receivedAt: entry.receivedAt), from: queueName)
                 } catch {
                     entry.deliveryCount -= 1
                     queues[queueName]?.ready.prepend(entry)
@@ -429,18 +479,24 @@ public actor BrokerCore {
         public var consumers: Int
         public var deadLettered: Int
         public var bindings: [String]
+        /// How long the oldest ready event has waited, in milliseconds (0 when none waits).
+        public var oldestAgeMilliseconds: Int64
+        public var settings: BrokerStore.QueueSettings
     }
 
     /// Every queue with its depth, unacked count, consumers and dead-lettered count.
     public func inspect() -> (exchanges: [String: String], queues: [QueueInfo]) {
+        let now = BrokerStore.nowMicros()
         let infos = queues.values.map { queue in
-            QueueInfo(
+            let oldest = queue.ready.lazy.map(\.receivedAt).filter { $0 > 0 }.min()
+            return QueueInfo(
                 name: queue.settings.name, depth: queue.ready.count,
                 unacked: queue.consumers.compactMap { consumers[$0]?.unacked.count }.reduce(0, +),
                 consumers: queue.consumers.count, deadLettered: queue.deadLettered,
                 bindings: bindings.flatMap { exchange, list in
                     list.filter { $0.queue == queue.settings.name }.map { "\(exchange): \($0.pattern)" }
-                }.sorted())
+                }.sorted(),
+                oldestAgeMilliseconds: oldest.map { max(0, now - $0) / 1000 } ?? 0, settings: queue.settings)
         }.sorted { $0.name < $1.name }
         return (exchanges, infos)
     }

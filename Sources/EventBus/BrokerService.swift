@@ -8,10 +8,33 @@ public import RPCSchema
 public import ServiceLifecycle
 
 /// `rpc.v1.Broker` over ``BrokerCore``.
+///
+/// Every call needs an identity (`context.caller`, filled by the server's authenticating
+/// interceptor): without one it is UNAUTHENTICATED. What the identity may do is `access` (the
+/// topology's permissions); what it publishes is stamped with it.
 public struct BrokerService: Broker.Handler {
     let core: BrokerCore
+    let access: BusAccess
+    /// A subscriber's prefetch is capped here (credit a peer can make the bus hold for it).
+    public static let maximumPrefetch = 10_000
 
-    public init(core: BrokerCore) { self.core = core }
+    public init(core: BrokerCore, access: BusAccess = BusAccess(BusPermission.standard)) {
+        self.core = core
+        self.access = access
+    }
+
+    /// The caller's bus identity, or UNAUTHENTICATED / PERMISSION_DENIED.
+    static func identity(_ context: ServerContext) throws -> BusIdentity {
+        guard let caller = context.caller else {
+            throw RPCError(
+                code: .unauthenticated,
+                message: "the event bus needs a credential: a service token, or an admin's access token ('authorization: Bearer …')")
+        }
+        guard let identity = BusIdentity(caller) else {
+            throw RPCError(code: .permissionDenied, message: "the event bus serves the system's services and admins only")
+        }
+        return identity
+    }
 
     static func rpcError(_ error: any Error) -> any Error {
         switch error {
@@ -21,6 +44,7 @@ public struct BrokerService: Broker.Handler {
         case BrokerError.unsupportedExchangeType(let type):
             return RPCError(code: .invalidArgument, message: "exchange type '\(type)' is not supported (only 'topic')")
         case BrokerError.shuttingDown: return RPCError(code: .unavailable, message: "the event bus is shutting down")
+        case BrokerError.limitExceeded(let what): return RPCError(code: .resourceExhausted, message: what)
         default: return error
         }
     }
@@ -30,7 +54,10 @@ public struct BrokerService: Broker.Handler {
     }
 
     public func publish(_ request: PublishRequest, context: ServerContext) async throws -> PublishResponse {
+        let identity = try BrokerService.identity(context)
+        let received = BrokerStore.nowMicros()
         let events = try request.events.map { event in
+            try access.check(identity, .write, "exchange", event.exchange)
             var micros = Int64(Date().timeIntervalSince1970 * 1_000_000)
             if let time = event.publishedAt {
                 // Years 0001-9999 only (a wire value could overflow the conversion).
@@ -42,7 +69,7 @@ public struct BrokerService: Broker.Handler {
             return BrokerStore.StoredEvent(
                 id: event.id.isEmpty ? UUID().uuidString : event.id, exchange: event.exchange, routingKey: event.routingKey,
                 type: event.type, payload: event.payload, publishedAtMicros: micros,
-                headers: EventHeaders(values: event.headers).serializedBytes())
+                headers: EventHeaders(values: event.headers).serializedBytes(), publisher: identity.publisher, receivedAtMicros: received)
         }
         let unroutable = try await mapping { try await core.publish(events) }
         return PublishResponse(unroutable: UInt32(unroutable))
@@ -50,27 +77,37 @@ public struct BrokerService: Broker.Handler {
 
     public func declareExchange(_ request: DeclareExchangeRequest, context: ServerContext) async throws -> DeclareExchangeResponse {
         guard !request.name.isEmpty else { throw RPCError(code: .invalidArgument, message: "an exchange needs a name") }
+        try access.check(try BrokerService.identity(context), .configure, "exchange", request.name)
         let created = try await mapping { try await core.declareExchange(request.name, type: request.type.isEmpty ? "topic" : request.type) }
         return DeclareExchangeResponse(created: created)
     }
 
     public func declareQueue(_ request: DeclareQueueRequest, context: ServerContext) async throws -> DeclareQueueResponse {
         guard !request.name.isEmpty else { throw RPCError(code: .invalidArgument, message: "a queue needs a name") }
+        let identity = try BrokerService.identity(context)
+        try access.check(identity, .configure, "queue", request.name)
+        if !request.deadLetterQueue.isEmpty { try access.check(identity, .configure, "queue", request.deadLetterQueue) }
         let settings = BrokerStore.QueueSettings(
             name: request.name, maxDeliveries: request.maxDeliveries == 0 ? 5 : Int(request.maxDeliveries),
             deadLetterQueue: request.deadLetterQueue,
-            ackTimeoutMilliseconds: request.ackTimeoutMs == 0 ? 30_000 : Int(request.ackTimeoutMs), autoDelete: request.autoDelete)
+            ackTimeoutMilliseconds: request.ackTimeoutMs == 0 ? 30_000 : Int(request.ackTimeoutMs), autoDelete: request.autoDelete,
+            maxLength: Int(request.maxLength), messageTTLMilliseconds: Int(request.messageTtlMs))
         return DeclareQueueResponse(created: try await mapping { try await core.declareQueue(settings) })
     }
 
     public func bind(_ request: BindRequest, context: ServerContext) async throws -> BindResponse {
-        BindResponse(created: try await mapping { try await core.bind(queue: request.queue, exchange: request.exchange, pattern: request.pattern) })
+        let identity = try BrokerService.identity(context)
+        try access.check(identity, .write, "queue", request.queue)
+        try access.check(identity, .read, "exchange", request.exchange)
+        return BindResponse(created: try await mapping { try await core.bind(queue: request.queue, exchange: request.exchange, pattern: request.pattern) })
     }
 
     public func subscribe(
         _ requests: RequestStream<SubscribeRequest>, writer: ResponseWriter<Delivery>, context: ServerContext
     ) async throws {
         let core = self.core
+        let identity = try BrokerService.identity(context)
+        let access = self.access
         typealias Subscription = (id: UInt64, deliveries: AsyncStream<BrokerDelivery>)
         let (started, starting) = AsyncThrowingStream<Subscription, any Error>.makeStream()
         let subscribed = NIOLockedValueBox<UInt64?>(nil)
@@ -85,8 +122,9 @@ public struct BrokerService: Broker.Handler {
                         guard case .subscribe(let subscribe)? = try await iterator.next()?.kind else {
                             throw RPCError(code: .invalidArgument, message: "the first message of a subscription must be 'subscribe'")
                         }
-                        let subscription = try await core.subscribe(
-                            queue: subscribe.queue, prefetch: subscribe.prefetch == 0 ? 100 : Int(subscribe.prefetch))
+                        try access.check(identity, .read, "queue", subscribe.queue)
+                        let prefetch = subscribe.prefetch == 0 ? 100 : min(Int(subscribe.prefetch), BrokerService.maximumPrefetch)
+                        let subscription = try await core.subscribe(queue: subscribe.queue, prefetch: prefetch)
                         subscribed.withLockedValue { $0 = subscription.id }
                         starting.yield(subscription)
                         starting.finish()
@@ -130,17 +168,20 @@ public struct BrokerService: Broker.Handler {
         Event(
             id: event.id, exchange: event.exchange, routingKey: event.routingKey, type: event.type, payload: event.payload,
             publishedAt: ProtoTimestamp(seconds: event.publishedAtMicros / 1_000_000, nanos: Int32(event.publishedAtMicros % 1_000_000) * 1000),
-            headers: (try? EventHeaders(serializedBytes: event.headers))?.values ?? [:])
+            headers: (try? EventHeaders(serializedBytes: event.headers))?.values ?? [:], publisher: event.publisher)
     }
 
+    /// What the caller may see: the queues it may consume or declare, every exchange.
     public func inspect(_ request: InspectRequest, context: ServerContext) async throws -> InspectResponse {
+        let identity = try BrokerService.identity(context)
         let (exchanges, queues) = await core.inspect()
         return InspectResponse(
             exchanges: exchanges.sorted { $0.key < $1.key }.map { InspectResponse.Exchange(name: $0.key, type: $0.value) },
-            queues: queues.map {
+            queues: queues.filter { access.allows(identity, .read, $0.name) || access.allows(identity, .configure, $0.name) }.map {
                 InspectResponse.Queue(
-                    name: $0.name, depth: UInt64($0.depth), unacked: UInt64($0.unacked), consumers: UInt32($0.consumers),
-                    deadLettered: UInt64($0.deadLettered), bindings: $0.bindings)
+                    name: $0.name, depth: UInt64($0.depth), unacked: UInt64($0.unacked), consumers: UInt32(clamping: $0.consumers),
+                    deadLettered: UInt64($0.deadLettered), bindings: $0.bindings, oldestAgeMs: UInt64($0.oldestAgeMilliseconds),
+                    maxLength: UInt32(clamping: $0.settings.maxLength), messageTtlMs: UInt32(clamping: $0.settings.messageTTLMilliseconds))
             },
             unroutable: UInt64((try? await core.store.unroutableCount()) ?? 0))
     }
@@ -158,9 +199,12 @@ public struct EventBusServer: Service {
     let grace: Duration
 
     /// Opens `<dataDirectory>/bus.sqlite` and declares `topology` (if absent).
+    /// - Parameter authenticator: the server interceptor that verifies each call's credential
+    ///   and fills `context.caller` (ServiceKit's `BusAuthenticator`); calls it leaves without a
+    ///   caller are refused (UNAUTHENTICATED).
     public static func make(
         dataDirectory: String, configuration: ServerConfiguration, topology: BusTopology = .standard,
-        logger: Logger = Logger(label: "eventbus")
+        authenticator: any ServerInterceptor, logger: Logger = Logger(label: "eventbus")
     ) async throws -> EventBusServer {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let core = try await BrokerCore(store: try BrokerStore(path: dataDirectory + "/bus.sqlite"))
@@ -169,7 +213,9 @@ public struct EventBusServer: Service {
         } catch let error as BrokerError {
             throw BusTopologyError(message: "cannot declare the bus topology: \(error)")
         }
-        let server = RPCServer(services: [BrokerService(core: core)], configuration: configuration, logger: logger)
+        let server = RPCServer(
+            services: [BrokerService(core: core, access: BusAccess(topology.permissions ?? BusPermission.standard))],
+            configuration: configuration, interceptors: [authenticator], logger: logger)
         let grace = Duration.nanoseconds(configuration.shutdownGracePeriod.nanoseconds)
         return EventBusServer(server: server, core: core, grace: grace)
     }

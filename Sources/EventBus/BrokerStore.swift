@@ -19,11 +19,17 @@ public final class BrokerStore: Sendable {
         public var payload: [UInt8]
         public var publishedAtMicros: Int64
         public var headers: [UInt8]
+        /// The publisher's verified identity (`service:<name>`, `admin:<id>`), stamped by the bus.
+        public var publisher: String
+        /// When the bus received it (its own clock; queue age limits count from here).
+        public var receivedAtMicros: Int64
 
         public init(
             sequence: Int64 = 0, id: String, exchange: String, routingKey: String, type: String, payload: [UInt8],
-            publishedAtMicros: Int64, headers: [UInt8] = []
+            publishedAtMicros: Int64, headers: [UInt8] = [], publisher: String = "", receivedAtMicros: Int64? = nil
         ) {
+            self.publisher = publisher
+            self.receivedAtMicros = receivedAtMicros ?? BrokerStore.nowMicros()
             self.sequence = sequence
             self.id = id
             self.exchange = exchange
@@ -42,9 +48,19 @@ public final class BrokerStore: Sendable {
         public var deadLetterQueue: String
         public var ackTimeoutMilliseconds: Int
         public var autoDelete: Bool
+        /// At most this many ready events; a new one past it pushes the oldest to the dead-letter
+        /// queue (0: no limit).
+        public var maxLength: Int
+        /// A ready event older than this goes to the dead-letter queue (0: no limit).
+        public var messageTTLMilliseconds: Int
 
-        public init(name: String, maxDeliveries: Int = 5, deadLetterQueue: String = "", ackTimeoutMilliseconds: Int = 30_000, autoDelete: Bool = false) {
+        public init(
+            name: String, maxDeliveries: Int = 5, deadLetterQueue: String = "", ackTimeoutMilliseconds: Int = 30_000, autoDelete: Bool = false,
+            maxLength: Int = 0, messageTTLMilliseconds: Int = 0
+        ) {
             self.name = name
+            self.maxLength = maxLength
+            self.messageTTLMilliseconds = messageTTLMilliseconds
             self.maxDeliveries = maxDeliveries
             self.deadLetterQueue = deadLetterQueue.isEmpty ? name + ".dead" : deadLetterQueue
             self.ackTimeoutMilliseconds = ackTimeoutMilliseconds
@@ -95,8 +111,21 @@ public final class BrokerStore: Sendable {
                     CREATE TABLE counter (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);
                     """)
         }
+        // Publisher identities (stamped by the bus), receive times and queue limits.
+        migrator.registerMigration("v2") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE event ADD COLUMN publisher TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE event ADD COLUMN received_at INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE queue ADD COLUMN max_length INTEGER NOT NULL DEFAULT 0;
+                    ALTER TABLE queue ADD COLUMN message_ttl_ms INTEGER NOT NULL DEFAULT 0;
+                    """)
+        }
         try migrator.migrate(pool)
     }
+
+    /// Microseconds since 1970 on this machine's clock.
+    public static func nowMicros() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000_000) }
 
     // MARK: Topology
 
@@ -110,10 +139,22 @@ public final class BrokerStore: Sendable {
         try await pool.write { db in
             try db.execute(
                 sql: """
-                    INSERT OR IGNORE INTO queue (name, max_deliveries, dead_letter_queue, ack_timeout_ms, auto_delete)
-                    VALUES (?, ?, ?, ?, ?)
+                    INSERT OR IGNORE INTO queue (name, max_deliveries, dead_letter_queue, ack_timeout_ms, auto_delete, max_length, message_ttl_ms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [queue.name, queue.maxDeliveries, queue.deadLetterQueue, queue.ackTimeoutMilliseconds, queue.autoDelete])
+                arguments: [
+                    queue.name, queue.maxDeliveries, queue.deadLetterQueue, queue.ackTimeoutMilliseconds, queue.autoDelete, queue.maxLength,
+                    queue.messageTTLMilliseconds,
+                ])
+        }
+    }
+
+    /// Stores a queue's new length and age limits.
+    public func updateLimits(_ queue: QueueSettings) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE queue SET max_length = ?, message_ttl_ms = ? WHERE name = ?",
+                arguments: [queue.maxLength, queue.messageTTLMilliseconds, queue.name])
         }
     }
 
@@ -133,7 +174,8 @@ public final class BrokerStore: Sendable {
             let queues = try Row.fetchAll(db, sql: "SELECT * FROM queue ORDER BY name").map { row in
                 QueueSettings(
                     name: row["name"], maxDeliveries: row["max_deliveries"], deadLetterQueue: row["dead_letter_queue"],
-                    ackTimeoutMilliseconds: row["ack_timeout_ms"], autoDelete: row["auto_delete"])
+                    ackTimeoutMilliseconds: row["ack_timeout_ms"], autoDelete: row["auto_delete"], maxLength: row["max_length"],
+                    messageTTLMilliseconds: row["message_ttl_ms"])
             }
             let bindings = try Row.fetchAll(db, sql: "SELECT queue, exchange, pattern FROM binding ORDER BY queue, exchange, pattern")
                 .map { ($0["queue"] as String, $0["exchange"] as String, $0["pattern"] as String) }
@@ -159,8 +201,8 @@ public final class BrokerStore: Sendable {
                 // Prepared once per connection (statement cache), not parsed per event.
                 let insertEvent = try db.cachedStatement(
                     sql: """
-                        INSERT INTO event (id, exchange, routing_key, type, payload, published_at, headers)
-                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO event (id, exchange, routing_key, type, payload, published_at, headers, publisher, received_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """)
                 let insertEntry = try db.cachedStatement(sql: "INSERT INTO entry (queue, sequence) VALUES (?, ?)")
                 for item in batch {
@@ -171,7 +213,10 @@ public final class BrokerStore: Sendable {
                     }
                     let e = item.event
                     try insertEvent.execute(
-                        arguments: [e.id, e.exchange, e.routingKey, e.type, Data(e.payload), e.publishedAtMicros, Data(e.headers)])
+                        arguments: [
+                            e.id, e.exchange, e.routingKey, e.type, Data(e.payload), e.publishedAtMicros, Data(e.headers), e.publisher,
+                            e.receivedAtMicros,
+                        ])
                     let sequence = db.lastInsertedRowID
                     for queue in item.queues {
                         try insertEntry.execute(arguments: [queue, sequence])
@@ -274,10 +319,16 @@ public final class BrokerStore: Sendable {
     }
 
     /// The entries of `queue` in order (after a restart every one of them is ready again).
-    public func entries(of queue: String) async throws -> [(sequence: Int64, deliveryCount: Int)] {
+    public func entries(of queue: String) async throws -> [(sequence: Int64, deliveryCount: Int, receivedAtMicros: Int64)] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT sequence, delivery_count FROM entry WHERE queue = ? ORDER BY sequence", arguments: [queue])
-                .map { ($0["sequence"], $0["delivery_count"]) }
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT entry.sequence, entry.delivery_count, event.received_at FROM entry JOIN event USING (sequence)
+                    WHERE entry.queue = ? ORDER BY entry.sequence
+                    """, arguments: [queue]
+            )
+            .map { ($0["sequence"], $0["delivery_count"], $0["received_at"]) }
         }
     }
 
@@ -287,7 +338,7 @@ public final class BrokerStore: Sendable {
                 StoredEvent(
                     sequence: row["sequence"], id: row["id"], exchange: row["exchange"], routingKey: row["routing_key"],
                     type: row["type"], payload: [UInt8](row["payload"] as Data), publishedAtMicros: row["published_at"],
-                    headers: [UInt8](row["headers"] as Data))
+                    headers: [UInt8](row["headers"] as Data), publisher: row["publisher"], receivedAtMicros: row["received_at"])
             }
         }
     }

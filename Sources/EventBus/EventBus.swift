@@ -21,10 +21,20 @@ public enum EventBusInfo {
 ///   "exchanges": ["auth_events", "order_events"],
 ///   "queues": [
 ///     {"name": "notifications.events", "maxDeliveries": 5, "ackTimeoutMs": 30000,
+///      "maxLength": 100000, "messageTtlMs": 604800000,
 ///      "bindings": [{"exchange": "order_events", "pattern": "order.*"}]}
+///   ],
+///   "permissions": [
+///     {"identity": "service:notifications", "configure": [], "write": ["notification_events"],
+///      "read": ["notifications.events"]},
+///     {"identity": "admin", "configure": ["*"], "write": ["*"], "read": ["*"]}
 ///   ]
 /// }
 /// ```
+///
+/// Without `permissions` the standard grants apply (``BusPermission/standard``). A queue's
+/// `maxLength` and `messageTtlMs` are its limits (absent: none); unlike its other settings they
+/// may change between starts (the stored queue takes the topology's).
 public struct BusTopology: Codable, Sendable, Hashable {
     /// A durable queue with its bindings. Absent settings take the broker's defaults (5
     /// deliveries, dead-letter queue `<name>.dead`, 30 s ack timeout).
@@ -33,10 +43,19 @@ public struct BusTopology: Codable, Sendable, Hashable {
         public var maxDeliveries: Int?
         public var deadLetterQueue: String?
         public var ackTimeoutMs: Int?
+        /// At most this many waiting events (the oldest past it is dead-lettered).
+        public var maxLength: Int?
+        /// Waiting events older than this are dead-lettered.
+        public var messageTtlMs: Int?
         public var bindings: [Binding]
 
-        public init(name: String, maxDeliveries: Int? = nil, deadLetterQueue: String? = nil, ackTimeoutMs: Int? = nil, bindings: [Binding]) {
+        public init(
+            name: String, maxDeliveries: Int? = nil, deadLetterQueue: String? = nil, ackTimeoutMs: Int? = nil, maxLength: Int? = nil,
+            messageTtlMs: Int? = nil, bindings: [Binding]
+        ) {
             self.name = name
+            self.maxLength = maxLength
+            self.messageTtlMs = messageTtlMs
             self.maxDeliveries = maxDeliveries
             self.deadLetterQueue = deadLetterQueue
             self.ackTimeoutMs = ackTimeoutMs
@@ -46,7 +65,7 @@ public struct BusTopology: Codable, Sendable, Hashable {
         var settings: BrokerStore.QueueSettings {
             BrokerStore.QueueSettings(
                 name: name, maxDeliveries: maxDeliveries ?? 5, deadLetterQueue: deadLetterQueue ?? "",
-                ackTimeoutMilliseconds: ackTimeoutMs ?? 30_000)
+                ackTimeoutMilliseconds: ackTimeoutMs ?? 30_000, maxLength: maxLength ?? 0, messageTTLMilliseconds: messageTtlMs ?? 0)
         }
     }
 
@@ -64,30 +83,39 @@ public struct BusTopology: Codable, Sendable, Hashable {
     /// Topic exchanges by name.
     public var exchanges: [String]
     public var queues: [Queue]
+    /// Who may declare, publish and consume what (nil: ``BusPermission/standard``).
+    public var permissions: [BusPermission]?
 
-    public init(exchanges: [String], queues: [Queue]) {
+    public init(exchanges: [String], queues: [Queue], permissions: [BusPermission]? = nil) {
         self.exchanges = exchanges
         self.queues = queues
+        self.permissions = permissions
     }
+
+    /// The limits of the standard consumer queues: a million waiting events (each service's
+    /// queue; far beyond any backlog of a service that is running).
+    static let consumerQueueLength = 1_000_000
 
     /// The five exchanges and one queue per consuming service, bound to the events it handles.
     public static let standard = BusTopology(
         exchanges: EventBusInfo.standardExchanges,
         queues: [
             // Profiles follow accounts (created, re-roled, deactivated), ratings and completed orders.
-            Queue(name: "users.events", bindings: [
+            Queue(name: "users.events", maxLength: consumerQueueLength, bindings: [
                 Binding(exchange: "auth_events", pattern: "user.*"),
                 Binding(exchange: "review_events", pattern: "rating.updated"),
                 Binding(exchange: "order_events", pattern: "order.completed"),
             ]),
             // Orders learn of payments and reviews.
-            Queue(name: "orders.events", bindings: [
+            Queue(name: "orders.events", maxLength: consumerQueueLength, bindings: [
                 Binding(exchange: "payment_events", pattern: "payment.completed"),
                 Binding(exchange: "payment_events", pattern: "payment.refunded"),
                 Binding(exchange: "review_events", pattern: "review.created"),
             ]),
-            // Inbox items for what happens to orders, payments and reviews.
-            Queue(name: "notifications.events", bindings: [
+            // Inbox items for what happens to orders, payments and reviews; an inbox item older
+            // than a week is not worth delivering, and 100,000 waiting bound the queue while
+            // nobody consumes it.
+            Queue(name: "notifications.events", maxLength: 100_000, messageTtlMs: 7 * 24 * 3_600_000, bindings: [
                 Binding(exchange: "order_events", pattern: "order.#"),
                 Binding(exchange: "payment_events", pattern: "payment.#"),
                 Binding(exchange: "review_events", pattern: "review.#"),
@@ -118,9 +146,24 @@ public struct BusTopology: Codable, Sendable, Hashable {
             guard !queue.name.isEmpty else { throw fail("a queue needs a name") }
             guard seen.insert(queue.name).inserted else { throw fail("queue '\(queue.name)' is declared twice") }
             if let max = queue.maxDeliveries, max < 1 { throw fail("queue '\(queue.name)': maxDeliveries must be at least 1") }
-            if let timeout = queue.ackTimeoutMs, timeout < 1 { throw fail("queue '\(queue.name)': ackTimeoutMs must be at least 1") }
+            if let timeout = queue.ackTimeoutMs, !(1...86_400_000).contains(timeout) {
+                throw fail("queue '\(queue.name)': ackTimeoutMs must be 1-86400000")
+            }
+            if let max = queue.maxLength, !(0...100_000_000).contains(max) { throw fail("queue '\(queue.name)': maxLength must be 0-100000000") }
+            if let ttl = queue.messageTtlMs, !(0...Int(UInt32.max)).contains(ttl) {
+                throw fail("queue '\(queue.name)': messageTtlMs must be 0-\(UInt32.max)")
+            }
             for binding in queue.bindings where !exchanges.contains(binding.exchange) {
                 throw fail("queue '\(queue.name)' binds to exchange '\(binding.exchange)', which the topology does not declare")
+            }
+        }
+        for permission in permissions ?? [] {
+            let identity = permission.identity
+            guard identity == "admin" || (identity.hasPrefix("service:") && identity.count > 8) else {
+                throw fail("permission for '\(identity)': an identity is 'admin' or 'service:<name>'")
+            }
+            for pattern in permission.configure + permission.write + permission.read where pattern.isEmpty || pattern.dropLast().contains("*") {
+                throw fail("permission for '\(identity)': '\(pattern)' is not a name, a prefix ending in '*', or '*'")
             }
         }
     }
@@ -130,7 +173,7 @@ public struct BusTopology: Codable, Sendable, Hashable {
         try validate()
         for exchange in exchanges { _ = try await core.declareExchange(exchange) }
         for queue in queues {
-            _ = try await core.declareQueue(queue.settings)
+            _ = try await core.declareQueue(queue.settings, applyingLimits: true)
             for binding in queue.bindings {
                 _ = try await core.bind(queue: queue.name, exchange: binding.exchange, pattern: binding.pattern)
             }

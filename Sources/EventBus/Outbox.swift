@@ -100,13 +100,17 @@ public final class OutboxRelay: Service, Sendable {
         let events = rows.map(\.1)
         do {
             _ = try await bus.publish(PublishRequest(events: events))
-        } catch let error as RPCError where [.notFound, .invalidArgument, .failedPrecondition].contains(error.code) {
+        } catch let error as RPCError where OutboxRelay.refusedForGood.contains(error.code) {
             // The bus refuses the batch for good: find the rows it refuses, park them, go on.
             return try await publishOneByOne(rows)
         }
         try await database.write { db in try db.execute(sql: "DELETE FROM outbox WHERE sequence <= ?", arguments: [last]) }
         return rows.count
     }
+
+    /// What the bus answers for an event it will never take (an unknown exchange, a malformed or
+    /// oversized event, a permission this service lacks): retrying cannot help, so it is parked.
+    static let refusedForGood: Set<RPCCode> = [.notFound, .invalidArgument, .failedPrecondition, .permissionDenied, .resourceExhausted]
 
     /// Publishes rows one at a time, in order; a row the bus refuses for good moves to
     /// `outbox_parked` (logged) so the ones behind it are not held up.
@@ -115,7 +119,7 @@ public final class OutboxRelay: Service, Sendable {
             do {
                 _ = try await bus.publish(PublishRequest(events: [event]))
                 try await database.write { db in try db.execute(sql: "DELETE FROM outbox WHERE sequence = ?", arguments: [sequence]) }
-            } catch let error as RPCError where [.notFound, .invalidArgument, .failedPrecondition].contains(error.code) {
+            } catch let error as RPCError where OutboxRelay.refusedForGood.contains(error.code) {
                 logger.error(
                     "the bus refuses an outbox event; parked in outbox_parked",
                     metadata: ["event": "\(event.id)", "exchange": "\(event.exchange)", "error": "\(error)"])
@@ -185,7 +189,9 @@ public enum IdempotentConsumer {
 
 /// Consumes a queue: each event is applied through ``IdempotentConsumer`` and acked after its
 /// transaction commits; a failed handler nacks (redelivered, then dead-lettered after the queue's
-/// limit). Reconnects with backoff while the bus is unreachable.
+/// limit). An event not published by the owner of its exchange (``EventOwnership``) is never
+/// applied: it goes straight to the dead-letter queue. Reconnects with backoff while the bus is
+/// unreachable.
 public final class EventConsumer: Service, Sendable {
     public typealias Handler = @Sendable (Event, Database) throws -> Void
 
@@ -195,11 +201,13 @@ public final class EventConsumer: Service, Sendable {
     let prefetch: UInt32
     let handler: Handler
     let logger: Logger
+    let owners: [String: String]
 
     public init(
-        database: any DatabaseWriter, bus: Broker.Client, queue: String, prefetch: UInt32 = 64,
+        database: any DatabaseWriter, bus: Broker.Client, queue: String, prefetch: UInt32 = 64, owners: [String: String] = EventOwnership.standard,
         logger: Logger = Logger(label: "consumer"), handler: @escaping Handler
     ) {
+        self.owners = owners
         self.database = database
         self.bus = bus
         self.queue = queue
@@ -223,13 +231,20 @@ public final class EventConsumer: Service, Sendable {
     }
 
     func consume() async throws {
-        let (database, handler, queue, prefetch) = (self.database, self.handler, self.queue, self.prefetch)
+        let (database, handler, queue, prefetch, owners, logger) = (self.database, self.handler, self.queue, self.prefetch, self.owners, self.logger)
         try await cancelWhenGracefulShutdown {
             try await self.bus.subscribe { writer, deliveries in
                 try await writer.write(SubscribeRequest(kind: .subscribe(.init(queue: queue, prefetch: prefetch))))
                 try await Acknowledgements.run(writer) { acks in
                     for try await delivery in deliveries {
                         let event = delivery.event ?? Event()
+                        guard EventOwnership.accepts(event, owners: owners) else {
+                            logger.warning(
+                                "event refused: not from the owner of its exchange; dead-lettered",
+                                metadata: ["event": "\(event.id)", "exchange": "\(event.exchange)", "publisher": "\(event.publisher)"])
+                            acks.nack(delivery.deliveryTag, requeue: false)
+                            continue
+                        }
                         do {
                             try await IdempotentConsumer.handle(database, eventID: event.id) { db in try handler(event, db) }
                             acks.ack(delivery.deliveryTag)

@@ -27,8 +27,9 @@ extension Broker.Client {
     }
 
     /// Consumes `queue` as typed events: `body` sees each one and returns whether to ack it
-    /// (false: nack, requeued). Events of another type on the queue are nacked without requeue
-    /// (they go to the dead-letter queue). Ends when `body` throws or the bus closes the stream.
+    /// (false: nack, requeued). Events of another type on the queue, and events not published by
+    /// the owner of their exchange (``EventOwnership``), are nacked without requeue (they go to
+    /// the dead-letter queue). Ends when `body` throws or the bus closes the stream.
     public func subscribe<E: EventMessage>(
         _: E.Type, queue: String, prefetch: UInt32 = 64, body: @Sendable (EventDelivery<E>) async throws -> Bool
     ) async throws {
@@ -37,7 +38,7 @@ extension Broker.Client {
             try await Acknowledgements.run(writer) { acks in
                 for try await delivery in deliveries {
                     let wire = delivery.event ?? Event()
-                    guard wire.type == E.protoMessageName, let event = try? E(serializedBytes: wire.payload) else {
+                    guard wire.type == E.protoMessageName, EventOwnership.accepts(wire), let event = try? E(serializedBytes: wire.payload) else {
                         acks.nack(delivery.deliveryTag, requeue: false)
                         continue
                     }

@@ -69,7 +69,7 @@ public struct OrdersServer: Service {
         let users = Users.Client(credentials.client(usersEndpoints))
         let service = OrdersService(database: database, users: users, configuration: orders, logger: logger)
         let server = RPCServer(services: [service], configuration: configuration, interceptors: [credentials.accessControl], logger: logger)
-        let busClient = Broker.Client(RPCClient(endpoints: bus))
+        let busClient = Broker.Client(credentials.client(bus))
         let now = orders.now
         let consumer = EventConsumer(database: database, bus: busClient, queue: OrdersEvents.queue, logger: logger) { event, db in
             try OrdersEvents.handle(event, db, now: now())

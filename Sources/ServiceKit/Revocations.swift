@@ -121,7 +121,8 @@ public final class RevocationFollower: Service, Sendable {
             RevocationFollower.apply(try await snapshot(), to: revocations)
             try await Acknowledgements.run(writer) { acks in
                 for try await delivery in deliveries {
-                    RevocationFollower.apply(delivery.event ?? Event(), to: revocations)
+                    // Only the auth service's word counts (the bus stamps who published).
+                    if let event = delivery.event, EventOwnership.accepts(event) { RevocationFollower.apply(event, to: revocations) }
                     acks.ack(delivery.deliveryTag)
                 }
             }

@@ -37,7 +37,7 @@ public struct UsersServer: Service {
             service: "users", dataDirectory: dataDirectory, auth: authEndpoints, authPublicKey: authPublicKey, now: now, logger: logger)
         let service = UsersService(database: database, auth: credentials.auth, now: now, logger: logger)
         let server = RPCServer(services: [service], configuration: configuration, interceptors: [credentials.accessControl], logger: logger)
-        let busClient = Broker.Client(RPCClient(endpoints: bus))
+        let busClient = Broker.Client(credentials.client(bus))
         let relay = OutboxRelay(database: database, bus: busClient, logger: logger)
         let consumer = EventConsumer(database: database, bus: busClient, queue: UsersEvents.queue, logger: logger) { event, db in
             try UsersEvents.handle(event, db, now: now())

@@ -144,9 +144,13 @@ struct Marketplace: AsyncParsableCommand {
         mutating func run() async throws {
             let logger = Logger(label: "marketplace")
             let directory = data.resolved
+            // The token key first: the bus verifies admins' tokens with it.
+            let authKeyFile = authOptions.authSigningKey ?? ServiceKeys.authKeyPath(dataDirectory: directory)
+            _ = try KeyFile.loadOrCreate(path: authKeyFile)
             let busServer = try await EventBusServer.make(
                 dataDirectory: directory, configuration: ServerConfiguration(host: host, port: busPort),
-                topology: try self.bus.topology(), logger: Logger(label: "bus"))
+                topology: try self.bus.topology(),
+                authenticator: try BusAuthenticator.make(dataDirectory: directory, authKeyFile: authKeyFile), logger: Logger(label: "bus"))
             let busEndpoint = [Endpoint(host: host, port: busPort)]
             let authServer = try await AuthServer.make(
                 dataDirectory: directory, configuration: ServerConfiguration(host: host, port: authPort), bus: busEndpoint,
@@ -274,7 +278,10 @@ struct Marketplace: AsyncParsableCommand {
             default:
                 service = try await EventBusServer.make(
                     dataDirectory: directory, configuration: ServerConfiguration(host: host, port: port ?? Ports.bus),
-                    topology: try self.bus.topology(), logger: logger)
+                    topology: try self.bus.topology(),
+                    authenticator: try BusAuthenticator.make(
+                        dataDirectory: directory, authPublicKey: try peers.publicKey(), auth: try peers.authEndpoints()),
+                    logger: logger)
             }
             let group = ServiceGroup(
                 configuration: .init(services: [service], gracefulShutdownSignals: [], logger: logger))

@@ -3,6 +3,7 @@ import Foundation
 import ProtoRuntime
 import RPC
 import RPCSchema
+import ServiceKit
 
 /// `rpcctl`: a debug client for any server speaking the binary protocol, driven by reflection.
 @main
@@ -78,7 +79,10 @@ func runReporting(_ body: () async throws -> Void) async throws {
         FileHandle.standardError.write(Data("rpcctl: \(error.message)\n".utf8))
         throw ExitCode(error.code)
     } catch let error as RPCError {
-        FileHandle.standardError.write(Data("rpcctl: \(error.code.name): \(error.message)\n".utf8))
+        var hint = ""
+        if error.code == .unauthenticated { hint = " (the credential was refused: an expired or foreign token, or the wrong key file)" }
+        if error.code == .permissionDenied { hint = " (the credential is valid, but its identity lacks this permission)" }
+        FileHandle.standardError.write(Data("rpcctl: \(error.code.name): \(error.message)\(hint)\n".utf8))
         throw ExitCode(error.code.rawValue)
     } catch let error as JSONDecodingError {
         FileHandle.standardError.write(Data("rpcctl: the request JSON does not fit the message: \(error)\n".utf8))
@@ -290,13 +294,47 @@ struct Events: AsyncParsableCommand {
         abstract: "Watch, publish and inspect events on the event bus.",
         subcommands: [Tail.self, Publish.self, Queues.self])
 
+    /// Where the bus is and who we are to it: every bus call needs a credential.
     struct BusOptions: ParsableArguments {
         @Option(help: "The event bus, host:port.")
         var bus: String = ProcessInfo.processInfo.environment["MARKETPLACE_BUS"] ?? "127.0.0.1:8007"
 
+        @Option(help: "An admin's access token (default: $RPCCTL_TOKEN).")
+        var token: String?
+
+        @Option(help: "On the bus machine: the service key file (<data-dir>/keys/service-ed25519.key); calls are made as the operator, or as --as.")
+        var keyFile: String?
+
+        @Option(name: .customLong("as"), help: "With --key-file: the service to act as (default: operator, who may do everything; consumers accept an event only from its exchange's owner, e.g. payments for payment_events).")
+        var service = "operator"
+
         func client() throws -> Broker.Client {
             guard let endpoint = Endpoint(bus) else { throw CLIError(code: 64, message: "'\(bus)' is not host:port") }
-            return Broker.Client(RPCClient(endpoints: [endpoint]))
+            let interceptor: any ClientInterceptor
+            if let keyFile {
+                guard !service.isEmpty, service.utf8.count <= 64 else { throw CLIError(code: 64, message: "--as needs a service name") }
+                do { interceptor = ServiceIdentity(name: service, key: try KeyFile.load(path: keyFile)).interceptor } catch {
+                    throw CLIError(code: 64, message: "--key-file: \(error)")
+                }
+            } else if let token = token ?? ProcessInfo.processInfo.environment["RPCCTL_TOKEN"], !token.isEmpty {
+                interceptor = BearerToken(token: token)
+            } else {
+                throw CLIError(
+                    code: 64,
+                    message: "the event bus needs a credential: --token <an admin's access token> (or $RPCCTL_TOKEN), or --key-file <data-dir>/keys/service-ed25519.key on the bus machine")
+            }
+            return Broker.Client(RPCClient(endpoints: [endpoint], interceptors: [interceptor]))
+        }
+    }
+
+    /// Adds `authorization: Bearer <token>` to every call.
+    struct BearerToken: ClientInterceptor {
+        let token: String
+
+        func intercept(method: MethodDescriptor, options: CallOptions, next: @Sendable (CallOptions) async throws -> Void) async throws {
+            var options = options
+            options.metadata.add(MetadataKeys.authorization, "Bearer \(token)")
+            try await next(options)
         }
     }
 
@@ -380,24 +418,43 @@ struct Events: AsyncParsableCommand {
     }
 
     struct Queues: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List queues: depth, unacked, consumers, dead-lettered.")
+        static let configuration = CommandConfiguration(
+            abstract: "List queues: depth, age of the oldest waiting event, unacked, consumers, dead-lettered, limits.")
 
         @OptionGroup var options: BusOptions
 
         func run() async throws {
             try await runReporting {
                 let inspected = try await options.client().inspect(InspectRequest())
-                print("QUEUE".padding(toLength: 40, withPad: " ", startingAt: 0) + "  DEPTH  UNACKED  CONSUMERS  DEAD  BINDINGS")
+                let widths = [40, 7, 10, 7, 9, 6, 17]
+                func row(_ cells: [String], _ rest: String) -> String {
+                    zip(cells, widths).map { $0.padding(toLength: max($1, $0.count), withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                        + "  " + rest
+                }
+                print(row(["QUEUE", "DEPTH", "OLDEST", "UNACKED", "CONSUMERS", "DEAD", "LIMITS"], "BINDINGS"))
                 for q in inspected.queues {
-                    let cells = [String(q.depth), String(q.unacked), String(q.consumers), String(q.deadLettered)]
-                    print(
-                        q.name.padding(toLength: 40, withPad: " ", startingAt: 0) + "  " + cells[0].padding(toLength: 5, withPad: " ", startingAt: 0)
-                            + "  " + cells[1].padding(toLength: 7, withPad: " ", startingAt: 0) + "  "
-                            + cells[2].padding(toLength: 9, withPad: " ", startingAt: 0) + "  " + cells[3].padding(toLength: 4, withPad: " ", startingAt: 0)
-                            + "  " + q.bindings.joined(separator: ", "))
+                    var limits: [String] = []
+                    if q.maxLength > 0 { limits.append("max \(q.maxLength)") }
+                    if q.messageTtlMs > 0 { limits.append("ttl \(Events.age(UInt64(q.messageTtlMs)))") }
+                    let cells = [
+                        q.name, String(q.depth), q.depth == 0 ? "-" : Events.age(q.oldestAgeMs), String(q.unacked), String(q.consumers),
+                        String(q.deadLettered), limits.isEmpty ? "-" : limits.joined(separator: ","),
+                    ]
+                    print(row(cells, q.bindings.joined(separator: ", ")))
                 }
                 print("unroutable events: \(inspected.unroutable)")
             }
+        }
+    }
+
+    /// A duration in milliseconds, short: 850ms, 12s, 5m, 3h, 2d.
+    static func age(_ milliseconds: UInt64) -> String {
+        switch milliseconds {
+        case ..<1000: return "\(milliseconds)ms"
+        case ..<120_000: return "\(milliseconds / 1000)s"
+        case ..<7_200_000: return "\(milliseconds / 60_000)m"
+        case ..<172_800_000: return "\(milliseconds / 3_600_000)h"
+        default: return "\(milliseconds / 86_400_000)d"
         }
     }
 
@@ -420,6 +477,8 @@ struct Events: AsyncParsableCommand {
         writer.writeString((event.publishedAt ?? ProtoTimestamp()).rfc3339)
         writer.writeKey("type")
         writer.writeString(event.type)
+        writer.writeKey("publisher")
+        writer.writeString(event.publisher)
         writer.writeKey("payload")
         if let value = try? JSONValue.parse(event.payload) {
             write(value, to: &writer)

@@ -1,8 +1,11 @@
 // A producer or a consumer process for the event bus crash test (Tests/EventBusTests/CrashTests).
 //
-//   bus-crash-peer produce DB HOST:PORT COUNT   write COUNT domain rows, each with its event in the
-//                                               outbox, relay them, exit once all are confirmed
-//   bus-crash-peer consume DB HOST:PORT QUEUE   apply events from QUEUE idempotently, forever
+//   bus-crash-peer produce DB HOST:PORT COUNT KEY   write COUNT domain rows, each with its event in
+//                                                   the outbox, relay them (as the orders service),
+//                                                   exit once all are confirmed
+//   bus-crash-peer consume DB HOST:PORT QUEUE KEY   apply events from QUEUE idempotently, forever
+//
+// KEY is the bus's service key file (its data directory's keys/service-ed25519.key).
 import EventBus
 import Foundation
 import GRDB
@@ -10,20 +13,26 @@ import NIOCore
 import ProtoRuntime
 import RPC
 import RPCSchema
+import ServiceKit
 
 @main
 struct Peer {
     static func main() async throws {
         let arguments = Array(CommandLine.arguments.dropFirst())
-        guard arguments.count == 4, let endpoint = Endpoint(arguments[2]) else {
-            FileHandle.standardError.write(Data("usage: bus-crash-peer produce|consume DB HOST:PORT COUNT|QUEUE\n".utf8))
+        guard arguments.count == 5, let endpoint = Endpoint(arguments[2]) else {
+            FileHandle.standardError.write(Data("usage: bus-crash-peer produce|consume DB HOST:PORT COUNT|QUEUE KEY\n".utf8))
             exit(64)
         }
+        let key = try KeyFile.load(path: arguments[4])
+        // The producer publishes order events as their owner; the consumer's queue is its own.
+        let identity = ServiceIdentity(name: arguments[0] == "produce" ? "orders" : "operator", key: key)
         // Wait on a busy database rather than fail: after a SIGKILL, the first connection to open
         // the file (the test's reader, or this process) rebuilds the WAL index and holds a lock.
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
-        let bus = Broker.Client(RPCClient(endpoints: [endpoint], configuration: ClientConfiguration(maximumBackoff: .milliseconds(200))))
+        let bus = Broker.Client(
+            RPCClient(
+                endpoints: [endpoint], configuration: ClientConfiguration(maximumBackoff: .milliseconds(200)), interceptors: [identity.interceptor]))
 
         switch arguments[0] {
         case "produce":

@@ -5,6 +5,7 @@ import NIOCore
 import ProtoRuntime
 import RPC
 import RPCSchema
+import ServiceKit
 import ServiceLifecycle
 import TestSupport
 import Testing
@@ -153,7 +154,7 @@ extension BusLifecycleTests {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             let endpoint = Endpoint(host: "127.0.0.1", port: try await bus.server.localPort)
-            let client = Broker.Client(RPCClient(endpoints: [endpoint]))
+            let client = try busClient(endpoint, dataDirectory: dir.path)
             _ = try await client.publish(PublishRequest(events: [event("a"), event("b")]))
             let outcome: RPCError? = try await client.subscribe { writer, deliveries in
                 try await writer.write(SubscribeRequest(kind: .subscribe(.init(queue: "q", prefetch: 1))))
@@ -205,13 +206,17 @@ extension BusLifecycleTests {
             #expect(oversized?.errorCode == ConnectionErrorCode.frameSizeError.rawValue)
 
             // A Publish whose payload is not a PublishRequest; a subscription that starts with an
-            // ack; a publish with an invalid wire type.
+            // ack; a publish with an invalid wire type (each with a valid credential).
+            let token = try ServiceIdentity(name: "operator", key: try ServiceKeys.serviceKey(dataDirectory: dir.path)).token()
+            func start(_ method: String) -> [UInt8] {
+                CallStart(method: method, metadata: [MetadataEntry(key: "authorization", value: "Bearer \(token)")]).serializedBytes()
+            }
             let bytes =
                 clientHello
-                + frame(1, stream: 1, callStart("/rpc.v1.Broker/Publish")) + frame(3, 1, stream: 1, [0x0A, 0x7F, 0x01])
-                + frame(1, stream: 3, callStart("/rpc.v1.Broker/Subscribe"))
+                + frame(1, stream: 1, start("/rpc.v1.Broker/Publish")) + frame(3, 1, stream: 1, [0x0A, 0x7F, 0x01])
+                + frame(1, stream: 3, start("/rpc.v1.Broker/Subscribe"))
                 + frame(3, 1, stream: 3, SubscribeRequest(kind: .ack(.init(deliveryTags: [1]))).serializedBytes())
-                + frame(1, stream: 5, callStart("/rpc.v1.Broker/Publish")) + frame(3, 1, stream: 5, [0x0F, 1, 2, 3, 4])
+                + frame(1, stream: 5, start("/rpc.v1.Broker/Publish")) + frame(3, 1, stream: 5, [0x0F, 1, 2, 3, 4])
             let answer = try await rawExchange(endpoint, bytes)
             let statuses = try frames(in: answer).filter { $0.type == .status }.map { ($0.streamID, try Status(buffer: $0.payload)) }
             #expect(statuses.count == 3)
@@ -221,7 +226,7 @@ extension BusLifecycleTests {
             #expect(statuses.first { $0.0 == 3 }?.1.message.contains("first message of a subscription") == true)
 
             // Still serving, and nothing was stored.
-            let client = Broker.Client(RPCClient(endpoints: [endpoint]))
+            let client = try busClient(endpoint, dataDirectory: dir.path)
             let inspected = try await client.inspect(InspectRequest())
             #expect(inspected.queues.allSatisfy { $0.depth == 0 })
             await client.client.close()

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ServiceKit
 import NIOCore
 import NIOPosix
 import TestSupport
@@ -70,6 +71,9 @@ struct CrashTests {
         let port = fixedPort()  // the bus restarts on it
         let address = "127.0.0.1:\(port)"
         let log = dir.appendingPathComponent("processes.log")
+        // The bus's service key, made before its first start (the peers and rpcctl sign with it).
+        let keyFile = ServiceKeys.serviceKeyPath(dataDirectory: dir.appendingPathComponent("bus").path)
+        _ = try KeyFile.loadOrCreate(path: keyFile)
         func startBus() throws -> Child {
             try Child(
                 build.appendingPathComponent("marketplace").path,
@@ -78,20 +82,20 @@ struct CrashTests {
         func startConsumer() throws -> Child {
             try Child(
                 build.appendingPathComponent("bus-crash-peer").path,
-                ["consume", dir.appendingPathComponent("consumer.sqlite").path, address, "crash.orders"], log: log)
+                ["consume", dir.appendingPathComponent("consumer.sqlite").path, address, "crash.orders", keyFile], log: log)
         }
         var bus = try startBus()
         var consumer = try startConsumer()
         // Events that match no binding are dropped (as in RabbitMQ): publish only once the
         // consumer's queue is declared and bound.
         let bound = try await waitUntil(.seconds(60)) {
-            let queues = try? runProcessSync(build.appendingPathComponent("rpcctl").path, ["events", "queues", "--bus", address])
+            let queues = try? runProcessSync(build.appendingPathComponent("rpcctl").path, ["events", "queues", "--bus", address, "--key-file", keyFile])
             return queues?.contains("order_events: order.*") == true
         }
         #expect(bound)
         let producer = try Child(
             build.appendingPathComponent("bus-crash-peer").path,
-            ["produce", dir.appendingPathComponent("producer.sqlite").path, address, "\(count)"], log: log)
+            ["produce", dir.appendingPathComponent("producer.sqlite").path, address, "\(count)", keyFile], log: log)
         defer {
             producer.terminate()
             consumer.terminate()
@@ -140,7 +144,7 @@ struct CrashTests {
         let finished = try await waitUntil(.seconds(240)) { applied().distinct == count }
         if !finished {
             let logText = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            let queues = try? await runProcess(build.appendingPathComponent("rpcctl").path, ["events", "queues", "--bus", address])
+            let queues = try? await runProcess(build.appendingPathComponent("rpcctl").path, ["events", "queues", "--bus", address, "--key-file", keyFile])
             let outbox = try? await DatabaseQueue(path: dir.appendingPathComponent("producer.sqlite").path).read { db in
                 (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") ?? -1, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox_parked") ?? -1)
             }

@@ -41,7 +41,8 @@ struct OutboxTests {
             defer { group.cancelAll() }
             return try await probe.server.localPort
         }
-        let bus = Broker.Client(RPCClient(endpoints: [Endpoint(host: "127.0.0.1", port: port)]))
+        let busDirectory = dir.appendingPathComponent("bus").path
+        let bus = try busClient(Endpoint(host: "127.0.0.1", port: port), dataDirectory: busDirectory, as: "orders")
         for i in 0..<50 {
             try await producer.write { db in
                 try db.execute(sql: "INSERT INTO item (id) VALUES (?)", arguments: ["\(i)"])
@@ -53,12 +54,12 @@ struct OutboxTests {
         await #expect(throws: RPCError.self) { _ = try await relay.publishBatch() }
         #expect(try await producer.read { try Outbox.pendingCount($0) } == 50)
         let server = try await EventBusServer.make(
-            dataDirectory: dir.appendingPathComponent("bus").path, configuration: ServerConfiguration(port: port))
+            dataDirectory: busDirectory, configuration: ServerConfiguration(port: port))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
             _ = try await server.server.localPort
             // The relay's client backs off after its failure; the test talks through its own.
-            let admin = Broker.Client(RPCClient(endpoints: [Endpoint(host: "127.0.0.1", port: port)]))
+            let admin = try busClient(Endpoint(host: "127.0.0.1", port: port), dataDirectory: busDirectory)
             _ = try await admin.declareQueue(DeclareQueueRequest(name: "q"))
             _ = try await admin.bind(BindRequest(queue: "q", exchange: "order_events", pattern: "order.*"))
             group.addTask { try await relay.run() }
@@ -142,8 +143,11 @@ struct OutboxTests {
             }
             let consuming = Task { try await consumer.run() }
             defer { consuming.cancel() }
-            // The same id twice (a producer retry after a lost confirm), and another event.
-            _ = try await bus.publish(PublishRequest(events: [
+            // The same id twice (a producer retry after a lost confirm), and another event, from
+            // the owner of auth_events.
+            let auth = try busClient(bus.client.endpoints[0], dataDirectory: dir.appendingPathComponent("bus").path, as: "auth")
+            defer { Task { await auth.client.close() } }
+            _ = try await auth.publish(PublishRequest(events: [
                 Event(id: "u1", exchange: "auth_events", routingKey: "user.registered"),
                 Event(id: "u1", exchange: "auth_events", routingKey: "user.registered"),
                 Event(id: "u2", exchange: "auth_events", routingKey: "user.registered"),

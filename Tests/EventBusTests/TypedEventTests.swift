@@ -24,7 +24,11 @@ struct TypedEventTests {
         try await withBus(in: dir) { bus in
             _ = try await bus.declareQueue(DeclareQueueRequest(name: "notifications.orders"))
             _ = try await bus.bind(BindRequest(queue: "notifications.orders", exchange: "order_events", pattern: "order.*"))
-            let id = try await bus.publish(OrderCreated(orderId: 7, title: "Fix the sink"))
+            // A typed subscription accepts an event only from the owner of its exchange.
+            let operatorID = try await bus.publish(OrderCreated(orderId: 6, title: "Forged"))
+            let orders = try busClient(bus.client.endpoints[0], dataDirectory: dir.path, as: "orders")
+            let id = try await orders.publish(OrderCreated(orderId: 7, title: "Fix the sink"))
+            await orders.client.close()
             let received = NIOLockedValueBox<[EventDelivery<OrderCreated>]>([])
             struct Done: Error {}
             do {
@@ -35,6 +39,8 @@ struct TypedEventTests {
             } catch is Done {}
             let delivery = try #require(received.withLockedValue { $0 }.first)
             #expect(delivery.id == id)
+            #expect(delivery.id != operatorID, "the operator's event was skipped (dead-lettered)")
+            #expect(try await eventually { try await bus.inspect(InspectRequest()).queues.first { $0.name == "notifications.orders.dead" }?.depth == 1 })
             #expect(delivery.event == OrderCreated(orderId: 7, title: "Fix the sink"))
 
             let producer = try DatabaseQueue(path: dir.appendingPathComponent("producer.sqlite").path)

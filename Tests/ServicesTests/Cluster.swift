@@ -61,7 +61,11 @@ struct Cluster: Sendable {
         let directory = try makeTemporaryDirectory("cluster")
         defer { try? FileManager.default.removeItem(at: directory) }
         let clock = TestClock()
-        let bus = try await EventBusServer.make(dataDirectory: directory.path, configuration: Cluster.server, logger: quiet)
+        // The token key before the bus, which verifies admins' tokens with it.
+        _ = try KeyFile.loadOrCreate(path: ServiceKeys.authKeyPath(dataDirectory: directory.path))
+        let bus = try await EventBusServer.make(
+            dataDirectory: directory.path, configuration: Cluster.server,
+            authenticator: try BusAuthenticator.make(dataDirectory: directory.path), logger: quiet)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             defer { group.cancelAll() }
             group.addTask { try await bus.run() }
@@ -101,7 +105,7 @@ struct Cluster: Sendable {
             let cluster = Cluster(
                 directory: directory, clock: clock, authServer: auth, authEndpoint: authEndpoint, usersEndpoint: usersEndpoint,
                 ordersEndpoint: ordersEndpoint, gatewayEndpoint: gatewayEndpoint, busEndpoint: busEndpoint, auth: Auth.Client(RPCClient(endpoints: [authEndpoint])),
-                users: Users.Client(RPCClient(endpoints: [usersEndpoint])), orders: Orders.Client(RPCClient(endpoints: [ordersEndpoint])), bus: Broker.Client(RPCClient(endpoints: [busEndpoint])))
+                users: Users.Client(RPCClient(endpoints: [usersEndpoint])), orders: Orders.Client(RPCClient(endpoints: [ordersEndpoint])), bus: try Cluster.busClient(busEndpoint, directory: directory, as: "operator"))
             // Authenticated calls wait for the revocation lists (the services fail closed until then).
             #expect(try await eventually { users.isReady && orders.isReady })
             let result = try await body(cluster)
@@ -110,6 +114,26 @@ struct Cluster: Sendable {
             await cluster.orders.client.close()
             await cluster.bus.client.close()
             return result
+        }
+    }
+
+    /// A client of the bus calling as `service` (with a token signed by the data directory's
+    /// service key): events a test publishes come from the service that owns them.
+    static func busClient(_ endpoint: Endpoint, directory: URL, as service: String) throws -> Broker.Client {
+        let identity = ServiceIdentity(name: service, key: try ServiceKeys.serviceKey(dataDirectory: directory.path))
+        return Broker.Client(RPCClient(endpoints: [endpoint], interceptors: [identity.interceptor]))
+    }
+
+    /// The bus as `service`: `body` gets a client that is closed afterwards.
+    func bus<T: Sendable>(as service: String, _ body: (Broker.Client) async throws -> T) async throws -> T {
+        let client = try Cluster.busClient(busEndpoint, directory: directory, as: service)
+        do {
+            let result = try await body(client)
+            await client.client.close()
+            return result
+        } catch {
+            await client.client.close()
+            throw error
         }
     }
 

@@ -107,10 +107,12 @@ struct EndToEndTests {
 
             // A reviewed order reads as completed with has_review (the contract has no `reviewed`).
             let review = ReviewCreated(reviewId: 1, orderId: orderID, customerId: customerID, providerId: providerID, stars: 5)
-            _ = try await cluster.bus.publish(PublishRequest(events: [
-                Event(id: "review-\(orderID)", exchange: ReviewCreated.eventExchange, routingKey: ReviewCreated.eventRoutingKey,
-                      type: ReviewCreated.protoMessageName, payload: review.serializedBytes())
-            ]))
+            try await cluster.bus(as: "reviews") { reviews in
+                _ = try await reviews.publish(PublishRequest(events: [
+                    Event(id: "review-\(orderID)", exchange: ReviewCreated.eventExchange, routingKey: ReviewCreated.eventRoutingKey,
+                          type: ReviewCreated.protoMessageName, payload: review.serializedBytes())
+                ]))
+            }
             #expect(try await eventually {
                 let read = try await http.call("GET", "/customer/orders/my/\(orderID)", token: customer)
                 return read.json?["data"]?["has_review"] == .bool(true)

@@ -78,13 +78,28 @@ struct OrdersTests {
             func wire<E: EventMessage>(_ event: E, id: String) -> Event {
                 Event(id: id, exchange: E.eventExchange, routingKey: E.eventRoutingKey, type: E.protoMessageName, payload: event.serializedBytes())
             }
-            _ = try await cluster.bus.publish(PublishRequest(events: [
-                wire(PaymentCompleted(paymentId: 1, orderId: order.id, customerId: customerUser.id, providerId: providerUser.id, amount: order.price), id: "pay-1"),
-            ]))
+            let payment = wire(
+                PaymentCompleted(paymentId: 1, orderId: order.id, customerId: customerUser.id, providerId: providerUser.id, amount: order.price), id: "pay-1")
+            // Forged: another service's credential may not publish it at all; an event the bus
+            // lets through from anyone but the payments service (an operator's) is never
+            // applied: it waits in the dead-letter queue.
+            for service in ["orders", "users"] {
+                await #expect(throws: RPCError(code: .permissionDenied, message: "service:\(service) may not publish to exchange 'payment_events' (no 'write' permission in the bus topology)")) {
+                    try await cluster.bus(as: service) { bus in _ = try await bus.publish(PublishRequest(events: [payment])) }
+                }
+            }
+            _ = try await cluster.bus.publish(PublishRequest(events: [wire(PaymentCompleted(paymentId: 9, orderId: order.id, amount: order.price), id: "forged")]))
+            #expect(try await eventually {
+                try await cluster.bus.inspect(InspectRequest()).queues.first { $0.name == "orders.events.dead" }?.depth == 1
+            }, "the forgery is dead-lettered")
+            #expect(try await cluster.orders.getMyOrder(GetOrderRequest(orderId: order.id), options: bearer(customer)).paymentStatus != .paid)
+            try await cluster.bus(as: "payments") { payments in _ = try await payments.publish(PublishRequest(events: [payment])) }
             #expect(try await eventually { try await cluster.orders.getMyOrder(GetOrderRequest(orderId: order.id), options: bearer(customer)).paymentStatus == .paid })
-            _ = try await cluster.bus.publish(PublishRequest(events: [
-                wire(ReviewCreated(reviewId: 1, orderId: order.id, customerId: customerUser.id, providerId: providerUser.id, stars: 5), id: "review-1"),
-            ]))
+            try await cluster.bus(as: "reviews") { reviews in
+                _ = try await reviews.publish(PublishRequest(events: [
+                    wire(ReviewCreated(reviewId: 1, orderId: order.id, customerId: customerUser.id, providerId: providerUser.id, stars: 5), id: "review-1"),
+                ]))
+            }
             #expect(try await eventually { try await cluster.orders.getMyOrder(GetOrderRequest(orderId: order.id), options: bearer(customer)).status == .reviewed })
             let history = try await cluster.orders.getOrderHistory(GetOrderHistoryRequest(orderId: order.id), options: bearer(customer))
             #expect(history.transitions.map(\.toStatus) == [.pendingReview, .pending, .accepted, .inProgress, .completed, .reviewed])

@@ -216,9 +216,17 @@ struct UsersTests {
             }
             let completed = wire(OrderCompleted(orderId: 7, customerId: 1, providerId: provider.id), id: "order-7-completed")
             let rating = wire(RatingUpdated(providerId: provider.id, averageRating: 4.5, totalReviews: 2), id: "rating-1")
-            for _ in 0..<3 { _ = try await cluster.bus.publish(PublishRequest(events: [completed, rating])) }
-            let other = wire(OrderCompleted(orderId: 8, customerId: 1, providerId: provider.id), id: "order-8-completed")
-            _ = try await cluster.bus.publish(PublishRequest(events: [other]))
+            // Each from the service that owns it (consumers accept nothing else).
+            try await cluster.bus(as: "orders") { orders in
+                try await cluster.bus(as: "reviews") { reviews in
+                    for _ in 0..<3 {
+                        _ = try await orders.publish(PublishRequest(events: [completed]))
+                        _ = try await reviews.publish(PublishRequest(events: [rating]))
+                    }
+                }
+                let other = wire(OrderCompleted(orderId: 8, customerId: 1, providerId: provider.id), id: "order-8-completed")
+                _ = try await orders.publish(PublishRequest(events: [other]))
+            }
             #expect(try await eventually {
                 let profile = try await cluster.users.getMyProviderProfile(GetMyProfileRequest(), options: bearer(token))
                 return profile.completedOrders == 2 && profile.rating == 4.5 && profile.totalReviews == 2

@@ -9,6 +9,7 @@ import Foundation
 import Logging
 import MarketplaceAPI
 import RPC
+import ServiceKit
 
 func percentile(_ sorted: [Double], _ p: Double) -> Double {
     sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]
@@ -32,7 +33,9 @@ for _ in 0..<10 {
 hashTimes.sort()
 print("scrypt N=2^\(parameters.logN), r=\(parameters.r), p=\(parameters.p) (\(128 * parameters.r * (1 << parameters.logN) / 1_048_576) MiB): one hash p50 \(String(format: "%.1f", percentile(hashTimes, 0.5))) ms")
 
-let bus = try await EventBusServer.make(dataDirectory: directory, configuration: ServerConfiguration(idleTimeout: nil), logger: quiet)
+let bus = try await EventBusServer.make(
+    dataDirectory: directory, configuration: ServerConfiguration(idleTimeout: nil),
+    authenticator: try BusAuthenticator.make(dataDirectory: directory), logger: quiet)
 let busTask = Task { try await bus.run() }
 let busEndpoint = Endpoint(host: "127.0.0.1", port: try await bus.server.localPort)
 let auth = try await AuthServer.make(

@@ -11,6 +11,7 @@ import NIOPosix
 import ProtoRuntime
 import RPC
 import RPCSchema
+import ServiceKit
 
 func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
@@ -27,10 +28,14 @@ defer { try? FileManager.default.removeItem(at: directory) }
 
 let bus = try await EventBusServer.make(
     dataDirectory: directory.path, configuration: ServerConfiguration(idleTimeout: nil),
+    authenticator: try BusAuthenticator.make(dataDirectory: directory.path),
     logger: .init(label: "bus", factory: { _ in SwiftLogNoOpLogHandler() }))
 let running = Task { try await bus.run() }
 let endpoint = Endpoint(host: "127.0.0.1", port: try await bus.server.localPort)
-let admin = Broker.Client(RPCClient(endpoints: [endpoint]))
+/// Every bus call carries a service token (the operator's, which may do everything).
+let identity = ServiceIdentity(name: "operator", key: try ServiceKeys.serviceKey(dataDirectory: directory.path))
+func busClient() -> Broker.Client { Broker.Client(RPCClient(endpoints: [endpoint], interceptors: [identity.interceptor])) }
+let admin = busClient()
 
 /// Runs one scenario on a fresh queue; returns events/s and publish→deliver latencies (µs).
 func scenario(publishers: Int, consumers: Int, events: Int, inFlight: Int) async throws -> (Double, [Double]) {
@@ -43,7 +48,7 @@ func scenario(publishers: Int, consumers: Int, events: Int, inFlight: Int) async
     try await withThrowingTaskGroup(of: Void.self) { group in
         for _ in 0..<consumers {
             group.addTask {
-                let client = Broker.Client(RPCClient(endpoints: [endpoint]))
+                let client = busClient()
                 try await client.subscribe { writer, deliveries in
                     try await writer.write(SubscribeRequest(kind: .subscribe(.init(queue: queue, prefetch: 256))))
                     // Acks go out as the services' consumers send them (EventConsumer): from a
@@ -72,7 +77,7 @@ func scenario(publishers: Int, consumers: Int, events: Int, inFlight: Int) async
             group.addTask {
                 // Each publisher keeps `inFlight` confirmed publishes outstanding (asynchronous
                 // confirms, as RabbitMQ publishers pipeline them), one event per publish.
-                let client = Broker.Client(RPCClient(endpoints: [endpoint]))
+                let client = busClient()
                 let mine = events / publishers + (p < events % publishers ? 1 : 0)
                 try await withThrowingTaskGroup(of: Void.self) { lanes in
                     for lane in 0..<inFlight {

@@ -21,6 +21,10 @@ public struct UnaryResponse<Message: Sendable>: Sendable {
 }
 
 /// Runs around every call a client makes (adding credentials, logging, retries).
+///
+/// For a unary call `next` returns when the call has ended; for a streaming call it returns as
+/// soon as the options are settled (the stream then runs under the options the interceptors
+/// passed on), so an interceptor can change a stream's metadata but not wait for its end.
 public protocol ClientInterceptor: Sendable {
     func intercept(
         method: MethodDescriptor, options: CallOptions, next: @Sendable (CallOptions) async throws -> Void

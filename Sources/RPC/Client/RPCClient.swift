@@ -66,7 +66,8 @@ public struct ClientConfiguration: Sendable {
 /// connections open lazily, endpoints are used round-robin, and a failed endpoint is skipped
 /// (with exponential backoff) until it answers again.
 public final class RPCClient: Sendable {
-    let endpoints: [Endpoint]
+    /// The server's addresses (replicas, called round-robin).
+    public let endpoints: [Endpoint]
     let configuration: ClientConfiguration
     let group: any EventLoopGroup
     let interceptors: [any ClientInterceptor]
@@ -240,6 +241,17 @@ public final class RPCClient: Sendable {
         try await RPCClient.run(interceptors[...], method, options, body)
     }
 
+    /// The options a streaming call runs with: what the interceptors pass on.
+    func interceptedOptions(_ method: MethodDescriptor, _ options: CallOptions) async throws -> CallOptions {
+        if interceptors.isEmpty { return options }
+        let settled = NIOLockedValueBox<CallOptions?>(nil)
+        try await intercepted(method, options) { final in settled.withLockedValue { $0 = final } }
+        guard let final = settled.withLockedValue({ $0 }) else {
+            throw RPCError(code: .internalError, message: "a client interceptor did not call next")
+        }
+        return final
+    }
+
     static func run(
         _ rest: ArraySlice<any ClientInterceptor>, _ method: MethodDescriptor, _ options: CallOptions,
         _ body: @escaping @Sendable (CallOptions) async throws -> Void
@@ -340,7 +352,7 @@ public final class RPCClient: Sendable {
     func streamingCall<Request: ProtoRuntime.Message, Response: ProtoRuntime.Message>(
         _ method: MethodDescriptor, options: CallOptions, firstMessage: Request?, endStream: Bool
     ) async throws -> (RequestWriter<Request>, ResponseStream<Response>) {
-        let (metadata, timeout) = prepare(options)
+        let (metadata, timeout) = prepare(try await interceptedOptions(method, options))
         if let timeout, timeout <= .zero { throw RPCError(code: .deadlineExceeded, message: "deadline exceeded before the call started") }
         let connection = try await connection()
         let call = CallHandle(connection: connection)
@@ -353,6 +365,7 @@ public final class RPCClient: Sendable {
                     case .responseStart(let m): state.metadata.withLockedValue { $0 = m }
                     case .message(let buffer): continuation.yield(buffer)
                     case .finished(let error, let trailers):
+                        call.ended(error)
                         state.trailers.withLockedValue { $0 = trailers }
                         if let error { continuation.finish(throwing: error) } else { continuation.finish() }
                     }
@@ -412,7 +425,18 @@ final class CallHandle: Sendable {
         var cancelled: RPCError?
         /// END_STREAM sent: no more request messages (finishing twice would break the protocol).
         var halfClosed = false
+        /// The status the call ended with, when it was not OK (a later write throws it).
+        var failure: RPCError?
     }
+
+    /// The call ended: writes from now on throw `error` (the server's status) if there is one.
+    func ended(_ error: (any Error)?) {
+        guard let error = error as? RPCError else { return }
+        state.withLockedValue { $0.failure = error }
+    }
+
+    /// What a write on the ended call throws: the call's own status, else CANCELLED.
+    var endedError: RPCError { state.withLockedValue { $0.failure } ?? RPCError(code: .cancelled, message: "call ended") }
 
     let connection: ClientConnection
     let state = NIOLockedValueBox(State())
@@ -445,7 +469,7 @@ public struct RequestWriter<Message: ProtoRuntime.Message>: Sendable {
     /// Sends one message; suspends while the server's flow-control window is full.
     public func write(_ message: Message) async throws {
         let state = call.state.withLockedValue { $0 }
-        guard let id = state.id else { throw RPCError(code: .cancelled, message: "call ended") }
+        guard let id = state.id else { throw call.endedError }
         guard !state.halfClosed else { throw RPCError(code: .failedPrecondition, message: "the request stream was already finished") }
         let connection = call.connection
         while true {
@@ -456,7 +480,7 @@ public struct RequestWriter<Message: ProtoRuntime.Message>: Sendable {
                     connection.handler.value.writeMessage(id, message, endStream: false)
                 }.get()
             switch written {
-            case nil: throw RPCError(code: .cancelled, message: "call ended")
+            case nil: throw call.endedError
             case true?: return
             case false?:
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
