@@ -18,7 +18,18 @@ public struct AuthConfiguration: Sendable {
     public var maximumFailedLogins = 5
     /// How long a locked account stays locked.
     public var lockoutDuration: TimeInterval = 15 * 60
+    /// scrypt's cost (`--password-hash-cost` sets log2 N). Tests use ``PasswordHasher/Parameters/testing``.
     public var passwordParameters: PasswordHasher.Parameters = .standard
+    /// Password hashes at once, and how many may wait before a request is refused at once.
+    public var hashConcurrency = ProcessInfo.processInfo.activeProcessorCount
+    public var hashQueue = 16
+    /// Logins and registrations per source address (the caller's, or the client's as a trusted
+    /// proxy such as the gateway says in `x-client-address`): a burst, then so many per minute.
+    public var perSource = (burst: 20, perMinute: 60)
+    /// Login attempts per account (by the e-mail or username given, whether it exists or not).
+    public var perAccount = (burst: 10, perMinute: 20)
+    /// Peers whose `x-client-address` names the real client (the gateway's host).
+    public var trustedProxies: Set<String> = ["127.0.0.1", "::1"]
     /// The clock (injectable, so tests need no sleeps).
     public var now: @Sendable () -> Date = { Date() }
 
@@ -36,6 +47,8 @@ public struct AuthService: Auth.Handler {
     let revocations: RevocationList
     let decoy: String
     let logger: Logger
+    let sourceLimiter: RateLimiter
+    let accountLimiter: RateLimiter
 
     /// - Parameters:
     ///   - revocations: the list the service's own access control consults; updated at once on
@@ -47,7 +60,10 @@ public struct AuthService: Auth.Handler {
         self.database = database
         self.signingKey = signingKey
         self.keyID = KeyFile.keyID(signingKey.publicKey)
-        self.hasher = PasswordHasher(parameters: configuration.passwordParameters)
+        self.hasher = PasswordHasher(
+            parameters: configuration.passwordParameters, gate: HashingGate(concurrency: configuration.hashConcurrency, queue: configuration.hashQueue))
+        self.sourceLimiter = RateLimiter(capacity: configuration.perSource.burst, perMinute: configuration.perSource.perMinute)
+        self.accountLimiter = RateLimiter(capacity: configuration.perAccount.burst, perMinute: configuration.perAccount.perMinute)
         self.configuration = configuration
         self.revocations = revocations
         self.decoy = try await hasher.decoy()
@@ -60,6 +76,25 @@ public struct AuthService: Auth.Handler {
     /// What every refused login hears.
     static let refusal = "invalid credentials (after too many failed attempts an account is locked for a while)"
 
+    /// Who is asking: the peer's address, or for a trusted proxy (the gateway) the client
+    /// address it forwards in `x-client-address`.
+    func source(_ context: ServerContext) -> String {
+        let host = context.peer.lastIndex(of: ":").map { String(context.peer[..<$0]) } ?? context.peer
+        if configuration.trustedProxies.contains(host), let forwarded = context.metadata[MetadataKeys.clientAddress], !forwarded.isEmpty,
+            forwarded.utf8.count <= 64
+        {
+            return forwarded
+        }
+        return host
+    }
+
+    /// Takes a token from `limiter` for `key`, or refuses with RESOURCE_EXHAUSTED and when to retry.
+    static func limit(_ limiter: RateLimiter, _ key: String, _ what: String) throws {
+        guard let wait = limiter.take(key) else { return }
+        throw RPCError(
+            code: .resourceExhausted, message: "too many \(what); retry in \(wait) s", metadata: Metadata([("retry-after", String(wait))]))
+    }
+
     /// The key that verifies this service's access tokens.
     public var publicKey: Curve25519.Signing.PublicKey { signingKey.publicKey }
 
@@ -69,19 +104,21 @@ public struct AuthService: Auth.Handler {
         guard request.role == .customer || request.role == .provider else {
             throw RPCError(code: .invalidArgument, message: "role must be CUSTOMER or PROVIDER (admins are created by admins)")
         }
-        return RegisterResponse(user: try await createAccount(request, role: request.role).user)
+        return RegisterResponse(user: try await createAccount(request, role: request.role, context: context).user)
     }
 
     public func registerAdmin(_ request: RegisterRequest, context: ServerContext) async throws -> RegisterResponse {
         guard request.role == .admin || request.role == .unspecified else {
             throw RPCError(code: .invalidArgument, message: "role must be ADMIN")
         }
-        let account = try await createAccount(request, role: .admin)
+        let account = try await createAccount(request, role: .admin, context: context)
         context.logger.notice("admin created", metadata: ["user": "\(account.id)", "by": "\(context.caller?.subject ?? "?")"])
         return RegisterResponse(user: account.user)
     }
 
-    func createAccount(_ request: RegisterRequest, role: Role) async throws -> Account {
+    func createAccount(_ request: RegisterRequest, role: Role, context: ServerContext) async throws -> Account {
+        // Internal callers (the admin tool) are not rate limited; everyone else per source.
+        if context.caller?.kind != .service { try AuthService.limit(sourceLimiter, source(context), "attempts from this address") }
         let username = try AccountRules.username(request.username)
         let email = try AccountRules.email(request.email)
         let password = try AccountRules.password(request.password)
@@ -99,6 +136,15 @@ public struct AuthService: Auth.Handler {
         // it tells nobody which accounts exist.
         let invalid = RPCError(code: .unauthenticated, message: AuthService.refusal)
         guard !request.password.isEmpty, request.password.count <= 128 else { throw invalid }
+        try AuthService.limit(sourceLimiter, source(context), "attempts from this address")
+        let identifier: String
+        switch request.identifier {
+        case .email(let email)?: identifier = "e:" + email.lowercased()
+        case .username(let username)?: identifier = "u:" + username.lowercased()
+        case nil: identifier = ""
+        }
+        // Before the account is looked up, so an unknown account is limited the same way.
+        if !identifier.isEmpty, identifier.utf8.count <= 400 { try AuthService.limit(accountLimiter, identifier, "login attempts for this account") }
         let account: Account?
         switch request.identifier {
         case .email(let email)?:
@@ -113,7 +159,7 @@ public struct AuthService: Auth.Handler {
         }
         guard let account, account.active else {
             // As slow as a wrong password, so the answer does not tell which accounts exist.
-            _ = await hasher.verify(request.password, against: decoy)
+            _ = try await hasher.verify(request.password, against: decoy)
             context.logger.info("login refused: unknown or deactivated account", metadata: ["peer": "\(context.peer)"])
             throw invalid
         }
@@ -122,7 +168,7 @@ public struct AuthService: Auth.Handler {
             context.logger.warning("login refused: account locked", metadata: ["user": "\(account.id)", "peer": "\(context.peer)"])
             throw invalid
         }
-        guard await hasher.verify(request.password, against: account.passwordHash) else {
+        guard try await hasher.verify(request.password, against: account.passwordHash) else {
             try await recordFailure(account, now: now, context: context)
             throw invalid
         }

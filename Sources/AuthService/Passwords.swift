@@ -1,7 +1,82 @@
 import Crypto
 import _CryptoExtras
+import DequeModule
 import Foundation
+import NIOConcurrencyHelpers
 import NIOPosix
+public import RPC
+
+/// Bounds the password hashes computed at once: `concurrency` run, at most `queue` more wait,
+/// and a request past that is refused at once (RESOURCE_EXHAUSTED with `retry-after`) instead of
+/// queueing behind everyone else's logins. Each hash holds 32 MiB and a core for ~80 ms, so an
+/// unbounded queue is an easy way to stall every login (and the machine).
+public final class HashingGate: Sendable {
+    struct State {
+        var running = 0
+        var waiting = Deque<CheckedContinuation<Void, Never>>()
+    }
+
+    public let concurrency: Int
+    public let queue: Int
+    let state = NIOLockedValueBox(State())
+
+    /// - Parameters:
+    ///   - concurrency: hashes at once (default: one per core).
+    ///   - queue: hashes that may wait for a slot (default 16: at ~80 ms per hash on two cores,
+    ///     a wait of well under a second).
+    public init(concurrency: Int? = nil, queue: Int = 16) {
+        self.concurrency = max(1, concurrency ?? ProcessInfo.processInfo.activeProcessorCount)
+        self.queue = max(0, queue)
+    }
+
+    /// The answer past the queue: busy, retry in a second.
+    public static let busy = RPCError(
+        code: .resourceExhausted, message: "too many password checks at once; retry in 1 s",
+        metadata: Metadata([("retry-after", "1")]))
+
+    enum Admission { case now, wait, refused }
+
+    /// Runs `body` in a slot; throws ``busy`` when every slot and the queue are taken.
+    func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        let admission = state.withLockedValue { state -> Admission in
+            if state.running < concurrency {
+                state.running += 1
+                return .now
+            }
+            return state.waiting.count < queue ? .wait : .refused
+        }
+        switch admission {
+        case .refused: throw HashingGate.busy
+        case .wait:
+            await withCheckedContinuation { continuation in
+                // Re-checked under the lock: a slot may have come free meanwhile.
+                let resumeNow = state.withLockedValue { state -> Bool in
+                    if state.running < concurrency {
+                        state.running += 1
+                        return true
+                    }
+                    state.waiting.append(continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        case .now: break
+        }
+        defer {
+            // The slot passes to the next waiter, or frees.
+            let next = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+                if let next = state.waiting.popFirst() { return next }
+                state.running -= 1
+                return nil
+            }
+            next?.resume()
+        }
+        return try await body()
+    }
+
+    /// Hashes running and waiting now.
+    public var load: (running: Int, waiting: Int) { state.withLockedValue { ($0.running, $0.waiting.count) } }
+}
 
 /// Password hashing with scrypt (memory-hard), a random 16-byte salt per password, and the
 /// parameters stored beside the hash so they can be raised later without breaking old hashes:
@@ -34,30 +109,39 @@ public struct PasswordHasher: Sendable {
     }
 
     public let parameters: Parameters
+    /// Where every hash and verification waits for a slot.
+    public let gate: HashingGate
 
-    public init(parameters: Parameters = .standard) { self.parameters = parameters }
+    public init(parameters: Parameters = .standard, gate: HashingGate = HashingGate(queue: .max / 2)) {
+        self.parameters = parameters
+        self.gate = gate
+    }
 
     /// Hashes `password` with a fresh salt (off the Swift concurrency pool: scrypt blocks).
+    /// - Throws: ``HashingGate/busy`` when the gate is full.
     public func hash(_ password: String) async throws -> String {
         var salt = [UInt8](repeating: 0, count: 16)
         var generator = SystemRandomNumberGenerator()
         for i in salt.indices { salt[i] = UInt8.random(in: 0 ... .max, using: &generator) }
         let parameters = self.parameters
-        let derived = try await PasswordHasher.derive(password, salt: salt, parameters: parameters)
+        let derived = try await gate.run { try await PasswordHasher.derive(password, salt: salt, parameters: parameters) }
         return ["scrypt", String(parameters.logN), String(parameters.r), String(parameters.p),
             Data(salt).base64EncodedString(), Data(derived).base64EncodedString()].joined(separator: "$")
     }
 
     /// Whether `password` matches `stored` (compared in constant time). A malformed stored hash
     /// never matches.
-    public func verify(_ password: String, against stored: String) async -> Bool {
+    /// - Throws: ``HashingGate/busy`` when the gate is full.
+    public func verify(_ password: String, against stored: String) async throws -> Bool {
         let parts = stored.split(separator: "$", omittingEmptySubsequences: false)
         guard parts.count == 6, parts[0] == "scrypt", let logN = Int(parts[1]), let r = Int(parts[2]), let p = Int(parts[3]),
             (1...20).contains(logN), (1...32).contains(r), (1...16).contains(p),
             let salt = Data(base64Encoded: String(parts[4])), let expected = Data(base64Encoded: String(parts[5])), expected.count == 32
         else { return false }
-        guard let derived = try? await PasswordHasher.derive(password, salt: [UInt8](salt), parameters: Parameters(logN: logN, r: r, p: p))
-        else { return false }
+        let derived = try await gate.run {
+            try? await PasswordHasher.derive(password, salt: [UInt8](salt), parameters: Parameters(logN: logN, r: r, p: p))
+        }
+        guard let derived else { return false }
         return PasswordHasher.constantTimeEqual(derived, [UInt8](expected))
     }
 

@@ -164,6 +164,14 @@ public final class Gateway: Sendable {
         if let wait = ipLimiter.take(client) {
             throw HTTPFailure(status: 429, detail: "Rate limit exceeded: too many requests from this address; retry in \(wait) s", headers: [("Retry-After", String(wait))])
         }
+        // The services (auth's per-source limits) learn who the client is.
+        return try await Gateway.$clientAddress.withValue(client) { try await routeAPI(request, path: path, verb: verb, requestID: requestID) }
+    }
+
+    /// The client of the request being served (for `x-client-address` on backend calls).
+    @TaskLocal static var clientAddress: String?
+
+    func routeAPI(_ request: Request, path: String, verb: String, requestID: String) async throws -> Response {
         if path.hasPrefix("/rpc/") {
             guard verb == "POST" else { throw HTTPFailure(status: 405, detail: "Method Not Allowed") }
             return try await rpc(request, path: String(path.dropFirst(4)), requestID: requestID)
@@ -264,7 +272,7 @@ public final class Gateway: Sendable {
         do {
             output = try await call(route.method, payload: payload, authorization: authorization, requestID: requestID)
         } catch let error as RPCError {
-            throw HTTPFailure(status: Gateway.legacyStatus(error.code), detail: Gateway.legacyDetail(error))
+            throw HTTPFailure(status: Gateway.legacyStatus(error.code), detail: Gateway.legacyDetail(error), headers: Gateway.retryAfter(error))
         }
         return try JSONValue.parse(
             try codec.json(from: output, as: info.outputType, options: JSONEncodingOptions(emitDefaults: true, preserveProtoFieldNames: true)))
@@ -334,9 +342,18 @@ public final class Gateway: Sendable {
             response.headers[.contentType] = "application/json"
             return response
         } catch let error as RPCError {
-            return Gateway.json(
+            var response = Gateway.json(
                 Gateway.rpcStatus(error.code), .object([("code", .string(error.code.name)), ("message", .string(error.message))]))
+            for (name, value) in Gateway.retryAfter(error) { if let field = HTTPField.Name(name) { response.headers[field] = value } }
+            return response
         }
+    }
+
+    /// `Retry-After` for a RESOURCE_EXHAUSTED answer: the service's `retry-after` trailer, else 1 s.
+    static func retryAfter(_ error: RPCError) -> [(String, String)] {
+        guard error.code == .resourceExhausted else { return [] }
+        let seconds = error.metadata["retry-after"].flatMap { Int($0) }.map { min(max($0, 1), 3600) } ?? 1
+        return [("Retry-After", String(seconds))]
     }
 
     // MARK: Calling services
@@ -347,6 +364,7 @@ public final class Gateway: Sendable {
         }
         var metadata = Metadata([(MetadataKeys.requestID, requestID)])
         if let authorization { metadata.add(MetadataKeys.authorization, authorization) }
+        if let client = Gateway.clientAddress { metadata.add(MetadataKeys.clientAddress, client) }
         let response = try await client.unary(
             method, request: RawMessage(bytes: payload), responseType: RawMessage.self,
             options: CallOptions(timeout: configuration.callTimeout, metadata: metadata))

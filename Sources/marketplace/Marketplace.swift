@@ -87,10 +87,31 @@ struct Marketplace: AsyncParsableCommand {
         @Option(help: "How long an access token is valid, in minutes.")
         var accessTokenMinutes = 30
 
+        @Option(help: "scrypt's cost for new password hashes, log2 N (15: 32 MiB, ~80 ms; each hash keeps its own cost, so raising it later breaks nothing).")
+        var passwordHashCost = PasswordHasher.Parameters.standard.logN
+
+        @Option(help: "Password hashes computed at once (default: one per core).")
+        var maxConcurrentHashes = ProcessInfo.processInfo.activeProcessorCount
+
+        @Option(help: "Password hashes that may wait for a slot; past them a login is refused at once (RESOURCE_EXHAUSTED, HTTP 429 with Retry-After).")
+        var hashQueue = 16
+
+        @Option(help: "Logins and registrations per minute from one source address (bursts of a third of it).")
+        var loginsPerMinutePerSource = 60
+
+        @Option(help: "Login attempts per minute for one account (bursts of half of it).")
+        var loginsPerMinutePerAccount = 20
+
         func validate() throws {
             guard (1...1000).contains(maxFailedLogins) else { throw ValidationError("--max-failed-logins must be 1-1000") }
             guard (1...10_080).contains(lockoutMinutes) else { throw ValidationError("--lockout-minutes must be 1-10080") }
             guard (1...1440).contains(accessTokenMinutes) else { throw ValidationError("--access-token-minutes must be 1-1440") }
+            guard (10...20).contains(passwordHashCost) else { throw ValidationError("--password-hash-cost must be 10-20 (log2 N)") }
+            guard (1...256).contains(maxConcurrentHashes) else { throw ValidationError("--max-concurrent-hashes must be 1-256") }
+            guard (0...10_000).contains(hashQueue) else { throw ValidationError("--hash-queue must be 0-10000") }
+            guard (1...1_000_000).contains(loginsPerMinutePerSource), (1...1_000_000).contains(loginsPerMinutePerAccount) else {
+                throw ValidationError("--logins-per-minute-per-source and --logins-per-minute-per-account must be 1-1000000")
+            }
         }
 
         var configuration: AuthConfiguration {
@@ -98,6 +119,11 @@ struct Marketplace: AsyncParsableCommand {
             configuration.maximumFailedLogins = maxFailedLogins
             configuration.lockoutDuration = TimeInterval(lockoutMinutes * 60)
             configuration.accessTokenLifetime = TimeInterval(accessTokenMinutes * 60)
+            configuration.passwordParameters.logN = passwordHashCost
+            configuration.hashConcurrency = maxConcurrentHashes
+            configuration.hashQueue = hashQueue
+            configuration.perSource = (burst: max(1, loginsPerMinutePerSource / 3), perMinute: loginsPerMinutePerSource)
+            configuration.perAccount = (burst: max(1, loginsPerMinutePerAccount / 2), perMinute: loginsPerMinutePerAccount)
             return configuration
         }
     }

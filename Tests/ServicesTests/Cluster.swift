@@ -56,7 +56,7 @@ struct Cluster: Sendable {
     /// Runs `body` with a fresh cluster; everything is stopped and deleted afterwards.
     static func with<T: Sendable>(
         maximumFailedLogins: Int = 5, requireVerifiedProviders: Bool = false, gateway gatewayConfiguration: GatewayConfiguration? = nil,
-        _ body: @Sendable (Cluster) async throws -> T
+        authLimits: (@Sendable (inout AuthConfiguration) -> Void)? = nil, _ body: @Sendable (Cluster) async throws -> T
     ) async throws -> T {
         let directory = try makeTemporaryDirectory("cluster")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -72,6 +72,11 @@ struct Cluster: Sendable {
             let busEndpoint = Endpoint(host: "127.0.0.1", port: try await bus.server.localPort)
             var configuration = AuthConfiguration()
             configuration.passwordParameters = .testing
+            // Tests register and log in hundreds of users from one address, many at once.
+            configuration.hashQueue = 100_000
+            configuration.perSource = (burst: 100_000, perMinute: 100_000)
+            configuration.perAccount = (burst: 100_000, perMinute: 100_000)
+            authLimits?(&configuration)
             configuration.now = clock.now
             configuration.maximumFailedLogins = maximumFailedLogins
             let auth = try await AuthServer.make(

@@ -25,6 +25,8 @@ public enum MetadataKeys {
     public static let traceID = "x-trace-id"
     public static let requestID = "x-request-id"
     public static let authorization = "authorization"
+    /// The end client's address, as a proxy (the gateway) saw it; trusted only from trusted peers.
+    public static let clientAddress = "x-client-address"
 }
 
 /// Random identifiers for traces and requests (16 hex digits).

@@ -3,7 +3,7 @@ import NIOConcurrencyHelpers
 
 /// Token buckets per key (an IP address, a user), in process: each key may burst `capacity`
 /// requests and gets `refillPerSecond` back. Idle buckets are forgotten.
-final class RateLimiter: Sendable {
+public final class RateLimiter: Sendable {
     struct Bucket {
         var tokens: Double
         var updated: ContinuousClock.Instant
@@ -14,13 +14,16 @@ final class RateLimiter: Sendable {
     let buckets = NIOLockedValueBox<[String: Bucket]>([:])
     let sweeps = NIOLockedValueBox(0)
 
-    init(capacity: Int, perMinute: Int) {
+    /// - Parameters:
+    ///   - capacity: the burst (tokens a key starts with and may save up).
+    ///   - perMinute: tokens added per minute.
+    public init(capacity: Int, perMinute: Int) {
         self.capacity = Double(max(1, capacity))
         self.refillPerSecond = Double(max(1, perMinute)) / 60
     }
 
     /// Takes a token for `key`; nil when allowed, else the seconds until one is available.
-    func take(_ key: String, now: ContinuousClock.Instant = .now) -> Int? {
+    public func take(_ key: String, now: ContinuousClock.Instant = .now) -> Int? {
         let (capacity, refill) = (self.capacity, self.refillPerSecond)
         let wait = buckets.withLockedValue { buckets -> Int? in
             var bucket = buckets[key] ?? Bucket(tokens: capacity, updated: now)
