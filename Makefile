@@ -3,7 +3,7 @@ SWIFT ?= swift
 PROTOS := $(shell find Protos -name '*.proto' | sort)
 export PATH := $(PATH):/opt/swift/usr/bin
 
-.PHONY: help bootstrap build run test generate check-generated bench fuzz clean
+.PHONY: help bootstrap build run test test-stress generate check-generated bench fuzz clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -20,6 +20,9 @@ run: build ## Build and start the system (bus 8007, auth 8000, users 8002; Ctrl-
 test: bootstrap ## Build and run every test
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+test-stress: ## The whole suite RUNS times (default 10) beside a busy core (stress-ng --cpu 1); every run must pass
+	RUNS=$(or $(RUNS),10) ./scripts/test-stress.sh
 
 generate: ## Refresh Generated/ (Swift snapshot, descriptor set, the gateway's openapi.json) from Protos/
 	$(SWIFT) run protogen -I Protos --out Generated/swift --descriptor-set-out Generated/descriptors.binpb $(PROTOS)

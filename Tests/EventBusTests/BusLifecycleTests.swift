@@ -217,7 +217,9 @@ extension BusLifecycleTests {
                 + frame(1, stream: 3, start("/rpc.v1.Broker/Subscribe"))
                 + frame(3, 1, stream: 3, SubscribeRequest(kind: .ack(.init(deliveryTags: [1]))).serializedBytes())
                 + frame(1, stream: 5, start("/rpc.v1.Broker/Publish")) + frame(3, 1, stream: 5, [0x0F, 1, 2, 3, 4])
-            let answer = try await rawExchange(endpoint, bytes)
+            let answer = try await rawExchange(endpoint, bytes, timeout: .seconds(120)) { received in
+                ((try? frames(in: received)) ?? []).filter { $0.type == .status }.count >= 3
+            }
             let statuses = try frames(in: answer).filter { $0.type == .status }.map { ($0.streamID, try Status(buffer: $0.payload)) }
             #expect(statuses.count == 3)
             for (stream, status) in statuses {

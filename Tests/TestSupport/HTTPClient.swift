@@ -23,7 +23,9 @@ public func httpRequest(
     for (name, value) in headers { head += "\(name): \(value)\r\n" }
     if let body { head += "Content-Length: \(body.count)\r\n" }
     head += "\r\n"
-    let answer = try await rawExchange(endpoint, Array(head.utf8) + (body ?? []))
+    // The server closes after its answer (`Connection: close`); the timeout is only a safety net
+    // (a suite in parallel on two cores keeps requests waiting behind scrypt for seconds).
+    let answer = try await rawExchange(endpoint, Array(head.utf8) + (body ?? []), timeout: .seconds(120))
     guard let split = answer.firstRange(of: Array("\r\n\r\n".utf8)) else {
         throw RPCError(code: .internalError, message: "no HTTP response (\(answer.count) bytes)")
     }

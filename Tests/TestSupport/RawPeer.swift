@@ -10,17 +10,31 @@ import ProtoRuntime
 /// A raw TCP peer: sends bytes, collects what the server answers until it closes (or 2 s pass).
 /// A server that closes before the bytes are written (an idle timeout on a loaded machine) is
 /// not an error here: what it sent before closing is the answer.
-public func rawExchange(_ endpoint: Endpoint, _ bytes: [UInt8]) async throws -> [UInt8] {
+/// - Parameters:
+///   - timeout: when to stop waiting for the server to close, and return what it sent.
+///     Tests of servers that close after answering (HTTP with `Connection: close`, protocol
+///     violations) pass a generous one: it is only a safety net, and a loaded machine is slow.
+///   - until: the answer is complete once this holds for what arrived (for a server that keeps
+///     the connection open): the exchange ends then instead of at the timeout.
+public func rawExchange(
+    _ endpoint: Endpoint, _ bytes: [UInt8], timeout: Duration = .seconds(2), until: (@Sendable ([UInt8]) -> Bool)? = nil
+) async throws -> [UInt8] {
     final class Collector: ChannelInboundHandler, Sendable {
         typealias InboundIn = ByteBuffer
         let received = NIOLockedValueBox<[UInt8]>([])
+        let complete: (@Sendable ([UInt8]) -> Bool)?
+        init(complete: (@Sendable ([UInt8]) -> Bool)?) { self.complete = complete }
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             var buffer = unwrapInboundIn(data)
             let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-            received.withLockedValue { $0 += bytes }
+            let all = received.withLockedValue { received -> [UInt8] in
+                received += bytes
+                return received
+            }
+            if let complete, complete(all) { context.close(promise: nil) }
         }
     }
-    let collector = Collector()
+    let collector = Collector(complete: until)
     let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         .channelInitializer { channel in
             channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
@@ -34,9 +48,12 @@ public func rawExchange(_ endpoint: Endpoint, _ bytes: [UInt8]) async throws -> 
         // Likewise, seen as a broken pipe or reset when the close races the write.
     }
     let closed = channel.closeFuture
-    let timeout = channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+    let (seconds, attoseconds) = timeout.components
+    let limit = channel.eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {
+        channel.close(promise: nil)
+    }
     try? await closed.get()
-    timeout.cancel()
+    limit.cancel()
     return collector.received.withLockedValue { $0 }
 }
 
