@@ -22,6 +22,9 @@ enum ClientStreamEvent {
     case message(ByteBuffer)
     /// The end of the call: nil for OK.
     case finished(RPCError?, trailers: Metadata)
+    /// The server never processed the call (it was above a GOAWAY's last stream id, or the
+    /// connection was closing before it was sent): the call may be retried elsewhere.
+    case refused(RPCError)
 }
 
 /// The client side of one connection: opens streams, writes requests, routes response frames
@@ -161,11 +164,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         case .goAway:
             let goAway = try decode(GoAway.self, frame)
             state = .goingAway(lastStreamID: goAway.lastStreamId)
+            // The pool learns first, so a refused call that is retried gets a new connection.
+            onClose()
             let refused = streams.filter { $0.key > goAway.lastStreamId }
             for (id, _) in refused {
-                finish(id, RPCError(code: .unavailable, message: "the server is going away: \(goAway.reason)"), trailers: Metadata())
+                finish(id, RPCError(code: .unavailable, message: "the server is going away: \(goAway.reason)"), trailers: Metadata(), refused: true)
             }
-            onClose()
             if streams.isEmpty { context?.close(promise: nil) }
         case .responseStart:
             let start = try decode(ResponseStart.self, frame)
@@ -203,12 +207,16 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         }
     }
 
-    func finish(_ id: UInt32, _ error: RPCError?, trailers: Metadata) {
+    func finish(_ id: UInt32, _ error: RPCError?, trailers: Metadata, refused: Bool = false) {
         guard let stream = streams.removeValue(forKey: id) else { return }
         stream.deadline?.cancel()
         for waiter in stream.windowWaiters { waiter.resume(throwing: error ?? RPCError(code: .cancelled, message: "call ended")) }
         metrics.record(method: stream.method, code: error?.code ?? .ok, duration: ContinuousClock.now - stream.startTime)
-        stream.sink.receive(.finished(error, trailers: trailers))
+        if refused, let error {
+            stream.sink.receive(.refused(error))
+        } else {
+            stream.sink.receive(.finished(error, trailers: trailers))
+        }
         if case .goingAway = state, streams.isEmpty { context?.close(promise: nil) }
     }
 
@@ -223,7 +231,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         guard acceptsStreams, let context else {
             var error = RPCError(code: .unavailable, message: "connection is closing")
             if case .closed(let reason) = state { error = reason }
-            sink.receive(.finished(error, trailers: Metadata()))
+            // Nothing was sent: the call may go to another connection.
+            sink.receive(.refused(error))
             return nil
         }
         let id = nextStreamID

@@ -6,7 +6,8 @@ public import NIOPosix
 import ProtoRuntime
 public import ServiceLifecycle
 
-/// Server settings.
+/// Server settings. Every resource a peer can make the server hold has a bound here
+/// (docs/PROTOCOL.md §8a lists each limit, its default and what a peer gets over it).
 public struct ServerConfiguration: Sendable {
     public var host: String
     /// 0 picks a free port (see ``RPCServer/localPort``).
@@ -19,10 +20,23 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeout: TimeAmount?
     /// How long in-flight calls may take to finish after shutdown begins.
     public var shutdownGracePeriod: TimeAmount
+    /// The most metadata one call may carry in its CALL_START, counted as HTTP/2 counts a header
+    /// list: key bytes + value bytes + 32 per entry. A call over it gets RESOURCE_EXHAUSTED (the
+    /// connection lives).
+    public var maximumMetadataSize: Int
+    /// How long a call may wait, after its CALL_START, for its first request message (or its
+    /// END_STREAM); then it ends with DEADLINE_EXCEEDED and is forgotten (nil: no limit).
+    public var firstMessageTimeout: TimeAmount?
+    /// The most request bytes one connection may make the server hold: the metadata of its open
+    /// calls plus the request messages received for streaming calls and not yet consumed by
+    /// their handlers. The call whose frame would go over gets RESOURCE_EXHAUSTED.
+    public var maximumBufferedRequestBytes: Int
 
     public init(
         host: String = "127.0.0.1", port: Int = 0, maximumFrameSize: Int = 4 << 20, maximumConcurrentStreams: Int = 1024,
-        idleTimeout: TimeAmount? = .minutes(5), shutdownGracePeriod: TimeAmount = .seconds(10)
+        idleTimeout: TimeAmount? = .minutes(5), shutdownGracePeriod: TimeAmount = .seconds(10),
+        maximumMetadataSize: Int = 16 << 10, firstMessageTimeout: TimeAmount? = .seconds(10),
+        maximumBufferedRequestBytes: Int = 16 << 20
     ) {
         self.host = host
         self.port = port
@@ -30,6 +44,9 @@ public struct ServerConfiguration: Sendable {
         self.maximumConcurrentStreams = maximumConcurrentStreams
         self.idleTimeout = idleTimeout
         self.shutdownGracePeriod = shutdownGracePeriod
+        self.maximumMetadataSize = maximumMetadataSize
+        self.firstMessageTimeout = firstMessageTimeout
+        self.maximumBufferedRequestBytes = maximumBufferedRequestBytes
     }
 }
 
@@ -58,6 +75,10 @@ final class ServerCore: Sendable {
         let entry = (NIOLoopBound(handler, eventLoop: eventLoop), eventLoop)
         connections.withLockedValue { $0[handler.connectionID] = entry }
     }
+
+    /// The metrics label of a method a peer named: itself when served here, otherwise
+    /// ``RPCMetrics/unknownMethod`` (a peer must not be able to create series).
+    func metricsLabel(_ method: String) -> String { methods[method] == nil ? RPCMetrics.unknownMethod : method }
 
     func unregister(_ handler: ServerConnectionHandler) {
         _ = connections.withLockedValue { $0.removeValue(forKey: handler.connectionID) }
@@ -192,8 +213,14 @@ public final class RPCServer: Service, Sendable {
     }
 }
 
-/// Per-method call counters and latency histograms (swift-metrics).
+/// Per-method call counters and latency histograms (swift-metrics). Every label value comes
+/// from a closed set: methods the process knows (anything else is counted as
+/// ``unknownMethod``) and the seventeen status codes, so no peer can add series.
 final class RPCMetrics: Sendable {
+    /// The method label of calls to methods the server does not serve (and of calls refused
+    /// before their method was read).
+    static let unknownMethod = "unknown"
+
     let side: String
     struct Key: Hashable {
         let method: String
@@ -203,6 +230,9 @@ final class RPCMetrics: Sendable {
     let cache = NIOLockedValueBox([Key: (Counter, Timer)]())
 
     init(side: String) { self.side = side }
+
+    /// How many label combinations have been made (tests check it does not grow with input).
+    var seriesCount: Int { cache.withLockedValue { $0.count } }
 
     func record(method: String, code: RPCCode, duration: Duration?) {
         let key = Key(method: method, code: code.rawValue)

@@ -28,6 +28,13 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         var consumedSinceUpdate = 0
         var responseStarted = false
         let startTime: ContinuousClock.Instant
+        /// Ends the call if its first request message does not come in time.
+        var firstMessageTimer: Scheduled<Void>?
+        /// What this call makes the connection hold (its metadata, and for streaming calls the
+        /// request bytes received and not yet consumed), counted in ``bufferedRequestBytes``.
+        var heldBytes = 0
+        /// The part of ``heldBytes`` that is metadata (held until the call ends).
+        var metadataBytes = 0
     }
 
     let core: ServerCore
@@ -43,8 +50,12 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     /// Inside channelRead…channelReadComplete: the read's end flushes, no need to schedule one.
     var inRead = false
     var idleTimer: Scheduled<Void>?
-    /// When a frame last arrived; the idle timer checks it instead of being re-armed per frame.
+    /// When the connection last saw a call frame or its last call ended; the idle timer checks it
+    /// instead of being re-armed per frame.
     var lastActivity = NIODeadline.now()
+    /// The sum of every open call's ``Stream/heldBytes``, bounded by
+    /// ``ServerConfiguration/maximumBufferedRequestBytes``.
+    var bufferedRequestBytes = 0
     var drainTimer: Scheduled<Void>?
     let executor: EventLoopTaskExecutor
     let peer: String
@@ -90,6 +101,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         drainTimer?.cancel()
         for (_, stream) in streams { cancel(stream, reason: "connection closed") }
         streams.removeAll()
+        bufferedRequestBytes = 0
         core.unregister(self)
         context.fireChannelInactive()
     }
@@ -127,6 +139,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         flushNow()
         for (_, stream) in streams { cancel(stream, reason: "connection closed") }
         streams.removeAll()
+        bufferedRequestBytes = 0
         context.close(promise: nil)
     }
 
@@ -198,9 +211,29 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     }
 
     func openStream(_ id: UInt32, _ frame: Frame, endStream: Bool) throws {
+        let limit = core.configuration.maximumMetadataSize
+        // Too large to hold the allowed metadata and a method name: refused without decoding, so
+        // an oversized CALL_START costs no more than its bytes.
+        guard frame.payload.readableBytes <= limit + ServerConnectionHandler.callStartAllowance else {
+            core.metrics.record(method: RPCMetrics.unknownMethod, code: .resourceExhausted, duration: nil)
+            refuse(id, RPCError(code: .resourceExhausted, message: "call metadata exceeds the maximum of \(limit) bytes"))
+            return
+        }
         let callStart = try decodePayload(CallStart.self, frame)
+        let metadataSize = ServerConnectionHandler.metadataSize(callStart.metadata)
+        guard metadataSize <= limit else {
+            core.metrics.record(method: core.metricsLabel(callStart.method), code: .resourceExhausted, duration: nil)
+            refuse(
+                id, RPCError(code: .resourceExhausted, message: "call metadata of \(metadataSize) bytes exceeds the maximum of \(limit) bytes"))
+            return
+        }
+        guard bufferedRequestBytes + metadataSize <= core.configuration.maximumBufferedRequestBytes else {
+            core.metrics.record(method: core.metricsLabel(callStart.method), code: .resourceExhausted, duration: nil)
+            refuse(id, bufferedBytesExceeded())
+            return
+        }
         guard let method = core.methods[callStart.method] else {
-            core.metrics.record(method: callStart.method, code: .unimplemented, duration: nil)
+            core.metrics.record(method: RPCMetrics.unknownMethod, code: .unimplemented, duration: nil)
             refuse(id, RPCError(code: .unimplemented, message: "unknown method \(callStart.method)"))
             return
         }
@@ -233,11 +266,19 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
             method: method.descriptor, metadata: metadata, deadline: deadline, traceID: traceID, requestID: requestID,
             logger: core.logger, peer: peer)
         var stream = Stream(method: method, context: serverContext, sendWindow: peerInitialWindow, startTime: now)
-        if let deadline, let loop = context?.eventLoop {
-            let delay = TimeAmount.nanoseconds(Int64(clamping: (deadline - now).components.seconds * 1_000_000_000 + (deadline - now).components.attoseconds / 1_000_000_000))
+        stream.heldBytes = metadataSize
+        stream.metadataBytes = metadataSize
+        if let loop = context?.eventLoop {
             let bound = NIOLoopBound(self, eventLoop: loop)
-            stream.deadline = loop.scheduleTask(in: delay) { bound.value.deadlineExceeded(id) }
+            if let deadline {
+                let delay = TimeAmount.nanoseconds(Int64(clamping: (deadline - now).components.seconds * 1_000_000_000 + (deadline - now).components.attoseconds / 1_000_000_000))
+                stream.deadline = loop.scheduleTask(in: delay) { bound.value.deadlineExceeded(id) }
+            }
+            if !endStream, let wait = core.configuration.firstMessageTimeout {
+                stream.firstMessageTimer = loop.scheduleTask(in: wait) { bound.value.firstMessageTimedOut(id, after: wait) }
+            }
         }
+        bufferedRequestBytes += metadataSize
         streams[id] = stream
         if case .streamingRequest(let body) = method.body {
             let (raw, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
@@ -251,6 +292,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
 
     func deliver(_ id: UInt32, _ frame: Frame, endStream: Bool, hasMessage: Bool) throws {
         guard var stream = streams[id] else { return }
+        stream.firstMessageTimer?.cancel()
+        stream.firstMessageTimer = nil
         stream.unacknowledgedReceived += frame.payload.readableBytes
         if stream.unacknowledgedReceived > Int(ServerCore.defaultWindow) + core.configuration.maximumFrameSize {
             throw ProtocolViolation(.protocolError, "stream \(id) sent past its flow-control window")
@@ -275,6 +318,16 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
             let context = stream.context
             start(id, context) { context, handle in try await body(payload, context, handle) }
         case .streamingRequest:
+            if hasMessage {
+                let size = frame.payload.readableBytes
+                guard bufferedRequestBytes + size <= core.configuration.maximumBufferedRequestBytes else {
+                    streams[id] = stream
+                    finishStream(id, error: bufferedBytesExceeded())
+                    return
+                }
+                stream.heldBytes += size
+                bufferedRequestBytes += size
+            }
             streams[id] = stream
             if hasMessage { stream.inbound?.yield(frame.payload) }
             if endStream { stream.inbound?.finish() }
@@ -282,7 +335,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     }
 
     func cancelStream(_ id: UInt32) {
-        guard let stream = streams.removeValue(forKey: id) else { return }
+        guard let stream = removeStream(id) else { return }
         core.metrics.record(method: stream.method.descriptor.path, code: .cancelled, duration: ContinuousClock.now - stream.startTime)
         cancel(stream, reason: "cancelled by the client")
         drainIfDone()
@@ -340,8 +393,37 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         finishStream(id, error: RPCError(code: .deadlineExceeded, message: "deadline exceeded"))
     }
 
+    func firstMessageTimedOut(_ id: UInt32, after wait: TimeAmount) {
+        guard streams[id] != nil else { return }
+        finishStream(id, error: RPCError(code: .deadlineExceeded, message: "no request message within \(wait) of the call's start"))
+    }
+
+    /// Forgets a stream: what it held is released, and a connection left without calls starts
+    /// its idle time now.
+    func removeStream(_ id: UInt32) -> Stream? {
+        guard let stream = streams.removeValue(forKey: id) else { return nil }
+        bufferedRequestBytes -= stream.heldBytes
+        if streams.isEmpty { lastActivity = .now() }
+        return stream
+    }
+
+    func bufferedBytesExceeded() -> RPCError {
+        RPCError(
+            code: .resourceExhausted,
+            message: "this connection's calls hold more than \(core.configuration.maximumBufferedRequestBytes) bytes of requests")
+    }
+
+    /// Room in a CALL_START beyond its metadata: the method name, the timeout, the encoding.
+    static let callStartAllowance = 4096
+
+    /// Metadata size as HTTP/2 counts a header list: key + value + 32 bytes per entry.
+    static func metadataSize(_ entries: [MetadataEntry]) -> Int {
+        entries.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + $1.binaryValue.count + 32 }
+    }
+
     func cancel(_ stream: Stream, reason: String) {
         stream.deadline?.cancel()
+        stream.firstMessageTimer?.cancel()
         stream.task?.cancel()
         stream.inbound?.finish(throwing: CancellationError())
         for waiter in stream.windowWaiters { waiter.resume(throwing: CancellationError()) }
@@ -349,7 +431,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
 
     /// Ends a stream with an error status (or OK when `error` is nil) and forgets it.
     func finishStream(_ id: UInt32, error: (any Error)?) {
-        guard let stream = streams.removeValue(forKey: id) else { return }
+        guard let stream = removeStream(id) else { return }
         machine.streamClosed(id)
         let rpcError = error.map { ServerConnectionHandler.status(for: $0, logger: stream.context.logger) }
         core.metrics.record(
@@ -411,7 +493,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
 
     /// Unary fast path: [RESPONSE_START] MESSAGE STATUS(OK), one write.
     func finishUnary<M: ProtoRuntime.Message>(_ id: UInt32, _ message: M) {
-        guard let stream = streams.removeValue(forKey: id) else { return }
+        guard let stream = removeStream(id) else { return }
         machine.streamClosed(id)
         writeResponseStartIfNeeded(stream, id)
         let size = message.serializedSize()
@@ -420,6 +502,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         sendStatus(id, nil, trailers: stream.context.response.trailers)
         core.metrics.record(method: stream.method.descriptor.path, code: .ok, duration: ContinuousClock.now - stream.startTime)
         stream.deadline?.cancel()
+        stream.firstMessageTimer?.cancel()
         drainIfDone()
     }
 
@@ -427,6 +510,9 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         guard var stream = streams[id] else { return }
         stream.consumedSinceUpdate += bytes
         stream.unacknowledgedReceived -= bytes
+        let released = min(bytes, max(0, stream.heldBytes - stream.metadataBytes))
+        stream.heldBytes -= released
+        bufferedRequestBytes -= released
         if stream.consumedSinceUpdate >= Int(ServerCore.defaultWindow) / 2 {
             var payload = context?.channel.allocator.buffer(capacity: 4) ?? ByteBuffer()
             payload.writeInteger(UInt32(truncatingIfNeeded: stream.consumedSinceUpdate))
@@ -495,6 +581,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         flushNow()
         for (_, stream) in streams { cancel(stream, reason: "server shut down") }
         streams.removeAll()
+        bufferedRequestBytes = 0
         isClosed = true
         context.close(promise: nil)
     }
