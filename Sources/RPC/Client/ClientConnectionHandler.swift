@@ -54,6 +54,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     var streams: [UInt32: Stream] = [:]
     var nextStreamID: UInt32 = 1
     var peerInitialWindow = Int(ServerCore.defaultWindow)
+    /// The largest frame payload the server accepts (its SETTINGS; the protocol's default until then).
+    var peerMaximumFrameSize = 4 << 20
     var context: ChannelHandlerContext?
     var pending = ByteBuffer()
     var flushScheduled = false
@@ -154,6 +156,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
             if frame.flags.contains(.ack) { return }
             let settings = try decode(Settings.self, frame)
             if settings.initialWindowSize > 0 { peerInitialWindow = Int(settings.initialWindowSize) }
+            if settings.maxFrameSize > 0 { peerMaximumFrameSize = Int(settings.maxFrameSize) }
             writeControlFrame(.settings, flags: .ack, streamID: 0, payload: nil)
         case .ping:
             if frame.flags.contains(.ack) { pingOutstanding = false }
@@ -235,6 +238,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
             sink.receive(.refused(error))
             return nil
         }
+        if let firstMessage, firstMessage.serializedSize() > peerMaximumFrameSize {
+            // The server would close the connection over it, failing every call on it.
+            let size = firstMessage.serializedSize()
+            sink.receive(.finished(RPCError.messageTooLarge("request message", size: size, limit: peerMaximumFrameSize), trailers: Metadata()))
+            return nil
+        }
         let id = nextStreamID
         nextStreamID += 1
         var start = CallStart()
@@ -266,6 +275,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         guard var stream = streams[id] else { return nil }
         guard stream.sendWindow > 0 else { return false }
         let size = message.serializedSize()
+        guard size <= peerMaximumFrameSize else {
+            cancel(id, error: RPCError.messageTooLarge("request message", size: size, limit: peerMaximumFrameSize))
+            return nil
+        }
         pending.writeFrameHeader(type: .message, flags: endStream ? .endStream : [], streamID: id, payloadLength: size)
         message.encode(into: &pending, size: size)
         stream.sendWindow -= size

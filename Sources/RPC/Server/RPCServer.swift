@@ -31,12 +31,20 @@ public struct ServerConfiguration: Sendable {
     /// calls plus the request messages received for streaming calls and not yet consumed by
     /// their handlers. The call whose frame would go over gets RESOURCE_EXHAUSTED.
     public var maximumBufferedRequestBytes: Int
+    /// Response bytes queued for a connection (written, not yet taken by the socket) above which
+    /// the server stops reading from it until they fall to half; a peer that sends calls and does
+    /// not read the answers holds no more than this (plus what is already in flight).
+    public var responseHighWaterMark: Int
+    /// Response bytes queued for a connection beyond which it is closed with
+    /// GOAWAY(RESOURCE_LIMIT): what calls already running may still write while reading is paused.
+    public var maximumQueuedResponseBytes: Int
 
     public init(
         host: String = "127.0.0.1", port: Int = 0, maximumFrameSize: Int = 4 << 20, maximumConcurrentStreams: Int = 1024,
         idleTimeout: TimeAmount? = .minutes(5), shutdownGracePeriod: TimeAmount = .seconds(10),
         maximumMetadataSize: Int = 16 << 10, firstMessageTimeout: TimeAmount? = .seconds(10),
-        maximumBufferedRequestBytes: Int = 16 << 20
+        maximumBufferedRequestBytes: Int = 16 << 20, responseHighWaterMark: Int = 1 << 20,
+        maximumQueuedResponseBytes: Int = 64 << 20
     ) {
         self.host = host
         self.port = port
@@ -47,6 +55,8 @@ public struct ServerConfiguration: Sendable {
         self.maximumMetadataSize = maximumMetadataSize
         self.firstMessageTimeout = firstMessageTimeout
         self.maximumBufferedRequestBytes = maximumBufferedRequestBytes
+        self.responseHighWaterMark = responseHighWaterMark
+        self.maximumQueuedResponseBytes = maximumQueuedResponseBytes
     }
 }
 
@@ -149,6 +159,10 @@ public final class RPCServer: Service, Sendable {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.maxMessagesPerRead, value: 16)
+                .childChannelOption(
+                    .writeBufferWaterMark,
+                    value: ChannelOptions.Types.WriteBufferWaterMark(
+                        low: core.configuration.responseHighWaterMark / 2, high: core.configuration.responseHighWaterMark))
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let peer = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
@@ -190,6 +204,16 @@ public final class RPCServer: Service, Sendable {
         }
         await beforeDrain()
         await drain()
+    }
+
+    /// What each open connection holds right now (for tests and diagnostics).
+    func connectionStatistics() async -> [ConnectionStatistics] {
+        let connections = core.connections.withLockedValue { Array($0.values) }
+        var result: [ConnectionStatistics] = []
+        for (handler, loop) in connections {
+            if let statistics = try? await loop.submit({ handler.value.statistics }).get() { result.append(statistics) }
+        }
+        return result
     }
 
     /// GOAWAY to every connection; wait for them to close (at most the grace period).

@@ -10,8 +10,9 @@ import RPCSchema
 ///
 /// Everything here runs on the channel's event loop; tasks reach it through
 /// ``ServerStreamHandle``.
-final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWriter {
+final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter {
     typealias InboundIn = Frame
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
 
@@ -44,6 +45,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     var streams: [UInt32: Stream] = [:]
     var highestStreamID: UInt32 { machine.highestStreamID }
     var peerInitialWindow = Int(ServerCore.defaultWindow)
+    /// The largest frame payload the client accepts (its SETTINGS; our own default until then).
+    var peerMaximumFrameSize: Int
     var context: ChannelHandlerContext?
     var pending: ByteBuffer
     var flushScheduled = false
@@ -56,6 +59,14 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     /// The sum of every open call's ``Stream/heldBytes``, bounded by
     /// ``ServerConfiguration/maximumBufferedRequestBytes``.
     var bufferedRequestBytes = 0
+    /// Backpressure: while the responses queued for the peer are above the high-water mark, no
+    /// more is read from the socket and frames already decoded wait here, in order.
+    var readsPaused = false
+    var heldFrames = CircularBuffer<Frame>()
+    /// A read the channel asked for while paused; issued on resuming.
+    var readRequested = false
+    /// Since when reading has been paused (a peer that never reads is closed after the idle timeout).
+    var pausedSince: NIODeadline?
     var drainTimer: Scheduled<Void>?
     let executor: EventLoopTaskExecutor
     let peer: String
@@ -66,6 +77,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         self.executor = EventLoopTaskExecutor(eventLoop)
         self.pending = ByteBufferAllocator().buffer(capacity: 0)
         self.peer = peer
+        self.peerMaximumFrameSize = core.configuration.maximumFrameSize
     }
 
     // MARK: Lifecycle
@@ -102,6 +114,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         for (_, stream) in streams { cancel(stream, reason: "connection closed") }
         streams.removeAll()
         bufferedRequestBytes = 0
+        heldFrames.removeAll()
         core.unregister(self)
         context.fireChannelInactive()
     }
@@ -150,6 +163,21 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         let frame = unwrapInboundIn(data)
         guard !isClosed else { return }
         inRead = true
+        process(frame)
+    }
+
+    /// Handles a frame, unless the peer's unread responses are above the high-water mark: then
+    /// reading pauses and the frame waits its turn.
+    func process(_ frame: Frame) {
+        if !readsPaused && queuedResponseBytes >= core.configuration.responseHighWaterMark { pauseReading() }
+        if readsPaused {
+            heldFrames.append(frame)
+            return
+        }
+        handleNow(frame)
+    }
+
+    func handleNow(_ frame: Frame) {
         do {
             try handle(frame)
         } catch let violation as ProtocolViolation {
@@ -157,6 +185,81 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         } catch {
             fail(ProtocolViolation(.internalError, "\(error)"))
         }
+        checkQueuedResponses()
+    }
+
+    // MARK: Backpressure
+
+    /// Response bytes not yet taken by the socket: the pending buffer and the channel's own.
+    var queuedResponseBytes: Int {
+        let inChannel = (try? context?.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+        return pending.readableBytes + inChannel
+    }
+
+    func pauseReading() {
+        readsPaused = true
+        pausedSince = .now()
+        flushNow()
+        // Written at once by the socket, the queue may already be low again: the channel then
+        // never becomes unwritable, so look once more after this tick.
+        if let context {
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            context.eventLoop.execute { bound.value.resumeIfDrained() }
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { resumeIfDrained() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Once the queued responses are down to half the high-water mark: the held frames are
+    /// handled (which may pause again), then reading resumes.
+    func resumeIfDrained() {
+        guard readsPaused, !isClosed, let context else { return }
+        guard queuedResponseBytes <= core.configuration.responseHighWaterMark / 2 else { return }
+        readsPaused = false
+        pausedSince = nil
+        inRead = true
+        while !isClosed, let frame = heldFrames.first {
+            if queuedResponseBytes >= core.configuration.responseHighWaterMark {
+                pauseReading()
+                break
+            }
+            _ = heldFrames.popFirst()
+            handleNow(frame)
+        }
+        inRead = false
+        flushNow()
+        if !readsPaused && readRequested {
+            readRequested = false
+            context.read()
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if readsPaused {
+            readRequested = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// Calls already running may write while reading is paused; past the hard cap the
+    /// connection is closed.
+    func checkQueuedResponses() {
+        let limit = core.configuration.maximumQueuedResponseBytes
+        guard pending.readableBytes > limit / 2 || readsPaused, !isClosed else { return }
+        let queued = queuedResponseBytes
+        guard queued > limit else { return }
+        fail(ProtocolViolation(.resourceLimit, "more than \(limit) bytes of responses queued for a peer that does not read them"))
+    }
+
+    /// What the connection holds right now.
+    var statistics: ConnectionStatistics {
+        ConnectionStatistics(
+            openCalls: streams.count, queuedResponseBytes: queuedResponseBytes, heldFrames: heldFrames.count,
+            readsPaused: readsPaused, bufferedRequestBytes: bufferedRequestBytes)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -201,6 +304,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     func applySettings(_ frame: Frame) throws {
         let settings = try decodePayload(Settings.self, frame)
         if settings.initialWindowSize > 0 { peerInitialWindow = Int(settings.initialWindowSize) }
+        if settings.maxFrameSize > 0 { peerMaximumFrameSize = Int(settings.maxFrameSize) }
         writeControlFrame(.settings, flags: .ack, streamID: 0, payload: nil)
     }
 
@@ -456,14 +560,25 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         }
     }
 
-    func writeResponseStartIfNeeded(_ stream: Stream, _ id: UInt32) {
-        guard !stream.responseStarted else { return }
+    /// Writes RESPONSE_START if the handler set initial metadata; returns false (and writes
+    /// nothing) when it is too large for the client's frames.
+    @discardableResult
+    func writeResponseStartIfNeeded(_ stream: Stream, _ id: UInt32) -> Bool {
+        guard !stream.responseStarted else { return true }
         let initial = stream.context.response.initial
-        guard !initial.isEmpty else { return }
+        guard !initial.isEmpty else { return true }
         var start = ResponseStart()
         start.metadata = initial.wireEntries
+        guard start.serializedSize() <= peerMaximumFrameSize else { return false }
         writeControlFrame(.responseStart, streamID: id, message: start)
         streams[id]?.responseStarted = true
+        return true
+    }
+
+    func initialMetadataTooLarge(_ id: UInt32, _ stream: Stream) {
+        var start = ResponseStart()
+        start.metadata = stream.context.response.initial.wireEntries
+        finishStream(id, error: RPCError.messageTooLarge("initial metadata", size: start.serializedSize(), limit: peerMaximumFrameSize))
     }
 
     // MARK: Writing (called through ServerStreamHandle, on the event loop)
@@ -472,16 +587,25 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     func writeMessage<M: ProtoRuntime.Message>(_ id: UInt32, _ message: M) -> Bool? {
         guard var stream = streams[id] else { return nil }
         guard stream.sendWindow > 0 else { return false }
+        let size = message.serializedSize()
+        // A frame the client would refuse would end its connection: only this call fails.
+        guard size <= peerMaximumFrameSize else {
+            finishStream(id, error: RPCError.messageTooLarge("response message", size: size, limit: peerMaximumFrameSize))
+            return nil
+        }
         if !stream.responseStarted {
-            writeResponseStartIfNeeded(stream, id)
+            guard writeResponseStartIfNeeded(stream, id) else {
+                initialMetadataTooLarge(id, stream)
+                return nil
+            }
             stream.responseStarted = true
         }
-        let size = message.serializedSize()
         pending.writeFrameHeader(type: .message, streamID: id, payloadLength: size)
         message.encode(into: &pending, size: size)
         stream.sendWindow -= size
         streams[id] = stream
         scheduleFlush()
+        checkQueuedResponses()
         return true
     }
 
@@ -493,10 +617,13 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
 
     /// Unary fast path: [RESPONSE_START] MESSAGE STATUS(OK), one write.
     func finishUnary<M: ProtoRuntime.Message>(_ id: UInt32, _ message: M) {
+        let size = message.serializedSize()
+        guard size <= peerMaximumFrameSize else {
+            return finishStream(id, error: RPCError.messageTooLarge("response message", size: size, limit: peerMaximumFrameSize))
+        }
+        if let stream = streams[id], !writeResponseStartIfNeeded(stream, id) { return initialMetadataTooLarge(id, stream) }
         guard let stream = removeStream(id) else { return }
         machine.streamClosed(id)
-        writeResponseStartIfNeeded(stream, id)
-        let size = message.serializedSize()
         pending.writeFrameHeader(type: .message, streamID: id, payloadLength: size)
         message.encode(into: &pending, size: size)
         sendStatus(id, nil, trailers: stream.context.response.trailers)
@@ -504,6 +631,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         stream.deadline?.cancel()
         stream.firstMessageTimer?.cancel()
         drainIfDone()
+        checkQueuedResponses()
     }
 
     func consumed(_ id: UInt32, bytes: Int) {
@@ -533,6 +661,15 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         } else {
             status.trailers = trailers.wireEntries
         }
+        if status.serializedSize() > peerMaximumFrameSize {
+            // Trailers or a message too large for a frame: the call still gets a status.
+            let size = status.serializedSize()
+            let replacement = RPCError.messageTooLarge("status", size: size, limit: peerMaximumFrameSize)
+            status = Status()
+            status.code = replacement.code.rawValue
+            status.message = replacement.message
+            status.trailers = replacement.metadata.wireEntries
+        }
         writeControlFrame(.status, streamID: id, message: status)
     }
 
@@ -546,11 +683,17 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         idleTimer = context.eventLoop.scheduleTask(in: delay ?? timeout) {
             let handler = bound.value
-            let idleFor = NIODeadline.now() - handler.lastActivity
-            if handler.streams.isEmpty && idleFor >= timeout {
+            let now = NIODeadline.now()
+            if let since = handler.pausedSince, now - since >= timeout {
+                // Its calls are busy only because it reads none of their answers.
+                return handler.fail(ProtocolViolation(.idleTimeout, "read none of its responses for longer than \(timeout)"))
+            }
+            let busy = !handler.streams.isEmpty || handler.readsPaused || !handler.heldFrames.isEmpty
+            let idleFor = now - handler.lastActivity
+            if !busy && idleFor >= timeout {
                 handler.fail(ProtocolViolation(.idleTimeout, "idle for longer than \(timeout)"))
             } else {
-                handler.armIdleTimer(after: handler.streams.isEmpty ? timeout - idleFor : timeout)
+                handler.armIdleTimer(after: busy ? timeout : timeout - idleFor)
             }
         }
     }
@@ -585,6 +728,15 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         isClosed = true
         context.close(promise: nil)
     }
+}
+
+/// What one connection holds at a moment (``RPCServer``'s statistics, for tests).
+struct ConnectionStatistics: Sendable {
+    var openCalls: Int
+    var queuedResponseBytes: Int
+    var heldFrames: Int
+    var readsPaused: Bool
+    var bufferedRequestBytes: Int
 }
 
 extension Metadata {
