@@ -264,7 +264,7 @@ public final class Gateway: Sendable {
         do {
             output = try await call(route.method, payload: payload, authorization: authorization, requestID: requestID)
         } catch let error as RPCError {
-            throw HTTPFailure(status: Gateway.legacyStatus(error.code), detail: Gateway.legacyDetail(error))
+            throw HTTPFailure(status: Gateway.legacyStatus(error), detail: Gateway.legacyDetail(error))
         }
         return try JSONValue.parse(
             try codec.json(from: output, as: info.outputType, options: JSONEncodingOptions(emitDefaults: true, preserveProtoFieldNames: true)))
@@ -335,7 +335,7 @@ public final class Gateway: Sendable {
             return response
         } catch let error as RPCError {
             return Gateway.json(
-                Gateway.rpcStatus(error.code), .object([("code", .string(error.code.name)), ("message", .string(error.message))]))
+                Gateway.rpcStatus(error), .object([("code", .string(error.code.name)), ("message", .string(error.message))]))
         }
     }
 
@@ -409,9 +409,14 @@ public final class Gateway: Sendable {
 
     /// RPC code → HTTP status on the legacy routes: grpc-gateway's table, except where the
     /// contract says otherwise (a duplicate is 400, as every business-rule refusal).
-    static func legacyStatus(_ code: RPCCode) -> Int {
-        if code == .alreadyExists { return 400 }
-        return rpcStatus(code)
+    static func legacyStatus(_ error: RPCError) -> Int {
+        if error.code == .alreadyExists { return 400 }
+        return rpcStatus(error)
+    }
+
+    /// An answer too large for a frame is no rate limit (429) and retrying cannot help: 502.
+    static func rpcStatus(_ error: RPCError) -> Int {
+        error.isMessageTooLarge ? 502 : rpcStatus(error.code)
     }
 
     /// grpc-gateway's mapping.
@@ -435,6 +440,8 @@ public final class Gateway: Sendable {
     static func legacyDetail(_ error: RPCError) -> String {
         switch error.code {
         case .unavailable where !error.message.hasPrefix("Service unavailable"): return "Service unavailable: \(error.message)"
+        case .resourceExhausted where error.isMessageTooLarge:
+            return "The answer is too large to send (\(error.message)); ask for less, e.g. with page_size"
         case .internalError, .unknown, .dataLoss: return "Internal server error"
         default: return error.message
         }
