@@ -2,6 +2,7 @@ public import Crypto
 import Foundation
 public import Hummingbird
 import HTTPTypes
+import HummingbirdCore
 public import Logging
 import MarketplaceAPI
 import NIOConcurrencyHelpers
@@ -32,6 +33,12 @@ public struct GatewayConfiguration: Sendable {
     /// `X-Forwarded-For` entry, the one the balancer appended (never set this when clients reach
     /// the gateway directly).
     public var trustForwardedFor = false
+    /// A connection's first request head (request line and headers) must arrive within this
+    /// long of the connection opening, or the connection is closed.
+    public var requestHeadTimeout: Duration = .seconds(10)
+    /// A connection waiting for a request (after opening, or after its last response) longer
+    /// than this is closed; a request head that never completes counts as waiting.
+    public var idleTimeout: Duration = .seconds(60)
 
     public init() {}
 }
@@ -463,6 +470,11 @@ public struct GatewayServer: Service {
         self.waiters = waiters
         application = Application(
             responder: CallbackResponder { request, context in await gateway.respond(to: request, context: context) },
+            server: HTTPServerBuilder { responder in
+                GatewayHTTP1Channel(
+                    base: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: TimeAmount(configuration.idleTimeout))),
+                    requestHeadTimeout: TimeAmount(configuration.requestHeadTimeout))
+            },
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "marketplace-gateway"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? configuration.port
