@@ -1,4 +1,5 @@
 import Foundation
+@testable import Gateway
 import MarketplaceAPI
 import ProtoRuntime
 import RPC
@@ -45,5 +46,16 @@ struct TextLimitTests {
                 options: bearer(customer))
             #expect(fine.order?.title.count == 200)
         }
+    }
+
+    @Test("the gateway answers a call refused for a too-large message with 502, not the 429 of other RESOURCE_EXHAUSTED")
+    func tooLargeIsNotARateLimit() {
+        let tooLarge = RPCError(
+            code: .resourceExhausted, message: "the response message of 5041512 bytes exceeds the maximum frame size of 4194304 bytes",
+            metadata: Metadata([(RPCError.messageTooLargeKey, "5041512")]))
+        #expect(Gateway.legacyStatus(tooLarge) == 502)
+        #expect(Gateway.rpcStatus(tooLarge) == 502)
+        #expect(Gateway.legacyDetail(tooLarge).hasPrefix("The answer is too large to send"))
+        #expect(Gateway.rpcStatus(RPCError(code: .resourceExhausted, message: "slow down")) == 429)
     }
 }
