@@ -153,7 +153,28 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
         for (_, stream) in streams { cancel(stream, reason: "connection closed") }
         streams.removeAll()
         bufferedRequestBytes = 0
-        context.close(promise: nil)
+        heldFrames.removeAll()
+        if violation.code == .idleTimeout {
+            closeLingering(context)
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    /// After an idle GOAWAY the client may have a call on its way (it cannot know yet). Closing at
+    /// once would answer that call's bytes with a TCP reset, which can destroy the GOAWAY before
+    /// the client reads it; so only our side is closed, what still comes is read and dropped, and
+    /// the connection closes when the client closes its side (on reading the GOAWAY) or after a
+    /// second.
+    func closeLingering(_ context: ChannelHandlerContext) {
+        let channel = context.channel
+        let halfClosed = context.eventLoop.makePromise(of: Void.self)
+        halfClosed.futureResult.whenFailure { _ in channel.close(promise: nil) }
+        context.close(mode: .output, promise: halfClosed)
+        context.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+        readsPaused = false
+        pausedSince = nil
+        context.read()
     }
 
 
