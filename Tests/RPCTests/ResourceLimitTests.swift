@@ -121,6 +121,25 @@ struct ResourceLimitTests {
         }
     }
 
+    @Test("a streaming answer waits while its peer reads nothing, even with a huge window: the queue stays bounded, the connection open")
+    func streamingBackpressure() async throws {
+        let configuration = ServerConfiguration(responseHighWaterMark: 256 << 10)
+        try await withServer(configuration: configuration) { server, endpoint in
+            // A 1 GiB window: flow control alone would let 20 MiB of answers pile up.
+            var settings = Settings()
+            settings.initialWindowSize = 1 << 30
+            let hello = ConnectionPreface.bytes + frame(0, stream: 0, settings.serializedBytes())
+            let request = EchoRequest(text: String(repeating: "s", count: 4 << 10), count: 5000).serializedBytes()
+            let bytes = hello + frame(1, stream: 1, callStart("/test.v1.Echo/Expand")) + frame(3, 1, stream: 1, request)
+            let peer = try await RawConnection.connect(endpoint, sending: bytes, reading: false)
+            #expect(try await eventually(timeout: .seconds(60)) { await server.connectionStatistics().contains { $0.readsPaused } })
+            let statistics = try #require(await server.connectionStatistics().first)
+            #expect(statistics.queuedResponseBytes <= (256 << 10) + (64 << 10))
+            #expect(statistics.openCalls == 1, "the call waits; it was not failed")
+            await peer.close()
+        }
+    }
+
     @Test("unknown method names share one metrics series: 200 random names add none")
     func metricsSeries() async throws {
         try await withServer { server, endpoint in

@@ -252,6 +252,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
         }
         inRead = false
         flushNow()
+        if !readsPaused { resumeWriters() }
         if !readsPaused && readRequested {
             readRequested = false
             context.read()
@@ -608,6 +609,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
     func writeMessage<M: ProtoRuntime.Message>(_ id: UInt32, _ message: M) -> Bool? {
         guard var stream = streams[id] else { return nil }
         guard stream.sendWindow > 0 else { return false }
+        // Streaming answers wait while the peer has not taken the ones queued before them.
+        if !readsPaused && queuedResponseBytes >= core.configuration.responseHighWaterMark { pauseReading() }
+        guard !readsPaused else { return false }
         let size = message.serializedSize()
         // A frame the client would refuse would end its connection: only this call fails.
         guard size <= peerMaximumFrameSize else {
@@ -630,10 +634,19 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
         return true
     }
 
+    /// Parks a writer until its stream has window and the connection is not paused.
     func waitForWindow(_ id: UInt32, _ continuation: CheckedContinuation<Void, any Error>) {
         guard streams[id] != nil else { return continuation.resume(throwing: CancellationError()) }
-        if let window = streams[id]?.sendWindow, window > 0 { return continuation.resume() }
+        if let window = streams[id]?.sendWindow, window > 0, !readsPaused { return continuation.resume() }
         streams[id]?.windowWaiters.append(continuation)
+    }
+
+    /// Reading resumed: writers parked on the connection (not on their window) go on.
+    func resumeWriters() {
+        for (id, stream) in streams where stream.sendWindow > 0 && !stream.windowWaiters.isEmpty {
+            streams[id]?.windowWaiters = []
+            for waiter in stream.windowWaiters { waiter.resume() }
+        }
     }
 
     /// Unary fast path: [RESPONSE_START] MESSAGE STATUS(OK), one write.
