@@ -152,6 +152,7 @@ let package = Package(
             dependencies: [
                 "ServiceKit", "MarketplaceAPI", "RPC", "RPCSchema", "ProtoRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

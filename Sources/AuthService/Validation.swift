@@ -1,4 +1,5 @@
 import RPC
+import ServiceKit
 
 /// The account rules (INVALID_ARGUMENT with a message naming the field and the rule).
 enum AccountRules {
@@ -38,8 +39,8 @@ enum AccountRules {
     }
 
     static func password(_ value: String) throws -> String {
-        guard (8...128).contains(value.count) else {
-            throw RPCError(code: .invalidArgument, message: "password must be 8-128 characters")
+        guard TextLimit.fits(value, characters: 8...128) else {
+            throw RPCError(code: .invalidArgument, message: "password must be 8-128 characters and at most \(TextLimit.bytes(128)) bytes")
         }
         return value
     }

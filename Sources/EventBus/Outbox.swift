@@ -100,17 +100,21 @@ public final class OutboxRelay: Service, Sendable {
         let events = rows.map(\.1)
         do {
             _ = try await bus.publish(PublishRequest(events: events))
-        } catch let error as RPCError where OutboxRelay.refusedForGood.contains(error.code) {
-            // The bus refuses the batch for good: find the rows it refuses, park them, go on.
+        } catch let error as RPCError where OutboxRelay.refusedForGood(error) {
+            // The bus refuses the batch for good (or it is too large as one message): find the rows it refuses, park them, go on.
             return try await publishOneByOne(rows)
         }
         try await database.write { db in try db.execute(sql: "DELETE FROM outbox WHERE sequence <= ?", arguments: [last]) }
         return rows.count
     }
 
-    /// What the bus answers for an event it will never take (an unknown exchange, a malformed or
-    /// oversized event, a permission this service lacks): retrying cannot help, so it is parked.
-    static let refusedForGood: Set<RPCCode> = [.notFound, .invalidArgument, .failedPrecondition, .permissionDenied, .resourceExhausted]
+    /// Refusals that no retry can change: an unknown exchange, an invalid event, a conflict, a
+    /// permission this service lacks, or an event too large for a frame (RESOURCE_EXHAUSTED for its size; a batch too large as a
+    /// whole is published one by one, so only an event too large alone is parked). Anything
+    /// else (the bus down, busy) is retried.
+    static func refusedForGood(_ error: RPCError) -> Bool {
+        [.notFound, .invalidArgument, .failedPrecondition, .permissionDenied].contains(error.code) || error.isMessageTooLarge
+    }
 
     /// Publishes rows one at a time, in order; a row the bus refuses for good moves to
     /// `outbox_parked` (logged) so the ones behind it are not held up.
@@ -119,7 +123,7 @@ public final class OutboxRelay: Service, Sendable {
             do {
                 _ = try await bus.publish(PublishRequest(events: [event]))
                 try await database.write { db in try db.execute(sql: "DELETE FROM outbox WHERE sequence = ?", arguments: [sequence]) }
-            } catch let error as RPCError where OutboxRelay.refusedForGood.contains(error.code) {
+            } catch let error as RPCError where OutboxRelay.refusedForGood(error) {
                 logger.error(
                     "the bus refuses an outbox event; parked in outbox_parked",
                     metadata: ["event": "\(event.id)", "exchange": "\(event.exchange)", "error": "\(error)"])

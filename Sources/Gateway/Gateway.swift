@@ -2,6 +2,7 @@ public import Crypto
 import Foundation
 public import Hummingbird
 import HTTPTypes
+import HummingbirdCore
 public import Logging
 import MarketplaceAPI
 import NIOConcurrencyHelpers
@@ -32,6 +33,12 @@ public struct GatewayConfiguration: Sendable {
     /// `X-Forwarded-For` entry, the one the balancer appended (never set this when clients reach
     /// the gateway directly).
     public var trustForwardedFor = false
+    /// A connection's first request head (request line and headers) must arrive within this
+    /// long of the connection opening, or the connection is closed.
+    public var requestHeadTimeout: Duration = .seconds(10)
+    /// A connection waiting for a request (after opening, or after its last response) longer
+    /// than this is closed; a request head that never completes counts as waiting.
+    public var idleTimeout: Duration = .seconds(60)
 
     public init() {}
 }
@@ -272,7 +279,7 @@ public final class Gateway: Sendable {
         do {
             output = try await call(route.method, payload: payload, authorization: authorization, requestID: requestID)
         } catch let error as RPCError {
-            throw HTTPFailure(status: Gateway.legacyStatus(error.code), detail: Gateway.legacyDetail(error), headers: Gateway.retryAfter(error))
+            throw HTTPFailure(status: Gateway.legacyStatus(error), detail: Gateway.legacyDetail(error), headers: Gateway.retryAfter(error))
         }
         return try JSONValue.parse(
             try codec.json(from: output, as: info.outputType, options: JSONEncodingOptions(emitDefaults: true, preserveProtoFieldNames: true)))
@@ -343,7 +350,7 @@ public final class Gateway: Sendable {
             return response
         } catch let error as RPCError {
             var response = Gateway.json(
-                Gateway.rpcStatus(error.code), .object([("code", .string(error.code.name)), ("message", .string(error.message))]))
+                Gateway.rpcStatus(error), .object([("code", .string(error.code.name)), ("message", .string(error.message))]))
             for (name, value) in Gateway.retryAfter(error) { if let field = HTTPField.Name(name) { response.headers[field] = value } }
             return response
         }
@@ -351,7 +358,7 @@ public final class Gateway: Sendable {
 
     /// `Retry-After` for a RESOURCE_EXHAUSTED answer: the service's `retry-after` trailer, else 1 s.
     static func retryAfter(_ error: RPCError) -> [(String, String)] {
-        guard error.code == .resourceExhausted else { return [] }
+        guard error.code == .resourceExhausted, !error.isMessageTooLarge else { return [] }
         let seconds = error.metadata["retry-after"].flatMap { Int($0) }.map { min(max($0, 1), 3600) } ?? 1
         return [("Retry-After", String(seconds))]
     }
@@ -427,9 +434,14 @@ public final class Gateway: Sendable {
 
     /// RPC code → HTTP status on the legacy routes: grpc-gateway's table, except where the
     /// contract says otherwise (a duplicate is 400, as every business-rule refusal).
-    static func legacyStatus(_ code: RPCCode) -> Int {
-        if code == .alreadyExists { return 400 }
-        return rpcStatus(code)
+    static func legacyStatus(_ error: RPCError) -> Int {
+        if error.code == .alreadyExists { return 400 }
+        return rpcStatus(error)
+    }
+
+    /// An answer too large for a frame is no rate limit (429) and retrying cannot help: 502.
+    static func rpcStatus(_ error: RPCError) -> Int {
+        error.isMessageTooLarge ? 502 : rpcStatus(error.code)
     }
 
     /// grpc-gateway's mapping.
@@ -453,6 +465,8 @@ public final class Gateway: Sendable {
     static func legacyDetail(_ error: RPCError) -> String {
         switch error.code {
         case .unavailable where !error.message.hasPrefix("Service unavailable"): return "Service unavailable: \(error.message)"
+        case .resourceExhausted where error.isMessageTooLarge:
+            return "The answer is too large to send (\(error.message)); ask for less, e.g. with page_size"
         case .internalError, .unknown, .dataLoss: return "Internal server error"
         default: return error.message
         }
@@ -474,6 +488,11 @@ public struct GatewayServer: Service {
         self.waiters = waiters
         application = Application(
             responder: CallbackResponder { request, context in await gateway.respond(to: request, context: context) },
+            server: HTTPServerBuilder { responder in
+                GatewayHTTP1Channel(
+                    base: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: TimeAmount(configuration.idleTimeout))),
+                    requestHeadTimeout: TimeAmount(configuration.requestHeadTimeout))
+            },
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "marketplace-gateway"),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? configuration.port

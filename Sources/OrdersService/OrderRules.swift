@@ -24,12 +24,16 @@ enum OrderRules {
 
     static func title(_ value: String) throws -> String {
         let title = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...200).contains(title.count) else { throw invalid("title must be 1-200 characters (not counting surrounding spaces)") }
+        guard TextLimit.fits(title, characters: 1...200) else {
+            throw invalid("title must be 1-200 characters (not counting surrounding spaces) and at most \(TextLimit.bytes(200)) bytes")
+        }
         return title
     }
 
     static func description(_ value: String) throws -> String {
-        guard value.count <= 5000 else { throw invalid("description must be at most 5,000 characters") }
+        guard TextLimit.fits(value, characters: 0...5000) else {
+            throw invalid("description must be at most 5,000 characters and \(TextLimit.bytes(5000)) bytes")
+        }
         return value
     }
 
@@ -56,7 +60,7 @@ enum OrderRules {
     }
 
     static func address(_ value: String) throws -> String {
-        guard value.count <= 255 else { throw invalid("address must be at most 255 characters") }
+        guard TextLimit.fits(value, characters: 0...255) else { throw invalid("address must be at most 255 characters and \(TextLimit.bytes(255)) bytes") }
         return value
     }
 
@@ -74,7 +78,7 @@ enum OrderRules {
 
     static func reason(_ value: String) throws -> String {
         let reason = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard reason.count <= 500 else { throw invalid("reason must be at most 500 characters") }
+        guard TextLimit.fits(reason, characters: 0...500) else { throw invalid("reason must be at most 500 characters and \(TextLimit.bytes(500)) bytes") }
         return reason
     }
 

@@ -162,7 +162,9 @@ extension OrderPage {
             page.filter("price_cents <= ?", max.cents)
         }
         let keyword = request.keyword.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard keyword.count <= 100 else { throw RPCError(code: .invalidArgument, message: "keyword must be at most 100 characters") }
+        guard TextLimit.fits(keyword, characters: 0...100) else {
+            throw RPCError(code: .invalidArgument, message: "keyword must be at most 100 characters and \(TextLimit.bytes(100)) bytes")
+        }
         if !keyword.isEmpty {
             let pattern = "%" + keyword.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_") + "%"

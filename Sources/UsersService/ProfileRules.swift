@@ -1,6 +1,7 @@
 import Foundation
 import MarketplaceAPI
 import RPC
+import ServiceKit
 
 /// Field rules for profiles (INVALID_ARGUMENT naming the field).
 enum ProfileRules {
@@ -22,7 +23,9 @@ enum ProfileRules {
 
     static func text(_ value: String, field: String, maximum: Int) throws -> String {
         let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard trimmed.count <= maximum else { throw invalid("\(field) must be at most \(maximum) characters") }
+        guard TextLimit.fits(trimmed, characters: 0...maximum) else {
+            throw invalid("\(field) must be at most \(maximum) characters and \(TextLimit.bytes(maximum)) bytes")
+        }
         return trimmed
     }
 

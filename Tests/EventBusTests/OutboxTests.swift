@@ -108,6 +108,35 @@ struct OutboxTests {
         }
     }
 
+    @Test("an event too large for the bus's frames is parked, not retried forever; the rows around it are published")
+    func parkingTooLarge() async throws {
+        let dir = try makeTemporaryDirectory("outbox-park-large")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let producer = try producerDatabase(dir)
+        try await withBus(in: dir.appendingPathComponent("bus")) { client in
+            // The bus takes frames of 4 MiB at most; this event's payload alone is 5 MiB.
+            let large = Event(id: "large", payload: [UInt8](repeating: 7, count: 5 << 20))
+            try await producer.write { db in
+                try Outbox.enqueue(db, exchange: "order_events", routingKey: "order.a", event: Event(id: "first"), id: "a")
+                try Outbox.enqueue(db, exchange: "order_events", routingKey: "order.b", event: large, id: "b")
+                try Outbox.enqueue(db, exchange: "order_events", routingKey: "order.c", event: Event(id: "third"), id: "c")
+            }
+            let relay = OutboxRelay(database: producer, bus: client)
+            #expect(try await relay.publishBatch() == 3)
+            let (pending, parked) = try await producer.read { db in
+                (
+                    try Outbox.pendingCount(db),
+                    try Row.fetchAll(db, sql: "SELECT event_id, error FROM outbox_parked").map { ($0["event_id"] as String, $0["error"] as String) }
+                )
+            }
+            #expect(pending == 0)
+            #expect(parked.map(\.0) == ["b"])
+            #expect(parked.first?.1.contains("RESOURCE_EXHAUSTED") == true)
+            // The bus connection was never torn down: the client still publishes on it.
+            _ = try await client.publish(PublishRequest(events: [Event(id: "later", exchange: "order_events", routingKey: "order.d")]))
+        }
+    }
+
     @Test("a redelivered event is acked without being applied twice")
     func idempotent() async throws {
         let dir = try makeTemporaryDirectory("idempotent")

@@ -127,9 +127,41 @@ struct ProtocolViolationTests {
     @Test("an idle connection is closed with GOAWAY(IDLE_TIMEOUT); a busy one is not")
     func idleTimeout() async throws {
         try await withServer(configuration: ServerConfiguration(idleTimeout: .milliseconds(500))) { _, endpoint in
-            let goAway = try #require(try goAway(in: try await rawExchange(endpoint, clientHello)))
-            #expect(goAway.errorCode == ConnectionErrorCode.idleTimeout.rawValue)
-            // A call longer than the timeout keeps its connection.
+            let idle = try #require(try goAway(in: try await rawExchange(endpoint, clientHello)))
+            #expect(idle.errorCode == ConnectionErrorCode.idleTimeout.rawValue)
+            // Busy: a bidi call is open from the moment its CALL_START is read. Its first echo
+            // proves the server has read it; from then on no idle timer may close the connection,
+            // however long the call stays open. (Before the echo the server may rightly find the
+            // connection idle if this machine stalls the peer for longer than the timeout: such an
+            // attempt is refused unprocessed, GOAWAY with last stream 0, and is tried again.)
+            let open = frame(1, stream: 1, callStart("/test.v1.Echo/Update")) + frame(3, stream: 1, EchoRequest(text: "a").serializedBytes())
+            var attempts = 0
+            while true {
+                attempts += 1
+                let peer = try await RawConnection.connect(endpoint, sending: clientHello + open)
+                try await peer.waitFor { frames in
+                    frames.contains { $0.type == .message && $0.streamID == 1 } || frames.contains { $0.type == .goAway }
+                }
+                let early = try goAway(in: peer.received)
+                if let early, early.lastStreamId == 0, attempts < 5 {
+                    await peer.close()
+                    continue
+                }
+                #expect(early == nil, "GOAWAY before the call was answered: \(String(describing: early))")
+                // Three idle timeouts pass with the call open (a late timer only makes this
+                // wait longer than needed, never shorter).
+                try await Task.sleep(for: .milliseconds(1500))
+                #expect(try goAway(in: peer.received) == nil, "the busy connection was closed")
+                peer.send(frame(3, 1, stream: 1, EchoRequest(text: "b").serializedBytes()))
+                #expect(try await peer.waitFor { try statuses(in: $0)[1] != nil })
+                #expect(try statuses(in: peer.frames())[1]?.code == 0)
+                // With its call over, the connection is idle again and is closed.
+                #expect(try await peer.waitForClose())
+                #expect(try goAway(in: peer.received)?.errorCode == ConnectionErrorCode.idleTimeout.rawValue)
+                await peer.close()
+                break
+            }
+            // A client's call that races the idle GOAWAY is refused unprocessed and retried.
             let client = Echo.Client(RPCClient(endpoints: [endpoint]))
             #expect(try await client.get(EchoRequest(text: "long", delayMs: 1200)).text == "long")
             await client.client.close()

@@ -84,3 +84,91 @@ public func goAway(in bytes: [UInt8]) throws -> GoAway? {
     try frames(in: bytes).first { $0.type == .goAway }.map { try GoAway(buffer: $0.payload) }
 }
 
+
+/// A raw TCP peer that stays connected: it writes what a test tells it to (the first bytes from
+/// the event loop as the connection opens, so no task hop delays them) and collects what the
+/// server sends, for tests that watch a connection over time. With `reading: false` it never
+/// reads, like a client that pipelines calls and ignores the answers.
+public final class RawConnection: Sendable {
+    final class Collector: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        let received = NIOLockedValueBox<[UInt8]>([])
+        let first: [UInt8]
+        init(first: [UInt8]) { self.first = first }
+        func channelActive(context: ChannelHandlerContext) {
+            if !first.isEmpty { context.writeAndFlush(NIOAny(ByteBuffer(bytes: first)), promise: nil) }
+            context.fireChannelActive()
+        }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var buffer = unwrapInboundIn(data)
+            let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+            received.withLockedValue { $0 += bytes }
+        }
+        func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+    }
+
+    let channel: any Channel
+    let collector: Collector
+
+    init(channel: any Channel, collector: Collector) {
+        self.channel = channel
+        self.collector = collector
+    }
+
+    /// Connects and sends `first` as soon as the connection is up.
+    public static func connect(_ endpoint: Endpoint, sending first: [UInt8] = [], reading: Bool = true) async throws -> RawConnection {
+        let collector = Collector(first: first)
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.autoRead, value: reading)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+            }
+            .connect(host: endpoint.host, port: endpoint.port).get()
+        return RawConnection(channel: channel, collector: collector)
+    }
+
+    /// Writes bytes without waiting for them to leave (a peer that does not read may never let them).
+    public func send(_ bytes: [UInt8]) {
+        channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
+    }
+
+    /// Everything received so far.
+    public var received: [UInt8] { collector.received.withLockedValue { $0 } }
+
+    /// The frames received so far.
+    public func frames() throws -> [Frame] { try TestSupport.frames(in: received) }
+
+    public var isOpen: Bool { channel.isActive }
+
+    /// Waits (polling) until `condition` holds for the frames received, or `timeout` passes (a
+    /// safety net: generous, never the thing under test). Returns whether it held.
+    @discardableResult
+    public func waitFor(timeout: Duration = .seconds(30), _ condition: ([Frame]) throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while try !condition(frames()) {
+            if ContinuousClock.now > deadline { return false }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return true
+    }
+
+    /// Waits until the server closes the connection, or `timeout` passes; returns whether it closed.
+    public func waitForClose(timeout: Duration = .seconds(30)) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while channel.isActive {
+            if ContinuousClock.now > deadline { return false }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return true
+    }
+
+    public func close() async { try? await channel.close() }
+}
+
+/// The STATUS frames received, by stream id.
+public func statuses(in frames: [Frame]) throws -> [UInt32: Status] {
+    var result: [UInt32: Status] = [:]
+    for frame in frames where frame.type == .status { result[frame.streamID] = try Status(buffer: frame.payload) }
+    return result
+}

@@ -22,6 +22,9 @@ enum ClientStreamEvent {
     case message(ByteBuffer)
     /// The end of the call: nil for OK.
     case finished(RPCError?, trailers: Metadata)
+    /// The server never processed the call (it was above a GOAWAY's last stream id, or the
+    /// connection was closing before it was sent): the call may be retried elsewhere.
+    case refused(RPCError)
 }
 
 /// The client side of one connection: opens streams, writes requests, routes response frames
@@ -51,6 +54,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     var streams: [UInt32: Stream] = [:]
     var nextStreamID: UInt32 = 1
     var peerInitialWindow = Int(ServerCore.defaultWindow)
+    /// The largest frame payload the server accepts (its SETTINGS; the protocol's default until then).
+    var peerMaximumFrameSize = 4 << 20
     var context: ChannelHandlerContext?
     var pending = ByteBuffer()
     var flushScheduled = false
@@ -151,6 +156,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
             if frame.flags.contains(.ack) { return }
             let settings = try decode(Settings.self, frame)
             if settings.initialWindowSize > 0 { peerInitialWindow = Int(settings.initialWindowSize) }
+            if settings.maxFrameSize > 0 { peerMaximumFrameSize = Int(settings.maxFrameSize) }
             writeControlFrame(.settings, flags: .ack, streamID: 0, payload: nil)
         case .ping:
             if frame.flags.contains(.ack) { pingOutstanding = false }
@@ -161,11 +167,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         case .goAway:
             let goAway = try decode(GoAway.self, frame)
             state = .goingAway(lastStreamID: goAway.lastStreamId)
+            // The pool learns first, so a refused call that is retried gets a new connection.
+            onClose()
             let refused = streams.filter { $0.key > goAway.lastStreamId }
             for (id, _) in refused {
-                finish(id, RPCError(code: .unavailable, message: "the server is going away: \(goAway.reason)"), trailers: Metadata())
+                finish(id, RPCError(code: .unavailable, message: "the server is going away: \(goAway.reason)"), trailers: Metadata(), refused: true)
             }
-            onClose()
             if streams.isEmpty { context?.close(promise: nil) }
         case .responseStart:
             let start = try decode(ResponseStart.self, frame)
@@ -203,12 +210,16 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         }
     }
 
-    func finish(_ id: UInt32, _ error: RPCError?, trailers: Metadata) {
+    func finish(_ id: UInt32, _ error: RPCError?, trailers: Metadata, refused: Bool = false) {
         guard let stream = streams.removeValue(forKey: id) else { return }
         stream.deadline?.cancel()
         for waiter in stream.windowWaiters { waiter.resume(throwing: error ?? RPCError(code: .cancelled, message: "call ended")) }
         metrics.record(method: stream.method, code: error?.code ?? .ok, duration: ContinuousClock.now - stream.startTime)
-        stream.sink.receive(.finished(error, trailers: trailers))
+        if refused, let error {
+            stream.sink.receive(.refused(error))
+        } else {
+            stream.sink.receive(.finished(error, trailers: trailers))
+        }
         if case .goingAway = state, streams.isEmpty { context?.close(promise: nil) }
     }
 
@@ -223,7 +234,14 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         guard acceptsStreams, let context else {
             var error = RPCError(code: .unavailable, message: "connection is closing")
             if case .closed(let reason) = state { error = reason }
-            sink.receive(.finished(error, trailers: Metadata()))
+            // Nothing was sent: the call may go to another connection.
+            sink.receive(.refused(error))
+            return nil
+        }
+        if let firstMessage, firstMessage.serializedSize() > peerMaximumFrameSize {
+            // The server would close the connection over it, failing every call on it.
+            let size = firstMessage.serializedSize()
+            sink.receive(.finished(RPCError.messageTooLarge("request message", size: size, limit: peerMaximumFrameSize), trailers: Metadata()))
             return nil
         }
         let id = nextStreamID
@@ -257,6 +275,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         guard var stream = streams[id] else { return nil }
         guard stream.sendWindow > 0 else { return false }
         let size = message.serializedSize()
+        guard size <= peerMaximumFrameSize else {
+            cancel(id, error: RPCError.messageTooLarge("request message", size: size, limit: peerMaximumFrameSize))
+            return nil
+        }
         pending.writeFrameHeader(type: .message, flags: endStream ? .endStream : [], streamID: id, payloadLength: size)
         message.encode(into: &pending, size: size)
         stream.sendWindow -= size

@@ -278,7 +278,30 @@ public final class RPCClient: Sendable {
         return response
     }
 
+    /// How many times a unary call the server refused unprocessed (a GOAWAY racing the call, say
+    /// an idle timeout) is sent again on a new connection.
+    static let transparentRetries = 2
+
     func unaryCall<Request: ProtoRuntime.Message, Response: ProtoRuntime.Message>(
+        _ method: MethodDescriptor, _ request: Request, _ options: CallOptions
+    ) async throws -> UnaryResponse<Response> {
+        let started = ContinuousClock.now
+        var attempt = 0
+        while true {
+            var options = options
+            if let timeout = options.timeout { options.timeout = timeout - (ContinuousClock.now - started) }
+            do {
+                return try await unaryAttempt(method, request, options)
+            } catch let refused as RefusedCall {
+                // The server never saw this call, so sending it again cannot do anything twice.
+                attempt += 1
+                guard attempt <= RPCClient.transparentRetries else { throw refused.error }
+                logger.debug("call refused unprocessed; retrying", metadata: ["method": .string(method.path), "error": .string(refused.error.message)])
+            }
+        }
+    }
+
+    func unaryAttempt<Request: ProtoRuntime.Message, Response: ProtoRuntime.Message>(
         _ method: MethodDescriptor, _ request: Request, _ options: CallOptions
     ) async throws -> UnaryResponse<Response> {
         let (metadata, timeout) = prepare(options)
@@ -364,6 +387,7 @@ public final class RPCClient: Sendable {
                     switch event {
                     case .responseStart(let m): state.metadata.withLockedValue { $0 = m }
                     case .message(let buffer): continuation.yield(buffer)
+                    case .refused(let error): continuation.finish(throwing: error)
                     case .finished(let error, let trailers):
                         call.ended(error)
                         state.trailers.withLockedValue { $0 = trailers }
@@ -397,6 +421,7 @@ final class UnaryCallSink<Response: ProtoRuntime.Message>: ClientStreamSink {
         switch event {
         case .responseStart(let metadata): initial = metadata
         case .message(let buffer): message = buffer
+        case .refused(let error): continuation.resume(throwing: RefusedCall(error: error))
         case .finished(let error?, _): continuation.resume(throwing: error)
         case .finished(nil, let trailers):
             guard let message else {
@@ -410,6 +435,11 @@ final class UnaryCallSink<Response: ProtoRuntime.Message>: ClientStreamSink {
             }
         }
     }
+}
+
+/// A unary attempt the server never processed; ``RPCClient`` sends the call again.
+struct RefusedCall: Error {
+    let error: RPCError
 }
 
 /// Shared state of a streaming call's responses.

@@ -102,3 +102,21 @@ public struct RPCError: Error, Hashable, Sendable, CustomStringConvertible {
 public protocol RPCErrorConvertible: Error {
     var rpcError: RPCError { get }
 }
+
+extension RPCError {
+    /// The trailer that marks a call ended because one of its messages was larger than the
+    /// receiving side's maximum frame size (its value is the message's size in bytes).
+    public static let messageTooLargeKey = "rpc-message-too-large"
+
+    /// RESOURCE_EXHAUSTED for a message larger than the peer accepts in a frame: only that call
+    /// fails, the connection and its other calls go on.
+    static func messageTooLarge(_ what: String, size: Int, limit: Int) -> RPCError {
+        RPCError(
+            code: .resourceExhausted, message: "the \(what) of \(size) bytes exceeds the maximum frame size of \(limit) bytes",
+            metadata: Metadata([(messageTooLargeKey, String(size))]))
+    }
+
+    /// Whether the call failed because a message was too large for a frame (so trying again
+    /// with the same message cannot succeed).
+    public var isMessageTooLarge: Bool { code == .resourceExhausted && metadata[RPCError.messageTooLargeKey] != nil }
+}

@@ -15,6 +15,8 @@ public struct ConnectionErrorCode: Hashable, Sendable, CustomStringConvertible {
     public static let idleTimeout = ConnectionErrorCode(rawValue: 4)
     /// The peer speaks a version of the protocol this side does not.
     public static let unsupportedVersion = ConnectionErrorCode(rawValue: 5)
+    /// The peer made this side hold more than its limit (answers it did not read, say).
+    public static let resourceLimit = ConnectionErrorCode(rawValue: 6)
 
     public var description: String {
         switch rawValue {
@@ -24,6 +26,7 @@ public struct ConnectionErrorCode: Hashable, Sendable, CustomStringConvertible {
         case 3: return "INTERNAL_ERROR"
         case 4: return "IDLE_TIMEOUT"
         case 5: return "UNSUPPORTED_VERSION"
+        case 6: return "RESOURCE_LIMIT"
         default: return "ERROR_\(rawValue)"
         }
     }

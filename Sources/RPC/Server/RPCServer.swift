@@ -6,7 +6,8 @@ public import NIOPosix
 import ProtoRuntime
 public import ServiceLifecycle
 
-/// Server settings.
+/// Server settings. Every resource a peer can make the server hold has a bound here
+/// (docs/PROTOCOL.md §8a lists each limit, its default and what a peer gets over it).
 public struct ServerConfiguration: Sendable {
     public var host: String
     /// 0 picks a free port (see ``RPCServer/localPort``).
@@ -19,10 +20,31 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeout: TimeAmount?
     /// How long in-flight calls may take to finish after shutdown begins.
     public var shutdownGracePeriod: TimeAmount
+    /// The most metadata one call may carry in its CALL_START, counted as HTTP/2 counts a header
+    /// list: key bytes + value bytes + 32 per entry. A call over it gets RESOURCE_EXHAUSTED (the
+    /// connection lives).
+    public var maximumMetadataSize: Int
+    /// How long a call may wait, after its CALL_START, for its first request message (or its
+    /// END_STREAM); then it ends with DEADLINE_EXCEEDED and is forgotten (nil: no limit).
+    public var firstMessageTimeout: TimeAmount?
+    /// The most request bytes one connection may make the server hold: the metadata of its open
+    /// calls plus the request messages received for streaming calls and not yet consumed by
+    /// their handlers. The call whose frame would go over gets RESOURCE_EXHAUSTED.
+    public var maximumBufferedRequestBytes: Int
+    /// Response bytes queued for a connection (written, not yet taken by the socket) above which
+    /// the server stops reading from it until they fall to half; a peer that sends calls and does
+    /// not read the answers holds no more than this (plus what is already in flight).
+    public var responseHighWaterMark: Int
+    /// Response bytes queued for a connection beyond which it is closed with
+    /// GOAWAY(RESOURCE_LIMIT): what calls already running may still write while reading is paused.
+    public var maximumQueuedResponseBytes: Int
 
     public init(
         host: String = "127.0.0.1", port: Int = 0, maximumFrameSize: Int = 4 << 20, maximumConcurrentStreams: Int = 1024,
-        idleTimeout: TimeAmount? = .minutes(5), shutdownGracePeriod: TimeAmount = .seconds(10)
+        idleTimeout: TimeAmount? = .minutes(5), shutdownGracePeriod: TimeAmount = .seconds(10),
+        maximumMetadataSize: Int = 16 << 10, firstMessageTimeout: TimeAmount? = .seconds(10),
+        maximumBufferedRequestBytes: Int = 16 << 20, responseHighWaterMark: Int = 1 << 20,
+        maximumQueuedResponseBytes: Int = 64 << 20
     ) {
         self.host = host
         self.port = port
@@ -30,6 +52,11 @@ public struct ServerConfiguration: Sendable {
         self.maximumConcurrentStreams = maximumConcurrentStreams
         self.idleTimeout = idleTimeout
         self.shutdownGracePeriod = shutdownGracePeriod
+        self.maximumMetadataSize = maximumMetadataSize
+        self.firstMessageTimeout = firstMessageTimeout
+        self.maximumBufferedRequestBytes = maximumBufferedRequestBytes
+        self.responseHighWaterMark = responseHighWaterMark
+        self.maximumQueuedResponseBytes = maximumQueuedResponseBytes
     }
 }
 
@@ -58,6 +85,10 @@ final class ServerCore: Sendable {
         let entry = (NIOLoopBound(handler, eventLoop: eventLoop), eventLoop)
         connections.withLockedValue { $0[handler.connectionID] = entry }
     }
+
+    /// The metrics label of a method a peer named: itself when served here, otherwise
+    /// ``RPCMetrics/unknownMethod`` (a peer must not be able to create series).
+    func metricsLabel(_ method: String) -> String { methods[method] == nil ? RPCMetrics.unknownMethod : method }
 
     func unregister(_ handler: ServerConnectionHandler) {
         _ = connections.withLockedValue { $0.removeValue(forKey: handler.connectionID) }
@@ -128,6 +159,10 @@ public final class RPCServer: Service, Sendable {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelOption(.maxMessagesPerRead, value: 16)
+                .childChannelOption(
+                    .writeBufferWaterMark,
+                    value: ChannelOptions.Types.WriteBufferWaterMark(
+                        low: core.configuration.responseHighWaterMark / 2, high: core.configuration.responseHighWaterMark))
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let peer = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
@@ -171,6 +206,16 @@ public final class RPCServer: Service, Sendable {
         await drain()
     }
 
+    /// What each open connection holds right now (for tests and diagnostics).
+    func connectionStatistics() async -> [ConnectionStatistics] {
+        let connections = core.connections.withLockedValue { Array($0.values) }
+        var result: [ConnectionStatistics] = []
+        for (handler, loop) in connections {
+            if let statistics = try? await loop.submit({ handler.value.statistics }).get() { result.append(statistics) }
+        }
+        return result
+    }
+
     /// GOAWAY to every connection; wait for them to close (at most the grace period).
     func drain() async {
         let grace = core.configuration.shutdownGracePeriod
@@ -192,8 +237,14 @@ public final class RPCServer: Service, Sendable {
     }
 }
 
-/// Per-method call counters and latency histograms (swift-metrics).
+/// Per-method call counters and latency histograms (swift-metrics). Every label value comes
+/// from a closed set: methods the process knows (anything else is counted as
+/// ``unknownMethod``) and the seventeen status codes, so no peer can add series.
 final class RPCMetrics: Sendable {
+    /// The method label of calls to methods the server does not serve (and of calls refused
+    /// before their method was read).
+    static let unknownMethod = "unknown"
+
     let side: String
     struct Key: Hashable {
         let method: String
@@ -203,6 +254,9 @@ final class RPCMetrics: Sendable {
     let cache = NIOLockedValueBox([Key: (Counter, Timer)]())
 
     init(side: String) { self.side = side }
+
+    /// How many label combinations have been made (tests check it does not grow with input).
+    var seriesCount: Int { cache.withLockedValue { $0.count } }
 
     func record(method: String, code: RPCCode, duration: Duration?) {
         let key = Key(method: method, code: code.rawValue)

@@ -10,8 +10,9 @@ import RPCSchema
 ///
 /// Everything here runs on the channel's event loop; tasks reach it through
 /// ``ServerStreamHandle``.
-final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWriter {
+final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter {
     typealias InboundIn = Frame
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
 
@@ -28,6 +29,13 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         var consumedSinceUpdate = 0
         var responseStarted = false
         let startTime: ContinuousClock.Instant
+        /// Ends the call if its first request message does not come in time.
+        var firstMessageTimer: Scheduled<Void>?
+        /// What this call makes the connection hold (its metadata, and for streaming calls the
+        /// request bytes received and not yet consumed), counted in ``bufferedRequestBytes``.
+        var heldBytes = 0
+        /// The part of ``heldBytes`` that is metadata (held until the call ends).
+        var metadataBytes = 0
     }
 
     let core: ServerCore
@@ -37,14 +45,28 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     var streams: [UInt32: Stream] = [:]
     var highestStreamID: UInt32 { machine.highestStreamID }
     var peerInitialWindow = Int(ServerCore.defaultWindow)
+    /// The largest frame payload the client accepts (its SETTINGS; our own default until then).
+    var peerMaximumFrameSize: Int
     var context: ChannelHandlerContext?
     var pending: ByteBuffer
     var flushScheduled = false
     /// Inside channelRead…channelReadComplete: the read's end flushes, no need to schedule one.
     var inRead = false
     var idleTimer: Scheduled<Void>?
-    /// When a frame last arrived; the idle timer checks it instead of being re-armed per frame.
+    /// When the connection last saw a call frame or its last call ended; the idle timer checks it
+    /// instead of being re-armed per frame.
     var lastActivity = NIODeadline.now()
+    /// The sum of every open call's ``Stream/heldBytes``, bounded by
+    /// ``ServerConfiguration/maximumBufferedRequestBytes``.
+    var bufferedRequestBytes = 0
+    /// Backpressure: while the responses queued for the peer are above the high-water mark, no
+    /// more is read from the socket and frames already decoded wait here, in order.
+    var readsPaused = false
+    var heldFrames = CircularBuffer<Frame>()
+    /// A read the channel asked for while paused; issued on resuming.
+    var readRequested = false
+    /// Since when reading has been paused (a peer that never reads is closed after the idle timeout).
+    var pausedSince: NIODeadline?
     var drainTimer: Scheduled<Void>?
     let executor: EventLoopTaskExecutor
     let peer: String
@@ -55,6 +77,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         self.executor = EventLoopTaskExecutor(eventLoop)
         self.pending = ByteBufferAllocator().buffer(capacity: 0)
         self.peer = peer
+        self.peerMaximumFrameSize = core.configuration.maximumFrameSize
     }
 
     // MARK: Lifecycle
@@ -90,6 +113,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         drainTimer?.cancel()
         for (_, stream) in streams { cancel(stream, reason: "connection closed") }
         streams.removeAll()
+        bufferedRequestBytes = 0
+        heldFrames.removeAll()
         core.unregister(self)
         context.fireChannelInactive()
     }
@@ -127,7 +152,29 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         flushNow()
         for (_, stream) in streams { cancel(stream, reason: "connection closed") }
         streams.removeAll()
-        context.close(promise: nil)
+        bufferedRequestBytes = 0
+        heldFrames.removeAll()
+        if violation.code == .idleTimeout {
+            closeLingering(context)
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    /// After an idle GOAWAY the client may have a call on its way (it cannot know yet). Closing at
+    /// once would answer that call's bytes with a TCP reset, which can destroy the GOAWAY before
+    /// the client reads it; so only our side is closed, what still comes is read and dropped, and
+    /// the connection closes when the client closes its side (on reading the GOAWAY) or after a
+    /// second.
+    func closeLingering(_ context: ChannelHandlerContext) {
+        let channel = context.channel
+        let halfClosed = context.eventLoop.makePromise(of: Void.self)
+        halfClosed.futureResult.whenFailure { _ in channel.close(promise: nil) }
+        context.close(mode: .output, promise: halfClosed)
+        context.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+        readsPaused = false
+        pausedSince = nil
+        context.read()
     }
 
 
@@ -137,6 +184,21 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         let frame = unwrapInboundIn(data)
         guard !isClosed else { return }
         inRead = true
+        process(frame)
+    }
+
+    /// Handles a frame, unless the peer's unread responses are above the high-water mark: then
+    /// reading pauses and the frame waits its turn.
+    func process(_ frame: Frame) {
+        if !readsPaused && queuedResponseBytes >= core.configuration.responseHighWaterMark { pauseReading() }
+        if readsPaused {
+            heldFrames.append(frame)
+            return
+        }
+        handleNow(frame)
+    }
+
+    func handleNow(_ frame: Frame) {
         do {
             try handle(frame)
         } catch let violation as ProtocolViolation {
@@ -144,6 +206,82 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         } catch {
             fail(ProtocolViolation(.internalError, "\(error)"))
         }
+        checkQueuedResponses()
+    }
+
+    // MARK: Backpressure
+
+    /// Response bytes not yet taken by the socket: the pending buffer and the channel's own.
+    var queuedResponseBytes: Int {
+        let inChannel = (try? context?.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+        return pending.readableBytes + inChannel
+    }
+
+    func pauseReading() {
+        readsPaused = true
+        pausedSince = .now()
+        flushNow()
+        // Written at once by the socket, the queue may already be low again: the channel then
+        // never becomes unwritable, so look once more after this tick.
+        if let context {
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            context.eventLoop.execute { bound.value.resumeIfDrained() }
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { resumeIfDrained() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Once the queued responses are down to half the high-water mark: the held frames are
+    /// handled (which may pause again), then reading resumes.
+    func resumeIfDrained() {
+        guard readsPaused, !isClosed, let context else { return }
+        guard queuedResponseBytes <= core.configuration.responseHighWaterMark / 2 else { return }
+        readsPaused = false
+        pausedSince = nil
+        inRead = true
+        while !isClosed, let frame = heldFrames.first {
+            if queuedResponseBytes >= core.configuration.responseHighWaterMark {
+                pauseReading()
+                break
+            }
+            _ = heldFrames.popFirst()
+            handleNow(frame)
+        }
+        inRead = false
+        flushNow()
+        if !readsPaused { resumeWriters() }
+        if !readsPaused && readRequested {
+            readRequested = false
+            context.read()
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if readsPaused {
+            readRequested = true
+        } else {
+            context.read()
+        }
+    }
+
+    /// Calls already running may write while reading is paused; past the hard cap the
+    /// connection is closed.
+    func checkQueuedResponses() {
+        let limit = core.configuration.maximumQueuedResponseBytes
+        guard pending.readableBytes > limit / 2 || readsPaused, !isClosed else { return }
+        let queued = queuedResponseBytes
+        guard queued > limit else { return }
+        fail(ProtocolViolation(.resourceLimit, "more than \(limit) bytes of responses queued for a peer that does not read them"))
+    }
+
+    /// What the connection holds right now.
+    var statistics: ConnectionStatistics {
+        ConnectionStatistics(
+            openCalls: streams.count, queuedResponseBytes: queuedResponseBytes, heldFrames: heldFrames.count,
+            readsPaused: readsPaused, bufferedRequestBytes: bufferedRequestBytes)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -188,6 +326,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     func applySettings(_ frame: Frame) throws {
         let settings = try decodePayload(Settings.self, frame)
         if settings.initialWindowSize > 0 { peerInitialWindow = Int(settings.initialWindowSize) }
+        if settings.maxFrameSize > 0 { peerMaximumFrameSize = Int(settings.maxFrameSize) }
         writeControlFrame(.settings, flags: .ack, streamID: 0, payload: nil)
     }
 
@@ -198,9 +337,29 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     }
 
     func openStream(_ id: UInt32, _ frame: Frame, endStream: Bool) throws {
+        let limit = core.configuration.maximumMetadataSize
+        // Too large to hold the allowed metadata and a method name: refused without decoding, so
+        // an oversized CALL_START costs no more than its bytes.
+        guard frame.payload.readableBytes <= limit + ServerConnectionHandler.callStartAllowance else {
+            core.metrics.record(method: RPCMetrics.unknownMethod, code: .resourceExhausted, duration: nil)
+            refuse(id, RPCError(code: .resourceExhausted, message: "call metadata exceeds the maximum of \(limit) bytes"))
+            return
+        }
         let callStart = try decodePayload(CallStart.self, frame)
+        let metadataSize = ServerConnectionHandler.metadataSize(callStart.metadata)
+        guard metadataSize <= limit else {
+            core.metrics.record(method: core.metricsLabel(callStart.method), code: .resourceExhausted, duration: nil)
+            refuse(
+                id, RPCError(code: .resourceExhausted, message: "call metadata of \(metadataSize) bytes exceeds the maximum of \(limit) bytes"))
+            return
+        }
+        guard bufferedRequestBytes + metadataSize <= core.configuration.maximumBufferedRequestBytes else {
+            core.metrics.record(method: core.metricsLabel(callStart.method), code: .resourceExhausted, duration: nil)
+            refuse(id, bufferedBytesExceeded())
+            return
+        }
         guard let method = core.methods[callStart.method] else {
-            core.metrics.record(method: callStart.method, code: .unimplemented, duration: nil)
+            core.metrics.record(method: RPCMetrics.unknownMethod, code: .unimplemented, duration: nil)
             refuse(id, RPCError(code: .unimplemented, message: "unknown method \(callStart.method)"))
             return
         }
@@ -233,11 +392,19 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
             method: method.descriptor, metadata: metadata, deadline: deadline, traceID: traceID, requestID: requestID,
             logger: core.logger, peer: peer)
         var stream = Stream(method: method, context: serverContext, sendWindow: peerInitialWindow, startTime: now)
-        if let deadline, let loop = context?.eventLoop {
-            let delay = TimeAmount.nanoseconds(Int64(clamping: (deadline - now).components.seconds * 1_000_000_000 + (deadline - now).components.attoseconds / 1_000_000_000))
+        stream.heldBytes = metadataSize
+        stream.metadataBytes = metadataSize
+        if let loop = context?.eventLoop {
             let bound = NIOLoopBound(self, eventLoop: loop)
-            stream.deadline = loop.scheduleTask(in: delay) { bound.value.deadlineExceeded(id) }
+            if let deadline {
+                let delay = TimeAmount.nanoseconds(Int64(clamping: (deadline - now).components.seconds * 1_000_000_000 + (deadline - now).components.attoseconds / 1_000_000_000))
+                stream.deadline = loop.scheduleTask(in: delay) { bound.value.deadlineExceeded(id) }
+            }
+            if !endStream, let wait = core.configuration.firstMessageTimeout {
+                stream.firstMessageTimer = loop.scheduleTask(in: wait) { bound.value.firstMessageTimedOut(id, after: wait) }
+            }
         }
+        bufferedRequestBytes += metadataSize
         streams[id] = stream
         if case .streamingRequest(let body) = method.body {
             let (raw, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
@@ -251,6 +418,8 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
 
     func deliver(_ id: UInt32, _ frame: Frame, endStream: Bool, hasMessage: Bool) throws {
         guard var stream = streams[id] else { return }
+        stream.firstMessageTimer?.cancel()
+        stream.firstMessageTimer = nil
         stream.unacknowledgedReceived += frame.payload.readableBytes
         if stream.unacknowledgedReceived > Int(ServerCore.defaultWindow) + core.configuration.maximumFrameSize {
             throw ProtocolViolation(.protocolError, "stream \(id) sent past its flow-control window")
@@ -275,6 +444,16 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
             let context = stream.context
             start(id, context) { context, handle in try await body(payload, context, handle) }
         case .streamingRequest:
+            if hasMessage {
+                let size = frame.payload.readableBytes
+                guard bufferedRequestBytes + size <= core.configuration.maximumBufferedRequestBytes else {
+                    streams[id] = stream
+                    finishStream(id, error: bufferedBytesExceeded())
+                    return
+                }
+                stream.heldBytes += size
+                bufferedRequestBytes += size
+            }
             streams[id] = stream
             if hasMessage { stream.inbound?.yield(frame.payload) }
             if endStream { stream.inbound?.finish() }
@@ -282,7 +461,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     }
 
     func cancelStream(_ id: UInt32) {
-        guard let stream = streams.removeValue(forKey: id) else { return }
+        guard let stream = removeStream(id) else { return }
         core.metrics.record(method: stream.method.descriptor.path, code: .cancelled, duration: ContinuousClock.now - stream.startTime)
         cancel(stream, reason: "cancelled by the client")
         drainIfDone()
@@ -340,8 +519,37 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         finishStream(id, error: RPCError(code: .deadlineExceeded, message: "deadline exceeded"))
     }
 
+    func firstMessageTimedOut(_ id: UInt32, after wait: TimeAmount) {
+        guard streams[id] != nil else { return }
+        finishStream(id, error: RPCError(code: .deadlineExceeded, message: "no request message within \(wait) of the call's start"))
+    }
+
+    /// Forgets a stream: what it held is released, and a connection left without calls starts
+    /// its idle time now.
+    func removeStream(_ id: UInt32) -> Stream? {
+        guard let stream = streams.removeValue(forKey: id) else { return nil }
+        bufferedRequestBytes -= stream.heldBytes
+        if streams.isEmpty { lastActivity = .now() }
+        return stream
+    }
+
+    func bufferedBytesExceeded() -> RPCError {
+        RPCError(
+            code: .resourceExhausted,
+            message: "this connection's calls hold more than \(core.configuration.maximumBufferedRequestBytes) bytes of requests")
+    }
+
+    /// Room in a CALL_START beyond its metadata: the method name, the timeout, the encoding.
+    static let callStartAllowance = 4096
+
+    /// Metadata size as HTTP/2 counts a header list: key + value + 32 bytes per entry.
+    static func metadataSize(_ entries: [MetadataEntry]) -> Int {
+        entries.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + $1.binaryValue.count + 32 }
+    }
+
     func cancel(_ stream: Stream, reason: String) {
         stream.deadline?.cancel()
+        stream.firstMessageTimer?.cancel()
         stream.task?.cancel()
         stream.inbound?.finish(throwing: CancellationError())
         for waiter in stream.windowWaiters { waiter.resume(throwing: CancellationError()) }
@@ -349,7 +557,7 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
 
     /// Ends a stream with an error status (or OK when `error` is nil) and forgets it.
     func finishStream(_ id: UInt32, error: (any Error)?) {
-        guard let stream = streams.removeValue(forKey: id) else { return }
+        guard let stream = removeStream(id) else { return }
         machine.streamClosed(id)
         let rpcError = error.map { ServerConnectionHandler.status(for: $0, logger: stream.context.logger) }
         core.metrics.record(
@@ -374,14 +582,25 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         }
     }
 
-    func writeResponseStartIfNeeded(_ stream: Stream, _ id: UInt32) {
-        guard !stream.responseStarted else { return }
+    /// Writes RESPONSE_START if the handler set initial metadata; returns false (and writes
+    /// nothing) when it is too large for the client's frames.
+    @discardableResult
+    func writeResponseStartIfNeeded(_ stream: Stream, _ id: UInt32) -> Bool {
+        guard !stream.responseStarted else { return true }
         let initial = stream.context.response.initial
-        guard !initial.isEmpty else { return }
+        guard !initial.isEmpty else { return true }
         var start = ResponseStart()
         start.metadata = initial.wireEntries
+        guard start.serializedSize() <= peerMaximumFrameSize else { return false }
         writeControlFrame(.responseStart, streamID: id, message: start)
         streams[id]?.responseStarted = true
+        return true
+    }
+
+    func initialMetadataTooLarge(_ id: UInt32, _ stream: Stream) {
+        var start = ResponseStart()
+        start.metadata = stream.context.response.initial.wireEntries
+        finishStream(id, error: RPCError.messageTooLarge("initial metadata", size: start.serializedSize(), limit: peerMaximumFrameSize))
     }
 
     // MARK: Writing (called through ServerStreamHandle, on the event loop)
@@ -390,43 +609,72 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     func writeMessage<M: ProtoRuntime.Message>(_ id: UInt32, _ message: M) -> Bool? {
         guard var stream = streams[id] else { return nil }
         guard stream.sendWindow > 0 else { return false }
+        // Streaming answers wait while the peer has not taken the ones queued before them.
+        if !readsPaused && queuedResponseBytes >= core.configuration.responseHighWaterMark { pauseReading() }
+        guard !readsPaused else { return false }
+        let size = message.serializedSize()
+        // A frame the client would refuse would end its connection: only this call fails.
+        guard size <= peerMaximumFrameSize else {
+            finishStream(id, error: RPCError.messageTooLarge("response message", size: size, limit: peerMaximumFrameSize))
+            return nil
+        }
         if !stream.responseStarted {
-            writeResponseStartIfNeeded(stream, id)
+            guard writeResponseStartIfNeeded(stream, id) else {
+                initialMetadataTooLarge(id, stream)
+                return nil
+            }
             stream.responseStarted = true
         }
-        let size = message.serializedSize()
         pending.writeFrameHeader(type: .message, streamID: id, payloadLength: size)
         message.encode(into: &pending, size: size)
         stream.sendWindow -= size
         streams[id] = stream
         scheduleFlush()
+        checkQueuedResponses()
         return true
     }
 
+    /// Parks a writer until its stream has window and the connection is not paused.
     func waitForWindow(_ id: UInt32, _ continuation: CheckedContinuation<Void, any Error>) {
         guard streams[id] != nil else { return continuation.resume(throwing: CancellationError()) }
-        if let window = streams[id]?.sendWindow, window > 0 { return continuation.resume() }
+        if let window = streams[id]?.sendWindow, window > 0, !readsPaused { return continuation.resume() }
         streams[id]?.windowWaiters.append(continuation)
+    }
+
+    /// Reading resumed: writers parked on the connection (not on their window) go on.
+    func resumeWriters() {
+        for (id, stream) in streams where stream.sendWindow > 0 && !stream.windowWaiters.isEmpty {
+            streams[id]?.windowWaiters = []
+            for waiter in stream.windowWaiters { waiter.resume() }
+        }
     }
 
     /// Unary fast path: [RESPONSE_START] MESSAGE STATUS(OK), one write.
     func finishUnary<M: ProtoRuntime.Message>(_ id: UInt32, _ message: M) {
-        guard let stream = streams.removeValue(forKey: id) else { return }
-        machine.streamClosed(id)
-        writeResponseStartIfNeeded(stream, id)
         let size = message.serializedSize()
+        guard size <= peerMaximumFrameSize else {
+            return finishStream(id, error: RPCError.messageTooLarge("response message", size: size, limit: peerMaximumFrameSize))
+        }
+        if let stream = streams[id], !writeResponseStartIfNeeded(stream, id) { return initialMetadataTooLarge(id, stream) }
+        guard let stream = removeStream(id) else { return }
+        machine.streamClosed(id)
         pending.writeFrameHeader(type: .message, streamID: id, payloadLength: size)
         message.encode(into: &pending, size: size)
         sendStatus(id, nil, trailers: stream.context.response.trailers)
         core.metrics.record(method: stream.method.descriptor.path, code: .ok, duration: ContinuousClock.now - stream.startTime)
         stream.deadline?.cancel()
+        stream.firstMessageTimer?.cancel()
         drainIfDone()
+        checkQueuedResponses()
     }
 
     func consumed(_ id: UInt32, bytes: Int) {
         guard var stream = streams[id] else { return }
         stream.consumedSinceUpdate += bytes
         stream.unacknowledgedReceived -= bytes
+        let released = min(bytes, max(0, stream.heldBytes - stream.metadataBytes))
+        stream.heldBytes -= released
+        bufferedRequestBytes -= released
         if stream.consumedSinceUpdate >= Int(ServerCore.defaultWindow) / 2 {
             var payload = context?.channel.allocator.buffer(capacity: 4) ?? ByteBuffer()
             payload.writeInteger(UInt32(truncatingIfNeeded: stream.consumedSinceUpdate))
@@ -447,6 +695,15 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         } else {
             status.trailers = trailers.wireEntries
         }
+        if status.serializedSize() > peerMaximumFrameSize {
+            // Trailers or a message too large for a frame: the call still gets a status.
+            let size = status.serializedSize()
+            let replacement = RPCError.messageTooLarge("status", size: size, limit: peerMaximumFrameSize)
+            status = Status()
+            status.code = replacement.code.rawValue
+            status.message = replacement.message
+            status.trailers = replacement.metadata.wireEntries
+        }
         writeControlFrame(.status, streamID: id, message: status)
     }
 
@@ -460,11 +717,17 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         idleTimer = context.eventLoop.scheduleTask(in: delay ?? timeout) {
             let handler = bound.value
-            let idleFor = NIODeadline.now() - handler.lastActivity
-            if handler.streams.isEmpty && idleFor >= timeout {
+            let now = NIODeadline.now()
+            if let since = handler.pausedSince, now - since >= timeout {
+                // Its calls are busy only because it reads none of their answers.
+                return handler.fail(ProtocolViolation(.idleTimeout, "read none of its responses for longer than \(timeout)"))
+            }
+            let busy = !handler.streams.isEmpty || handler.readsPaused || !handler.heldFrames.isEmpty
+            let idleFor = now - handler.lastActivity
+            if !busy && idleFor >= timeout {
                 handler.fail(ProtocolViolation(.idleTimeout, "idle for longer than \(timeout)"))
             } else {
-                handler.armIdleTimer(after: handler.streams.isEmpty ? timeout - idleFor : timeout)
+                handler.armIdleTimer(after: busy ? timeout : timeout - idleFor)
             }
         }
     }
@@ -495,9 +758,19 @@ final class ServerConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         flushNow()
         for (_, stream) in streams { cancel(stream, reason: "server shut down") }
         streams.removeAll()
+        bufferedRequestBytes = 0
         isClosed = true
         context.close(promise: nil)
     }
+}
+
+/// What one connection holds at a moment (``RPCServer``'s statistics, for tests).
+struct ConnectionStatistics: Sendable {
+    var openCalls: Int
+    var queuedResponseBytes: Int
+    var heldFrames: Int
+    var readsPaused: Bool
+    var bufferedRequestBytes: Int
 }
 
 extension Metadata {
