@@ -1,5 +1,6 @@
 import Foundation
 import RPC
+import RPCSchema
 import TestSupport
 import Testing
 
@@ -31,6 +32,20 @@ struct ProcessTests {
             }
         }
         #expect(healthy, "the gateway reports every backend SERVING")
+        // The bus lets nobody in without a credential: a forged payment.completed is refused.
+        let anonymous = Broker.Client(RPCClient(endpoints: [Endpoint(host: "127.0.0.1", port: bus)]))
+        let forged = Event(id: "forged", exchange: "payment_events", routingKey: "payment.completed", type: "marketplace.v1.PaymentCompleted")
+        await #expect(throws: RPCError.self) { _ = try await anonymous.publish(PublishRequest(events: [forged])) }
+        do { _ = try await anonymous.publish(PublishRequest(events: [forged])) } catch let error as RPCError {
+            #expect(error.code == .unauthenticated)
+        }
+        await anonymous.client.close()
+        // An operator on the machine, with the data directory's service key, may look.
+        let rpcctl = repositoryRoot.appendingPathComponent(".build/debug/rpcctl").path
+        let queues = try await runProcess(
+            rpcctl, ["events", "queues", "--bus", "127.0.0.1:\(bus)", "--key-file", directory.appendingPathComponent("keys/service-ed25519.key").path])
+        #expect(queues.status == 0, "\(queues.output)")
+        #expect(queues.output.contains("notifications.events"))
         process.terminate()  // SIGTERM
         let text = await withCheckedContinuation { continuation in
             Thread.detachNewThread {
