@@ -150,12 +150,13 @@ struct CallTests {
         try await withServer { _, second in
             try await withServer { _, first in
                 let client = Echo.Client(RPCClient(endpoints: [first]))
-                var options = CallOptions(timeout: .seconds(5))
+                // Generous: the hops may queue behind the rest of a loaded suite.
+                var options = CallOptions(timeout: .seconds(60))
                 options.metadata.add("x-trace-id", "trace-123")
                 let response = try await client.get(EchoRequest(text: "hop", forwardTo: "\(second)", hops: 1), options: options)
                 #expect(response.traceId == "trace-123")
-                #expect(response.remainingMicros > 0 && response.remainingMicros <= 5_000_000)
-                #expect(response.remainingMicros > 3_000_000)
+                #expect(response.remainingMicros > 0 && response.remainingMicros <= 60_000_000)
+                #expect(response.remainingMicros > 30_000_000)
                 await client.client.close()
             }
         }
