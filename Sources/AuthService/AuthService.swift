@@ -79,13 +79,34 @@ public struct AuthService: Auth.Handler {
     /// Who is asking: the peer's address, or for a trusted proxy (the gateway) the client
     /// address it forwards in `x-client-address`.
     func source(_ context: ServerContext) -> String {
-        let host = context.peer.lastIndex(of: ":").map { String(context.peer[..<$0]) } ?? context.peer
+        let host = AuthService.normalized(context.peer.lastIndex(of: ":").map { String(context.peer[..<$0]) } ?? context.peer)
         if configuration.trustedProxies.contains(host), let forwarded = context.metadata[MetadataKeys.clientAddress], !forwarded.isEmpty,
             forwarded.utf8.count <= 64
         {
-            return forwarded
+            return AuthService.bucket(AuthService.normalized(forwarded))
         }
-        return host
+        return AuthService.bucket(host)
+    }
+
+    /// An IPv4-mapped IPv6 address as the IPv4 address it is.
+    static func normalized(_ host: String) -> String {
+        let lower = host.lowercased()
+        return lower.hasPrefix("::ffff:") && lower.contains(".") ? String(lower.dropFirst(7)) : lower
+    }
+
+    /// The rate-limit key of an address: IPv4 whole, IPv6 by its /64 (one host has a whole /64
+    /// to pick addresses from).
+    static func bucket(_ host: String) -> String {
+        guard host.contains(":") else { return host }
+        var groups = host.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        // Expand "::" so the first four groups are the prefix.
+        if let gap = groups.firstIndex(of: ""), host.contains("::") {
+            let present = groups.filter { !$0.isEmpty }
+            let missing = max(0, 8 - present.count)
+            groups = Array(groups[..<gap].filter { !$0.isEmpty }) + Array(repeating: "0", count: missing)
+                + Array(groups[gap...].filter { !$0.isEmpty })
+        }
+        return groups.prefix(4).joined(separator: ":") + "::/64"
     }
 
     /// Takes a token from `limiter` for `key`, or refuses with RESOURCE_EXHAUSTED and when to retry.

@@ -13,7 +13,7 @@ public import RPC
 public final class HashingGate: Sendable {
     struct State {
         var running = 0
-        var waiting = Deque<CheckedContinuation<Void, Never>>()
+        var waiting = Deque<CheckedContinuation<Void, any Error>>()
     }
 
     public let concurrency: Int
@@ -38,33 +38,26 @@ public final class HashingGate: Sendable {
 
     /// Runs `body` in a slot; throws ``busy`` when every slot and the queue are taken.
     func run<T: Sendable>(_ body: () async throws -> T) async throws -> T {
-        let admission = state.withLockedValue { state -> Admission in
-            if state.running < concurrency {
-                state.running += 1
-                return .now
-            }
-            return state.waiting.count < queue ? .wait : .refused
-        }
-        switch admission {
-        case .refused: throw HashingGate.busy
-        case .wait:
-            await withCheckedContinuation { continuation in
-                // Re-checked under the lock: a slot may have come free meanwhile.
-                let resumeNow = state.withLockedValue { state -> Bool in
-                    if state.running < concurrency {
-                        state.running += 1
-                        return true
-                    }
-                    state.waiting.append(continuation)
-                    return false
+        // Admitted, queued or refused in one step under the lock, so the queue never overfills.
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let admission = state.withLockedValue { state -> Admission in
+                if state.running < concurrency {
+                    state.running += 1
+                    return .now
                 }
-                if resumeNow { continuation.resume() }
+                guard state.waiting.count < queue else { return .refused }
+                state.waiting.append(continuation)
+                return .wait
             }
-        case .now: break
+            switch admission {
+            case .now: continuation.resume()
+            case .refused: continuation.resume(throwing: HashingGate.busy)
+            case .wait: break  // resumed by the slot's holder when it finishes
+            }
         }
         defer {
             // The slot passes to the next waiter, or frees.
-            let next = state.withLockedValue { state -> CheckedContinuation<Void, Never>? in
+            let next = state.withLockedValue { state -> CheckedContinuation<Void, any Error>? in
                 if let next = state.waiting.popFirst() { return next }
                 state.running -= 1
                 return nil

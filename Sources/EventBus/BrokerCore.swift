@@ -10,6 +10,10 @@ public enum BrokerError: Error, Hashable, Sendable, CustomStringConvertible {
     case shuttingDown
     /// A bound of the broker's (queues, prefetch) would be exceeded.
     case limitExceeded(String)
+    /// A declaration that cannot work (a queue dead-lettering into itself, directly or round a cycle).
+    case invalidDeclaration(String)
+    /// The queue is exclusive to the credential that declared it.
+    case exclusiveQueue(String)
 
     public var description: String {
         switch self {
@@ -18,7 +22,8 @@ public enum BrokerError: Error, Hashable, Sendable, CustomStringConvertible {
         case .conflictingDeclaration(let what): return what
         case .unsupportedExchangeType(let type): return "exchange type '\(type)' is not supported (only 'topic')"
         case .shuttingDown: return "the event bus is shutting down"
-        case .limitExceeded(let what): return what
+        case .limitExceeded(let what), .invalidDeclaration(let what): return what
+        case .exclusiveQueue(let name): return "queue '\(name)' is exclusive to the credential that declared it"
         }
     }
 }
@@ -54,6 +59,10 @@ public actor BrokerCore {
         var dispatching = false
         /// Work arrived while the loop ran: it goes round once more.
         var dispatchAgain = false
+        /// Who declared it, when not the topology or an operator (their queues count against a quota).
+        var owner: String?
+        /// Only a subscriber with this credential (token id) may consume it.
+        var exclusiveTo: String?
     }
 
     struct Consumer {
@@ -67,6 +76,10 @@ public actor BrokerCore {
     let commit: GroupCommit
     /// At most this many queues (dead-letter queues included): declarations past it are refused.
     public let maximumQueues: Int
+    /// At most this many bindings per queue.
+    public static let maximumBindingsPerQueue = 256
+    /// Declarations between their check and their commit (so concurrent ones cannot overshoot).
+    var pendingDeclarations = 0
     var exchanges: [String: String] = [:]
     var queues: [String: QueueState] = [:]
     var bindings: [String: [(queue: String, pattern: TopicPattern)]] = [:]
@@ -120,9 +133,15 @@ public actor BrokerCore {
     }
 
     /// Declares a queue if absent (and its dead-letter queue); returns whether it was created.
-    /// - Parameter applyingLimits: an existing queue takes `settings`' length and age limits
-    ///   (the topology at start is their authority); its other settings must still agree.
-    public func declareQueue(_ settings: BrokerStore.QueueSettings, applyingLimits: Bool = false) async throws -> Bool {
+    /// - Parameters:
+    ///   - applyingLimits: an existing queue takes `settings`' length and age limits (the
+    ///     topology at start is their authority); its other settings must still agree.
+    ///   - owner: the identity declaring it, when its queues are counted against `quota`.
+    ///   - exclusiveTo: the credential (token id) that alone may consume it.
+    public func declareQueue(
+        _ settings: BrokerStore.QueueSettings, applyingLimits: Bool = false, owner: String? = nil, exclusiveTo: String? = nil,
+        quota: Int = .max
+    ) async throws -> Bool {
         if var existing = queues[settings.name]?.settings {
             if applyingLimits, existing.maxLength != settings.maxLength || existing.messageTTLMilliseconds != settings.messageTTLMilliseconds {
                 existing.maxLength = settings.maxLength
@@ -137,16 +156,33 @@ public actor BrokerCore {
             }
             return false
         }
-        guard queues.count + 2 <= maximumQueues else {
+        guard settings.deadLetterQueue != settings.name else {
+            throw BrokerError.invalidDeclaration("queue '\(settings.name)' cannot be its own dead-letter queue")
+        }
+        // Nor round a cycle: follow the dead-letter queues from its own (iteratively, each once).
+        var next = settings.deadLetterQueue
+        var seen: Set<String> = []
+        while let queue = queues[next], seen.insert(next).inserted {
+            guard queue.settings.deadLetterQueue != settings.name else {
+                throw BrokerError.invalidDeclaration("queue '\(settings.name)': its dead-letter queues lead back to it")
+            }
+            next = queue.settings.deadLetterQueue
+        }
+        guard queues.count + pendingDeclarations + 2 <= maximumQueues else {
             throw BrokerError.limitExceeded("the bus holds \(queues.count) queues, its maximum is \(maximumQueues)")
         }
+        if let owner, queues.values.filter({ $0.owner == owner }).count >= quota {
+            throw BrokerError.limitExceeded("\(owner) holds \(quota) queues, as many as it may")
+        }
+        pendingDeclarations += 1
+        defer { pendingDeclarations -= 1 }
         try await store.saveQueue(settings)
         // The actor may have declared it meanwhile (reentrancy across the await): keep that one.
         if let existing = queues[settings.name]?.settings {
             guard existing == settings else { throw BrokerError.conflictingDeclaration("queue '\(settings.name)' was declared concurrently with other settings") }
             return false
         }
-        queues[settings.name] = QueueState(settings: settings)
+        queues[settings.name] = QueueState(settings: settings, owner: owner, exclusiveTo: exclusiveTo)
         if queues[settings.deadLetterQueue] == nil, !settings.name.hasSuffix(".dead"), !settings.autoDelete {
             // As long as the queue it serves (a dead-letter queue nobody drains stays bounded too).
             let dead = BrokerStore.QueueSettings(name: settings.deadLetterQueue, maxDeliveries: Int.max / 2, maxLength: settings.maxLength)
@@ -160,8 +196,12 @@ public actor BrokerCore {
     public func bind(queue: String, exchange: String, pattern: String) async throws -> Bool {
         guard exchanges[exchange] != nil else { throw BrokerError.unknownExchange(exchange) }
         guard queues[queue] != nil else { throw BrokerError.unknownQueue(queue) }
+        let existing = bindings.values.reduce(0) { $0 + $1.filter { $0.queue == queue }.count }
         if bindings[exchange, default: []].contains(where: { $0.queue == queue && $0.pattern.description == pattern }) {
             return false
+        }
+        guard existing < BrokerCore.maximumBindingsPerQueue else {
+            throw BrokerError.limitExceeded("queue '\(queue)' has \(existing) bindings, its maximum is \(BrokerCore.maximumBindingsPerQueue)")
         }
         try await store.saveBinding(queue: queue, exchange: exchange, pattern: pattern)
         bindings[exchange, default: []].append((queue, TopicPattern(pattern)))
@@ -208,9 +248,13 @@ public actor BrokerCore {
     // MARK: Consuming
 
     /// Starts a consumer of `queue` with `prefetch` credit; its deliveries arrive on the stream.
-    public func subscribe(queue: String, prefetch: Int) async throws -> (id: UInt64, deliveries: AsyncStream<BrokerDelivery>) {
+    /// - Parameter credential: the subscriber's token id (an exclusive queue admits only its declarer's).
+    public func subscribe(queue: String, prefetch: Int, credential: String? = nil) async throws -> (
+        id: UInt64, deliveries: AsyncStream<BrokerDelivery>
+    ) {
         guard !stopping else { throw BrokerError.shuttingDown }
-        guard queues[queue] != nil else { throw BrokerError.unknownQueue(queue) }
+        guard let state = queues[queue] else { throw BrokerError.unknownQueue(queue) }
+        if let exclusive = state.exclusiveTo, exclusive != credential { throw BrokerError.exclusiveQueue(queue) }
         let (stream, continuation) = AsyncStream<BrokerDelivery>.makeStream()
         let id = nextConsumerID
         nextConsumerID += 1
@@ -327,12 +371,23 @@ public actor BrokerCore {
         }
     }
 
+    /// A dead-letter queue over its length limit drops its oldest (counted as dead-lettered; no
+    /// further chain, so dead-lettering never recurses).
+    func dropOverflow(_ name: String) {
+        guard let limit = queues[name]?.settings.maxLength, limit > 0 else { return }
+        while let count = queues[name]?.ready.count, count > limit, let oldest = queues[name]?.ready.popFirst() {
+            queues[name]?.deadLettered += 1
+            release(oldest.sequence)
+            commit.acknowledge(queue: name, sequences: [oldest.sequence])
+        }
+    }
+
     func deadLetter(_ entry: Entry, from queue: String) async throws {
         guard let settings = queues[queue]?.settings else { return }
         // The cache keeps payloads for deliveries to come; a dead-lettered one is read back from
         // the store if anyone consumes the dead-letter queue.
         defer { release(entry.sequence) }
-        guard queues[settings.deadLetterQueue] != nil else {
+        guard queues[settings.deadLetterQueue] != nil, settings.deadLetterQueue != queue else {
             // No dead-letter queue (a temporary queue, or a dead-letter queue itself): dropped.
             queues[queue]?.deadLettered += 1
             commit.acknowledge(queue: queue, sequences: [entry.sequence])
@@ -345,7 +400,7 @@ public actor BrokerCore {
         // Already there (another queue dead-lettered the same event into it): one copy is enough.
         guard moved else { return }
         queues[settings.deadLetterQueue]?.ready.append(Entry(sequence: entry.sequence, deliveryCount: 0, receivedAt: entry.receivedAt))
-        await enforceLength(settings.deadLetterQueue)
+        dropOverflow(settings.deadLetterQueue)
         await dispatch(settings.deadLetterQueue)
     }
 

@@ -17,6 +17,9 @@ public struct BrokerService: Broker.Handler {
     let access: BusAccess
     /// A subscriber's prefetch is capped here (credit a peer can make the bus hold for it).
     public static let maximumPrefetch = 10_000
+    /// Queues a service (not an operator) may hold at once, and their length limit.
+    public static let serviceQueueQuota = 64
+    public static let serviceQueueLength = 10_000
 
     public init(core: BrokerCore, access: BusAccess = BusAccess(BusPermission.standard)) {
         self.core = core
@@ -45,6 +48,8 @@ public struct BrokerService: Broker.Handler {
             return RPCError(code: .invalidArgument, message: "exchange type '\(type)' is not supported (only 'topic')")
         case BrokerError.shuttingDown: return RPCError(code: .unavailable, message: "the event bus is shutting down")
         case BrokerError.limitExceeded(let what): return RPCError(code: .resourceExhausted, message: what)
+        case BrokerError.invalidDeclaration(let what): return RPCError(code: .invalidArgument, message: what)
+        case BrokerError.exclusiveQueue: return RPCError(code: .permissionDenied, message: "\(error)")
         default: return error
         }
     }
@@ -77,7 +82,11 @@ public struct BrokerService: Broker.Handler {
 
     public func declareExchange(_ request: DeclareExchangeRequest, context: ServerContext) async throws -> DeclareExchangeResponse {
         guard !request.name.isEmpty else { throw RPCError(code: .invalidArgument, message: "an exchange needs a name") }
-        try access.check(try BrokerService.identity(context), .configure, "exchange", request.name)
+        let identity = try BrokerService.identity(context)
+        try access.check(identity, .configure, "exchange", request.name)
+        guard access.isOperator(identity) else {
+            throw RPCError(code: .permissionDenied, message: "\(identity) may not declare exchanges (the topology and operators do)")
+        }
         let created = try await mapping { try await core.declareExchange(request.name, type: request.type.isEmpty ? "topic" : request.type) }
         return DeclareExchangeResponse(created: created)
     }
@@ -87,12 +96,26 @@ public struct BrokerService: Broker.Handler {
         let identity = try BrokerService.identity(context)
         try access.check(identity, .configure, "queue", request.name)
         if !request.deadLetterQueue.isEmpty { try access.check(identity, .configure, "queue", request.deadLetterQueue) }
-        let settings = BrokerStore.QueueSettings(
+        var settings = BrokerStore.QueueSettings(
             name: request.name, maxDeliveries: request.maxDeliveries == 0 ? 5 : Int(request.maxDeliveries),
             deadLetterQueue: request.deadLetterQueue,
             ackTimeoutMilliseconds: request.ackTimeoutMs == 0 ? 30_000 : Int(request.ackTimeoutMs), autoDelete: request.autoDelete,
             maxLength: Int(request.maxLength), messageTTLMilliseconds: Int(request.messageTtlMs))
-        return DeclareQueueResponse(created: try await mapping { try await core.declareQueue(settings) })
+        if access.isOperator(identity) {
+            return DeclareQueueResponse(created: try await mapping { try await core.declareQueue(settings) })
+        }
+        // A service's own queues are temporary, bounded, few, and consumed only with the
+        // credential that declared them (another holder of its permissions cannot drain them).
+        guard request.autoDelete else {
+            throw RPCError(
+                code: .permissionDenied, message: "\(identity) may declare only temporary (auto_delete) queues; durable ones come from the topology")
+        }
+        if settings.maxLength == 0 || settings.maxLength > BrokerService.serviceQueueLength { settings.maxLength = BrokerService.serviceQueueLength }
+        let credential = context.caller?.tokenID
+        return DeclareQueueResponse(
+            created: try await mapping {
+                try await core.declareQueue(settings, owner: identity.publisher, exclusiveTo: credential, quota: BrokerService.serviceQueueQuota)
+            })
     }
 
     public func bind(_ request: BindRequest, context: ServerContext) async throws -> BindResponse {
@@ -124,7 +147,8 @@ public struct BrokerService: Broker.Handler {
                         }
                         try access.check(identity, .read, "queue", subscribe.queue)
                         let prefetch = subscribe.prefetch == 0 ? 100 : min(Int(subscribe.prefetch), BrokerService.maximumPrefetch)
-                        let subscription = try await core.subscribe(queue: subscribe.queue, prefetch: prefetch)
+                        let subscription = try await core.subscribe(
+                            queue: subscribe.queue, prefetch: prefetch, credential: context.caller?.tokenID)
                         subscribed.withLockedValue { $0 = subscription.id }
                         starting.yield(subscription)
                         starting.finish()
@@ -167,7 +191,10 @@ public struct BrokerService: Broker.Handler {
     static func wireEvent(_ event: BrokerStore.StoredEvent) -> Event {
         Event(
             id: event.id, exchange: event.exchange, routingKey: event.routingKey, type: event.type, payload: event.payload,
-            publishedAt: ProtoTimestamp(seconds: event.publishedAtMicros / 1_000_000, nanos: Int32(event.publishedAtMicros % 1_000_000) * 1000),
+            // Floored, so a time before 1970 has nanos in 0..<1e9 as a Timestamp must.
+            publishedAt: ProtoTimestamp(
+                seconds: floorDivide(event.publishedAtMicros, 1_000_000),
+                nanos: Int32(event.publishedAtMicros - floorDivide(event.publishedAtMicros, 1_000_000) * 1_000_000) * 1000),
             headers: (try? EventHeaders(serializedBytes: event.headers))?.values ?? [:], publisher: event.publisher)
     }
 
@@ -237,4 +264,10 @@ public struct EventBusServer: Service {
             group.cancelAll()
         }
     }
+}
+
+/// `a / b` rounded towards minus infinity (b > 0).
+func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {
+    let quotient = a / b
+    return (a % b < 0) ? quotient - 1 : quotient
 }

@@ -120,6 +120,12 @@ public final class BrokerStore: Sendable {
                     ALTER TABLE queue ADD COLUMN max_length INTEGER NOT NULL DEFAULT 0;
                     ALTER TABLE queue ADD COLUMN message_ttl_ms INTEGER NOT NULL DEFAULT 0;
                     """)
+            // Events stored before publishers were verified came through the owners' outboxes:
+            // they keep being accepted by consumers.
+            for (exchange, owner) in EventOwnership.standard {
+                try db.execute(
+                    sql: "UPDATE event SET publisher = ? WHERE publisher = '' AND exchange = ?", arguments: ["service:\(owner)", exchange])
+            }
         }
         try migrator.migrate(pool)
     }

@@ -106,6 +106,12 @@ public struct BusAccess: Sendable {
         }
     }
 
+    /// Whether `identity` may configure everything (an operator: declares exchanges and durable
+    /// queues, unbounded by the quotas of services).
+    public func isOperator(_ identity: BusIdentity) -> Bool {
+        (grants[identity.role] ?? []).contains { $0.configure.contains("*") }
+    }
+
     /// Throws PERMISSION_DENIED unless `identity` may `operation` on `resource`.
     public func check(_ identity: BusIdentity, _ operation: Operation, _ kind: String, _ resource: String) throws {
         guard allows(identity, operation, resource) else {

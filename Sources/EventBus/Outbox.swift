@@ -108,12 +108,14 @@ public final class OutboxRelay: Service, Sendable {
         return rows.count
     }
 
-    /// Refusals that no retry can change: an unknown exchange, an invalid event, a conflict, a
-    /// permission this service lacks, or an event too large for a frame (RESOURCE_EXHAUSTED for its size; a batch too large as a
+    /// Refusals that no retry can change: an unknown exchange, an invalid event, a conflict, or
+    /// an event too large for a frame (RESOURCE_EXHAUSTED for its size; a batch too large as a
     /// whole is published one by one, so only an event too large alone is parked). Anything
     /// else (the bus down, busy) is retried.
     static func refusedForGood(_ error: RPCError) -> Bool {
-        [.notFound, .invalidArgument, .failedPrecondition, .permissionDenied].contains(error.code) || error.isMessageTooLarge
+        // PERMISSION_DENIED is not among them: a topology that lacks a grant is fixed by fixing
+        // it, and the rows wait (retried, logged) rather than being set aside.
+        [.notFound, .invalidArgument, .failedPrecondition].contains(error.code) || error.isMessageTooLarge
     }
 
     /// Publishes rows one at a time, in order; a row the bus refuses for good moves to

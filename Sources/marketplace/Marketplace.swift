@@ -102,6 +102,9 @@ struct Marketplace: AsyncParsableCommand {
         @Option(help: "Login attempts per minute for one account (bursts of half of it).")
         var loginsPerMinutePerAccount = 20
 
+        @Option(name: .customLong("trusted-proxy"), help: "A gateway's address whose x-client-address names the real client (repeatable; default 127.0.0.1 and ::1).")
+        var trustedProxies: [String] = []
+
         func validate() throws {
             guard (1...1000).contains(maxFailedLogins) else { throw ValidationError("--max-failed-logins must be 1-1000") }
             guard (1...10_080).contains(lockoutMinutes) else { throw ValidationError("--lockout-minutes must be 1-10080") }
@@ -124,6 +127,7 @@ struct Marketplace: AsyncParsableCommand {
             configuration.hashQueue = hashQueue
             configuration.perSource = (burst: max(1, loginsPerMinutePerSource / 3), perMinute: loginsPerMinutePerSource)
             configuration.perAccount = (burst: max(1, loginsPerMinutePerAccount / 2), perMinute: loginsPerMinutePerAccount)
+            if !trustedProxies.isEmpty { configuration.trustedProxies = Set(trustedProxies.map { $0.lowercased() }) }
             return configuration
         }
     }

@@ -170,6 +170,42 @@ struct BusAccessTests {
         }
     }
 
+    @Test("a service's own queues: only temporary ones, bounded, at most 64, and consumable only with the credential that declared them")
+    func serviceQueues() async throws {
+        try await withAccessBus { endpoint, dir in
+            let orders = try busClient(endpoint, dataDirectory: dir, as: "orders")
+            #expect(await status { _ = try await orders.declareQueue(DeclareQueueRequest(name: "revocations.orders.durable")) } == .permissionDenied)
+            #expect(try await orders.declareQueue(DeclareQueueRequest(name: "revocations.orders.feed", autoDelete: true)).created)
+            let admin = try busClient(endpoint, dataDirectory: dir)
+            let feed = try await admin.inspect(InspectRequest()).queues.first { $0.name == "revocations.orders.feed" }
+            #expect(feed?.maxLength == UInt32(BrokerService.serviceQueueLength), "a service's queue is bounded even when it asks for no limit")
+            // Another holder of the same permissions (another token of the same service) cannot drain it.
+            let thief = try busClient(endpoint, dataDirectory: dir, as: "orders")
+            #expect(await status { _ = try await receive(thief, "revocations.orders.feed") } == .permissionDenied)
+            for i in 1..<BrokerService.serviceQueueQuota {
+                _ = try await orders.declareQueue(DeclareQueueRequest(name: "revocations.orders.q\(i)", autoDelete: true))
+            }
+            #expect(await status { _ = try await orders.declareQueue(DeclareQueueRequest(name: "revocations.orders.more", autoDelete: true)) } == .resourceExhausted)
+            for client in [orders, admin, thief] { await client.client.close() }
+        }
+    }
+
+    @Test("a queue that dead-letters into itself, or round a cycle, is refused; bindings per queue are bounded")
+    func cycles() async throws {
+        let dir = try makeTemporaryDirectory("bus-cycles")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try await withBus(in: dir) { bus in
+            #expect(await status { _ = try await bus.declareQueue(DeclareQueueRequest(name: "self", deadLetterQueue: "self", maxLength: 1)) } == .invalidArgument)
+            // a → b (made as a's dead-letter queue) → b.dead: declaring b.dead to dead-letter into a closes a cycle.
+            _ = try await bus.declareQueue(DeclareQueueRequest(name: "a", deadLetterQueue: "b"))
+            #expect(await status { _ = try await bus.declareQueue(DeclareQueueRequest(name: "b.dead", deadLetterQueue: "a")) } == .invalidArgument)
+            for i in 0..<BrokerCore.maximumBindingsPerQueue {
+                _ = try await bus.bind(BindRequest(queue: "a", exchange: "order_events", pattern: "k\(i)"))
+            }
+            #expect(await status { _ = try await bus.bind(BindRequest(queue: "a", exchange: "order_events", pattern: "one.more")) } == .resourceExhausted)
+        }
+    }
+
     @Test("queue limits: past max_length the oldest go to the dead-letter queue; past the TTL they do too; inspect shows ages")
     func limits() async throws {
         let dir = try makeTemporaryDirectory("bus-limits")

@@ -1,4 +1,4 @@
-import AuthService
+@testable import AuthService
 import EventBus
 import Foundation
 import Logging
@@ -97,6 +97,16 @@ struct AuthLimitsTests {
                 #expect(other == (trusted ? nil : .resourceExhausted))
             }
         }
+    }
+
+    @Test("source addresses: IPv4-mapped as IPv4, IPv6 by its /64")
+    func sourceBuckets() {
+        #expect(AuthService.normalized("::FFFF:127.0.0.1") == "127.0.0.1")
+        #expect(AuthService.bucket("203.0.113.7") == "203.0.113.7")
+        #expect(AuthService.bucket("2001:db8:1:2:3:4:5:6") == "2001:db8:1:2::/64")
+        #expect(AuthService.bucket("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64")
+        #expect(AuthService.bucket("2001:db8::1") == "2001:db8:0:0::/64")
+        #expect(AuthService.bucket("::1") == "0:0:0:0::/64")
     }
 
     @Test("per account: a burst of attempts on one account (existing or not), then RESOURCE_EXHAUSTED; other accounts are unaffected")

@@ -387,7 +387,9 @@ public final class RPCClient: Sendable {
                     switch event {
                     case .responseStart(let m): state.metadata.withLockedValue { $0 = m }
                     case .message(let buffer): continuation.yield(buffer)
-                    case .refused(let error): continuation.finish(throwing: error)
+                    case .refused(let error):
+                        call.ended(error)
+                        continuation.finish(throwing: error)
                     case .finished(let error, let trailers):
                         call.ended(error)
                         state.trailers.withLockedValue { $0 = trailers }
