@@ -132,7 +132,7 @@ public final class Gateway: Sendable {
         logger.info(
             "request",
             metadata: [
-                "request-id": "\(requestID)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "status": "\(status)",
+                "request-id": "\(requestID)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path.prefix(256))", "status": "\(status)",
                 "ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
             ])
         return response
@@ -141,6 +141,13 @@ public final class Gateway: Sendable {
     func route(_ request: Request, context: GatewayContext, requestID: String) async throws -> Response {
         let path = request.uri.path
         let verb = request.method.rawValue
+        // Checked before anything splits or decodes them.
+        guard path.utf8.count <= RouteTable.maximumPathBytes else {
+            throw HTTPFailure(status: 414, detail: "URI Too Long: the path is longer than \(RouteTable.maximumPathBytes) bytes")
+        }
+        guard (request.uri.query?.utf8.count ?? 0) <= Gateway.maximumQueryBytes else {
+            throw HTTPFailure(status: 414, detail: "URI Too Long: the query is longer than \(Gateway.maximumQueryBytes) bytes")
+        }
         if verb == "OPTIONS" { return Gateway.preflight(request) }
         switch (verb, path) {
         case ("GET", "/health"):
@@ -277,6 +284,9 @@ public final class Gateway: Sendable {
         if !token.isEmpty { members.append(("page_token", .string(token))) }
         return .object(members)
     }
+
+    /// The longest query string (UTF-8 bytes) accepted; a longer one is refused (414).
+    static let maximumQueryBytes = 8192
 
     /// A query string's items, decoded as HTML forms encode them (`+` is a space).
     static func queryItems(_ query: String?) -> [(String, String)] {

@@ -1,0 +1,66 @@
+import Foundation
+@testable import Gateway
+import ProtoRuntime
+import RPC
+import TestSupport
+import Testing
+
+@Suite("The gateway's bounds on hostile paths and bodies")
+struct GatewayLimitTests {
+    static let table = RouteTable(methods: Gateway.services.flatMap(\.methods))
+
+    static func isNotFound(_ match: RouteTable.Match) -> Bool {
+        if case .notFound = match { return true }
+        return false
+    }
+
+    @Test("the route table strips at most one trailing slash and never recurses: a path of many slashes is not found")
+    func routeTableSlashes() {
+        guard case .found(let route, _) = Self.table.match(verb: "GET", path: "/api/v1/auth/me") else {
+            Issue.record("GET /api/v1/auth/me has a route")
+            return
+        }
+        #expect(route.method.method == "GetMe")
+        guard case .redirect(let target) = Self.table.match(verb: "GET", path: "/api/v1/auth/me/") else {
+            Issue.record("one trailing slash redirects")
+            return
+        }
+        #expect(target == "/api/v1/auth/me")
+        #expect(Self.isNotFound(Self.table.match(verb: "GET", path: "/api/v1/auth/me//")), "two slashes are not stripped")
+        for count in [2, 2_000, 100_000] {
+            #expect(Self.isNotFound(Self.table.match(verb: "GET", path: "/api/v1/" + String(repeating: "/", count: count))))
+        }
+        #expect(Self.isNotFound(Self.table.match(verb: "GET", path: "/api/v1/" + String(repeating: "a/", count: 50_000))))
+        #expect(Self.isNotFound(Self.table.match(verb: "GET", path: "/api/v1/" + String(repeating: "x", count: 100_000))))
+        // A path over the limit is refused whole, even one that would otherwise match.
+        #expect(Self.isNotFound(Self.table.match(verb: "GET", path: "/api/v1/customer/orders/my/" + String(repeating: "1", count: 3000))))
+    }
+
+    @Test("GET /api/v1/ with 2,000 or 100,000 slashes, long segment paths and long queries: 404 or 414 with a detail, and the gateway lives")
+    func longPathsOverHTTP() async throws {
+        try await Cluster.with { cluster in
+            // Our bounds: 404 under the path limit, 414 over it (with the contract's detail).
+            let cases: [(String, Int)] = [
+                ("/api/v1/" + String(repeating: "/", count: 2_000), 404),
+                ("/api/v1/" + String(repeating: "/", count: 10_000), 414),
+                ("/api/v1/" + String(repeating: "a/", count: 1_000), 404),
+                ("/api/v1/" + String(repeating: "a/", count: 10_000), 414),
+                ("/api/v1/customer/orders/my/" + String(repeating: "7", count: 10_000), 414),
+                ("/api/v1/auth/me//", 404),
+                ("/api/v1/reviews/provider/1/rating?" + String(repeating: "a=1&", count: 5_000), 414),
+            ]
+            for (path, expected) in cases {
+                let result = try await httpRequest(cluster.gatewayEndpoint, "GET", path)
+                #expect(result.status == expected, "\(path.prefix(40))… (\(path.utf8.count) bytes): \(result.status) \(result.text.prefix(200))")
+                #expect(string(result.json?["detail"])?.isEmpty == false, "a message for \(path.prefix(40))…")
+            }
+            // 100,000 bytes: the HTTP parser refuses a request line that long (400) before routing.
+            for path in ["/api/v1/" + String(repeating: "/", count: 100_000), "/api/v1/" + String(repeating: "a/", count: 50_000)] {
+                let result = try await httpRequest(cluster.gatewayEndpoint, "GET", path)
+                #expect((400..<500).contains(result.status), "\(path.prefix(40))…: \(result.status)")
+            }
+            let alive = try await httpRequest(cluster.gatewayEndpoint, "GET", "/health")
+            #expect(alive.status == 200, "the gateway still answers")
+        }
+    }
+}
