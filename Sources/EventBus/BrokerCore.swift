@@ -7,6 +7,8 @@ public enum BrokerError: Error, Hashable, Sendable, CustomStringConvertible {
     case unknownQueue(String)
     case conflictingDeclaration(String)
     case unsupportedExchangeType(String)
+    /// A routing key or pattern over ``TopicPattern/maximumLength`` bytes.
+    case tooLong(String)
     case shuttingDown
 
     public var description: String {
@@ -15,6 +17,7 @@ public enum BrokerError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unknownQueue(let name): return "unknown queue '\(name)'"
         case .conflictingDeclaration(let what): return what
         case .unsupportedExchangeType(let type): return "exchange type '\(type)' is not supported (only 'topic')"
+        case .tooLong(let what): return what
         case .shuttingDown: return "the event bus is shutting down"
         }
     }
@@ -139,6 +142,7 @@ public actor BrokerCore {
     public func bind(queue: String, exchange: String, pattern: String) async throws -> Bool {
         guard exchanges[exchange] != nil else { throw BrokerError.unknownExchange(exchange) }
         guard queues[queue] != nil else { throw BrokerError.unknownQueue(queue) }
+        if let problem = TopicPattern.lengthProblem(pattern, what: "the binding pattern") { throw BrokerError.tooLong(problem) }
         if bindings[exchange, default: []].contains(where: { $0.queue == queue && $0.pattern.description == pattern }) {
             return false
         }
@@ -156,6 +160,9 @@ public actor BrokerCore {
         var appends: [BrokerStore.Append] = []
         for event in events {
             guard exchanges[event.exchange] != nil else { throw BrokerError.unknownExchange(event.exchange) }
+            if let problem = TopicPattern.lengthProblem(event.routingKey, what: "the routing key of event '\(event.id.prefix(64))'") {
+                throw BrokerError.tooLong(problem)
+            }
             var matched: [String] = []
             for binding in bindings[event.exchange] ?? [] where binding.pattern.matches(event.routingKey) {
                 if !matched.contains(binding.queue) { matched.append(binding.queue) }

@@ -119,8 +119,13 @@ public struct BusTopology: Codable, Sendable, Hashable {
             guard seen.insert(queue.name).inserted else { throw fail("queue '\(queue.name)' is declared twice") }
             if let max = queue.maxDeliveries, max < 1 { throw fail("queue '\(queue.name)': maxDeliveries must be at least 1") }
             if let timeout = queue.ackTimeoutMs, timeout < 1 { throw fail("queue '\(queue.name)': ackTimeoutMs must be at least 1") }
-            for binding in queue.bindings where !exchanges.contains(binding.exchange) {
-                throw fail("queue '\(queue.name)' binds to exchange '\(binding.exchange)', which the topology does not declare")
+            for binding in queue.bindings {
+                guard exchanges.contains(binding.exchange) else {
+                    throw fail("queue '\(queue.name)' binds to exchange '\(binding.exchange)', which the topology does not declare")
+                }
+                if let problem = TopicPattern.lengthProblem(binding.pattern, what: "the pattern of a binding") {
+                    throw fail("queue '\(queue.name)': \(problem)")
+                }
             }
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 @testable import Gateway
 import ProtoRuntime
 import RPC
+import RPCSchema
 import TestSupport
 import Testing
 
@@ -62,5 +63,65 @@ struct GatewayLimitTests {
             let alive = try await httpRequest(cluster.gatewayEndpoint, "GET", "/health")
             #expect(alive.status == 200, "the gateway still answers")
         }
+    }
+
+    @Test("JSON bodies nested 100,000 deep: 422 on /api/v1, 400 INVALID_ARGUMENT on /rpc, each naming the limit")
+    func deepBodies() async throws {
+        try await Cluster.with { cluster in
+            let http = LegacyClient(endpoint: cluster.gatewayEndpoint)
+            let (_, customer) = try await http.signUp("deepa", roleID: 1)
+            let depth = 100_000
+            let documents = [
+                String(repeating: "[", count: depth) + String(repeating: "]", count: depth),
+                String(repeating: #"{"a":"#, count: depth) + "1" + String(repeating: "}", count: depth),
+                #"{"title":"#  + String(repeating: "[", count: depth),
+            ]
+            for document in documents {
+                let legacy = try await http.call("POST", "/customer/orders/publish", token: customer, json: document)
+                #expect(legacy.status == 422, "\(legacy.status) \(legacy.text.prefix(200))")
+                #expect(string(legacy.json?["detail"])?.contains("nesting deeper than 100 levels") == true, "\(legacy.text.prefix(200))")
+                let rpc = try await httpJSON(cluster.gatewayEndpoint, "POST", "/rpc/marketplace.v1.Orders/PublishOrder", token: customer, json: document)
+                #expect(rpc.status == 400, "\(rpc.status) \(rpc.text.prefix(200))")
+                #expect(rpc.json?["code"] == .string("INVALID_ARGUMENT"))
+                #expect(string(rpc.json?["message"])?.contains("nesting deeper than 100 levels") == true, "\(rpc.text.prefix(200))")
+            }
+            let alive = try await http.call("GET", "/auth/me", token: customer)
+            #expect(alive.status == 200)
+        }
+    }
+
+    @Test("the OpenAPI generator walks recursive message types once each (a worklist, not recursion)")
+    func openAPIRecursiveTypes() throws {
+        func field(_ name: String, _ number: Int32, repeated: Bool = false) -> FieldDescriptorProto {
+            var field = FieldDescriptorProto()
+            field.name = name
+            field.number = number
+            field.label = repeated ? .repeated : .optional
+            field.type = .message
+            field.typeName = ".t.Node"
+            return field
+        }
+        var node = DescriptorProto()
+        node.name = "Node"
+        node.field = [field("next", 1), field("kids", 2, repeated: true)]
+        var method = MethodDescriptorProto()
+        method.name = "Walk"
+        method.inputType = ".t.Node"
+        method.outputType = ".t.Node"
+        var service = ServiceDescriptorProto()
+        service.name = "S"
+        service.method = [method]
+        var file = FileDescriptorProto()
+        file.name = "t.proto"
+        file.package = "t"
+        file.syntax = "proto3"
+        file.messageType = [node]
+        file.service = [service]
+        let pool = try DescriptorPool(serializedFiles: [file.serializedBytes()])
+        let document = OpenAPI.document(pool: pool, routes: RouteTable(methods: []), methods: [MethodDescriptor(service: "t.S", method: "Walk", kind: .unary)])
+        let schemas = (document["components"] as? [String: Any])?["schemas"] as? [String: Any]
+        let schema = schemas?["t.Node"] as? [String: Any]
+        let next = (schema?["properties"] as? [String: Any])?["next"] as? [String: Any]
+        #expect(next?["$ref"] as? String == "#/components/schemas/t.Node")
     }
 }
