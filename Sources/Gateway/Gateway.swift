@@ -115,14 +115,16 @@ public final class Gateway: Sendable {
         let requestID = request.headers[.init("x-request-id")!].flatMap { $0.count <= 64 ? $0 : nil } ?? UUID().uuidString.lowercased()
         let started = ContinuousClock.now
         var response: Response
+        // `/rpc` answers every error as `{"code", "message"}`; the legacy routes as `{"detail"}`.
+        let rpcPath = request.uri.path.hasPrefix("/rpc/")
         do {
             response = try await route(request, context: context, requestID: requestID)
         } catch let failure as HTTPFailure {
-            response = Gateway.detail(failure.status, failure.detail)
+            response = rpcPath ? Gateway.rpcFailure(failure.status, failure.detail) : Gateway.detail(failure.status, failure.detail)
             for (name, value) in failure.headers { if let field = HTTPField.Name(name) { response.headers[field] = value } }
         } catch {
             logger.error("unhandled gateway error", metadata: ["error": "\(error)", "request-id": "\(requestID)"])
-            response = Gateway.detail(500, "Internal server error")
+            response = rpcPath ? Gateway.rpcFailure(500, "internal error") : Gateway.detail(500, "Internal server error")
         }
         Gateway.addCORS(&response)
         response.headers[.init("x-request-id")!] = requestID
@@ -398,6 +400,23 @@ public final class Gateway: Sendable {
     }
 
     static func detail(_ status: Int, _ text: String) -> Response { json(status, .object([("detail", .string(text))])) }
+
+    /// An HTTP-level refusal (rate limit, size, verb) on `/rpc`, in that endpoint's error shape,
+    /// with the RPC code closest to the status.
+    static func rpcFailure(_ status: Int, _ text: String) -> Response {
+        let code: RPCCode
+        switch status {
+        case 400, 413, 414, 422: code = .invalidArgument
+        case 401: code = .unauthenticated
+        case 403: code = .permissionDenied
+        case 404: code = .notFound
+        case 405: code = .unimplemented
+        case 429: code = .resourceExhausted
+        case 503: code = .unavailable
+        default: code = .internalError
+        }
+        return json(status, .object([("code", .string(code.name)), ("message", .string(text))]))
+    }
 
     /// The contract's CORS: any origin, credentials allowed — on every response, errors and 500s
     /// included (the legacy gateway forgot 500s).

@@ -124,4 +124,27 @@ struct GatewayLimitTests {
         let next = (schema?["properties"] as? [String: Any])?["next"] as? [String: Any]
         #expect(next?["$ref"] as? String == "#/components/schemas/t.Node")
     }
+
+    @Test("the gateway's own refusals on /rpc (429, 405, 414) are {code, message}, as the OpenAPI document says, never {detail}")
+    func rpcRefusalShape() async throws {
+        var configuration = Cluster.gatewayDefaults
+        configuration.perIP = (burst: 3, perMinute: 1)
+        try await Cluster.with(gateway: configuration) { cluster in
+            let wrongVerb = try await httpRequest(cluster.gatewayEndpoint, "GET", "/rpc/marketplace.v1.Auth/GetMe")
+            #expect(wrongVerb.status == 405)
+            #expect(wrongVerb.json?["code"] == .string("UNIMPLEMENTED"), "\(wrongVerb.text)")
+            let long = try await httpRequest(cluster.gatewayEndpoint, "POST", "/rpc/" + String(repeating: "x", count: 3000))
+            #expect(long.status == 414)
+            #expect(long.json?["code"] == .string("INVALID_ARGUMENT"), "\(long.text)")
+            var limited: HTTPResult?
+            for _ in 0..<6 {
+                let result = try await httpJSON(cluster.gatewayEndpoint, "POST", "/rpc/marketplace.v1.Auth/GetPublicKey", json: "{}")
+                if result.status == 429 { limited = result }
+            }
+            let refusal = try #require(limited, "the bucket of 3 ran out")
+            #expect(refusal.json?["code"] == .string("RESOURCE_EXHAUSTED"), "\(refusal.text)")
+            #expect(string(refusal.json?["message"])?.contains("Rate limit") == true)
+            #expect(refusal.headers["retry-after"] != nil)
+        }
+    }
 }
