@@ -3,7 +3,7 @@ SWIFT ?= swift
 PROTOS := $(shell find Protos -name '*.proto' | sort)
 export PATH := $(PATH):/opt/swift/usr/bin
 
-.PHONY: help bootstrap build run test test-stress generate check-generated bench fuzz clean
+.PHONY: help bootstrap build run test test-stress generate check-generated bench fuzz fuzz-http clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -41,6 +41,10 @@ bench: bootstrap ## Run the benchmarks (release, separate package): codec vs Swi
 
 fuzz: ## Fuzz the binary decoder, the JSON parser and the frame decoder with 1,000,000 inputs each
 	$(SWIFT) run -c release protofuzz --iterations $(or $(ITERATIONS),1000000)
+
+fuzz-http: bootstrap ## schemathesis against the running gateway's OpenAPI document, 200 examples per operation and role
+	$(SWIFT) build --build-tests
+	SCHEMATHESIS_MAX_EXAMPLES=$(or $(EXAMPLES),200) SCHEMATHESIS_SECONDS=$(or $(SECONDS_PER_ROLE),600) $(SWIFT) test --skip-build --filter SchemathesisTests
 
 clean: ## Remove build output
 	rm -rf .build Benchmarks/.build

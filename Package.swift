@@ -235,6 +235,13 @@ let package = Package(
             path: "Tests/BusCrashPeer",
             swiftSettings: swiftSettings
         ),
+        // The second process of the map-ordering test (deterministic bytes across processes).
+        .executableTarget(
+            name: "map-encoding-peer",
+            dependencies: ["ProtoFixtures", "ProtoRuntime", "RPC"],
+            path: "Tests/MapEncodingPeer",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "EventBusTests",
             dependencies: [

@@ -29,9 +29,18 @@ if ! command -v swift >/dev/null 2>&1; then
     exit 1
 fi
 
+pip_install() {
+    echo "bootstrap: installing Python packages: $*"
+    python3 -m pip install --quiet --disable-pip-version-check "$@" 2>/dev/null \
+        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"
+}
+
 # The protobuf reference implementation (with protoc) is the conformance oracle of the tests.
 if ! python3 -c "import grpc_tools.protoc, google.protobuf" >/dev/null 2>&1; then
-    echo "bootstrap: installing Python packages: ${PIP_PACKAGES[*]}"
-    python3 -m pip install --quiet --disable-pip-version-check "${PIP_PACKAGES[@]}" 2>/dev/null \
-        || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "${PIP_PACKAGES[@]}"
+    pip_install "${PIP_PACKAGES[@]}"
+fi
+
+# schemathesis fuzzes the gateway against its OpenAPI document (a test; `make fuzz-http`).
+if ! command -v schemathesis >/dev/null 2>&1; then
+    pip_install "schemathesis==4.32.5"
 fi

@@ -101,7 +101,7 @@ public struct Event: ProtoRuntime.Message {
             writer.writeTag(0x32)
             writer.writeMessage(v)
         }
-        for (k, v) in self.headers.sorted(by: { $0.key < $1.key }) {
+        for (k, v) in self.headers.protoOrderedEntries {
             writer.writeTag(0x3A)
             writer.writeVarint(UInt64(1 + ProtoRuntime.WireSize.string(k) + 1 + ProtoRuntime.WireSize.string(v)))
             writer.writeTag(0xA)
@@ -174,7 +174,7 @@ public struct Event: ProtoRuntime.Message {
         if !self.headers.isEmpty || writer.options.emitDefaults {
             writer.writeKey(json: "headers", proto: "headers")
             writer.beginObject()
-            for (k, v) in self.headers.sorted(by: { $0.key < $1.key }) {
+            for (k, v) in self.headers.protoOrderedEntries {
                 writer.writeKey(k)
                 writer.writeString(v)
             }
@@ -2095,7 +2095,7 @@ public struct EventHeaders: ProtoRuntime.Message {
     }
 
     public func encode(to writer: inout ProtoRuntime.WireWriter) {
-        for (k, v) in self.values.sorted(by: { $0.key < $1.key }) {
+        for (k, v) in self.values.protoOrderedEntries {
             writer.writeTag(0xA)
             writer.writeVarint(UInt64(1 + ProtoRuntime.WireSize.string(k) + 1 + ProtoRuntime.WireSize.string(v)))
             writer.writeTag(0xA)
@@ -2126,7 +2126,7 @@ public struct EventHeaders: ProtoRuntime.Message {
         if !self.values.isEmpty || writer.options.emitDefaults {
             writer.writeKey(json: "values", proto: "values")
             writer.beginObject()
-            for (k, v) in self.values.sorted(by: { $0.key < $1.key }) {
+            for (k, v) in self.values.protoOrderedEntries {
                 writer.writeKey(k)
                 writer.writeString(v)
             }

@@ -7,6 +7,8 @@ public enum BrokerError: Error, Hashable, Sendable, CustomStringConvertible {
     case unknownQueue(String)
     case conflictingDeclaration(String)
     case unsupportedExchangeType(String)
+    /// A routing key or pattern over ``TopicPattern/maximumLength`` bytes.
+    case tooLong(String)
     case shuttingDown
     /// A bound of the broker's (queues, prefetch) would be exceeded.
     case limitExceeded(String)
@@ -21,6 +23,7 @@ public enum BrokerError: Error, Hashable, Sendable, CustomStringConvertible {
         case .unknownQueue(let name): return "unknown queue '\(name)'"
         case .conflictingDeclaration(let what): return what
         case .unsupportedExchangeType(let type): return "exchange type '\(type)' is not supported (only 'topic')"
+        case .tooLong(let what): return what
         case .shuttingDown: return "the event bus is shutting down"
         case .limitExceeded(let what), .invalidDeclaration(let what): return what
         case .exclusiveQueue(let name): return "queue '\(name)' is exclusive to the credential that declared it"
@@ -196,6 +199,7 @@ public actor BrokerCore {
     public func bind(queue: String, exchange: String, pattern: String) async throws -> Bool {
         guard exchanges[exchange] != nil else { throw BrokerError.unknownExchange(exchange) }
         guard queues[queue] != nil else { throw BrokerError.unknownQueue(queue) }
+        if let problem = TopicPattern.lengthProblem(pattern, what: "the binding pattern") { throw BrokerError.tooLong(problem) }
         let existing = bindings.values.reduce(0) { $0 + $1.filter { $0.queue == queue }.count }
         if bindings[exchange, default: []].contains(where: { $0.queue == queue && $0.pattern.description == pattern }) {
             return false
@@ -217,6 +221,9 @@ public actor BrokerCore {
         var appends: [BrokerStore.Append] = []
         for event in events {
             guard exchanges[event.exchange] != nil else { throw BrokerError.unknownExchange(event.exchange) }
+            if let problem = TopicPattern.lengthProblem(event.routingKey, what: "the routing key of event '\(event.id.prefix(64))'") {
+                throw BrokerError.tooLong(problem)
+            }
             var matched: [String] = []
             for binding in bindings[event.exchange] ?? [] where binding.pattern.matches(event.routingKey) {
                 if !matched.contains(binding.queue) { matched.append(binding.queue) }

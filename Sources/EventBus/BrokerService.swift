@@ -46,6 +46,7 @@ public struct BrokerService: Broker.Handler {
         case BrokerError.conflictingDeclaration(let what): return RPCError(code: .failedPrecondition, message: what)
         case BrokerError.unsupportedExchangeType(let type):
             return RPCError(code: .invalidArgument, message: "exchange type '\(type)' is not supported (only 'topic')")
+        case BrokerError.tooLong(let what): return RPCError(code: .invalidArgument, message: what)
         case BrokerError.shuttingDown: return RPCError(code: .unavailable, message: "the event bus is shutting down")
         case BrokerError.limitExceeded(let what): return RPCError(code: .resourceExhausted, message: what)
         case BrokerError.invalidDeclaration(let what): return RPCError(code: .invalidArgument, message: what)

@@ -153,8 +153,13 @@ public struct BusTopology: Codable, Sendable, Hashable {
             if let ttl = queue.messageTtlMs, !(0...Int(UInt32.max)).contains(ttl) {
                 throw fail("queue '\(queue.name)': messageTtlMs must be 0-\(UInt32.max)")
             }
-            for binding in queue.bindings where !exchanges.contains(binding.exchange) {
-                throw fail("queue '\(queue.name)' binds to exchange '\(binding.exchange)', which the topology does not declare")
+            for binding in queue.bindings {
+                guard exchanges.contains(binding.exchange) else {
+                    throw fail("queue '\(queue.name)' binds to exchange '\(binding.exchange)', which the topology does not declare")
+                }
+                if let problem = TopicPattern.lengthProblem(binding.pattern, what: "the pattern of a binding") {
+                    throw fail("queue '\(queue.name)': \(problem)")
+                }
             }
         }
         for permission in permissions ?? [] {

@@ -2,8 +2,10 @@
 /// matches exactly one word and `#` matches zero or more words.
 ///
 /// Keys and patterns are split on every dot, so empty words count (`a..b` has three words, the
-/// empty key has one empty word). Matching is a dynamic programme over the two word lists:
-/// linear in their product, so no pattern (`#.#.#.#`) can make it exponential.
+/// empty key has one empty word). Matching is an iterative dynamic programme over the two word
+/// lists (no recursion, no backtracking): runs of `#` merge into one, so `#.#.#.#…` is linear in
+/// the key, and any pattern costs at most its words times the key's. Both are at most
+/// ``maximumLength`` bytes at every entry point (publish, bind, topology), as in RabbitMQ.
 public struct TopicPattern: Hashable, Sendable, CustomStringConvertible {
     enum Word: Hashable, Sendable {
         case literal(Substring)
@@ -13,6 +15,17 @@ public struct TopicPattern: Hashable, Sendable, CustomStringConvertible {
 
     let words: [Word]
     public let description: String
+
+    /// The longest routing key or binding pattern the bus accepts, in UTF-8 bytes (RabbitMQ's
+    /// short-string limit).
+    public static let maximumLength = 255
+
+    /// Why `text` cannot be a routing key or pattern (`what` names it), or `nil` if it can.
+    public static func lengthProblem(_ text: String, what: String) -> String? {
+        let length = text.utf8.count
+        guard length > maximumLength else { return nil }
+        return "\(what) is \(length) bytes; at most \(maximumLength) are allowed"
+    }
 
     /// Parses a pattern. Consecutive `#` words are merged (`#.#` is `#`).
     public init(_ pattern: String) {
@@ -32,11 +45,12 @@ public struct TopicPattern: Hashable, Sendable, CustomStringConvertible {
     /// Whether `routingKey` matches the pattern.
     public func matches(_ routingKey: String) -> Bool {
         let key = routingKey.split(separator: ".", omittingEmptySubsequences: false)
-        // reachable[j]: the pattern's first i words can match the key's first j words.
+        // reachable[j]: the pattern's words so far can match the key's first j words. Two rows,
+        // swapped per pattern word: no allocation inside the loop.
         var reachable = [Bool](repeating: false, count: key.count + 1)
+        var next = reachable
         reachable[0] = true
         for word in words {
-            var next = [Bool](repeating: false, count: key.count + 1)
             switch word {
             case .any:
                 var seen = false
@@ -45,11 +59,13 @@ public struct TopicPattern: Hashable, Sendable, CustomStringConvertible {
                     next[j] = seen
                 }
             case .one:
-                for j in 0..<key.count where reachable[j] { next[j + 1] = true }
+                next[0] = false
+                for j in 0..<key.count { next[j + 1] = reachable[j] }
             case .literal(let literal):
-                for j in 0..<key.count where reachable[j] && key[j] == literal { next[j + 1] = true }
+                next[0] = false
+                for j in 0..<key.count { next[j + 1] = reachable[j] && key[j] == literal }
             }
-            reachable = next
+            swap(&reachable, &next)
         }
         return reachable[key.count]
     }

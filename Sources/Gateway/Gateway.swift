@@ -122,14 +122,16 @@ public final class Gateway: Sendable {
         let requestID = request.headers[.init("x-request-id")!].flatMap { $0.count <= 64 ? $0 : nil } ?? UUID().uuidString.lowercased()
         let started = ContinuousClock.now
         var response: Response
+        // `/rpc` answers every error as `{"code", "message"}`; the legacy routes as `{"detail"}`.
+        let rpcPath = request.uri.path.hasPrefix("/rpc/")
         do {
             response = try await route(request, context: context, requestID: requestID)
         } catch let failure as HTTPFailure {
-            response = Gateway.detail(failure.status, failure.detail)
+            response = rpcPath ? Gateway.rpcFailure(failure.status, failure.detail) : Gateway.detail(failure.status, failure.detail)
             for (name, value) in failure.headers { if let field = HTTPField.Name(name) { response.headers[field] = value } }
         } catch {
             logger.error("unhandled gateway error", metadata: ["error": "\(error)", "request-id": "\(requestID)"])
-            response = Gateway.detail(500, "Internal server error")
+            response = rpcPath ? Gateway.rpcFailure(500, "internal error") : Gateway.detail(500, "Internal server error")
         }
         Gateway.addCORS(&response)
         response.headers[.init("x-request-id")!] = requestID
@@ -139,7 +141,7 @@ public final class Gateway: Sendable {
         logger.info(
             "request",
             metadata: [
-                "request-id": "\(requestID)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path)", "status": "\(status)",
+                "request-id": "\(requestID)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path.prefix(256))", "status": "\(status)",
                 "ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
             ])
         return response
@@ -148,6 +150,13 @@ public final class Gateway: Sendable {
     func route(_ request: Request, context: GatewayContext, requestID: String) async throws -> Response {
         let path = request.uri.path
         let verb = request.method.rawValue
+        // Checked before anything splits or decodes them.
+        guard path.utf8.count <= RouteTable.maximumPathBytes else {
+            throw HTTPFailure(status: 414, detail: "URI Too Long: the path is longer than \(RouteTable.maximumPathBytes) bytes")
+        }
+        guard (request.uri.query?.utf8.count ?? 0) <= Gateway.maximumQueryBytes else {
+            throw HTTPFailure(status: 414, detail: "URI Too Long: the query is longer than \(Gateway.maximumQueryBytes) bytes")
+        }
         if verb == "OPTIONS" { return Gateway.preflight(request) }
         switch (verb, path) {
         case ("GET", "/health"):
@@ -293,6 +302,9 @@ public final class Gateway: Sendable {
         return .object(members)
     }
 
+    /// The longest query string (UTF-8 bytes) accepted; a longer one is refused (414).
+    static let maximumQueryBytes = 8192
+
     /// A query string's items, decoded as HTML forms encode them (`+` is a space).
     static func queryItems(_ query: String?) -> [(String, String)] {
         guard let query, !query.isEmpty else { return [] }
@@ -413,6 +425,23 @@ public final class Gateway: Sendable {
     }
 
     static func detail(_ status: Int, _ text: String) -> Response { json(status, .object([("detail", .string(text))])) }
+
+    /// An HTTP-level refusal (rate limit, size, verb) on `/rpc`, in that endpoint's error shape,
+    /// with the RPC code closest to the status.
+    static func rpcFailure(_ status: Int, _ text: String) -> Response {
+        let code: RPCCode
+        switch status {
+        case 400, 413, 414, 422: code = .invalidArgument
+        case 401: code = .unauthenticated
+        case 403: code = .permissionDenied
+        case 404: code = .notFound
+        case 405: code = .unimplemented
+        case 429: code = .resourceExhausted
+        case 503: code = .unavailable
+        default: code = .internalError
+        }
+        return json(status, .object([("code", .string(code.name)), ("message", .string(text))]))
+    }
 
     /// The contract's CORS: any origin, credentials allowed — on every response, errors and 500s
     /// included (the legacy gateway forgot 500s).

@@ -61,13 +61,29 @@ struct RouteTable: Sendable {
         case notFound
     }
 
+    /// The longest path (in UTF-8 bytes) the gateway routes; a longer one is refused (414) before
+    /// it is split. No route of the schema comes near it.
+    static let maximumPathBytes = 2048
+
+    /// The route for `verb` and `path`, in one pass over the path (its length is bounded by
+    /// ``maximumPathBytes``; a longer path is `.notFound`).
+    ///
+    /// A path with a trailing slash whose slash-less form has a route is `.redirect` to it, as
+    /// Starlette's `redirect_slashes` does: exactly one slash is stripped, so `/a//` is not `/a`.
     func match(verb: String, path: String) -> Match {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
-        if parts.count > 1, parts.last == "" {
-            let trimmed = "/" + parts.dropLast().joined(separator: "/")
-            if case .notFound = match(verb: verb, path: trimmed) { return .notFound }
+        guard path.utf8.count <= RouteTable.maximumPathBytes else { return .notFound }
+        if path.utf8.count > 1, path.utf8.last == UInt8(ascii: "/") {
+            // A byte-wise cut: the slash is ASCII, so the rest is whole scalars.
+            let trimmed = String(path[..<path.utf8.index(before: path.utf8.endIndex)])
+            if case .notFound = matchExact(verb: verb, path: trimmed) { return .notFound }
             return .redirect(trimmed)
         }
+        return matchExact(verb: verb, path: path)
+    }
+
+    /// The route whose segments are exactly the path's (no slash stripping).
+    private func matchExact(verb: String, path: String) -> Match {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst().map(String.init)
         var candidates: [(HTTPRoute, [String: String])] = []
         for route in routes where route.segments.count == parts.count {
             var parameters: [String: String] = [:]

@@ -11,6 +11,9 @@ Subcommands (all paths are directories or files the Swift tests hand over):
             check Swift's re-encodings of our cases (W/swift/<i>.{bin,json}) and Swift-born cases
             (W/swift_origin/<i>.{bin,json,kind}), writing Python's re-encodings of the latter to
             W/py_roundtrip/<i>.{bin,json}
+  deterministic --module-dir DIR --json FILE --out FILE
+            parse an AllTypes from proto3 JSON and write SerializeToString(deterministic=True)
+            (pure-Python implementation: map entries in key order)
 
 Every failure is printed as one line starting with FAIL; the exit code is 1 if there was any.
 """
@@ -350,6 +353,24 @@ def cmd_check(ns):
     sys.exit(1 if failures else 0)
 
 
+def cmd_deterministic(ns):
+    # The pure-Python implementation: its deterministic mode sorts map keys by their natural
+    # order, as C++'s does. The upb backend's does not (it writes integer keys in descending
+    # order and the empty string last), so it cannot be the oracle of key order.
+    os.environ["PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"] = "python"
+    from google.protobuf.internal import api_implementation
+    if api_implementation.Type() != "python":
+        print("FAIL the pure-Python protobuf implementation is not available")
+        sys.exit(1)
+    from google.protobuf import json_format
+    mod = load_module(ns.module_dir)
+    msg = mod.AllTypes()
+    with open(ns.json, encoding="utf-8") as f:
+        json_format.Parse(f.read(), msg)
+    with open(ns.out, "wb") as f:
+        f.write(msg.SerializeToString(deterministic=True))
+
+
 def main():
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -369,8 +390,13 @@ def main():
     p = sub.add_parser("check")
     p.add_argument("--module-dir", required=True)
     p.add_argument("--work", required=True)
+    p = sub.add_parser("deterministic")
+    p.add_argument("--module-dir", required=True)
+    p.add_argument("--json", required=True)
+    p.add_argument("--out", required=True)
     ns = parser.parse_args()
-    {"compile": cmd_compile, "descriptors": cmd_descriptors, "generate": cmd_generate, "check": cmd_check}[ns.cmd](ns)
+    {"compile": cmd_compile, "descriptors": cmd_descriptors, "generate": cmd_generate, "check": cmd_check,
+     "deterministic": cmd_deterministic}[ns.cmd](ns)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,8 @@ struct EchoService: Echo.Handler {
         return response(request, context)
     }
 
+    func reflect(_ request: Nest, context: ServerContext) async throws -> Nest { request }
+
     func expand(_ request: EchoRequest, writer: ResponseWriter<EchoResponse>, context: ServerContext) async throws {
         try await prepare(request)
         for i in 0..<request.count {

@@ -92,3 +92,39 @@ private func canBind(_ port: Int) -> Bool {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
     }
 }
+
+/// A protobuf varint.
+public func varintBytes(_ value: Int) -> [UInt8] {
+    var v = UInt64(value)
+    var out: [UInt8] = []
+    while v >= 0x80 {
+        out.append(UInt8(truncatingIfNeeded: v) | 0x80)
+        v >>= 7
+    }
+    out.append(UInt8(truncatingIfNeeded: v))
+    return out
+}
+
+/// `inner` nested `depth` levels deep, in linear time: `header(n)` is what one level writes before
+/// a nested value of `n` bytes (its tag and length, say). Headers are computed inside out, then
+/// written outside in, so no level is copied again.
+public func nestedBytes(_ inner: [UInt8], depth: Int, header: (Int) -> [UInt8]) -> [UInt8] {
+    var headers: [[UInt8]] = []
+    headers.reserveCapacity(depth)
+    var size = inner.count
+    for _ in 0..<depth {
+        let level = header(size)
+        headers.append(level)
+        size += level.count
+    }
+    var out: [UInt8] = []
+    out.reserveCapacity(size)
+    for level in headers.reversed() { out += level }
+    return out + inner
+}
+
+/// `inner` wrapped `depth` times in the length-delimited field `tag` (after `prefix`, other
+/// fields of each level).
+public func nestedBytes(_ inner: [UInt8], tag: UInt8, depth: Int, prefix: [UInt8] = []) -> [UInt8] {
+    nestedBytes(inner, depth: depth) { prefix + [tag] + varintBytes($0) }
+}

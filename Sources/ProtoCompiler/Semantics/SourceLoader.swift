@@ -65,14 +65,50 @@ struct SourceLoader {
 
     init(provider: any ProtoSourceProvider) { self.provider = provider }
 
+    /// A file being loaded: parsed, its imports visited one by one.
+    private struct Visit {
+        var file: FileSyntax
+        var display: String
+        var isBuiltin: Bool
+        var nextImport = 0
+        var seenImports: Set<String> = []
+    }
+
+    /// Loads `path` and, depth first, everything it imports. The walk keeps its own stack, so an
+    /// import chain as long as the input likes never grows the call stack.
     mutating func load(_ path: String, from importLocation: SourceLocation?) {
+        var visits: [Visit] = []
+        if let visit = open(path, from: importLocation) { visits.append(visit) }
+        while let top = visits.indices.last {
+            if visits[top].nextImport < visits[top].file.imports.count {
+                let imp = visits[top].file.imports[visits[top].nextImport]
+                visits[top].nextImport += 1
+                guard visits[top].seenImports.insert(imp.path).inserted else {
+                    diagnostics.error("'\(imp.path)' is imported more than once", at: imp.location)
+                    continue
+                }
+                if let visit = open(imp.path, from: imp.location) { visits.append(visit) }
+                continue
+            }
+            let done = visits.removeLast()
+            stack.removeLast()
+            state[done.file.path] = .done
+            if done.isBuiltin { builtin.insert(done.file.path) }
+            displayPaths[done.file.path] = done.display
+            ordered.append(done.file)
+        }
+    }
+
+    /// Starts loading `path`: parses it and marks it as being visited, or reports why not (a
+    /// missing file, a cycle) and returns `nil`; `nil` too for a file already loaded.
+    private mutating func open(_ path: String, from importLocation: SourceLocation?) -> Visit? {
         switch state[path] {
-        case .done, .missing: return
+        case .done, .missing: return nil
         case .visiting:
             let cycleStart = stack.firstIndex(of: path) ?? 0
             let cycle = (stack[cycleStart...] + [path]).joined(separator: " -> ")
             diagnostics.error("import cycle: \(cycle)", at: importLocation)
-            return
+            return nil
         case nil: break
         }
         let text: String
@@ -88,25 +124,13 @@ struct SourceLoader {
         } else {
             state[path] = .missing
             diagnostics.error("file not found: '\(path)'", at: importLocation)
-            return
+            return nil
         }
         state[path] = .visiting
         stack.append(path)
         var parser = Parser(source: text, path: display, allowProto2: isBuiltin)
         let file = parser.parseFile(path: path)
         diagnostics.append(contentsOf: parser.diagnostics)
-        var seenImports: Set<String> = []
-        for imp in file.imports {
-            if !seenImports.insert(imp.path).inserted {
-                diagnostics.error("'\(imp.path)' is imported more than once", at: imp.location)
-                continue
-            }
-            load(imp.path, from: imp.location)
-        }
-        stack.removeLast()
-        state[path] = .done
-        if isBuiltin { builtin.insert(path) }
-        displayPaths[path] = display
-        ordered.append(file)
+        return Visit(file: file, display: display, isBuiltin: isBuiltin)
     }
 }

@@ -171,7 +171,12 @@ public final class RPCClient: Sendable {
                 return nil
             }
         }
-        if let started { return try await started.get() }
+        if let started {
+            // Another call is connecting (or connected): this call's promise was never handed
+            // out, and a promise dropped unfulfilled is a trap in debug builds.
+            promise.fail(RPCError(code: .cancelled, message: "superseded by a connection attempt already under way"))
+            return try await started.get()
+        }
         let failures = pool.withLockedValue { pool -> Int in
             if case .connecting(_, let f) = pool.slots[index] { return f }
             return 0

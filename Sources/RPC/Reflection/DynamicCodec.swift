@@ -60,18 +60,26 @@ public struct DynamicCodec: Sendable {
         if field.isRepeated, case .message(let entryName) = field.kind, let entry = pool.messages[entryName], entry.isMapEntry {
             guard case .object(let members) = value else { throw JSONDecodingError("expected object (a map)") }
             guard let keyField = entry.field(number: 1), let valueField = entry.field(number: 2) else { return }
+            // Entries in key order (protobuf's deterministic order), whatever order the JSON had.
+            var entries: [(order: MapKeyOrder, bytes: [UInt8])] = []
+            var seen: Set<MapKeyOrder> = []
             for (key, member) in members {
                 do {
                     var body: [UInt8] = []
                     try encodeSingle(keyField, mapKeyValue(key, keyField.kind), ignore, into: &body, alwaysWrite: true, depth: depth)
                     try encodeSingle(valueField, member, ignore, into: &body, alwaysWrite: true, depth: depth)
-                    Wire.tag(field.number, 2, &out)
-                    Wire.varint(UInt64(body.count), &out)
-                    out += body
+                    let order = MapKeyOrder(text: key, kind: keyField.kind)
+                    guard seen.insert(order).inserted else { throw JSONDecodingError("duplicate map key") }
+                    var bytes: [UInt8] = []
+                    Wire.tag(field.number, 2, &bytes)
+                    Wire.varint(UInt64(body.count), &bytes)
+                    entries.append((order, bytes + body))
                 } catch let error as JSONDecodingError {
                     throw error.prefixed(.key(key))
                 }
             }
+            entries.sort { $0.order < $1.order }
+            for entry in entries { out += entry.bytes }
             return
         }
         if field.isRepeated {
@@ -317,10 +325,18 @@ public struct DynamicCodec: Sendable {
             if field.isRepeated {
                 if case .message(let entryName) = field.kind, let entry = pool.messages[entryName], entry.isMapEntry {
                     if present.isEmpty && !writer.options.emitDefaults { continue }
+                    guard let keyField = entry.field(number: 1), let valueField = entry.field(number: 2) else { continue }
+                    // A repeated key replaces the earlier entry; entries are written in key order.
+                    var entries: [MapKeyOrder: (key: String, value: Decoded?)] = [:]
+                    for case .bytes(let body) in present {
+                        let (text, value) = try readMapEntry(body, keyField, depth: depth)
+                        entries[MapKeyOrder(text: text, kind: keyField.kind)] = (text, value)
+                    }
                     writer.writeKey(key)
                     writer.beginObject()
-                    for case .bytes(let body) in present {
-                        try writeMapEntry(body, entry, &writer, depth: depth)
+                    for (_, entry) in entries.sorted(by: { $0.key < $1.key }) {
+                        writer.writeKey(entry.key)
+                        try writeMapValue(entry.value, valueField, &writer, depth: depth)
                     }
                     writer.endObject()
                     continue
@@ -371,8 +387,8 @@ public struct DynamicCodec: Sendable {
         }
     }
 
-    func writeMapEntry(_ body: [UInt8], _ entry: DescriptorPool.MessageInfo, _ writer: inout JSONWriter, depth: Int) throws {
-        guard let keyField = entry.field(number: 1), let valueField = entry.field(number: 2) else { return }
+    /// One map entry's key (as proto3 JSON writes it) and value (nil when absent).
+    func readMapEntry(_ body: [UInt8], _ keyField: DescriptorPool.Field, depth: Int) throws -> (String, Decoded?) {
         var key: Decoded?
         var value: Decoded?
         try body.withUnsafeBytes { raw in
@@ -388,7 +404,10 @@ public struct DynamicCodec: Sendable {
                 if tag >> 3 == 1 { key = decoded } else if tag >> 3 == 2 { value = decoded }
             }
         }
-        writer.writeKey(try mapKeyText(key, keyField.kind))
+        return (try mapKeyText(key, keyField.kind), value)
+    }
+
+    func writeMapValue(_ value: Decoded?, _ valueField: DescriptorPool.Field, _ writer: inout JSONWriter, depth: Int) throws {
         if let value {
             try writeValue(value, valueField.kind, &writer, depth: depth)
         } else if case .message(let name) = valueField.kind {
@@ -488,6 +507,41 @@ public struct DynamicCodec: Sendable {
         default:
             // A known field number with another wire type: protobuf keeps it as unknown; JSON omits it.
             writer.writeNull()
+        }
+    }
+}
+
+/// A map key in protobuf's deterministic order: integers by value (signed kinds as signed),
+/// strings bytewise by their UTF-8, `false` before `true`. Keys of one map are all one kind.
+enum MapKeyOrder: Hashable, Comparable {
+    case signed(Int64)
+    case unsigned(UInt64)
+    case bytes([UInt8])
+
+    /// The order of a key given as proto3 JSON writes it (`"-5"`, `"true"`, `"name"`). Text that
+    /// is not a key of the kind (refused by the encoder anyway) orders as bytes.
+    init(text: String, kind: DescriptorPool.FieldKind) {
+        switch kind {
+        case .int32, .int64, .sint32, .sint64, .sfixed32, .sfixed64:
+            if let value = Int64(text) { self = .signed(value); return }
+        case .uint32, .uint64, .fixed32, .fixed64:
+            if let value = UInt64(text) { self = .unsigned(value); return }
+        case .bool:
+            if text == "false" || text == "true" { self = .unsigned(text == "true" ? 1 : 0); return }
+        default: break
+        }
+        self = .bytes(Array(text.utf8))
+    }
+
+    static func < (lhs: MapKeyOrder, rhs: MapKeyOrder) -> Bool {
+        switch (lhs, rhs) {
+        case (.signed(let a), .signed(let b)): return a < b
+        case (.unsigned(let a), .unsigned(let b)): return a < b
+        case (.bytes(let a), .bytes(let b)): return a.lexicographicallyPrecedes(b)
+        // Mixed cases only for malformed keys: any fixed order will do.
+        case (.signed, _): return true
+        case (.unsigned, .bytes): return true
+        default: return false
         }
     }
 }

@@ -180,7 +180,7 @@ public struct Job: ProtoRuntime.Message {
                 writer.writeSInt32(v)
             }
         }
-        for (k, v) in self.subjobs.sorted(by: { $0.key < $1.key }) {
+        for (k, v) in self.subjobs.protoOrderedEntries {
             writer.writeTag(0x32)
             writer.writeVarint(UInt64(1 + ProtoRuntime.WireSize.string(k) + 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())))
             writer.writeTag(0xA)
@@ -274,7 +274,7 @@ public struct Job: ProtoRuntime.Message {
         if !self.subjobs.isEmpty || writer.options.emitDefaults {
             writer.writeKey(json: "subjobs", proto: "subjobs")
             writer.beginObject()
-            for (k, v) in self.subjobs.sorted(by: { $0.key < $1.key }) {
+            for (k, v) in self.subjobs.protoOrderedEntries {
                 writer.writeKey(k)
                 writer.writeMessage(v)
             }

@@ -404,9 +404,9 @@ public struct MessageEmitter: SwiftEmitter {
         return nil
     }
 
-    func mapSorted(_ key: ScalarType, _ v: String) -> String {
-        key == .bool ? "\(v).sorted(by: { !$0.key && $1.key })" : "\(v).sorted(by: { $0.key < $1.key })"
-    }
+    /// The map's entries in protobuf's deterministic order (the runtime's `ProtoMapKey`): the
+    /// same bytes in every process, whatever order the dictionary iterates in.
+    func mapSorted(_ v: String) -> String { "\(v).protoOrderedEntries" }
 
     func binaryCoding(_ m: MessageType, plans: [FieldPlan], context: SwiftEmitContext) -> [SwiftDecl] {
         let a = context.access
@@ -461,7 +461,7 @@ public struct MessageEmitter: SwiftEmitter {
                             [.line("size += \(ts) + \(context.rt)WireSize.lengthDelimited(\(entrySize))")]))
                     encode.append(
                         .block(
-                            "for (k, v) in \(mapSorted(key, name))",
+                            "for (k, v) in \(mapSorted(name))",
                             [
                                 .line("writer.writeTag(\(t))"),
                                 .line("writer.writeVarint(UInt64(\(entrySize)))"),
@@ -641,7 +641,7 @@ public struct MessageEmitter: SwiftEmitter {
             switch f.label {
             case .repeated:
                 if case .map(let keyType, let value) = f.type {
-                    let sortedPairs = mapSorted(keyType, name)
+                    let sortedPairs = mapSorted(name)
                     encode.append(
                         .block(
                             "if !\(name).isEmpty || writer.options.emitDefaults",
