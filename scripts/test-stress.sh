@@ -22,7 +22,7 @@ for i in $(seq 1 "$runs"); do
     else
         failed=$((failed + 1))
         echo "run $i/$runs: FAILED in $(( $(date +%s) - start )) s; $log:"
-        grep -E '✘|error:|Fatal' "$log" | head -20
+        grep -E '^✘|Fatal error|fatal error|Segmentation' "$log" | head -20
     fi
 done
 echo "test-stress: $passed passed, $failed failed"

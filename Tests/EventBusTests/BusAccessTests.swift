@@ -50,17 +50,6 @@ struct BusAccessTests {
         Event(id: id, exchange: exchange, routingKey: key, type: "test", payload: [1], publisher: publisher)
     }
 
-    /// The status a call fails with (nil when it succeeds).
-    func status(_ body: () async throws -> Void) async -> RPCCode? {
-        do {
-            try await body()
-            return nil
-        } catch let error as RPCError {
-            return error.code
-        } catch {
-            return .unknown
-        }
-    }
 
     /// Takes one delivery from `queue` and acks it.
     func receive(_ bus: Broker.Client, _ queue: String) async throws -> Delivery? {
@@ -84,11 +73,11 @@ struct BusAccessTests {
             ]
             for token in tokens {
                 let bus = client(endpoint, token: token)
-                let publish = await status { _ = try await bus.publish(PublishRequest(events: [event("x", "payment_events", "payment.completed")])) }
-                let declare = await status { _ = try await bus.declareQueue(DeclareQueueRequest(name: "stolen")) }
-                let bind = await status { _ = try await bus.bind(BindRequest(queue: "users.events", exchange: "order_events", pattern: "#")) }
-                let consume = await status { _ = try await receive(bus, "users.events") }
-                let inspect = await status { _ = try await bus.inspect(InspectRequest()) }
+                let publish = await code { _ = try await bus.publish(PublishRequest(events: [event("x", "payment_events", "payment.completed")])) }
+                let declare = await code { _ = try await bus.declareQueue(DeclareQueueRequest(name: "stolen")) }
+                let bind = await code { _ = try await bus.bind(BindRequest(queue: "users.events", exchange: "order_events", pattern: "#")) }
+                let consume = await code { _ = try await receive(bus, "users.events") }
+                let inspect = await code { _ = try await bus.inspect(InspectRequest()) }
                 for (name, code) in [("publish", publish), ("declare", declare), ("bind", bind), ("consume", consume), ("inspect", inspect)] {
                     #expect(code == .unauthenticated, "\(name) with \(token ?? "no token")")
                 }
@@ -107,8 +96,8 @@ struct BusAccessTests {
         try await withAccessBus { endpoint, dir in
             for role in [1, 2] {
                 let bus = client(endpoint, token: try accessToken(dir, user: 7, role: role))
-                #expect(await status { _ = try await bus.inspect(InspectRequest()) } == .permissionDenied)
-                #expect(await status { _ = try await bus.publish(PublishRequest(events: [event("x", "order_events", "order.created")])) } == .permissionDenied)
+                #expect(await code { _ = try await bus.inspect(InspectRequest()) } == .permissionDenied)
+                #expect(await code { _ = try await bus.publish(PublishRequest(events: [event("x", "order_events", "order.created")])) } == .permissionDenied)
                 await bus.client.close()
             }
             let admin = client(endpoint, token: try accessToken(dir, user: 1, role: 3))
@@ -127,18 +116,18 @@ struct BusAccessTests {
         try await withAccessBus { endpoint, dir in
             let orders = try busClient(endpoint, dataDirectory: dir, as: "orders")
             let denied: [(String, RPCCode?)] = [
-                ("publish to payment_events", await status { _ = try await orders.publish(PublishRequest(events: [event("f", "payment_events", "payment.completed")])) }),
-                ("publish a batch with one foreign event", await status {
+                ("publish to payment_events", await code { _ = try await orders.publish(PublishRequest(events: [event("f", "payment_events", "payment.completed")])) }),
+                ("publish a batch with one foreign event", await code {
                     _ = try await orders.publish(PublishRequest(events: [event("ok", "order_events", "order.created"), event("f", "auth_events", "user.deactivated")]))
                 }),
-                ("consume users.events", await status { _ = try await receive(orders, "users.events") }),
-                ("declare a queue", await status { _ = try await orders.declareQueue(DeclareQueueRequest(name: "mine")) }),
-                ("declare an exchange", await status { _ = try await orders.declareExchange(DeclareExchangeRequest(name: "x", type: "topic")) }),
-                ("bind its feed to order_events", await status {
+                ("consume users.events", await code { _ = try await receive(orders, "users.events") }),
+                ("declare a queue", await code { _ = try await orders.declareQueue(DeclareQueueRequest(name: "mine")) }),
+                ("declare an exchange", await code { _ = try await orders.declareExchange(DeclareExchangeRequest(name: "x", type: "topic")) }),
+                ("bind its feed to order_events", await code {
                     _ = try await orders.declareQueue(DeclareQueueRequest(name: "revocations.orders.t1", autoDelete: true))
                     _ = try await orders.bind(BindRequest(queue: "revocations.orders.t1", exchange: "payment_events", pattern: "#"))
                 }),
-                ("bind users.events", await status { _ = try await orders.bind(BindRequest(queue: "users.events", exchange: "auth_events", pattern: "#")) }),
+                ("bind users.events", await code { _ = try await orders.bind(BindRequest(queue: "users.events", exchange: "auth_events", pattern: "#")) }),
             ]
             for (what, code) in denied { #expect(code == .permissionDenied, "orders may not \(what)") }
             // Nothing of the refused batch was stored (all or nothing).
@@ -174,18 +163,18 @@ struct BusAccessTests {
     func serviceQueues() async throws {
         try await withAccessBus { endpoint, dir in
             let orders = try busClient(endpoint, dataDirectory: dir, as: "orders")
-            #expect(await status { _ = try await orders.declareQueue(DeclareQueueRequest(name: "revocations.orders.durable")) } == .permissionDenied)
+            #expect(await code { _ = try await orders.declareQueue(DeclareQueueRequest(name: "revocations.orders.durable")) } == .permissionDenied)
             #expect(try await orders.declareQueue(DeclareQueueRequest(name: "revocations.orders.feed", autoDelete: true)).created)
             let admin = try busClient(endpoint, dataDirectory: dir)
             let feed = try await admin.inspect(InspectRequest()).queues.first { $0.name == "revocations.orders.feed" }
             #expect(feed?.maxLength == UInt32(BrokerService.serviceQueueLength), "a service's queue is bounded even when it asks for no limit")
             // Another holder of the same permissions (another token of the same service) cannot drain it.
             let thief = try busClient(endpoint, dataDirectory: dir, as: "orders")
-            #expect(await status { _ = try await receive(thief, "revocations.orders.feed") } == .permissionDenied)
+            #expect(await code { _ = try await receive(thief, "revocations.orders.feed") } == .permissionDenied)
             for i in 1..<BrokerService.serviceQueueQuota {
                 _ = try await orders.declareQueue(DeclareQueueRequest(name: "revocations.orders.q\(i)", autoDelete: true))
             }
-            #expect(await status { _ = try await orders.declareQueue(DeclareQueueRequest(name: "revocations.orders.more", autoDelete: true)) } == .resourceExhausted)
+            #expect(await code { _ = try await orders.declareQueue(DeclareQueueRequest(name: "revocations.orders.more", autoDelete: true)) } == .resourceExhausted)
             for client in [orders, admin, thief] { await client.client.close() }
         }
     }
@@ -195,14 +184,14 @@ struct BusAccessTests {
         let dir = try makeTemporaryDirectory("bus-cycles")
         defer { try? FileManager.default.removeItem(at: dir) }
         try await withBus(in: dir) { bus in
-            #expect(await status { _ = try await bus.declareQueue(DeclareQueueRequest(name: "self", deadLetterQueue: "self", maxLength: 1)) } == .invalidArgument)
+            #expect(await code { _ = try await bus.declareQueue(DeclareQueueRequest(name: "self", deadLetterQueue: "self", maxLength: 1)) } == .invalidArgument)
             // a → b (made as a's dead-letter queue) → b.dead: declaring b.dead to dead-letter into a closes a cycle.
             _ = try await bus.declareQueue(DeclareQueueRequest(name: "a", deadLetterQueue: "b"))
-            #expect(await status { _ = try await bus.declareQueue(DeclareQueueRequest(name: "b.dead", deadLetterQueue: "a")) } == .invalidArgument)
+            #expect(await code { _ = try await bus.declareQueue(DeclareQueueRequest(name: "b.dead", deadLetterQueue: "a")) } == .invalidArgument)
             for i in 0..<BrokerCore.maximumBindingsPerQueue {
                 _ = try await bus.bind(BindRequest(queue: "a", exchange: "order_events", pattern: "k\(i)"))
             }
-            #expect(await status { _ = try await bus.bind(BindRequest(queue: "a", exchange: "order_events", pattern: "one.more")) } == .resourceExhausted)
+            #expect(await code { _ = try await bus.bind(BindRequest(queue: "a", exchange: "order_events", pattern: "one.more")) } == .resourceExhausted)
         }
     }
 

@@ -168,14 +168,3 @@ struct Cluster: Sendable {
 
 func bearer(_ token: String) -> CallOptions { CallOptions(metadata: Metadata([("authorization", "Bearer \(token)")])) }
 
-/// The RPC status code `body` fails with (nil if it succeeds).
-func code(_ body: () async throws -> Void) async -> RPCCode? {
-    do {
-        try await body()
-        return nil
-    } catch let error as RPCError {
-        return error.code
-    } catch {
-        return .unknown
-    }
-}

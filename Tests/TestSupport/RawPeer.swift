@@ -172,3 +172,16 @@ public func statuses(in frames: [Frame]) throws -> [UInt32: Status] {
     for frame in frames where frame.type == .status { result[frame.streamID] = try Status(buffer: frame.payload) }
     return result
 }
+
+/// The RPC status code `body` fails with (nil if it succeeds; UNKNOWN for an error that is not an
+/// ``RPCError``).
+public func code(_ body: () async throws -> Void) async -> RPCCode? {
+    do {
+        try await body()
+        return nil
+    } catch let error as RPCError {
+        return error.code
+    } catch {
+        return .unknown
+    }
+}
