@@ -39,8 +39,16 @@ struct TypedEventTests {
             } catch is Done {}
             let delivery = try #require(received.withLockedValue { $0 }.first)
             #expect(delivery.id == id)
-            #expect(delivery.id != operatorID, "the operator's event was skipped (dead-lettered)")
-            #expect(try await eventually { try await bus.inspect(InspectRequest()).queues.first { $0.name == "notifications.orders.dead" }?.depth == 1 })
+            #expect(delivery.id != operatorID, "the operator's event was skipped")
+            #expect(received.withLockedValue { $0.count } == 1, "the body never saw it")
+            // Neither is lost: the operator's was nacked without requeue (dead-lettered, or back in
+            // the queue if the subscription ended before the nack went out), and the one the body
+            // threw on was never acked (back in the queue).
+            #expect(try await eventually {
+                let queues = try await bus.inspect(InspectRequest()).queues
+                let waiting = queues.filter { $0.name == "notifications.orders" || $0.name == "notifications.orders.dead" }.map(\.depth).reduce(0, +)
+                return waiting == 2
+            })
             #expect(delivery.event == OrderCreated(orderId: 7, title: "Fix the sink"))
 
             let producer = try DatabaseQueue(path: dir.appendingPathComponent("producer.sqlite").path)
