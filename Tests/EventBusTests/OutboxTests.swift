@@ -34,13 +34,9 @@ struct OutboxTests {
         let dir = try makeTemporaryDirectory("outbox")
         defer { try? FileManager.default.removeItem(at: dir) }
         let producer = try producerDatabase(dir)
-        // Reserve a port for the bus, which starts only later.
-        let probe = try await EventBusServer.make(dataDirectory: dir.appendingPathComponent("probe").path, configuration: ServerConfiguration())
-        let port: Int = try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await probe.run() }
-            defer { group.cancelAll() }
-            return try await probe.server.localPort
-        }
+        // A port for the bus, which starts only later: below the ephemeral range, so no other
+        // test's listener can take it meanwhile.
+        let port = fixedPort()
         let busDirectory = dir.appendingPathComponent("bus").path
         let bus = try busClient(Endpoint(host: "127.0.0.1", port: port), dataDirectory: busDirectory, as: "orders")
         for i in 0..<50 {
