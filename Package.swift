@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "UsersService", targets: ["UsersService"]),
         .library(name: "OrdersService", targets: ["OrdersService"]),
         .library(name: "Gateway", targets: ["Gateway"]),
+        .library(name: "MarketplaceServices", targets: ["MarketplaceServices"]),
         .executable(name: "protogen", targets: ["protogen"]),
         .executable(name: "marketplace", targets: ["marketplace"]),
         .executable(name: "rpcctl", targets: ["rpcctl"]),
@@ -146,6 +147,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The list of services (one line each) and the bus topology their definitions add up to.
+        .target(
+            name: "MarketplaceServices",
+            dependencies: ["AuthService", "UsersService", "OrdersService", "ServiceKit", "EventBus"],
+            swiftSettings: swiftSettings
+        ),
         // The HTTP gateway: the legacy /api/v1 contract and /rpc JSON over the binary services.
         .target(
             name: "Gateway",
@@ -185,12 +192,12 @@ let package = Package(
         .executableTarget(
             name: "marketplace",
             dependencies: [
-                "ProtoCompiler", "RPC", "EventBus", "AuthService", "UsersService", "OrdersService", "Gateway", "ServiceKit", "MarketplaceAPI",
+                "ProtoCompiler", "RPC", "EventBus", "AuthService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit",
+                "MarketplaceAPI", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -245,7 +252,8 @@ let package = Package(
         .testTarget(
             name: "EventBusTests",
             dependencies: [
-                "EventBus", "ServiceKit", "RPC", "RPCSchema", "ProtoRuntime", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                "EventBus", "ServiceKit", "MarketplaceServices", "RPC", "RPCSchema", "ProtoRuntime", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings,
@@ -254,7 +262,7 @@ let package = Package(
         .testTarget(
             name: "ServicesTests",
             dependencies: [
-                "AuthService", "UsersService", "OrdersService", "Gateway", "ServiceKit", "MarketplaceAPI", "EventBus", "RPC",
+                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit", "MarketplaceAPI", "EventBus", "RPC",
                 "RPCSchema", "ProtoRuntime", "TestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -231,7 +231,7 @@ public struct EventBusServer: Service {
     ///   and fills `context.caller` (ServiceKit's `BusAuthenticator`); calls it leaves without a
     ///   caller are refused (UNAUTHENTICATED).
     public static func make(
-        dataDirectory: String, configuration: ServerConfiguration, topology: BusTopology = .standard,
+        dataDirectory: String, configuration: ServerConfiguration, topology: BusTopology = .exchangesOnly,
         authenticator: any ServerInterceptor, logger: Logger = Logger(label: "eventbus")
     ) async throws -> EventBusServer {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)

@@ -13,8 +13,9 @@ public enum EventBusInfo {
 /// restart with the same topology changes nothing; a queue whose settings differ from the stored
 /// one is a conflict and stops the start with a clear error).
 ///
-/// The embedded default (``BusTopology/standard``) has the seed's five exchanges and the queue of
-/// every consumer in the system; a JSON file (`marketplace serve bus --topology FILE`) replaces it:
+/// The marketplace's embedded default (`BusTopology.standard`, assembled in `MarketplaceServices`
+/// from every service's declared queue) has the standard exchanges and the queue of every
+/// consumer in the system; a JSON file (`marketplace serve bus --topology FILE`) replaces it:
 ///
 /// ```json
 /// {
@@ -92,35 +93,14 @@ public struct BusTopology: Codable, Sendable, Hashable {
         self.permissions = permissions
     }
 
-    /// The limits of the standard consumer queues: a million waiting events (each service's
-    /// queue; far beyond any backlog of a service that is running).
-    static let consumerQueueLength = 1_000_000
+    /// The limit of a service's consumer queue: a million waiting events (far beyond any backlog
+    /// of a service that is running).
+    public static let consumerQueueLength = 1_000_000
 
-    /// The five exchanges and one queue per consuming service, bound to the events it handles.
-    public static let standard = BusTopology(
-        exchanges: EventBusInfo.standardExchanges,
-        queues: [
-            // Profiles follow accounts (created, re-roled, deactivated), ratings and completed orders.
-            Queue(name: "users.events", maxLength: consumerQueueLength, bindings: [
-                Binding(exchange: "auth_events", pattern: "user.*"),
-                Binding(exchange: "review_events", pattern: "rating.updated"),
-                Binding(exchange: "order_events", pattern: "order.completed"),
-            ]),
-            // Orders learn of payments and reviews.
-            Queue(name: "orders.events", maxLength: consumerQueueLength, bindings: [
-                Binding(exchange: "payment_events", pattern: "payment.completed"),
-                Binding(exchange: "payment_events", pattern: "payment.refunded"),
-                Binding(exchange: "review_events", pattern: "review.created"),
-            ]),
-            // Inbox items for what happens to orders, payments and reviews; an inbox item older
-            // than a week is not worth delivering, and 100,000 waiting bound the queue while
-            // nobody consumes it.
-            Queue(name: "notifications.events", maxLength: 100_000, messageTtlMs: 7 * 24 * 3_600_000, bindings: [
-                Binding(exchange: "order_events", pattern: "order.#"),
-                Binding(exchange: "payment_events", pattern: "payment.#"),
-                Binding(exchange: "review_events", pattern: "review.#"),
-            ]),
-        ])
+    /// The standard exchanges and no queues: what a bus declares when nobody says more (the
+    /// marketplace's full topology, with every service's queue, is `MarketplaceServices`'s
+    /// `BusTopology.standard`).
+    public static let exchangesOnly = BusTopology(exchanges: EventBusInfo.standardExchanges, queues: [])
 
     /// Reads a topology from a JSON file.
     /// - Throws: ``BusTopologyError`` naming the file and what is wrong with it.

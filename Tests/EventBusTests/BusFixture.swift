@@ -1,5 +1,6 @@
 import EventBus
 import Foundation
+import MarketplaceServices
 import Logging
 import RPC
 import RPCSchema

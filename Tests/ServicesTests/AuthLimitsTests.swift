@@ -22,8 +22,8 @@ struct AuthLimitsTests {
         configuration.passwordParameters = .testing
         configure(&configuration)
         // Port 9 (discard): the outbox relay retries in the background; nothing here needs the bus.
-        let auth = try await AuthServer.make(
-            dataDirectory: dir.path, configuration: Cluster.server, bus: [Endpoint(host: "127.0.0.1", port: 9)], auth: configuration,
+        let auth = try await ServiceHost.make(
+            .auth(configuration), dataDirectory: dir.path, configuration: Cluster.server, peers: ["bus": [Endpoint(host: "127.0.0.1", port: 9)]],
             logger: Cluster.quiet)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await auth.run() }

@@ -14,6 +14,7 @@ import TestSupport
 import Testing
 import UsersService
 import OrdersService
+import MarketplaceServices
 @testable import Gateway
 
 /// A clock tests move by hand (lockout expiry, token expiry) instead of sleeping.
@@ -28,7 +29,7 @@ final class TestClock: Sendable {
 struct Cluster: Sendable {
     let directory: URL
     let clock: TestClock
-    let authServer: AuthServer
+    let authServer: ServiceHost
     let authEndpoint: Endpoint
     let usersEndpoint: Endpoint
     let ordersEndpoint: Endpoint
@@ -64,7 +65,7 @@ struct Cluster: Sendable {
         // The token key before the bus, which verifies admins' tokens with it.
         _ = try KeyFile.loadOrCreate(path: ServiceKeys.authKeyPath(dataDirectory: directory.path))
         let bus = try await EventBusServer.make(
-            dataDirectory: directory.path, configuration: Cluster.server,
+            dataDirectory: directory.path, configuration: Cluster.server, topology: .standard,
             authenticator: try BusAuthenticator.make(dataDirectory: directory.path), logger: quiet)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             defer { group.cancelAll() }
@@ -79,21 +80,23 @@ struct Cluster: Sendable {
             authLimits?(&configuration)
             configuration.now = clock.now
             configuration.maximumFailedLogins = maximumFailedLogins
-            let auth = try await AuthServer.make(
-                dataDirectory: directory.path, configuration: Cluster.server, bus: [busEndpoint], auth: configuration, logger: quiet)
+            let auth = try await ServiceHost.make(
+                .auth(configuration), dataDirectory: directory.path, configuration: Cluster.server, peers: ["bus": [busEndpoint]],
+                logger: quiet)
             group.addTask { try await auth.run() }
             let authEndpoint = Endpoint(host: "127.0.0.1", port: try await auth.server.localPort)
-            let users = try await UsersServer.make(
-                dataDirectory: directory.path, configuration: Cluster.server, auth: [authEndpoint], bus: [busEndpoint],
-                authPublicKey: auth.service.publicKey, now: clock.now, logger: quiet)
+            let users = try await ServiceHost.make(
+                .users(now: clock.now), dataDirectory: directory.path, configuration: Cluster.server,
+                peers: ["bus": [busEndpoint], "auth": [authEndpoint]], authPublicKey: auth.tokenKey, logger: quiet)
             group.addTask { try await users.run() }
             let usersEndpoint = Endpoint(host: "127.0.0.1", port: try await users.server.localPort)
             var ordersConfiguration = OrdersConfiguration()
             ordersConfiguration.now = clock.now
             ordersConfiguration.requireVerifiedProviders = requireVerifiedProviders
-            let orders = try await OrdersServer.make(
-                dataDirectory: directory.path, configuration: Cluster.server, auth: [authEndpoint], users: [usersEndpoint],
-                bus: [busEndpoint], authPublicKey: auth.service.publicKey, orders: ordersConfiguration, logger: quiet)
+            let orders = try await ServiceHost.make(
+                .orders(ordersConfiguration), dataDirectory: directory.path, configuration: Cluster.server,
+                peers: ["bus": [busEndpoint], "auth": [authEndpoint], "users": [usersEndpoint]], authPublicKey: auth.tokenKey,
+                logger: quiet)
             group.addTask { try await orders.run() }
             let ordersEndpoint = Endpoint(host: "127.0.0.1", port: try await orders.server.localPort)
             var httpConfiguration = gatewayConfiguration ?? Cluster.gatewayDefaults
@@ -103,7 +106,7 @@ struct Cluster: Sendable {
                     configuration: httpConfiguration,
                     backends: GatewayBackends([
                         Auth.serviceName: [authEndpoint], Users.serviceName: [usersEndpoint], Orders.serviceName: [ordersEndpoint],
-                    ]), authPublicKey: auth.service.publicKey, logger: quiet),
+                    ]), authPublicKey: auth.tokenKey, logger: quiet),
                 configuration: httpConfiguration, logger: quiet)
             group.addTask { try await gateway.run() }
             let gatewayEndpoint = Endpoint(host: "127.0.0.1", port: await gateway.localPort)

@@ -96,9 +96,9 @@ struct TokenTamperingTests {
         let key = Curve25519.Signing.PrivateKey()
         // Auth and the bus are unreachable: the revocation snapshot never arrives.
         let nowhere = [Endpoint(host: "127.0.0.1", port: 1)]
-        let users = try await UsersServer.make(
-            dataDirectory: directory.path, configuration: Cluster.server, auth: nowhere, bus: nowhere, authPublicKey: key.publicKey,
-            logger: Cluster.quiet)
+        let users = try await ServiceHost.make(
+            .users(), dataDirectory: directory.path, configuration: Cluster.server, peers: ["bus": nowhere, "auth": nowhere],
+            authPublicKey: key.publicKey, logger: Cluster.quiet)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await users.run() }
             defer { group.cancelAll() }

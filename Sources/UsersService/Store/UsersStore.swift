@@ -32,8 +32,6 @@ enum UsersSchema {
                     CREATE TABLE deleted_user (user_id INTEGER PRIMARY KEY NOT NULL, deleted_at INTEGER NOT NULL);
                     """)
         }
-        Outbox.register(in: &migrator)
-        IdempotentConsumer.register(in: &migrator)
     }
 
     static func customer(_ db: Database, _ userID: Int64) throws -> CustomerProfile? {
@@ -88,6 +86,23 @@ enum UsersSchema {
         try db.execute(sql: "DELETE FROM provider_skill WHERE user_id = ?", arguments: [userID])
     }
 
+    /// Which of `userIDs` have a profile (of either kind); ids are bound, never interpolated.
+    static func withProfiles(_ db: Database, _ userIDs: [Int64]) throws -> Set<Int64> {
+        guard !userIDs.isEmpty else { return [] }
+        let marks = Array(repeating: "?", count: userIDs.count).joined(separator: ",")
+        let arguments = StatementArguments(userIDs + userIDs)
+        return Set(
+            try Int64.fetchAll(
+                db,
+                sql: "SELECT user_id FROM customer_profile WHERE user_id IN (\(marks)) UNION SELECT user_id FROM provider_profile WHERE user_id IN (\(marks))",
+                arguments: arguments))
+    }
+
+    /// Remembers that the user was deleted (their profiles are not recreated by a late event).
+    static func markDeleted(_ db: Database, _ userID: Int64, at now: Date) throws {
+        try db.execute(sql: "INSERT OR IGNORE INTO deleted_user (user_id, deleted_at) VALUES (?, ?)", arguments: [userID, now.micros])
+    }
+
     static func isDeleted(_ db: Database, _ userID: Int64) throws -> Bool {
         try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM deleted_user WHERE user_id = ?)", arguments: [userID]) ?? false
     }
@@ -128,5 +143,38 @@ enum UsersSchema {
             try deleteProfiles(db, userID)
             return nil
         }
+    }
+}
+
+/// A provider search: the filters of `SearchProviders`, as a keyset page over provider
+/// profiles, best rated first.
+struct ProviderSearch: Sendable {
+    var area: Location?
+    var serviceType: ServiceType?
+    /// Lowercased; empty: any.
+    var skill = ""
+    var verifiedOnly = false
+    var minRating = 0.0
+
+    var page: KeysetPage {
+        var page = KeysetPage(
+            select: "SELECT profile, rating, total_reviews, user_id FROM provider_profile",
+            keys: [.descending("rating", .real), .descending("total_reviews"), .ascending("user_id")])
+        if let area { page.filter("user_id IN (SELECT user_id FROM provider_area WHERE location = ?)", area.protoValue) }
+        if let serviceType {
+            page.filter("user_id IN (SELECT user_id FROM provider_service_type WHERE service_type = ?)", serviceType.protoValue)
+        }
+        if !skill.isEmpty { page.filter("user_id IN (SELECT user_id FROM provider_skill WHERE skill = ?)", skill) }
+        if verifiedOnly { page.filter("verified = 1") }
+        if minRating > 0 { page.filter("rating >= ?", minRating) }
+        return page
+    }
+}
+
+extension UsersSchema {
+    /// One page of a provider search and the next page's token.
+    static func providers(_ db: Database, _ page: KeysetPage, size: Int, token: String) throws -> ([ProviderProfile], String) {
+        let (rows, next) = try page.fetch(db, size: size, token: token)
+        return (try rows.map { try ProviderProfile(serializedBytes: [UInt8]($0["profile"] as Data)) }, next)
     }
 }

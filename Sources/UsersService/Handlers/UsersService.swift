@@ -217,49 +217,18 @@ public struct UsersService: Users.Handler {
 
     public func searchProviders(_ request: SearchProvidersRequest, context: ServerContext) async throws -> SearchProvidersResponse {
         let size = try PageToken.size(request.pageSize)
-        var conditions: [String] = []
-        var arguments: [any DatabaseValueConvertible] = []
-        if request.area != .unspecified {
-            _ = try ProfileRules.location(request.area, field: "area")
-            conditions.append("user_id IN (SELECT user_id FROM provider_area WHERE location = ?)")
-            arguments.append(request.area.protoValue)
-        }
-        if request.serviceType != .unspecified {
-            _ = try ProfileRules.serviceType(request.serviceType, field: "service_type")
-            conditions.append("user_id IN (SELECT user_id FROM provider_service_type WHERE service_type = ?)")
-            arguments.append(request.serviceType.protoValue)
-        }
-        let skill = try ProfileRules.text(request.skill, field: "skill", maximum: 50)
-        if !skill.isEmpty {
-            conditions.append("user_id IN (SELECT user_id FROM provider_skill WHERE skill = ?)")
-            arguments.append(skill.lowercased())
-        }
-        if request.verifiedOnly { conditions.append("verified = 1") }
+        var search = ProviderSearch()
+        if request.area != .unspecified { search.area = try ProfileRules.location(request.area, field: "area") }
+        if request.serviceType != .unspecified { search.serviceType = try ProfileRules.serviceType(request.serviceType, field: "service_type") }
+        search.skill = try ProfileRules.text(request.skill, field: "skill", maximum: 50).lowercased()
+        search.verifiedOnly = request.verifiedOnly
         guard request.minRating.isFinite, (0...5).contains(request.minRating) else {
             throw RPCError(code: .invalidArgument, message: "min_rating must be between 0 and 5")
         }
-        if request.minRating > 0 {
-            conditions.append("rating >= ?")
-            arguments.append(request.minRating)
-        }
-        if let fields = try PageToken.decode(request.pageToken, expecting: 3) {
-            guard let rating = Double(fields[0]), let total = Int64(fields[1]), let id = Int64(fields[2]) else {
-                throw RPCError(code: .invalidArgument, message: "page_token is not a token this service issued")
-            }
-            conditions.append("(rating < ? OR (rating = ? AND (total_reviews < ? OR (total_reviews = ? AND user_id > ?))))")
-            arguments += [rating, rating, total, total, id]
-        }
-        arguments.append(size + 1)
-        let sql =
-            "SELECT profile FROM provider_profile" + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
-            + " ORDER BY rating DESC, total_reviews DESC, user_id LIMIT ?"
-        let statementArguments = StatementArguments(arguments.map { $0.databaseValue })
-        let profiles = try await read { db in
-            try Data.fetchAll(db, sql: sql, arguments: statementArguments).map { try ProviderProfile(serializedBytes: [UInt8]($0)) }
-        }
-        let page = Array(profiles.prefix(size))
-        let next = profiles.count > size ? page.last.map { PageToken.encode([String($0.rating), String($0.totalReviews), String($0.userId)]) } ?? "" : ""
-        return SearchProvidersResponse(providers: page, nextPageToken: next)
+        search.minRating = request.minRating
+        let page = search.page
+        let (providers, next) = try await read { db in try UsersSchema.providers(db, page, size: size, token: request.pageToken) }
+        return SearchProvidersResponse(providers: providers, nextPageToken: next)
     }
 
     // MARK: Admin
@@ -267,13 +236,7 @@ public struct UsersService: Users.Handler {
     public func adminListUsers(_ request: AdminListUsersRequest, context: ServerContext) async throws -> AdminListUsersResponse {
         let accounts = try await auth.listUsers(ListUsersRequest(role: request.role, pageSize: request.pageSize, pageToken: request.pageToken))
         let ids = accounts.users.map(\.id)
-        let withProfiles = try await read { db -> Set<Int64> in
-            guard !ids.isEmpty else { return [] }
-            let list = ids.map(String.init).joined(separator: ",")
-            return Set(
-                try Int64.fetchAll(
-                    db, sql: "SELECT user_id FROM customer_profile WHERE user_id IN (\(list)) UNION SELECT user_id FROM provider_profile WHERE user_id IN (\(list))"))
-        }
+        let withProfiles = try await read { db in try UsersSchema.withProfiles(db, ids) }
         return AdminListUsersResponse(
             users: accounts.users.map { UserSummary(user: $0, hasProfile: withProfiles.contains($0.id)) },
             nextPageToken: accounts.nextPageToken)
@@ -359,8 +322,7 @@ public struct UsersService: Users.Handler {
         // The account is deactivated first (its tokens stop working); the profiles go now, and
         // the user.deactivated event removes them again (idempotently) if this step is interrupted.
         try await write { db in
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO deleted_user (user_id, deleted_at) VALUES (?, ?)", arguments: [request.userId, now.micros])
+            try UsersSchema.markDeleted(db, request.userId, at: now)
             try UsersSchema.deleteProfiles(db, request.userId)
         }
         context.logger.notice(

@@ -46,8 +46,6 @@ enum OrdersSchema {
                     CREATE INDEX transition_by_order ON order_transition (order_id, id);
                     """)
         }
-        Outbox.register(in: &migrator)
-        IdempotentConsumer.register(in: &migrator)
     }
 
     static func order(from row: Row) -> Order {
@@ -64,6 +62,57 @@ enum OrdersSchema {
 
     static func fetch(_ db: Database, _ id: Int64) throws -> Order? {
         try Row.fetchOne(db, sql: "SELECT * FROM orders WHERE id = ?", arguments: [id]).map(order(from:))
+    }
+
+    /// Adds a new order (pending review, unpaid); returns its id.
+    static func insert(_ db: Database, customer: Int64, _ fields: OrderRules.Fields, now: Date) throws -> Int64 {
+        try db.execute(
+            sql: """
+                INSERT INTO orders (customer_id, title, description, service_type, status, price_cents, location, address,
+                    start_at, end_at, payment_status, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                customer, fields.title, fields.description, fields.serviceType.protoValue, OrderStatus.pendingReview.protoValue,
+                fields.priceCents, fields.location.protoValue, fields.address, fields.start, fields.end,
+                PaymentStatus.unpaid.protoValue, now.micros, now.micros,
+            ])
+        return db.lastInsertedRowID
+    }
+
+    /// Moves order `id` from `from` to `to` if its status is still `from` (so concurrent
+    /// actions cannot both win); returns whether it did.
+    static func update(
+        _ db: Database, _ id: Int64, from: OrderStatus, to: OrderStatus, provider: Int64?, reason: String, at now: Date
+    ) throws -> Bool {
+        try db.execute(
+            sql: """
+                UPDATE orders SET status = ?, provider_id = ?, status_reason = ?, updated_at = ?
+                WHERE id = ? AND status = ?
+                """,
+            arguments: [to.protoValue, provider, reason, now.micros, id, from.protoValue])
+        return db.changesCount == 1
+    }
+
+    /// Saves an admin's edits of order `order.id` (its fields, not its status) if its status is
+    /// still `status`; returns whether it did.
+    static func edit(_ db: Database, _ order: Order, ifStatus status: OrderStatus, at now: Date) throws -> Bool {
+        try db.execute(
+            sql: """
+                UPDATE orders SET title = ?, description = ?, service_type = ?, price_cents = ?, location = ?, address = ?,
+                    start_at = ?, end_at = ?, updated_at = ? WHERE id = ? AND status = ?
+                """,
+            arguments: [
+                order.title, order.description, order.serviceType.protoValue, order.price?.cents ?? 0, order.location.protoValue,
+                order.address, order.serviceStartTime?.micros, order.serviceEndTime?.micros, now.micros, order.id, status.protoValue,
+            ])
+        return db.changesCount == 1
+    }
+
+    /// Records what the payments service says of an order.
+    static func setPaymentStatus(_ db: Database, _ id: Int64, _ status: PaymentStatus, at now: Date) throws {
+        try db.execute(
+            sql: "UPDATE orders SET payment_status = ?, updated_at = ? WHERE id = ?", arguments: [status.protoValue, now.micros, id])
     }
 
     static func record(
@@ -87,47 +136,27 @@ enum OrdersSchema {
     }
 }
 
-/// A keyset page over `orders`: rows after the token's (time, id) in descending order.
+/// A keyset page over `orders` (``KeysetPage``): newest first by a time column, then id.
 struct OrderPage: Sendable {
-    var conditions: [String] = []
-    var arguments: [DatabaseValue] = []
-    /// The column the list is ordered by (with `id`), newest first.
-    var timeColumn = "created_at"
+    var page: KeysetPage
+
+    /// - Parameter timeColumn: the column the list is ordered by (with `id`), newest first.
+    init(timeColumn: String = "created_at") {
+        page = KeysetPage(select: "SELECT * FROM orders", keys: [.descending(timeColumn), .descending("id")])
+    }
 
     mutating func filter(_ condition: String, _ values: any DatabaseValueConvertible...) {
-        conditions.append(condition)
-        arguments += values.map(\.databaseValue)
+        page.filter(condition, arguments: values)
     }
 
     /// Fetches one page; returns it and the next page's token.
     func fetch(_ db: Database, size: Int, token: String) throws -> ([Order], String) {
-        let (sql, arguments) = try query(size: size, token: token)
-        let rows = try Row.fetchAll(db, sql: sql, arguments: arguments)
-        let page = rows.prefix(size)
-        var next = ""
-        if rows.count > size, let last = page.last {
-            next = PageToken.encode([String(last[timeColumn] as Int64), String(last["id"] as Int64)])
-        }
-        return (page.map(OrdersSchema.order(from:)), next)
+        let (rows, next) = try page.fetch(db, size: size, token: token)
+        return (rows.map(OrdersSchema.order(from:)), next)
     }
 
     /// The page's SQL (one more row than the page, to know whether another follows).
-    func query(size: Int, token: String) throws -> (String, StatementArguments) {
-        var conditions = self.conditions
-        var arguments = self.arguments
-        if let fields = try PageToken.decode(token, expecting: 2) {
-            guard let time = Int64(fields[0]), let id = Int64(fields[1]) else {
-                throw RPCError(code: .invalidArgument, message: "page_token is not a token this service issued")
-            }
-            conditions.append("(\(timeColumn) < ? OR (\(timeColumn) = ? AND id < ?))")
-            arguments += [time, time, id].map(\.databaseValue)
-        }
-        arguments.append((size + 1).databaseValue)
-        let sql =
-            "SELECT * FROM orders" + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
-            + " ORDER BY \(timeColumn) DESC, id DESC LIMIT ?"
-        return (sql, StatementArguments(arguments))
-    }
+    func query(size: Int, token: String) throws -> (String, StatementArguments) { try page.query(size: size, token: token) }
 }
 
 /// Every list the service pages through, each served by an index whose order is the list's

@@ -46,7 +46,6 @@ enum AuthSchema {
             try db.execute(sql: "ALTER TABLE account ADD COLUMN tokens_valid_after INTEGER")
             try db.execute(sql: "UPDATE account SET tokens_valid_after = deactivated_at WHERE active = 0")
         }
-        Outbox.register(in: &migrator)
     }
 }
 
@@ -129,5 +128,28 @@ extension AuthSchema {
         if message.contains("account.email") { return RPCError(code: .alreadyExists, message: "email is already registered") }
         if message.contains("account.username") { return RPCError(code: .alreadyExists, message: "username is already taken") }
         return RPCError(code: .alreadyExists, message: "the account already exists")
+    }
+}
+
+extension AuthSchema {
+    /// Whether any admin account exists.
+    static func hasAdmin(_ db: Database) throws -> Bool {
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM account WHERE role = ?)", arguments: [Role.admin.protoValue]) ?? false
+    }
+}
+
+extension AuthSchema {
+    /// Accounts newest first, of `role` (unspecified: any), active ones unless `includeInactive`.
+    static func accounts(role: Role, includeInactive: Bool) -> KeysetPage {
+        var page = KeysetPage(select: "SELECT * FROM account", keys: [.descending("created_at"), .descending("id")])
+        if role != .unspecified { page.filter("role = ?", Int(role.protoValue)) }
+        if !includeInactive { page.filter("active = 1") }
+        return page
+    }
+
+    /// One page of accounts and the next page's token.
+    static func accounts(_ db: Database, _ page: KeysetPage, size: Int, token: String) throws -> ([Account], String) {
+        let (rows, next) = try page.fetch(db, size: size, token: token)
+        return (rows.map(Account.init), next)
     }
 }

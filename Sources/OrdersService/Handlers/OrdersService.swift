@@ -34,15 +34,6 @@ public struct OrdersService: Orders.Handler {
 
     var now: Date { configuration.now() }
 
-    static func actor(_ context: ServerContext) throws -> OrderStateMachine.Actor {
-        guard let caller = context.caller, let id = caller.userID else {
-            throw RPCError(code: .unauthenticated, message: "this method needs a signed-in user")
-        }
-        if caller.roles.contains(RoleName.admin) { return .admin(id) }
-        if caller.roles.contains(RoleName.provider) { return .provider(id) }
-        return .customer(id)
-    }
-
     // MARK: Publishing
 
     public func publishOrder(_ request: PublishOrderRequest, context: ServerContext) async throws -> OrderActionResponse {
@@ -52,18 +43,7 @@ public struct OrdersService: Orders.Handler {
             location: request.location, address: request.address, start: request.serviceStartTime, end: request.serviceEndTime)
         let now = self.now
         let order = try await write { db -> Order in
-            try db.execute(
-                sql: """
-                    INSERT INTO orders (customer_id, title, description, service_type, status, price_cents, location, address,
-                        start_at, end_at, payment_status, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    customer, fields.title, fields.description, fields.serviceType.protoValue, OrderStatus.pendingReview.protoValue,
-                    fields.priceCents, fields.location.protoValue, fields.address, fields.start, fields.end,
-                    PaymentStatus.unpaid.protoValue, now.micros, now.micros,
-                ])
-            let id = db.lastInsertedRowID
+            let id = try OrdersSchema.insert(db, customer: customer, fields, now: now)
             try OrdersSchema.record(db, order: id, from: .unspecified, to: .pendingReview, actor: .customer(customer), reason: "", at: now)
             try Outbox.enqueue(
                 db,
@@ -103,14 +83,9 @@ public struct OrdersService: Orders.Handler {
         }
         var provider = order.providerId
         if case .accept = action { provider = actor.id }
-        let reasonColumn = target == .cancelled ? reason : order.statusReason
-        try db.execute(
-            sql: """
-                UPDATE orders SET status = ?, provider_id = ?, status_reason = ?, updated_at = ?
-                WHERE id = ? AND status = ?
-                """,
-            arguments: [target.protoValue, provider, reasonColumn, now.micros, id, order.status.protoValue])
-        guard db.changesCount == 1 else {
+        let changed = try OrdersSchema.update(
+            db, id, from: order.status, to: target, provider: provider, reason: target == .cancelled ? reason : order.statusReason, at: now)
+        guard changed else {
             // Another transaction changed it between our read and write (SQLite serialises
             // writers, so this is defensive): report what it is now.
             throw RPCError(code: .aborted, message: "order \(id) changed concurrently; try again")
@@ -255,17 +230,8 @@ public struct OrdersService: Orders.Handler {
         // The edits and the status change commit together or not at all.
         return try await write { db in
             if changes {
-                try db.execute(
-                    sql: """
-                        UPDATE orders SET title = ?, description = ?, service_type = ?, price_cents = ?, location = ?, address = ?,
-                            start_at = ?, end_at = ?, updated_at = ? WHERE id = ? AND status = ?
-                        """,
-                    arguments: [
-                        final.title, final.description, final.serviceType.protoValue, final.price?.cents ?? 0, final.location.protoValue,
-                        final.address, final.serviceStartTime?.micros, final.serviceEndTime?.micros, now.micros, final.id,
-                        current.status.protoValue,
-                    ])
-                guard db.changesCount == 1 else { throw RPCError(code: .aborted, message: "order \(current.id) changed concurrently; try again") }
+                let changed = try OrdersSchema.edit(db, final, ifStatus: current.status, at: now)
+                guard changed else { throw RPCError(code: .aborted, message: "order \(current.id) changed concurrently; try again") }
             }
             if let action {
                 var why = ""

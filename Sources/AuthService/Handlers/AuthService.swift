@@ -352,32 +352,9 @@ public struct AuthService: Auth.Handler {
 
     public func listUsers(_ request: ListUsersRequest, context: ServerContext) async throws -> ListUsersResponse {
         let size = try PageToken.size(request.pageSize)
-        let after = try PageToken.decode(request.pageToken, expecting: 2).map { fields -> (Int64, Int64) in
-            guard let created = Int64(fields[0]), let id = Int64(fields[1]) else {
-                throw RPCError(code: .invalidArgument, message: "page_token is not a token this service issued")
-            }
-            return (created, id)
-        }
-        var conditions: [String] = []
-        var arguments: StatementArguments = []
-        if request.role != .unspecified {
-            conditions.append("role = ?")
-            _ = arguments.append(contentsOf: [Int(request.role.protoValue)])
-        }
-        if !request.includeInactive { conditions.append("active = 1") }
-        if let (created, id) = after {
-            conditions.append("(created_at < ? OR (created_at = ? AND id < ?))")
-            _ = arguments.append(contentsOf: [created, created, id])
-        }
-        _ = arguments.append(contentsOf: [size + 1])
-        let sql =
-            "SELECT * FROM account" + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
-            + " ORDER BY created_at DESC, id DESC LIMIT ?"
-        let finalArguments = arguments
-        let accounts = try await database.read { db in try Row.fetchAll(db, sql: sql, arguments: finalArguments).map(Account.init) }
-        let page = Array(accounts.prefix(size))
-        let next = accounts.count > size ? page.last.map { PageToken.encode([String($0.createdAt), String($0.id)]) } ?? "" : ""
-        return ListUsersResponse(users: page.map(\.user), nextPageToken: next)
+        let page = AuthSchema.accounts(role: request.role, includeInactive: request.includeInactive)
+        let (accounts, next) = try await database.read { db in try AuthSchema.accounts(db, page, size: size, token: request.pageToken) }
+        return ListUsersResponse(users: accounts.map(\.user), nextPageToken: next)
     }
 
     public func updateAccount(_ request: UpdateAccountRequest, context: ServerContext) async throws -> User {
