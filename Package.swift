@@ -150,7 +150,7 @@ let package = Package(
         // The list of services (one line each) and the bus topology their definitions add up to.
         .target(
             name: "MarketplaceServices",
-            dependencies: ["AuthService", "UsersService", "OrdersService", "ServiceKit", "EventBus"],
+            dependencies: ["AuthService", "UsersService", "OrdersService", "ServiceKit", "EventBus", "MarketplaceAPI", "ProtoRuntime"],
             swiftSettings: swiftSettings
         ),
         // The HTTP gateway: the legacy /api/v1 contract and /rpc JSON over the binary services.

@@ -2,7 +2,7 @@ import Foundation
 public import Logging
 import NIOConcurrencyHelpers
 import NIOCore
-import ProtoRuntime
+public import ProtoRuntime
 public import RPC
 public import RPCSchema
 public import ServiceLifecycle
@@ -39,26 +39,6 @@ public struct BrokerService: Broker.Handler {
         return identity
     }
 
-    static func rpcError(_ error: any Error) -> any Error {
-        switch error {
-        case BrokerError.unknownExchange(let name): return RPCError(code: .notFound, message: "unknown exchange '\(name)'")
-        case BrokerError.unknownQueue(let name): return RPCError(code: .notFound, message: "unknown queue '\(name)'")
-        case BrokerError.conflictingDeclaration(let what): return RPCError(code: .failedPrecondition, message: what)
-        case BrokerError.unsupportedExchangeType(let type):
-            return RPCError(code: .invalidArgument, message: "exchange type '\(type)' is not supported (only 'topic')")
-        case BrokerError.tooLong(let what): return RPCError(code: .invalidArgument, message: what)
-        case BrokerError.shuttingDown: return RPCError(code: .unavailable, message: "the event bus is shutting down")
-        case BrokerError.limitExceeded(let what): return RPCError(code: .resourceExhausted, message: what)
-        case BrokerError.invalidDeclaration(let what): return RPCError(code: .invalidArgument, message: what)
-        case BrokerError.exclusiveQueue: return RPCError(code: .permissionDenied, message: "\(error)")
-        default: return error
-        }
-    }
-
-    func mapping<T>(_ body: () async throws -> T) async throws -> T {
-        do { return try await body() } catch { throw BrokerService.rpcError(error) }
-    }
-
     public func publish(_ request: PublishRequest, context: ServerContext) async throws -> PublishResponse {
         let identity = try BrokerService.identity(context)
         let received = BrokerStore.nowMicros()
@@ -77,7 +57,7 @@ public struct BrokerService: Broker.Handler {
                 type: event.type, payload: event.payload, publishedAtMicros: micros,
                 headers: EventHeaders(values: event.headers).serializedBytes(), publisher: identity.publisher, receivedAtMicros: received)
         }
-        let unroutable = try await mapping { try await core.publish(events) }
+        let unroutable = try await core.publish(events)
         return PublishResponse(unroutable: UInt32(unroutable))
     }
 
@@ -88,7 +68,7 @@ public struct BrokerService: Broker.Handler {
         guard access.isOperator(identity) else {
             throw RPCError(code: .permissionDenied, message: "\(identity) may not declare exchanges (the topology and operators do)")
         }
-        let created = try await mapping { try await core.declareExchange(request.name, type: request.type.isEmpty ? "topic" : request.type) }
+        let created = try await core.declareExchange(request.name, type: request.type.isEmpty ? "topic" : request.type)
         return DeclareExchangeResponse(created: created)
     }
 
@@ -103,7 +83,7 @@ public struct BrokerService: Broker.Handler {
             ackTimeoutMilliseconds: request.ackTimeoutMs == 0 ? 30_000 : Int(request.ackTimeoutMs), autoDelete: request.autoDelete,
             maxLength: Int(request.maxLength), messageTTLMilliseconds: Int(request.messageTtlMs))
         if access.isOperator(identity) {
-            return DeclareQueueResponse(created: try await mapping { try await core.declareQueue(settings) })
+            return DeclareQueueResponse(created: try await core.declareQueue(settings))
         }
         // A service's own queues are temporary, bounded, few, and consumed only with the
         // credential that declared them (another holder of its permissions cannot drain them).
@@ -114,16 +94,15 @@ public struct BrokerService: Broker.Handler {
         if settings.maxLength == 0 || settings.maxLength > BrokerService.serviceQueueLength { settings.maxLength = BrokerService.serviceQueueLength }
         let credential = context.caller?.tokenID
         return DeclareQueueResponse(
-            created: try await mapping {
-                try await core.declareQueue(settings, owner: identity.publisher, exclusiveTo: credential, quota: BrokerService.serviceQueueQuota)
-            })
+            created: try await core.declareQueue(
+                settings, owner: identity.publisher, exclusiveTo: credential, quota: BrokerService.serviceQueueQuota))
     }
 
     public func bind(_ request: BindRequest, context: ServerContext) async throws -> BindResponse {
         let identity = try BrokerService.identity(context)
         try access.check(identity, .write, "queue", request.queue)
         try access.check(identity, .read, "exchange", request.exchange)
-        return BindResponse(created: try await mapping { try await core.bind(queue: request.queue, exchange: request.exchange, pattern: request.pattern) })
+        return BindResponse(created: try await core.bind(queue: request.queue, exchange: request.exchange, pattern: request.pattern))
     }
 
     public func subscribe(
@@ -184,7 +163,7 @@ public struct BrokerService: Broker.Handler {
             }
         } catch {
             if let id = subscribed.withLockedValue({ $0 }) { await core.unsubscribe(id) }
-            throw BrokerService.rpcError(error)
+            throw error
         }
         if let id = subscribed.withLockedValue({ $0 }) { await core.unsubscribe(id) }
     }
@@ -227,12 +206,15 @@ public struct EventBusServer: Service {
     let grace: Duration
 
     /// Opens `<dataDirectory>/bus.sqlite` and declares `topology` (if absent).
-    /// - Parameter authenticator: the server interceptor that verifies each call's credential
-    ///   and fills `context.caller` (ServiceKit's `BusAuthenticator`); calls it leaves without a
-    ///   caller are refused (UNAUTHENTICATED).
+    /// - Parameters:
+    ///   - authenticator: the server interceptor that verifies each call's credential and fills
+    ///     `context.caller` (ServiceKit's `BusAuthenticator`); calls it leaves without a caller
+    ///     are refused (UNAUTHENTICATED).
+    ///   - eventSchemas: the schemas of the events the bus carries, which its reflection
+    ///     describes so that tools decode payloads by their type (`rpcctl events tail`).
     public static func make(
         dataDirectory: String, configuration: ServerConfiguration, topology: BusTopology = .exchangesOnly,
-        authenticator: any ServerInterceptor, logger: Logger = Logger(label: "eventbus")
+        authenticator: any ServerInterceptor, eventSchemas: [EmbeddedFileDescriptor] = [], logger: Logger = Logger(label: "eventbus")
     ) async throws -> EventBusServer {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let core = try await BrokerCore(store: try BrokerStore(path: dataDirectory + "/bus.sqlite"))
@@ -243,7 +225,7 @@ public struct EventBusServer: Service {
         }
         let server = RPCServer(
             services: [BrokerService(core: core, access: BusAccess(topology.permissions ?? BusPermission.standard))],
-            configuration: configuration, interceptors: [authenticator], logger: logger)
+            configuration: configuration, interceptors: [authenticator], logger: logger, describing: eventSchemas)
         let grace = Duration.nanoseconds(configuration.shutdownGracePeriod.nanoseconds)
         return EventBusServer(server: server, core: core, grace: grace)
     }

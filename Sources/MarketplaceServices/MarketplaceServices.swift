@@ -1,5 +1,7 @@
 public import AuthService
 public import Foundation
+import MarketplaceAPI
+public import ProtoRuntime
 public import OrdersService
 public import ServiceKit
 import UsersService
@@ -32,6 +34,10 @@ public enum MarketplaceServices {
 
     /// The services' names, in start order.
     public static var names: [String] { all().map(\.name) }
+
+    /// The schemas of the events on the bus (its reflection describes them, so tools decode
+    /// payloads by type).
+    public static var eventSchemas: [EmbeddedFileDescriptor] { EventsProtoFile.files }
 
     /// The standard ports (the seed's; DESIGN.md §9), by service name, with the bus's and the gateway's.
     public static let ports: [String: Int] = [

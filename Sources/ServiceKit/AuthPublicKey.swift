@@ -2,7 +2,7 @@ public import Crypto
 import Foundation
 public import Logging
 public import MarketplaceAPI
-public import RPC
+import RPC
 
 /// The auth service's public key, fetched over RPC (retrying while auth is not up yet).
 public enum AuthPublicKey {

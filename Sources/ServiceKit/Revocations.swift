@@ -1,5 +1,5 @@
-public import Crypto
-public import EventBus
+import Crypto
+import EventBus
 import Foundation
 public import Logging
 public import MarketplaceAPI

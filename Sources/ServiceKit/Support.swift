@@ -1,8 +1,8 @@
 public import Foundation
-public import GRDB
+import GRDB
 public import ProtoRuntime
-public import RPC
-public import Logging
+import RPC
+import Logging
 
 extension ProtoTimestamp {
     /// The timestamp of `date` (microsecond precision, as the services store times).

@@ -1,4 +1,4 @@
-public import RPC
+import RPC
 
 /// Which fields a partial update changes: those named in its `update_mask`, or, with no mask,
 /// those present (set optionals and messages, non-empty lists). A mask naming an unknown field

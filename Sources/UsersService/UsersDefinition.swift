@@ -1,5 +1,5 @@
 public import Foundation
-public import MarketplaceAPI
+import MarketplaceAPI
 public import ServiceKit
 
 extension ServiceDefinition {

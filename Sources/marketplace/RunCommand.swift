@@ -59,7 +59,8 @@ extension Marketplace {
             let busServer = try await EventBusServer.make(
                 dataDirectory: directory, configuration: ServerConfiguration(host: host, port: busPort),
                 topology: try self.bus.topology(),
-                authenticator: try BusAuthenticator.make(dataDirectory: directory, authKeyFile: authKeyFile), logger: Logger(label: "bus"))
+                authenticator: try BusAuthenticator.make(dataDirectory: directory, authKeyFile: authKeyFile),
+                eventSchemas: MarketplaceServices.eventSchemas, logger: Logger(label: "bus"))
             var options = MarketplaceServices.Options()
             options.auth = authOptions.configuration
             options.authSigningKeyPath = authOptions.authSigningKey

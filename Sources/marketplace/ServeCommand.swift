@@ -85,7 +85,7 @@ extension Marketplace {
                     topology: try self.bus.topology(),
                     authenticator: try BusAuthenticator.make(
                         dataDirectory: directory, authPublicKey: try peers.publicKey(), auth: try peers.endpoints("auth")),
-                    logger: logger)
+                    eventSchemas: MarketplaceServices.eventSchemas, logger: logger)
             }
             let group = ServiceGroup(configuration: .init(services: [part], gracefulShutdownSignals: [], logger: logger))
             try await group.runUntilSignalled(logger: logger)

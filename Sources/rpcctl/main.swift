@@ -341,7 +341,12 @@ struct Events: AsyncParsableCommand {
     struct Tail: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print every event whose routing key matches PATTERN, as JSON lines, until Ctrl-C.",
-            discussion: "A temporary queue is bound with the pattern on each exchange and deleted when tail exits.")
+            discussion: """
+                A temporary queue is bound with the pattern on each exchange and deleted when tail exits. Each payload is \
+                printed as JSON, decoded by its type: from --descriptor-set when given, else from the bus's reflection \
+                (a payload of a type neither knows: as JSON when it is JSON text, else base64). Each line is written as \
+                it arrives, into a terminal, a pipe or a file.
+                """)
 
         @Argument(help: "A topic pattern: '*' is one word, '#' zero or more (default '#').")
         var pattern = "#"
@@ -354,9 +359,13 @@ struct Events: AsyncParsableCommand {
         @Option(help: "Stop after this many events (0: never).")
         var count = 0
 
+        @Option(help: "A FileDescriptorSet (protoc's --descriptor_set_out with imports, e.g. Generated/descriptors.binpb) that describes the payload types.")
+        var descriptorSet: String?
+
         func run() async throws {
             try await runReporting {
                 let bus = try options.client()
+                var decoder = try PayloadDecoder(descriptorSet: descriptorSet, reflection: Reflection.Client(bus.client))
                 let queue = "tail.\(UUID().uuidString.prefix(8).lowercased())"
                 _ = try await bus.declareQueue(DeclareQueueRequest(name: queue, autoDelete: true))
                 var targets = exchanges
@@ -366,7 +375,11 @@ struct Events: AsyncParsableCommand {
                     try await writer.write(SubscribeRequest(kind: .subscribe(.init(queue: queue, prefetch: 100))))
                     var seen = 0
                     for try await delivery in deliveries {
-                        print(Events.json(delivery))
+                        let event = delivery.event ?? Event()
+                        let payload = await decoder.json(event.payload, type: event.type)
+                        // Line by line, even when standard output is a pipe or a file (`tail … | grep`).
+                        print(Events.json(delivery, payload: payload))
+                        fflush(nil)
                         try await writer.write(SubscribeRequest(kind: .ack(.init(deliveryTags: [delivery.deliveryTag]))))
                         seen += 1
                         if count > 0, seen >= count { break }
@@ -374,6 +387,61 @@ struct Events: AsyncParsableCommand {
                     writer.finish()
                 }
             }
+        }
+    }
+
+    /// Decodes event payloads to JSON by their type, with schemas from a descriptor set or from
+    /// the bus's reflection (asked once per type).
+    struct PayloadDecoder {
+        var pool: DescriptorPool
+        let reflection: Reflection.Client?
+        /// Types reflection was asked about (whether it knew them or not).
+        var asked: Set<String> = []
+
+        /// - Throws: ``CLIError`` for a descriptor set that cannot be read or decoded.
+        init(descriptorSet path: String?, reflection: Reflection.Client) throws {
+            guard let path else {
+                (pool, self.reflection) = (DescriptorPool(), reflection)
+                return
+            }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw CLIError(code: 64, message: "--descriptor-set: cannot read '\(path)'")
+            }
+            do {
+                pool = try DescriptorPool(serializedFiles: try PayloadDecoder.files(ofSet: [UInt8](data)))
+            } catch {
+                throw CLIError(code: 64, message: "--descriptor-set: '\(path)' is not a FileDescriptorSet (\(error))")
+            }
+            self.reflection = nil
+        }
+
+        /// The `FileDescriptorProto`s of a serialized `FileDescriptorSet` (field 1, repeated).
+        static func files(ofSet bytes: [UInt8]) throws -> [[UInt8]] {
+            try bytes.withUnsafeBytes { buffer in
+                var reader = WireReader(bytes: buffer)
+                var files: [[UInt8]] = []
+                while let tag = try reader.nextTag() {
+                    if tag == (1 << 3 | 2) { files.append(try reader.readBytes()) } else { try reader.skipField() }
+                }
+                return files
+            }
+        }
+
+        /// The payload as JSON: decoded by `type` when a schema describes it, else the payload
+        /// itself when it is JSON text; nil otherwise (the caller writes base64).
+        mutating func json(_ payload: [UInt8], type: String) async -> JSONValue? {
+            if pool.messages[type] == nil, let reflection, asked.insert(type).inserted, !type.isEmpty, !type.contains("/") {
+                if let described = try? await reflection.describe(DescribeRequest(symbol: type), options: CallOptions(timeout: .seconds(5))) {
+                    for file in described.fileDescriptors { try? pool.add(serializedFile: file) }
+                }
+            }
+            if pool.messages[type] != nil,
+                let text = try? DynamicCodec(pool: pool).json(from: payload, as: type, options: JSONEncodingOptions(emitDefaults: true)),
+                let value = try? JSONValue.parse(text)
+            {
+                return value
+            }
+            return try? JSONValue.parse(payload)
         }
     }
 
@@ -461,9 +529,9 @@ struct Events: AsyncParsableCommand {
     /// Writes a parsed JSON value compactly (one line).
     static func write(_ value: JSONValue, to writer: inout JSONWriter) { value.write(to: &writer) }
 
-    /// One delivery as a JSON line: routing key, exchange, id, time, type, payload (as JSON when
-    /// it is JSON text, else base64), delivery count.
-    static func json(_ delivery: Delivery) -> String {
+    /// One delivery as a JSON line: routing key, exchange, id, time, type, publisher, payload (as
+    /// JSON when `payload` is given, else base64), delivery count.
+    static func json(_ delivery: Delivery, payload: JSONValue?) -> String {
         var writer = JSONWriter()
         writer.beginObject()
         let event = delivery.event ?? Event()
@@ -480,8 +548,8 @@ struct Events: AsyncParsableCommand {
         writer.writeKey("publisher")
         writer.writeString(event.publisher)
         writer.writeKey("payload")
-        if let value = try? JSONValue.parse(event.payload) {
-            write(value, to: &writer)
+        if let payload {
+            write(payload, to: &writer)
         } else {
             writer.writeBytes(event.payload)
         }

@@ -234,7 +234,7 @@ struct BusAccessTests {
         await #expect(throws: BrokerError.limitExceeded("the bus holds 6 queues, its maximum is 6")) {
             _ = try await core.declareQueue(.init(name: "d"))
         }
-        #expect(BrokerService.rpcError(BrokerError.limitExceeded("x")) as? RPCError == RPCError(code: .resourceExhausted, message: "x"))
+        #expect(BrokerError.limitExceeded("x").rpcError == RPCError(code: .resourceExhausted, message: "x"))
     }
 
     @Test("permissions in a topology file: checked, and they replace the standard grants")

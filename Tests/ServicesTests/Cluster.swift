@@ -66,7 +66,8 @@ struct Cluster: Sendable {
         _ = try KeyFile.loadOrCreate(path: ServiceKeys.authKeyPath(dataDirectory: directory.path))
         let bus = try await EventBusServer.make(
             dataDirectory: directory.path, configuration: Cluster.server, topology: .standard,
-            authenticator: try BusAuthenticator.make(dataDirectory: directory.path), logger: quiet)
+            authenticator: try BusAuthenticator.make(dataDirectory: directory.path), eventSchemas: MarketplaceServices.eventSchemas,
+            logger: quiet)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             defer { group.cancelAll() }
             group.addTask { try await bus.run() }

@@ -38,8 +38,8 @@ let bus = try await EventBusServer.make(
     authenticator: try BusAuthenticator.make(dataDirectory: directory), logger: quiet)
 let busTask = Task { try await bus.run() }
 let busEndpoint = Endpoint(host: "127.0.0.1", port: try await bus.server.localPort)
-let auth = try await AuthServer.make(
-    dataDirectory: directory, configuration: ServerConfiguration(idleTimeout: nil), bus: [busEndpoint], logger: quiet)
+let auth = try await ServiceHost.make(
+    .auth(), dataDirectory: directory, configuration: ServerConfiguration(idleTimeout: nil), peers: ["bus": [busEndpoint]], logger: quiet)
 let authTask = Task { try await auth.run() }
 let endpoint = Endpoint(host: "127.0.0.1", port: try await auth.server.localPort)
 let client = Auth.Client(RPCClient(endpoints: [endpoint]))

@@ -77,9 +77,7 @@ public struct OrdersService: Orders.Handler {
         let target: OrderStatus
         switch OrderStateMachine.apply(action, by: actor, to: facts) {
         case .success(let status): target = status
-        case .failure(.notAllowed(let why)): throw RPCError(code: .permissionDenied, message: why)
-        case .failure(.illegal(let why)): throw RPCError(code: .failedPrecondition, message: "order \(id): \(why)")
-        case .failure(.invalid(let why)): throw RPCError(code: .invalidArgument, message: why)
+        case .failure(let refusal): throw refusal.rpcError(order: id)
         }
         var provider = order.providerId
         if case .accept = action { provider = actor.id }
@@ -218,11 +216,7 @@ public struct OrdersService: Orders.Handler {
         if let action {
             let facts = OrderStateMachine.Facts(status: current.status, customerID: current.customerId, providerID: current.providerId)
             if case .failure(let refusal) = OrderStateMachine.apply(action, by: .admin(admin), to: facts) {
-                switch refusal {
-                case .illegal(let why): throw RPCError(code: .failedPrecondition, message: "order \(current.id): \(why)")
-                case .invalid(let why): throw RPCError(code: .invalidArgument, message: why)
-                case .notAllowed(let why): throw RPCError(code: .permissionDenied, message: why)
-                }
+                throw refusal.rpcError(order: current.id)
             }
         }
         let now = self.now

@@ -11,7 +11,8 @@ struct ReflectionService: Reflection.Handler {
     /// Symbol → (kind, file path).
     let symbols: [String: (kind: String, file: String)]
 
-    init(hosted: [any RPCService]) {
+    /// - Parameter describing: more files whose symbols it describes (no services of their own).
+    init(hosted: [any RPCService], describing: [EmbeddedFileDescriptor] = []) {
         var services: [String: [EmbeddedFileDescriptor]] = [:]
         var files: [String: EmbeddedFileDescriptor] = [:]
         var symbols: [String: (kind: String, file: String)] = [:]
@@ -25,6 +26,11 @@ struct ReflectionService: Reflection.Handler {
                 guard let parsed = try? FileDescriptorSummary(serialized: file.serialized) else { continue }
                 for (symbol, kind) in parsed.symbols { symbols[symbol] = (kind, file.path) }
             }
+        }
+        for file in describing where files[file.path] == nil {
+            files[file.path] = file
+            guard let parsed = try? FileDescriptorSummary(serialized: file.serialized) else { continue }
+            for (symbol, kind) in parsed.symbols where symbols[symbol] == nil { symbols[symbol] = (kind, file.path) }
         }
         self.services = services
         self.files = files

@@ -3,7 +3,7 @@ import Metrics
 public import NIOCore
 import NIOConcurrencyHelpers
 public import NIOPosix
-import ProtoRuntime
+public import ProtoRuntime
 public import ServiceLifecycle
 
 /// Server settings. Every resource a peer can make the server hold has a bound here
@@ -112,14 +112,16 @@ public final class RPCServer: Service, Sendable {
     ///   - interceptors: run around every call, first one outermost.
     ///   - group: the event loops (NIO's shared singleton by default).
     ///   - logger: connection and call logs.
+    ///   - describing: schemas reflection describes beyond the services' own (the message types
+    ///     a server carries without serving them, e.g. the events on a bus), imports first.
     public init(
         services: [any RPCService], configuration: ServerConfiguration = ServerConfiguration(),
         interceptors: [any ServerInterceptor] = [], group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger = Logger(label: "rpc.server")
+        logger: Logger = Logger(label: "rpc.server"), describing: [EmbeddedFileDescriptor] = []
     ) {
         let health = HealthStatusBook(services: services.map(\.serviceName))
         self.health = health
-        let builtIn: [any RPCService] = [HealthService(book: health), ReflectionService(hosted: services)]
+        let builtIn: [any RPCService] = [HealthService(book: health), ReflectionService(hosted: services, describing: describing)]
         let all = services + builtIn
         self.core = ServerCore(
             configuration: configuration, methods: all.flatMap(\.methods), interceptors: interceptors, logger: logger)

@@ -1,7 +1,7 @@
 public import EventBus
 public import Foundation
 public import GRDB
-public import MarketplaceAPI
+import MarketplaceAPI
 public import RPC
 public import ServiceLifecycle
 

@@ -1,9 +1,9 @@
 public import Crypto
-public import EventBus
+import EventBus
 import Foundation
 public import GRDB
 public import Logging
-public import MarketplaceAPI
+import MarketplaceAPI
 public import RPC
 public import ServiceLifecycle
 

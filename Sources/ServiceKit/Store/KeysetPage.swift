@@ -1,5 +1,5 @@
 public import GRDB
-public import RPC
+import RPC
 
 /// One keyset-paginated list, the pager every service's lists share: rows of `select` that
 /// pass the filters, ordered by `keys` (the last key unique, so the order is total), one page

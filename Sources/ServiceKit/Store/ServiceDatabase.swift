@@ -1,7 +1,7 @@
-public import Foundation
+import Foundation
 public import GRDB
 public import Logging
-public import RPC
+import RPC
 
 /// Opens a service's SQLite database (WAL) and applies its migrations before anyone uses it.
 public enum ServiceDatabase {
