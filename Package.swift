@@ -180,7 +180,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: swiftSettings
+            // Its schema (protos/rpc/v1/bus.proto -> Protos/rpc/v1/bus.proto): the Broker service and its messages.
+            exclude: ["protogen.json"],
+            swiftSettings: swiftSettings,
+            plugins: ["ProtoGenPlugin"]
         ),
         // Test and benchmark schemas (every proto3 feature; the Order-like benchmark message).
         .target(
@@ -204,8 +207,9 @@ let package = Package(
         .executableTarget(
             name: "rpcctl",
             dependencies: [
-                // ServiceKit: service tokens minted from a key file (`rpcctl events --key-file`).
-                "RPC", "RPCSchema", "ProtoRuntime", "ServiceKit",
+                // ServiceKit: service tokens minted from a key file (`rpcctl events --key-file`);
+                // EventBus: the Broker client.
+                "RPC", "RPCSchema", "ProtoRuntime", "ServiceKit", "EventBus",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings

@@ -1,5 +1,5 @@
 import Crypto
-import EventBus
+public import EventBus
 import Foundation
 public import Logging
 public import MarketplaceAPI

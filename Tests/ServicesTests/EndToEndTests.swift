@@ -1,3 +1,4 @@
+import EventBus
 import Foundation
 @testable import Gateway
 import MarketplaceAPI

@@ -37,9 +37,16 @@ public struct ServiceEmitter: SwiftEmitter {
         for m in service.methods {
             let optionBytes = DescriptorEmitter.options(m.options)
             let bytes = optionBytes.map { "0x" + String($0, radix: 16, uppercase: true) }.joined(separator: ", ")
+            // The options as the schema writes them (the access rule, the HTTP route), then their bytes.
+            var doc = MessageEmitter.docLines(m.doc, deprecated: m.isDeprecated)
+            let options = OptionText.lines(m.options)
+            if !options.isEmpty {
+                if !doc.isEmpty { doc.append("") }
+                doc += options.map { "- `\($0)`" }
+            }
             methodMembers.append(
                 .line(
-                    doc: MessageEmitter.docLines(m.doc, deprecated: m.isDeprecated),
+                    doc: doc,
                     text:
                         "\(a)static let \(ServiceEmitter.methodName(m.name)) = \(r)MethodDescriptor(service: \(SwiftNaming.literal(service.fullName)), method: \(SwiftNaming.literal(m.name)), kind: .\(ServiceEmitter.kind(m)), options: [\(bytes)])"
                 ))
