@@ -1,6 +1,6 @@
-public import Foundation
+import Foundation
 public import GRDB
-public import ProtoRuntime
+import ProtoRuntime
 public import RPC
 public import Logging
 
@@ -51,44 +51,6 @@ public enum PageToken {
             throw RPCError(code: .invalidArgument, message: "page_size must be between 1 and \(maximum)")
         }
         return Int(requested)
-    }
-}
-
-extension ProtoTimestamp {
-    /// The timestamp of `date` (microsecond precision, as the services store times).
-    public init(date: Date) {
-        let micros = date.micros
-        self.init(seconds: micros.floorDivided(by: 1_000_000), nanos: Int32(micros.floorModulo(1_000_000)) * 1000)
-    }
-
-    /// Microseconds since 1970 (how the services store times).
-    public init(micros: Int64) {
-        self.init(seconds: micros.floorDivided(by: 1_000_000), nanos: Int32(micros.floorModulo(1_000_000)) * 1000)
-    }
-
-    public var date: Date { Date(timeIntervalSince1970: Double(seconds) + Double(nanos) / 1e9) }
-    public var micros: Int64 { seconds &* 1_000_000 &+ Int64(nanos / 1000) }
-}
-
-extension Int64 {
-    func floorDivided(by divisor: Int64) -> Int64 {
-        let q = self / divisor
-        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? q - 1 : q
-    }
-
-    func floorModulo(_ divisor: Int64) -> Int64 {
-        let r = self % divisor
-        return r != 0 && (r < 0) != (divisor < 0) ? r + divisor : r
-    }
-}
-
-extension Date {
-    /// Microseconds since 1970.
-    /// (Clamped to years 0001-9999, so no date can trap the conversion.)
-    public var micros: Int64 {
-        let value = (timeIntervalSince1970 * 1_000_000).rounded()
-        guard value.isFinite else { return 0 }
-        return Int64(min(max(value, -62_135_596_800_000_000), 253_402_300_799_000_000))
     }
 }
 
