@@ -1,3 +1,4 @@
+import Access
 public import Crypto
 import Foundation
 public import Hummingbird
@@ -11,7 +12,6 @@ public import Prometheus
 import ProtoRuntime
 public import RPC
 import RPCSchema
-import ServiceKit
 public import ServiceLifecycle
 
 /// The gateway's settings.
@@ -332,10 +332,11 @@ public final class Gateway: Sendable {
         }
     }
 
+    /// The schema's access decision (shared with the services), as the contract's 403.
     func checkRole(_ rule: AccessRule, caller: Caller) throws {
-        if rule.internal { throw HTTPFailure(status: 403, detail: "this operation is for the system's services only") }
-        guard rule.roles.isEmpty || !caller.roles.isDisjoint(with: rule.roles) else {
-            throw HTTPFailure(status: 403, detail: "this operation requires the \(rule.roles.joined(separator: " or ")) role")
+        switch rule.decision(for: caller, operation: "this operation") {
+        case .allowed: return
+        case .unauthenticated(let message), .permissionDenied(let message): throw HTTPFailure(status: 403, detail: message)
         }
     }
 

@@ -1,7 +1,6 @@
 import Foundation
 import ProtoRuntime
 import RPC
-import ServiceKit
 
 /// An HTTP-level refusal: the status and the `detail` the legacy contract answers with.
 struct HTTPFailure: Error {
