@@ -1,5 +1,6 @@
 /// The gateway's settings.
 public struct GatewayConfiguration: Sendable {
+    /// The address to listen on.
     public var host = "127.0.0.1"
     /// 0 picks a free port.
     public var port = 8080

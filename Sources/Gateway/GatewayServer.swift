@@ -8,6 +8,7 @@ public import ServiceLifecycle
 /// The gateway as a process part: its router on Hummingbird's HTTP/1.1 server, with the
 /// request-head and idle timeouts.
 public struct GatewayServer: Service {
+    /// What it serves.
     public let gateway: Gateway
     let application: Application<RouterResponder<GatewayContext>>
     let port: NIOLockedValueBox<Int?>
