@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "RPC", targets: ["RPC"]),
         .library(name: "EventBus", targets: ["EventBus"]),
         .library(name: "MarketplaceAPI", targets: ["MarketplaceAPI"]),
+        .library(name: "Access", targets: ["Access"]),
         .library(name: "ServiceKit", targets: ["ServiceKit"]),
         .library(name: "AuthService", targets: ["AuthService"]),
         .library(name: "UsersService", targets: ["UsersService"]),
@@ -92,12 +93,23 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: ["ProtoGenPlugin"]
         ),
-        // What every service shares: tokens (Ed25519 JWTs), the access-control interceptor,
-        // service identities, databases, page tokens.
+        // Who may call what, shared by the services and the gateway: Ed25519 JWTs, the token
+        // verifier, revocation lists, rate limiters and the `(rpc.v1.access)` decision.
+        .target(
+            name: "Access",
+            dependencies: [
+                "RPC", "RPCSchema",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // What every service shares: the access-control interceptor (over Access), service
+        // identities, databases, page tokens.
         .target(
             name: "ServiceKit",
             dependencies: [
-                "RPC", "RPCSchema", "ProtoRuntime", "MarketplaceAPI", "EventBus",
+                "Access", "RPC", "RPCSchema", "ProtoRuntime", "MarketplaceAPI", "EventBus",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -157,7 +169,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "ServiceKit", "MarketplaceAPI", "RPC", "RPCSchema", "ProtoRuntime",
+                "Access", "MarketplaceAPI", "RPC", "RPCSchema", "ProtoRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -271,6 +283,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AccessTests",
+            dependencies: ["Access", "RPC", "RPCSchema"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,6 +1,6 @@
 import NIOConcurrencyHelpers
 public import RPC
-public import RPCSchema
+import RPCSchema
 
 /// A subscriber's acks and nacks, sent from a task of their own: whatever the consumer settles
 /// while one message is on its way goes out together in the next (one `Ack` with many tags), and

@@ -4,7 +4,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 public import ProtoRuntime
 public import RPC
-public import RPCSchema
+import RPCSchema
 public import ServiceLifecycle
 
 /// `rpc.v1.Broker` over ``BrokerCore``.

@@ -1,5 +1,5 @@
 public import RPC
-public import RPCSchema
+import RPCSchema
 
 /// What one identity may do on the bus, in the spirit of RabbitMQ's permissions:
 ///

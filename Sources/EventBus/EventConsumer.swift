@@ -1,8 +1,8 @@
 import Foundation
 public import GRDB
 public import Logging
-public import RPC
-public import RPCSchema
+import RPC
+import RPCSchema
 public import ServiceLifecycle
 
 /// Consumes a queue, the one subscribe/ack/reconnect loop of the system: each delivery goes to

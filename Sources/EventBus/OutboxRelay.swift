@@ -1,7 +1,7 @@
 import Foundation
 public import GRDB
 public import Logging
-public import RPC
+import RPC
 import RPCSchema
 import ProtoRuntime
 public import ServiceLifecycle

@@ -1,14 +1,6 @@
 import Foundation
 import ProtoRuntime
 import RPC
-import ServiceKit
-
-/// An HTTP-level refusal: the status and the `detail` the legacy contract answers with.
-struct HTTPFailure: Error {
-    var status: Int
-    var detail: String
-    var headers: [(String, String)] = []
-}
 
 /// Turns the legacy contract's JSON (snake_case keys, `role_id`, float money, `cleaning_repair`,
 /// `CENTRAL`, `YYYY-MM-DDTHH:MM` times) into the canonical proto3 JSON of a request message,

@@ -156,12 +156,11 @@ enum OpenAPI {
 
 extension Gateway {
     /// The OpenAPI document (`/api/v1/openapi.json`, `Generated/openapi.json`).
-    public var openAPIDocument: [UInt8] { OpenAPI.bytes(pool: pool, routes: table, methods: Gateway.services.flatMap(\.methods)) }
+    public var openAPIDocument: [UInt8] { openAPI }
 
     /// The OpenAPI document without running a gateway (for `marketplace openapi`).
     public static func openAPIDocument() throws -> [UInt8] {
-        let pool = try schemaPool()
-        let methods = services.flatMap(\.methods)
-        return OpenAPI.bytes(pool: pool, routes: RouteTable(methods: methods), methods: methods)
+        let schema = try GatewaySchema.marketplace()
+        return OpenAPI.bytes(pool: schema.pool, routes: schema.routes, methods: schema.methods)
     }
 }

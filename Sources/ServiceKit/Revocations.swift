@@ -4,7 +4,7 @@ import Foundation
 public import Logging
 public import MarketplaceAPI
 import ProtoRuntime
-public import RPC
+import RPC
 public import ServiceLifecycle
 
 /// Keeps a service's ``RevocationList`` current: a temporary queue bound to `token.revoked`,

@@ -30,6 +30,24 @@ struct DynamicCodecTests {
         }
     }
 
+    @Test("binary → JSON tree is exactly the parsed JSON text (member order and number spelling included)")
+    func toJSONTree() throws {
+        var random = RandomMessages(rng: SplitMix64(seed: 41))
+        for i in 0..<300 {
+            let (message, name): (any ProtoRuntime.Message, String) =
+                i % 4 == 3 ? (random.tree(), "test.v1.Tree") : (random.allTypes(), "test.v1.AllTypes")
+            for options in [
+                JSONEncodingOptions(), JSONEncodingOptions(emitDefaults: true, preserveProtoFieldNames: true),
+                JSONEncodingOptions(enumsAsIntegers: true),
+            ] {
+                let bytes = message.serializedBytes()
+                let text = try codec.json(from: bytes, as: name, options: options)
+                #expect(try codec.jsonValue(from: bytes, as: name, options: options) == JSONValue.parse(text), "case \(i): \(json(text))")
+            }
+        }
+        #expect(throws: ProtoDecodingError.self) { try codec.jsonValue(from: [0xFF], as: "test.v1.AllTypes") }
+    }
+
     @Test("JSON → binary decodes to the same message the generated JSON reader produces")
     func fromJSON() throws {
         var random = RandomMessages(rng: SplitMix64(seed: 7))

@@ -273,11 +273,26 @@ public struct DynamicCodec: Sendable {
         throws -> [UInt8]
     {
         var writer = JSONWriter(options: options)
+        try write(bytes, as: messageName, to: &writer)
+        return writer.bytes
+    }
+
+    /// The proto3 JSON form of a binary `messageName` as a tree, built as the bytes are read (no
+    /// JSON text in between): the same document ``json(from:as:options:)`` writes.
+    /// - Throws: ``ProtoDecodingError`` for malformed bytes.
+    public func jsonValue(from bytes: [UInt8], as messageName: String, options: JSONEncodingOptions = JSONEncodingOptions())
+        throws -> JSONValue
+    {
+        var builder = JSONValueBuilder(options: options)
+        try write(bytes, as: messageName, to: &builder)
+        return builder.value
+    }
+
+    func write<Output: DynamicJSONOutput>(_ bytes: [UInt8], as messageName: String, to output: inout Output) throws {
         try bytes.withUnsafeBytes { raw in
             var reader = WireReader(bytes: raw)
-            try writeMessage(&reader, messageName, &writer, depth: 0)
+            try writeMessage(&reader, messageName, &output, depth: 0)
         }
-        return writer.bytes
     }
 
     enum Decoded {
@@ -287,17 +302,17 @@ public struct DynamicCodec: Sendable {
         case bytes([UInt8])
     }
 
-    func writeMessage(_ reader: inout WireReader, _ name: String, _ writer: inout JSONWriter, depth: Int) throws {
+    func writeMessage<Output: DynamicJSONOutput>(_ reader: inout WireReader, _ name: String, _ writer: inout Output, depth: Int) throws {
         guard depth < WireReader.maximumDepth else { throw ProtoDecodingError.nestingTooDeep(limit: WireReader.maximumDepth) }
         switch name {
         case "google.protobuf.Timestamp":
             var t = ProtoTimestamp()
             try t.decodeMessage(from: &reader)
-            return t.encodeJSON(to: &writer)
+            return writer.writeTimestamp(t)
         case "google.protobuf.Duration":
             var d = ProtoDuration()
             try d.decodeMessage(from: &reader)
-            return d.encodeJSON(to: &writer)
+            return writer.writeDuration(d)
         default: break
         }
         guard let message = pool.messages[name] else {
@@ -380,7 +395,7 @@ public struct DynamicCodec: Sendable {
         writer.endObject()
     }
 
-    func writeNested(_ bytes: [UInt8], _ name: String, _ writer: inout JSONWriter, depth: Int) throws {
+    func writeNested<Output: DynamicJSONOutput>(_ bytes: [UInt8], _ name: String, _ writer: inout Output, depth: Int) throws {
         try bytes.withUnsafeBytes { raw in
             var nested = WireReader(bytes: raw, depth: depth + 1)
             try writeMessage(&nested, name, &writer, depth: depth + 1)
@@ -407,7 +422,9 @@ public struct DynamicCodec: Sendable {
         return (try mapKeyText(key, keyField.kind), value)
     }
 
-    func writeMapValue(_ value: Decoded?, _ valueField: DescriptorPool.Field, _ writer: inout JSONWriter, depth: Int) throws {
+    func writeMapValue<Output: DynamicJSONOutput>(
+        _ value: Decoded?, _ valueField: DescriptorPool.Field, _ writer: inout Output, depth: Int
+    ) throws {
         if let value {
             try writeValue(value, valueField.kind, &writer, depth: depth)
         } else if case .message(let name) = valueField.kind {
@@ -464,7 +481,7 @@ public struct DynamicCodec: Sendable {
         }
     }
 
-    func writeDefault(_ kind: DescriptorPool.FieldKind, _ writer: inout JSONWriter) throws {
+    func writeDefault<Output: DynamicJSONOutput>(_ kind: DescriptorPool.FieldKind, _ writer: inout Output) throws {
         switch kind {
         case .string, .bytes: writer.writeString("")
         case .bool: writer.writeBool(false)
@@ -477,7 +494,7 @@ public struct DynamicCodec: Sendable {
         }
     }
 
-    func writeValue(_ value: Decoded, _ kind: DescriptorPool.FieldKind, _ writer: inout JSONWriter, depth: Int) throws {
+    func writeValue<Output: DynamicJSONOutput>(_ value: Decoded, _ kind: DescriptorPool.FieldKind, _ writer: inout Output, depth: Int) throws {
         switch (kind, value) {
         case (.int32, .varint(let v)): writer.writeInt32(Int32(truncatingIfNeeded: v))
         case (.int64, .varint(let v)): writer.writeInt64(Int64(bitPattern: v))

@@ -21,7 +21,9 @@ struct HTTPRoute: Sendable {
     let access: AccessRule?
 }
 
-/// The gateway's route table, built from the schema's HTTP options (never written by hand).
+/// The gateway's route table, built from the schema's HTTP options (never written by hand): the
+/// routes registered on Hummingbird's router, and the contract's verdict where the router's trie
+/// has none (see ``ContractRoutingMiddleware``).
 struct RouteTable: Sendable {
     let routes: [HTTPRoute]
 
@@ -64,6 +66,20 @@ struct RouteTable: Sendable {
     /// The longest path (in UTF-8 bytes) the gateway routes; a longer one is refused (414) before
     /// it is split. No route of the schema comes near it.
     static let maximumPathBytes = 2048
+
+    /// Whether `path` has an empty segment (`//` anywhere, or a trailing slash): paths the
+    /// contract tells apart from their slash-less forms, and Hummingbird's trie does not.
+    static func hasEmptySegment(_ path: String) -> Bool {
+        let slash = UInt8(ascii: "/")
+        guard path.utf8.count > 1 else { return false }
+        if path.utf8.last == slash { return true }
+        var previous: UInt8 = 0
+        for byte in path.utf8 {
+            if byte == slash, previous == slash { return true }
+            previous = byte
+        }
+        return false
+    }
 
     /// The route for `verb` and `path`, in one pass over the path (its length is bounded by
     /// ``maximumPathBytes``; a longer path is `.notFound`).
