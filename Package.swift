@@ -175,11 +175,13 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: swiftSettings
+            exclude: ["protogen.json"],
+            swiftSettings: swiftSettings,
+            // Its options file (protos/gateway/v1/http.proto -> Protos/gateway/v1/http.proto): HttpRule.
+            plugins: ["ProtoGenPlugin"]
         ),
         // The event bus: topic exchanges, durable queues, confirms and acks.
         .target(

@@ -5,7 +5,7 @@ public import Prometheus
 import RPC
 
 /// The front door: the legacy `/api/v1` contract and `/rpc/<Service>/<Method>` JSON over the
-/// binary services, on Hummingbird's router with the routes of the schema's `(rpc.v1.http)`
+/// binary services, on Hummingbird's router with the routes of the schema's `(gateway.v1.http)`
 /// options. The request's way through it is ``makeRouter()``; each concern (a middleware, an
 /// endpoint, the legacy transcoding) has its file.
 public final class Gateway: Sendable {

@@ -5,7 +5,7 @@ import RPCSchema
 
 /// What the gateway serves, read from the generated schema: every service declared in the
 /// marketplace's service files, with its methods (and their `(rpc.v1.access)` and
-/// `(rpc.v1.http)` options) as the descriptors state them, the descriptor pool for transcoding,
+/// `(gateway.v1.http)` options) as the descriptors state them, the descriptor pool for transcoding,
 /// and the HTTP routes of the methods.
 struct GatewaySchema: Sendable {
     /// One service and its methods.
@@ -25,7 +25,7 @@ struct GatewaySchema: Sendable {
     let pool: DescriptorPool
     /// The services, in the order of ``serviceFiles`` and of their declarations.
     let services: [ServedService]
-    /// The routes of every method with an `(rpc.v1.http)` option.
+    /// The routes of every method with an `(gateway.v1.http)` option.
     let routes: RouteTable
 
     /// Every method of every service.

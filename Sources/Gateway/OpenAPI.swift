@@ -3,7 +3,7 @@ import RPC
 import RPCSchema
 
 /// The OpenAPI 3.1 document of the gateway, generated from the schema: every legacy `/api/v1`
-/// route (from `(rpc.v1.http)`, with its access rule as security) and every `/rpc` method, with
+/// route (from `(gateway.v1.http)`, with its access rule as security) and every `/rpc` method, with
 /// the messages as canonical proto3 JSON schemas. Served at `/api/v1/openapi.json` and committed
 /// as `Generated/openapi.json` (a test keeps it fresh).
 enum OpenAPI {

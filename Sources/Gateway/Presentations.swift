@@ -2,7 +2,7 @@ import Foundation
 import ProtoRuntime
 
 /// How the legacy contract shapes a response's `data`: one table, keyed by the presentation
-/// names the schema's `(rpc.v1.http)` options give, read by generic code (the routes themselves
+/// names the schema's `(gateway.v1.http)` options give, read by generic code (the routes themselves
 /// are never written by hand). Input is the response's canonical JSON (proto field names,
 /// defaults written).
 enum Presentations {

@@ -16,7 +16,7 @@ struct GatewayRoutingTests {
     /// one means taking it off this list.
     static let awaitingTheirService: Set<String> = ["inbox", "notice_sent", "payment", "rating", "review", "review_created", "review_items"]
 
-    @Test("every presentation the schema's (rpc.v1.http) options name is in the presentation table (but those of services not built yet)")
+    @Test("every presentation the schema's (gateway.v1.http) options name is in the presentation table (but those of services not built yet)")
     func presentationsExist() {
         let named = Set(Self.table.routes.map(\.presentation).filter { !$0.isEmpty })
         #expect(named.count > Self.awaitingTheirService.count)
@@ -25,6 +25,14 @@ struct GatewayRoutingTests {
         for route in Self.table.routes where Self.awaitingTheirService.contains(route.presentation) {
             #expect(["marketplace.v1.Payments", "marketplace.v1.Reviews", "marketplace.v1.Notifications"].contains(route.method.service))
         }
+    }
+
+    @Test("the gateway's own method option, (gateway.v1.http), reaches the runtime from the schema (absent where the schema sets none)")
+    func httpOption() {
+        #expect(Orders.Method.publishOrder.httpRule?.pattern == .post("/api/v1/customer/orders/publish"))
+        #expect(Orders.Method.publishOrder.httpRule?.body == "*")
+        #expect(Orders.Method.publishOrder.accessRule?.roles == ["customer"])
+        #expect(Auth.Method.listRevocations.httpRule == nil)
     }
 
     @Test("the services come from the descriptors: the generated services and methods, options included, in order")

@@ -2,7 +2,7 @@ import Foundation
 import RPC
 import RPCSchema
 
-/// One HTTP route of the schema: a method's `(rpc.v1.http)` option.
+/// One HTTP route of the schema: a method's `(gateway.v1.http)` option.
 struct HTTPRoute: Sendable {
     enum Segment: Sendable, Hashable {
         case literal(String)

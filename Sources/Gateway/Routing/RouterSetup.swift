@@ -4,7 +4,7 @@ import Hummingbird
 
 extension Gateway {
     /// The gateway's router: the middleware in the order a request meets it, then the routes —
-    /// the operational endpoints, `/rpc/<Service>/<Method>`, and every `(rpc.v1.http)` route of
+    /// the operational endpoints, `/rpc/<Service>/<Method>`, and every `(gateway.v1.http)` route of
     /// the schema.
     func makeRouter() -> Router<GatewayContext> {
         let router = Router(context: GatewayContext.self)

@@ -206,7 +206,7 @@ public struct ExtensionField: Sendable {
 
 /// One option set on a declaration: a field of its `*Options` message, builtin or extension.
 public struct OptionField: Sendable, Hashable {
-    /// The field's name: `deprecated`, or an extension's full name such as `rpc.v1.http`.
+    /// The field's name: `deprecated`, or an extension's full name such as `gateway.v1.http`.
     public var name: String
     public var isExtension: Bool
     public var number: Int

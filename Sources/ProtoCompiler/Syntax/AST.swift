@@ -20,7 +20,7 @@ public struct ImportSyntax: Sendable {
     public var location: SourceLocation
 }
 
-/// An option's name: `deprecated`, `(rpc.v1.http)`, `(rpc.v1.http).post`.
+/// An option's name: `deprecated`, `(gateway.v1.http)`, `(gateway.v1.http).post`.
 public struct OptionNameSyntax: Sendable, CustomStringConvertible {
     public struct Part: Sendable {
         public var name: String

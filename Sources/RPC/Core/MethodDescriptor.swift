@@ -16,7 +16,7 @@ public struct MethodDescriptor: Hashable, Sendable, CustomStringConvertible {
     public let method: String
     public let kind: CallKind
     /// The method's options as the schema sets them: a serialized `google.protobuf.MethodOptions`,
-    /// custom options (access rule, HTTP route) included. See ``accessRule`` and ``httpRule``.
+    /// custom options included. See ``accessRule`` and ``option(_:as:)``.
     public let options: [UInt8]
 
     public init(service: String, method: String, kind: CallKind, options: [UInt8] = []) {
