@@ -49,6 +49,16 @@ struct Cluster: Sendable {
         return configuration
     }
 
+    /// Auth for tests: cheap scrypt parameters, limits no test reaches.
+    static var cheapAuth: AuthConfiguration {
+        var configuration = AuthConfiguration()
+        configuration.passwordParameters = .testing
+        configuration.hashQueue = 100_000
+        configuration.perSource = (burst: 100_000, perMinute: 100_000)
+        configuration.perAccount = (burst: 100_000, perMinute: 100_000)
+        return configuration
+    }
+
     /// Ephemeral ports; a short grace at the end (clients made in a test may still be open).
     static let server = ServerConfiguration(shutdownGracePeriod: .milliseconds(300))
 
