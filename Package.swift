@@ -277,13 +277,80 @@ let package = Package(
             swiftSettings: swiftSettings,
             plugins: ["ProtoGenPlugin"]
         ),
-        .testTarget(
-            name: "ServicesTests",
+        // The system for the services' and the gateway's tests: the bus, auth, users, orders and the
+        // gateway on ephemeral ports over real SQLite files (`Cluster.with { … }`).
+        .target(
+            name: "ServiceTestSupport",
             dependencies: [
                 "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit", "MarketplaceAPI", "EventBus", "RPC",
-                "RPCSchema", "ProtoRuntime", "TestSupport", .product(name: "Crypto", package: "swift-crypto"), .product(name: "GRDB", package: "GRDB.swift"),
+                "RPCSchema", "ProtoRuntime", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/ServiceTestSupport", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ServiceKitTests",
+            dependencies: [
+                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit", "MarketplaceAPI", "EventBus", "RPC",
+                "RPCSchema", "ProtoRuntime", "TestSupport", "ServiceTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AuthServiceTests",
+            dependencies: [
+                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit", "MarketplaceAPI", "EventBus", "RPC",
+                "RPCSchema", "ProtoRuntime", "TestSupport", "ServiceTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "UsersServiceTests",
+            dependencies: [
+                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit", "MarketplaceAPI", "EventBus", "RPC",
+                "RPCSchema", "ProtoRuntime", "TestSupport", "ServiceTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "OrdersServiceTests",
+            dependencies: [
+                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit", "MarketplaceAPI", "EventBus", "RPC",
+                "RPCSchema", "ProtoRuntime", "TestSupport", "ServiceTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit", "MarketplaceAPI", "EventBus", "RPC",
+                "RPCSchema", "ProtoRuntime", "TestSupport", "ServiceTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MarketplaceTests",
+            dependencies: [
+                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit", "MarketplaceAPI", "EventBus", "RPC",
+                "RPCSchema", "ProtoRuntime", "TestSupport", "ServiceTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,48 +1,49 @@
-import AuthService
-import Crypto
-import EventBus
-import Foundation
-import Logging
-import MarketplaceAPI
-import NIOConcurrencyHelpers
+public import AuthService
+public import Crypto
+public import EventBus
+public import Foundation
+public import Logging
+public import MarketplaceAPI
+public import NIOConcurrencyHelpers
 import NIOCore
 import ProtoRuntime
-import RPC
+public import RPC
 import RPCSchema
-import ServiceKit
+public import ServiceKit
 import TestSupport
 import Testing
 import UsersService
 import OrdersService
 import MarketplaceServices
-@testable import Gateway
+public import Gateway
 
 /// A clock tests move by hand (lockout expiry, token expiry) instead of sleeping.
-final class TestClock: Sendable {
-    let current = NIOLockedValueBox(Date())
-    var now: @Sendable () -> Date { { [current] in current.withLockedValue { $0 } } }
-    func advance(_ seconds: TimeInterval) { current.withLockedValue { $0 = $0.addingTimeInterval(seconds) } }
+public final class TestClock: Sendable {
+    public init() {}
+    public let current = NIOLockedValueBox(Date())
+    public var now: @Sendable () -> Date { { [current] in current.withLockedValue { $0 } } }
+    public func advance(_ seconds: TimeInterval) { current.withLockedValue { $0 = $0.addingTimeInterval(seconds) } }
 }
 
 /// The bus, auth and users running for real: TCP servers on ephemeral ports, SQLite files in a
 /// temporary directory, cheap scrypt parameters, a hand-moved clock.
-struct Cluster: Sendable {
-    let directory: URL
-    let clock: TestClock
-    let authServer: ServiceHost
-    let authEndpoint: Endpoint
-    let usersEndpoint: Endpoint
-    let ordersEndpoint: Endpoint
-    let gatewayEndpoint: Endpoint
-    let busEndpoint: Endpoint
+public struct Cluster: Sendable {
+    public let directory: URL
+    public let clock: TestClock
+    public let authServer: ServiceHost
+    public let authEndpoint: Endpoint
+    public let usersEndpoint: Endpoint
+    public let ordersEndpoint: Endpoint
+    public let gatewayEndpoint: Endpoint
+    public let busEndpoint: Endpoint
 
-    let auth: Auth.Client
-    let users: Users.Client
-    let orders: Orders.Client
-    let bus: Broker.Client
+    public let auth: Auth.Client
+    public let users: Users.Client
+    public let orders: Orders.Client
+    public let bus: Broker.Client
 
     /// The gateway for tests: generous rate limits (a race sends a thousand requests from one address).
-    static var gatewayDefaults: GatewayConfiguration {
+    public static var gatewayDefaults: GatewayConfiguration {
         var configuration = GatewayConfiguration()
         configuration.perIP = (burst: 100_000, perMinute: 100_000)
         configuration.perUser = (burst: 100_000, perMinute: 100_000)
@@ -50,7 +51,7 @@ struct Cluster: Sendable {
     }
 
     /// Auth for tests: cheap scrypt parameters, limits no test reaches.
-    static var cheapAuth: AuthConfiguration {
+    public static var cheapAuth: AuthConfiguration {
         var configuration = AuthConfiguration()
         configuration.passwordParameters = .testing
         configuration.hashQueue = 100_000
@@ -60,12 +61,12 @@ struct Cluster: Sendable {
     }
 
     /// Ephemeral ports; a short grace at the end (clients made in a test may still be open).
-    static let server = ServerConfiguration(shutdownGracePeriod: .milliseconds(300))
+    public static let server = ServerConfiguration(shutdownGracePeriod: .milliseconds(300))
 
-    static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    public static let quiet = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// Runs `body` with a fresh cluster; everything is stopped and deleted afterwards.
-    static func with<T: Sendable>(
+    public static func with<T: Sendable>(
         maximumFailedLogins: Int = 5, requireVerifiedProviders: Bool = false, gateway gatewayConfiguration: GatewayConfiguration? = nil,
         authLimits: (@Sendable (inout AuthConfiguration) -> Void)? = nil, _ body: @Sendable (Cluster) async throws -> T
     ) async throws -> T {
@@ -138,13 +139,13 @@ struct Cluster: Sendable {
 
     /// A client of the bus calling as `service` (with a token signed by the data directory's
     /// service key): events a test publishes come from the service that owns them.
-    static func busClient(_ endpoint: Endpoint, directory: URL, as service: String) throws -> Broker.Client {
+    public static func busClient(_ endpoint: Endpoint, directory: URL, as service: String) throws -> Broker.Client {
         let identity = ServiceIdentity(name: service, key: try ServiceKeys.serviceKey(dataDirectory: directory.path))
         return Broker.Client(RPCClient(endpoints: [endpoint], interceptors: [identity.interceptor]))
     }
 
     /// The bus as `service`: `body` gets a client that is closed afterwards.
-    func bus<T: Sendable>(as service: String, _ body: (Broker.Client) async throws -> T) async throws -> T {
+    public func bus<T: Sendable>(as service: String, _ body: (Broker.Client) async throws -> T) async throws -> T {
         let client = try Cluster.busClient(busEndpoint, directory: directory, as: service)
         do {
             let result = try await body(client)
@@ -158,7 +159,7 @@ struct Cluster: Sendable {
 
     /// Registers and logs in; returns the user and an access token.
     @discardableResult
-    func signUp(_ username: String, role: Role = .customer, password: String = "password123") async throws -> (user: User, token: String) {
+    public func signUp(_ username: String, role: Role = .customer, password: String = "password123") async throws -> (user: User, token: String) {
         let user = try await auth.register(
             RegisterRequest(username: username, email: "\(username)@example.com", password: password, role: role)
         ).user ?? User()
@@ -167,7 +168,7 @@ struct Cluster: Sendable {
     }
 
     /// An admin (created as `marketplace admin create` does) and their token.
-    func admin(_ username: String = "root") async throws -> (user: User, token: String) {
+    public func admin(_ username: String = "root") async throws -> (user: User, token: String) {
         let user = try await AuthService.createAdmin(
             dataDirectory: directory.path, username: username, email: "\(username)@example.com", password: "adminpass1", parameters: .testing)
         let token = try await auth.login(LoginRequest(identifier: .username(username), password: "adminpass1")).accessToken
@@ -175,10 +176,10 @@ struct Cluster: Sendable {
     }
 
     /// The auth service's signing key (to forge tokens the way an attacker could not).
-    var signingKey: Curve25519.Signing.PrivateKey {
+    public var signingKey: Curve25519.Signing.PrivateKey {
         get throws { try KeyFile.load(path: ServiceKeys.authKeyPath(dataDirectory: directory.path)) }
     }
 }
 
-func bearer(_ token: String) -> CallOptions { CallOptions(metadata: Metadata([("authorization", "Bearer \(token)")])) }
+public func bearer(_ token: String) -> CallOptions { CallOptions(metadata: Metadata([("authorization", "Bearer \(token)")])) }
 

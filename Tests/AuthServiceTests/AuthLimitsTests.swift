@@ -1,6 +1,7 @@
 @testable import AuthService
 import EventBus
 import Foundation
+import ServiceTestSupport
 import Logging
 import MarketplaceAPI
 import NIOConcurrencyHelpers

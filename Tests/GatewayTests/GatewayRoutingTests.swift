@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ServiceTestSupport
 @testable import Gateway
 import MarketplaceAPI
 import RPC

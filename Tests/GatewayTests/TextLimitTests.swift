@@ -1,4 +1,5 @@
 import Foundation
+import ServiceTestSupport
 @testable import Gateway
 import MarketplaceAPI
 import ProtoRuntime

@@ -1,6 +1,7 @@
 import AuthService
 import Crypto
 import Foundation
+import ServiceTestSupport
 import MarketplaceAPI
 import RPC
 import ServiceKit

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ServiceTestSupport
 import MarketplaceAPI
 import RPC
 import ServiceKit

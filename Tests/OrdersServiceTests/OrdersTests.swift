@@ -1,5 +1,6 @@
 import EventBus
 import Foundation
+import ServiceTestSupport
 import MarketplaceAPI
 import OrdersService
 import ProtoRuntime

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceTestSupport
 import GRDB
 import MarketplaceAPI
 @testable import OrdersService

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import ServiceTestSupport
 import Gateway
 import RPC
 import TestSupport
