@@ -1,5 +1,5 @@
-public import ProtoRuntime
-import RPCSchema
+import ProtoRuntime
+public import RPCSchema
 
 /// Typed handlers for the events a consumer receives, chosen by the event's type: a service
 /// says `routes.on(OrderCompleted.self) { completed, db in … }` instead of switching on type

@@ -1,8 +1,8 @@
 public import Foundation
 public import GRDB
-public import ProtoRuntime
+import ProtoRuntime
 public import RPC
-import RPCSchema
+public import RPCSchema
 
 /// A typed event as a subscriber receives it, with its delivery.
 public struct EventDelivery<E: EventMessage>: Sendable {

@@ -1,8 +1,9 @@
-/// Generated types for `Protos/rpc`: the schema options (HTTP routes, access rules, event routes)
-/// and, as the protocol grows, its frame headers and built-in services.
+/// Generated types for `Protos/rpc`: the schema options (access rules, event routes), the
+/// protocol's frame headers, health and reflection messages, and ``EventMessage`` (what a message
+/// with an `(rpc.v1.event)` option conforms to).
 ///
 /// The types are generated at build time by `ProtoGenPlugin` from the `.proto` files under
-/// `protos/` (a symlink to `Protos/rpc`); `Generated/` holds a committed snapshot.
+/// `protos/` (symlinks to the protocol's files in `Protos/rpc`); `Generated/` holds a committed snapshot.
 public enum RPCSchema {
     /// The embedded descriptors of every file in this module.
     public static let files = [OptionsProtoFile.descriptor]

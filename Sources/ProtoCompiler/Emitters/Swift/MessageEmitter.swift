@@ -11,7 +11,12 @@ public struct MessageEmitter: SwiftEmitter {
     /// The option that ties an event message to its exchange and routing key.
     public static let eventOption = "rpc.v1.event"
 
-    /// `extension OrderCreated: ProtoRuntime.EventMessage { … }` for every message (nested ones
+    /// Whether any of `messages` (nested ones included) carries the `(rpc.v1.event)` option.
+    static func hasEvents(_ messages: [MessageType]) -> Bool {
+        messages.contains { $0.options.value(eventOption) != nil || hasEvents($0.messages) }
+    }
+
+    /// `extension OrderCreated: RPCSchema.EventMessage { … }` for every message (nested ones
     /// included) that carries the `(rpc.v1.event)` option.
     func eventConformances(_ m: MessageType, context: SwiftEmitContext) -> [SwiftDecl] {
         var result: [SwiftDecl] = []
@@ -23,7 +28,7 @@ public struct MessageEmitter: SwiftEmitter {
                 .type(
                     SwiftTypeDecl(
                         doc: ["Published on `\(exchange)` with routing key `\(key)`."],
-                        header: "extension \(context.swiftTypeName(m.fullName)): \(context.rt)EventMessage",
+                        header: "extension \(context.swiftTypeName(m.fullName)): EventMessage",
                         members: [
                             .line(doc: [], text: "\(a)static let eventExchange = \(SwiftNaming.literal(exchange))"),
                             .line(doc: [], text: "\(a)static let eventRoutingKey = \(SwiftNaming.literal(key))"),

@@ -17,12 +17,16 @@ public struct SwiftGeneratorOptions: Sendable, Hashable {
     public var extraImports: [String]
     /// The module the generated code is compiled into (never imported by itself).
     public var moduleName: String?
+    /// The module that provides `EventMessage` (the conformance of `(rpc.v1.event)` messages).
+    public var eventModule: String
 
     public init(
         visibility: Visibility = .public, runtimeModule: String = "ProtoRuntime", emitMessages: Bool = true,
-        emitServices: Bool = true, rpcModule: String = "RPC", extraImports: [String] = [], moduleName: String? = nil
+        emitServices: Bool = true, rpcModule: String = "RPC", extraImports: [String] = [], moduleName: String? = nil,
+        eventModule: String = "RPCSchema"
     ) {
         self.moduleName = moduleName
+        self.eventModule = eventModule
         self.visibility = visibility
         self.runtimeModule = runtimeModule
         self.emitMessages = emitMessages
@@ -154,6 +158,7 @@ public struct SwiftGenerator: Sendable {
         if !declarations.isEmpty {
             imports.append("\(importKeyword) \(options.runtimeModule)")
             if options.emitServices && !file.services.isEmpty { imports.append("\(importKeyword) \(options.rpcModule)") }
+            if options.emitMessages && MessageEmitter.hasEvents(file.messages) { imports.append("\(importKeyword) \(options.eventModule)") }
             imports += options.extraImports.map { "\(importKeyword) \($0)" }
             if let own = options.moduleName { imports.removeAll { $0.hasSuffix("import \(own)") } }
         }
