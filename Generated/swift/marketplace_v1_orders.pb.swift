@@ -2321,14 +2321,224 @@ public struct OrderHistoryResponse: ProtoRuntime.Message {
     }
 }
 
+extension PublishOrderRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if !ProtoRuntime.FieldCheck.length(self.title, min: 1, max: 200, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "title", reason: "must be 1-200 characters and at most 800 bytes")
+        }
+        if ProtoRuntime.FieldCheck.isBlank(self.title) {
+            throw ProtoRuntime.FieldViolation(field: "title", reason: "must not be blank")
+        }
+        if !ProtoRuntime.FieldCheck.length(self.description, min: 0, max: 5000, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "description", reason: "must be at most 5000 characters and 20000 bytes")
+        }
+        switch self.serviceType.protoValue {
+        case 1, 2, 3, 4, 5, 6:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "service_type", reason: "must be one of CLEANING_REPAIR, IT_TECHNOLOGY, EDUCATION_TRAINING, LIFE_HEALTH, DESIGN_CONSULTING, OTHER")
+        }
+        if self.price == nil {
+            throw ProtoRuntime.FieldViolation(field: "price", reason: "is required", message: "price must be more than 0 and at most 1,000,000.00")
+        }
+        if let v1 = self.price {
+            if !(v1.cents > 0 && v1.cents <= 100000000) {
+                throw ProtoRuntime.FieldViolation(field: "price.cents", reason: "must be more than 0 and at most 100000000", message: "price must be more than 0 and at most 1,000,000.00")
+            }
+        }
+        switch self.location.protoValue {
+        case 1, 2, 3, 4, 5:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "location", reason: "must be one of NORTH, SOUTH, EAST, WEST, MID")
+        }
+        if !ProtoRuntime.FieldCheck.length(self.address, min: 0, max: 255, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "address", reason: "must be at most 255 characters and 1020 bytes")
+        }
+        if let v2 = self.serviceStartTime {
+            if !(v2.nanos >= 0 && v2.nanos < 1_000_000_000 && v2.seconds >= 0 && v2.seconds < 253402300800) {
+                throw ProtoRuntime.FieldViolation(field: "service_start_time", reason: "must be at or after 1970-01-01 and before 10000-01-01", message: "service times must be between 1970 and 9999")
+            }
+        }
+        if let v3 = self.serviceEndTime {
+            if !(v3.nanos >= 0 && v3.nanos < 1_000_000_000 && v3.seconds >= 0 && v3.seconds < 253402300800) {
+                throw ProtoRuntime.FieldViolation(field: "service_end_time", reason: "must be at or after 1970-01-01 and before 10000-01-01", message: "service times must be between 1970 and 9999")
+            }
+        }
+    }
+}
+
+extension ListOrdersRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if !(self.pageSize >= 0 && self.pageSize <= 100) {
+            throw ProtoRuntime.FieldViolation(field: "page_size", reason: "must be between 0 and 100")
+        }
+    }
+}
+
+extension CancelOrderRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if !ProtoRuntime.FieldCheck.length(self.reason, min: 0, max: 500, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "reason", reason: "must be at most 500 characters and 2000 bytes")
+        }
+    }
+}
+
+extension ListAvailableOrdersRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        switch self.location.protoValue {
+        case 0, 1, 2, 3, 4, 5:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "location", reason: "must be one of UNSPECIFIED, NORTH, SOUTH, EAST, WEST, MID")
+        }
+        switch self.serviceType.protoValue {
+        case 0, 1, 2, 3, 4, 5, 6:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "service_type", reason: "must be one of UNSPECIFIED, CLEANING_REPAIR, IT_TECHNOLOGY, EDUCATION_TRAINING, LIFE_HEALTH, DESIGN_CONSULTING, OTHER")
+        }
+        if let v1 = self.minPrice {
+            if !(v1.cents >= 0) {
+                throw ProtoRuntime.FieldViolation(field: "min_price.cents", reason: "must not be negative", message: "min_price must not be negative")
+            }
+        }
+        if let v2 = self.maxPrice {
+            if !(v2.cents >= 0) {
+                throw ProtoRuntime.FieldViolation(field: "max_price.cents", reason: "must not be negative", message: "max_price must not be negative")
+            }
+        }
+        if !ProtoRuntime.FieldCheck.length(self.keyword, min: 0, max: 100, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "keyword", reason: "must be at most 100 characters and 400 bytes")
+        }
+        if !(self.pageSize >= 0 && self.pageSize <= 100) {
+            throw ProtoRuntime.FieldViolation(field: "page_size", reason: "must be between 0 and 100")
+        }
+    }
+}
+
+extension UpdateOrderStatusRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        switch self.newStatus.protoValue {
+        case 4, 5:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "new_status", reason: "must be one of IN_PROGRESS, COMPLETED", message: "new_status must be in_progress or completed")
+        }
+    }
+}
+
+extension AdminListOrdersRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        switch self.status.protoValue {
+        case 0, 1, 2, 3, 4, 5, 6, 7:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "status", reason: "must be one of UNSPECIFIED, PENDING_REVIEW, PENDING, ACCEPTED, IN_PROGRESS, COMPLETED, REVIEWED, CANCELLED", message: "status is not an order status")
+        }
+        if !(self.pageSize >= 0 && self.pageSize <= 100) {
+            throw ProtoRuntime.FieldViolation(field: "page_size", reason: "must be between 0 and 100")
+        }
+    }
+}
+
+extension ReviewOrderRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if !ProtoRuntime.FieldCheck.length(self.rejectReason, min: 0, max: 500, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "reject_reason", reason: "must be at most 500 characters and 2000 bytes")
+        }
+    }
+}
+
+extension AdminUpdateOrderRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if let v1 = self.title {
+            if !ProtoRuntime.FieldCheck.length(v1, min: 1, max: 200, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "title", reason: "must be 1-200 characters and at most 800 bytes")
+            }
+            if ProtoRuntime.FieldCheck.isBlank(v1) {
+                throw ProtoRuntime.FieldViolation(field: "title", reason: "must not be blank")
+            }
+        }
+        if let v2 = self.description {
+            if !ProtoRuntime.FieldCheck.length(v2, min: 0, max: 5000, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "description", reason: "must be at most 5000 characters and 20000 bytes")
+            }
+        }
+        if let v3 = self.serviceType {
+            switch v3.protoValue {
+            case 1, 2, 3, 4, 5, 6:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "service_type", reason: "must be one of CLEANING_REPAIR, IT_TECHNOLOGY, EDUCATION_TRAINING, LIFE_HEALTH, DESIGN_CONSULTING, OTHER")
+            }
+        }
+        if let v4 = self.price {
+            if !(v4.cents > 0 && v4.cents <= 100000000) {
+                throw ProtoRuntime.FieldViolation(field: "price.cents", reason: "must be more than 0 and at most 100000000", message: "price must be more than 0 and at most 1,000,000.00")
+            }
+        }
+        if let v5 = self.location {
+            switch v5.protoValue {
+            case 1, 2, 3, 4, 5:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "location", reason: "must be one of NORTH, SOUTH, EAST, WEST, MID")
+            }
+        }
+        if let v6 = self.address {
+            if !ProtoRuntime.FieldCheck.length(v6, min: 0, max: 255, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "address", reason: "must be at most 255 characters and 1020 bytes")
+            }
+        }
+        if let v7 = self.serviceStartTime {
+            if !(v7.nanos >= 0 && v7.nanos < 1_000_000_000 && v7.seconds >= 0 && v7.seconds < 253402300800) {
+                throw ProtoRuntime.FieldViolation(field: "service_start_time", reason: "must be at or after 1970-01-01 and before 10000-01-01", message: "service times must be between 1970 and 9999")
+            }
+        }
+        if let v8 = self.serviceEndTime {
+            if !(v8.nanos >= 0 && v8.nanos < 1_000_000_000 && v8.seconds >= 0 && v8.seconds < 253402300800) {
+                throw ProtoRuntime.FieldViolation(field: "service_end_time", reason: "must be at or after 1970-01-01 and before 10000-01-01", message: "service times must be between 1970 and 9999")
+            }
+        }
+        if let v9 = self.status {
+            switch v9.protoValue {
+            case 0, 1, 2, 3, 4, 5, 6, 7:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "status", reason: "must be one of UNSPECIFIED, PENDING_REVIEW, PENDING, ACCEPTED, IN_PROGRESS, COMPLETED, REVIEWED, CANCELLED", message: "status is not an order status")
+            }
+        }
+        if !ProtoRuntime.FieldCheck.length(self.reason, min: 0, max: 500, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "reason", reason: "must be at most 500 characters and 2000 bytes")
+        }
+        for (v10, v11) in self.updateMask.enumerated() {
+            switch v11 {
+            case "title", "description", "service_type", "price", "location", "address", "service_start_time", "service_end_time", "status", "reason":
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "update_mask[\(v10)]", reason: "must be one of title, description, service_type, price, location, address, service_start_time, service_end_time, status, reason")
+            }
+        }
+    }
+}
+
 /// The schema of `marketplace/v1/orders.proto`, embedded as a `google.protobuf.FileDescriptorProto`.
 public enum OrdersProtoFile {
     /// This file's descriptor.
     public static let descriptor =
     ProtoRuntime.EmbeddedFileDescriptor(
         path: "marketplace/v1/orders.proto",
-        dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/common.proto", "rpc/v1/options.proto"],
-        base64: "ChttYXJrZXRwbGFjZS92MS9vcmRlcnMucHJvdG8SDm1hcmtldHBsYWNlLnYxGh9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvGhttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8aFHJwYy92MS9vcHRpb25zLnByb3RvIokGCgVPcmRlchIOCgJpZBgBIAEoA1ICaWQSHwoLY3VzdG9tZXJfaWQYAiABKANSCmN1c3RvbWVySWQSJAoLcHJvdmlkZXJfaWQYAyABKANIAFIKcHJvdmlkZXJJZIgBARIUCgV0aXRsZRgEIAEoCVIFdGl0bGUSIAoLZGVzY3JpcHRpb24YBSABKAlSC2Rlc2NyaXB0aW9uEj4KDHNlcnZpY2VfdHlwZRgGIAEoDjIbLm1hcmtldHBsYWNlLnYxLlNlcnZpY2VUeXBlUgtzZXJ2aWNlVHlwZRIzCgZzdGF0dXMYByABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c1IGc3RhdHVzEisKBXByaWNlGAggASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSBXByaWNlEjQKCGxvY2F0aW9uGAkgASgOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25SCGxvY2F0aW9uEhgKB2FkZHJlc3MYCiABKAlSB2FkZHJlc3MSSAoSc2VydmljZV9zdGFydF90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIQc2VydmljZVN0YXJ0VGltZRJEChBzZXJ2aWNlX2VuZF90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIOc2VydmljZUVuZFRpbWUSRAoOcGF5bWVudF9zdGF0dXMYDSABKA4yHS5tYXJrZXRwbGFjZS52MS5QYXltZW50U3RhdHVzUg1wYXltZW50U3RhdHVzEjkKCmNyZWF0ZWRfYXQYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgljcmVhdGVkQXQSOQoKdXBkYXRlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCXVwZGF0ZWRBdBIjCg1zdGF0dXNfcmVhc29uGBAgASgJUgxzdGF0dXNSZWFzb25CDgoMX3Byb3ZpZGVyX2lkIrgCCg9PcmRlclRyYW5zaXRpb24SGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSPAoLZnJvbV9zdGF0dXMYAiABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c1IKZnJvbVN0YXR1cxI4Cgl0b19zdGF0dXMYAyABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c1IIdG9TdGF0dXMSGQoIYWN0b3JfaWQYBCABKANSB2FjdG9ySWQSMwoKYWN0b3Jfcm9sZRgFIAEoDjIULm1hcmtldHBsYWNlLnYxLlJvbGVSCWFjdG9yUm9sZRIWCgZyZWFzb24YBiABKAlSBnJlYXNvbhIqCgJhdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSAmF0IpoDChNQdWJsaXNoT3JkZXJSZXF1ZXN0EhQKBXRpdGxlGAEgASgJUgV0aXRsZRIgCgtkZXNjcmlwdGlvbhgCIAEoCVILZGVzY3JpcHRpb24SPgoMc2VydmljZV90eXBlGAMgASgOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVSC3NlcnZpY2VUeXBlEisKBXByaWNlGAQgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSBXByaWNlEjQKCGxvY2F0aW9uGAUgASgOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25SCGxvY2F0aW9uEhgKB2FkZHJlc3MYBiABKAlSB2FkZHJlc3MSSAoSc2VydmljZV9zdGFydF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIQc2VydmljZVN0YXJ0VGltZRJEChBzZXJ2aWNlX2VuZF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIOc2VydmljZUVuZFRpbWUiXAoTT3JkZXJBY3Rpb25SZXNwb25zZRIrCgVvcmRlchgBIAEoCzIVLm1hcmtldHBsYWNlLnYxLk9yZGVyUgVvcmRlchIYCgdtZXNzYWdlGAIgASgJUgdtZXNzYWdlIiwKD0dldE9yZGVyUmVxdWVzdBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZCJPChFMaXN0T3JkZXJzUmVxdWVzdBIbCglwYWdlX3NpemUYASABKAVSCHBhZ2VTaXplEh0KCnBhZ2VfdG9rZW4YAiABKAlSCXBhZ2VUb2tlbiJrChJMaXN0T3JkZXJzUmVzcG9uc2USLQoGb3JkZXJzGAEgAygLMhUubWFya2V0cGxhY2UudjEuT3JkZXJSBm9yZGVycxImCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAlSDW5leHRQYWdlVG9rZW4iRwoSQ2FuY2VsT3JkZXJSZXF1ZXN0EhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEhYKBnJlYXNvbhgCIAEoCVIGcmVhc29uItACChpMaXN0QXZhaWxhYmxlT3JkZXJzUmVxdWVzdBI0Cghsb2NhdGlvbhgBIAEoDjIYLm1hcmtldHBsYWNlLnYxLkxvY2F0aW9uUghsb2NhdGlvbhI+CgxzZXJ2aWNlX3R5cGUYAiABKA4yGy5tYXJrZXRwbGFjZS52MS5TZXJ2aWNlVHlwZVILc2VydmljZVR5cGUSMgoJbWluX3ByaWNlGAMgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSCG1pblByaWNlEjIKCW1heF9wcmljZRgEIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UghtYXhQcmljZRIYCgdrZXl3b3JkGAUgASgJUgdrZXl3b3JkEhsKCXBhZ2Vfc2l6ZRgGIAEoBVIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgHIAEoCVIJcGFnZVRva2VuIi8KEkFjY2VwdE9yZGVyUmVxdWVzdBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZCJxChhVcGRhdGVPcmRlclN0YXR1c1JlcXVlc3QSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSOgoKbmV3X3N0YXR1cxgCIAEoDjIbLm1hcmtldHBsYWNlLnYxLk9yZGVyU3RhdHVzUgluZXdTdGF0dXMiiQEKFkFkbWluTGlzdE9yZGVyc1JlcXVlc3QSMwoGc3RhdHVzGAEgASgOMhsubWFya2V0cGxhY2UudjEuT3JkZXJTdGF0dXNSBnN0YXR1cxIbCglwYWdlX3NpemUYAiABKAVSCHBhZ2VTaXplEh0KCnBhZ2VfdG9rZW4YAyABKAlSCXBhZ2VUb2tlbiJwChJSZXZpZXdPcmRlclJlcXVlc3QSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSGgoIYXBwcm92ZWQYAiABKAhSCGFwcHJvdmVkEiMKDXJlamVjdF9yZWFzb24YAyABKAlSDHJlamVjdFJlYXNvbiKUBQoXQWRtaW5VcGRhdGVPcmRlclJlcXVlc3QSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSGQoFdGl0bGUYAiABKAlIAFIFdGl0bGWIAQESJQoLZGVzY3JpcHRpb24YAyABKAlIAVILZGVzY3JpcHRpb26IAQESQwoMc2VydmljZV90eXBlGAQgASgOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVIAlILc2VydmljZVR5cGWIAQESKwoFcHJpY2UYBSABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIFcHJpY2USOQoIbG9jYXRpb24YBiABKA4yGC5tYXJrZXRwbGFjZS52MS5Mb2NhdGlvbkgDUghsb2NhdGlvbogBARIdCgdhZGRyZXNzGAcgASgJSARSB2FkZHJlc3OIAQESSAoSc2VydmljZV9zdGFydF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIQc2VydmljZVN0YXJ0VGltZRJEChBzZXJ2aWNlX2VuZF90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIOc2VydmljZUVuZFRpbWUSOAoGc3RhdHVzGAogASgOMhsubWFya2V0cGxhY2UudjEuT3JkZXJTdGF0dXNIBVIGc3RhdHVziAEBEhYKBnJlYXNvbhgLIAEoCVIGcmVhc29uEh8KC3VwZGF0ZV9tYXNrGAwgAygJUgp1cGRhdGVNYXNrQggKBl90aXRsZUIOCgxfZGVzY3JpcHRpb25CDwoNX3NlcnZpY2VfdHlwZUILCglfbG9jYXRpb25CCgoIX2FkZHJlc3NCCQoHX3N0YXR1cyIzChZHZXRPcmRlckhpc3RvcnlSZXF1ZXN0EhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkIlkKFE9yZGVySGlzdG9yeVJlc3BvbnNlEkEKC3RyYW5zaXRpb25zGAEgAygLMh8ubWFya2V0cGxhY2UudjEuT3JkZXJUcmFuc2l0aW9uUgt0cmFuc2l0aW9uczK5GgoGT3JkZXJzErQBCgxQdWJsaXNoT3JkZXISIy5tYXJrZXRwbGFjZS52MS5QdWJsaXNoT3JkZXJSZXF1ZXN0GiMubWFya2V0cGxhY2UudjEuT3JkZXJBY3Rpb25SZXNwb25zZSJairUYRhIfL2FwaS92MS9jdXN0b21lci9vcmRlcnMvcHVibGlzaDIBKkIPb3JkZXJfcHVibGlzaGVkSg9PcmRlciBwdWJsaXNoZWSStRgMEAEaCGN1c3RvbWVyEqQBChJMaXN0TXlBY3RpdmVPcmRlcnMSIS5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVxdWVzdBoiLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXNwb25zZSJHirUYMwoXL2FwaS92MS9jdXN0b21lci9vcmRlcnNCD29yZGVyc19jdXN0b21lckoHU3VjY2Vzc5K1GAwQARoIY3VzdG9tZXISrAEKEkxpc3RNeU9yZGVySGlzdG9yeRIhLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXF1ZXN0GiIubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1Jlc3BvbnNlIk+KtRg7Ch8vYXBpL3YxL2N1c3RvbWVyL29yZGVycy9oaXN0b3J5Qg9vcmRlcnNfY3VzdG9tZXJKB1N1Y2Nlc3OStRgMEAEaCGN1c3RvbWVyEpoBCgpHZXRNeU9yZGVyEh8ubWFya2V0cGxhY2UudjEuR2V0T3JkZXJSZXF1ZXN0GhUubWFya2V0cGxhY2UudjEuT3JkZXIiVIq1GEAKJS9hcGkvdjEvY3VzdG9tZXIvb3JkZXJzL215L3tvcmRlcl9pZH1CDm9yZGVyX2N1c3RvbWVySgdTdWNjZXNzkrUYDBABGghjdXN0b21lchK4AQoNQ2FuY2VsTXlPcmRlchIiLm1hcmtldHBsYWNlLnYxLkNhbmNlbE9yZGVyUmVxdWVzdBojLm1hcmtldHBsYWNlLnYxLk9yZGVyQWN0aW9uUmVzcG9uc2UiXoq1GEoSKS9hcGkvdjEvY3VzdG9tZXIvb3JkZXJzL2NhbmNlbC97b3JkZXJfaWR9QgxvcmRlcl9hY3Rpb25KD09yZGVyIGNhbmNlbGxlZJK1GAwQARoIY3VzdG9tZXISuAEKE0xpc3RBdmFpbGFibGVPcmRlcnMSKi5tYXJrZXRwbGFjZS52MS5MaXN0QXZhaWxhYmxlT3JkZXJzUmVxdWVzdBoiLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXNwb25zZSJRirUYPQohL2FwaS92MS9wcm92aWRlci9vcmRlcnMvYXZhaWxhYmxlQg9vcmRlcnNfcHJvdmlkZXJKB1N1Y2Nlc3OStRgMEAEaCHByb3ZpZGVyEqgBChFHZXRBdmFpbGFibGVPcmRlchIfLm1hcmtldHBsYWNlLnYxLkdldE9yZGVyUmVxdWVzdBoVLm1hcmtldHBsYWNlLnYxLk9yZGVyIluKtRhHCiwvYXBpL3YxL3Byb3ZpZGVyL29yZGVycy9hdmFpbGFibGUve29yZGVyX2lkfUIOb3JkZXJfcHJvdmlkZXJKB1N1Y2Nlc3OStRgMEAEaCHByb3ZpZGVyErUBCgtBY2NlcHRPcmRlchIiLm1hcmtldHBsYWNlLnYxLkFjY2VwdE9yZGVyUmVxdWVzdBojLm1hcmtldHBsYWNlLnYxLk9yZGVyQWN0aW9uUmVzcG9uc2UiXYq1GEkSKS9hcGkvdjEvcHJvdmlkZXIvb3JkZXJzL2FjY2VwdC97b3JkZXJfaWR9QgxvcmRlcl9hY3Rpb25KDk9yZGVyIGFjY2VwdGVkkrUYDBABGghwcm92aWRlchLKAQoRVXBkYXRlT3JkZXJTdGF0dXMSKC5tYXJrZXRwbGFjZS52MS5VcGRhdGVPcmRlclN0YXR1c1JlcXVlc3QaIy5tYXJrZXRwbGFjZS52MS5PcmRlckFjdGlvblJlc3BvbnNlImaKtRhSEikvYXBpL3YxL3Byb3ZpZGVyL29yZGVycy9zdGF0dXMve29yZGVyX2lkfTIBKkIMb3JkZXJfYWN0aW9uShRPcmRlciBzdGF0dXMgdXBkYXRlZJK1GAwQARoIcHJvdmlkZXISoAEKEEdldEFzc2lnbmVkT3JkZXISHy5tYXJrZXRwbGFjZS52MS5HZXRPcmRlclJlcXVlc3QaFS5tYXJrZXRwbGFjZS52MS5PcmRlciJUirUYQAolL2FwaS92MS9wcm92aWRlci9vcmRlcnMvbXkve29yZGVyX2lkfUIOb3JkZXJfcHJvdmlkZXJKB1N1Y2Nlc3OStRgMEAEaCHByb3ZpZGVyErEBChhMaXN0UHJvdmlkZXJBY3RpdmVPcmRlcnMSIS5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVxdWVzdBoiLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXNwb25zZSJOirUYOgoeL2FwaS92MS9wcm92aWRlci9vcmRlcnMvYWN0aXZlQg9vcmRlcnNfcHJvdmlkZXJKB1N1Y2Nlc3OStRgMEAEaCHByb3ZpZGVyEq0BChNMaXN0UHJvdmlkZXJIaXN0b3J5EiEubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1JlcXVlc3QaIi5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVzcG9uc2UiT4q1GDsKHy9hcGkvdjEvcHJvdmlkZXIvb3JkZXJzL2hpc3RvcnlCD29yZGVyc19wcm92aWRlckoHU3VjY2Vzc5K1GAwQARoIcHJvdmlkZXISnQEKD0FkbWluTGlzdE9yZGVycxImLm1hcmtldHBsYWNlLnYxLkFkbWluTGlzdE9yZGVyc1JlcXVlc3QaIi5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVzcG9uc2UiPoq1GC0KFC9hcGkvdjEvYWRtaW4vb3JkZXJzQgxvcmRlcnNfYWRtaW5KB1N1Y2Nlc3OStRgJEAEaBWFkbWluEq4BChZBZG1pbkxpc3RQZW5kaW5nUmV2aWV3EiEubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1JlcXVlc3QaIi5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVzcG9uc2UiTYq1GDwKIy9hcGkvdjEvYWRtaW4vb3JkZXJzL3BlbmRpbmctcmV2aWV3QgxvcmRlcnNfYWRtaW5KB1N1Y2Nlc3OStRgJEAEaBWFkbWluEpEBCg1BZG1pbkdldE9yZGVyEh8ubWFya2V0cGxhY2UudjEuR2V0T3JkZXJSZXF1ZXN0GhUubWFya2V0cGxhY2UudjEuT3JkZXIiSIq1GDcKHy9hcGkvdjEvYWRtaW4vb3JkZXJzL3tvcmRlcl9pZH1CC29yZGVyX2FkbWluSgdTdWNjZXNzkrUYCRABGgVhZG1pbhK9AQoLUmV2aWV3T3JkZXISIi5tYXJrZXRwbGFjZS52MS5SZXZpZXdPcmRlclJlcXVlc3QaIy5tYXJrZXRwbGFjZS52MS5PcmRlckFjdGlvblJlc3BvbnNlImWKtRhUEicvYXBpL3YxL2FkbWluL29yZGVycy97b3JkZXJfaWR9L2FwcHJvdmUyASpCDG9yZGVyX2FjdGlvbkoYT3JkZXIgYXBwcm92YWwgcHJvY2Vzc2VkkrUYCRABGgVhZG1pbhKlAQoQQWRtaW5VcGRhdGVPcmRlchInLm1hcmtldHBsYWNlLnYxLkFkbWluVXBkYXRlT3JkZXJSZXF1ZXN0GhUubWFya2V0cGxhY2UudjEuT3JkZXIiUYq1GEAaHy9hcGkvdjEvYWRtaW4vb3JkZXJzL3tvcmRlcl9pZH0yASpCC29yZGVyX2FkbWluSg1PcmRlciB1cGRhdGVkkrUYCRABGgVhZG1pbhKtAQoQQWRtaW5DYW5jZWxPcmRlchIiLm1hcmtldHBsYWNlLnYxLkNhbmNlbE9yZGVyUmVxdWVzdBojLm1hcmtldHBsYWNlLnYxLk9yZGVyQWN0aW9uUmVzcG9uc2UiUIq1GD8qHy9hcGkvdjEvYWRtaW4vb3JkZXJzL3tvcmRlcl9pZH1CDW9yZGVyX2RlbGV0ZWRKDU9yZGVyIGRlbGV0ZWSStRgJEAEaBWFkbWluEo4BCg9HZXRPcmRlckhpc3RvcnkSJi5tYXJrZXRwbGFjZS52MS5HZXRPcmRlckhpc3RvcnlSZXF1ZXN0GiQubWFya2V0cGxhY2UudjEuT3JkZXJIaXN0b3J5UmVzcG9uc2UiLYq1GCMKIS9hcGkvdjEvb3JkZXJzL3tvcmRlcl9pZH0vaGlzdG9yeZK1GAIQARJKCghHZXRPcmRlchIfLm1hcmtldHBsYWNlLnYxLkdldE9yZGVyUmVxdWVzdBoVLm1hcmtldHBsYWNlLnYxLk9yZGVyIgaStRgCIAFiBnByb3RvMw=="
+        dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/common.proto", "rpc/v1/options.proto", "rpc/v1/rules.proto"],
+        base64: "ChttYXJrZXRwbGFjZS92MS9vcmRlcnMucHJvdG8SDm1hcmtldHBsYWNlLnYxGh9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvGhttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8aFHJwYy92MS9vcHRpb25zLnByb3RvGhJycGMvdjEvcnVsZXMucHJvdG8iiQYKBU9yZGVyEg4KAmlkGAEgASgDUgJpZBIfCgtjdXN0b21lcl9pZBgCIAEoA1IKY3VzdG9tZXJJZBIkCgtwcm92aWRlcl9pZBgDIAEoA0gAUgpwcm92aWRlcklkiAEBEhQKBXRpdGxlGAQgASgJUgV0aXRsZRIgCgtkZXNjcmlwdGlvbhgFIAEoCVILZGVzY3JpcHRpb24SPgoMc2VydmljZV90eXBlGAYgASgOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVSC3NlcnZpY2VUeXBlEjMKBnN0YXR1cxgHIAEoDjIbLm1hcmtldHBsYWNlLnYxLk9yZGVyU3RhdHVzUgZzdGF0dXMSKwoFcHJpY2UYCCABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIFcHJpY2USNAoIbG9jYXRpb24YCSABKA4yGC5tYXJrZXRwbGFjZS52MS5Mb2NhdGlvblIIbG9jYXRpb24SGAoHYWRkcmVzcxgKIAEoCVIHYWRkcmVzcxJIChJzZXJ2aWNlX3N0YXJ0X3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUhBzZXJ2aWNlU3RhcnRUaW1lEkQKEHNlcnZpY2VfZW5kX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUg5zZXJ2aWNlRW5kVGltZRJECg5wYXltZW50X3N0YXR1cxgNIAEoDjIdLm1hcmtldHBsYWNlLnYxLlBheW1lbnRTdGF0dXNSDXBheW1lbnRTdGF0dXMSOQoKY3JlYXRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCWNyZWF0ZWRBdBI5Cgp1cGRhdGVkX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIJdXBkYXRlZEF0EiMKDXN0YXR1c19yZWFzb24YECABKAlSDHN0YXR1c1JlYXNvbkIOCgxfcHJvdmlkZXJfaWQiuAIKD09yZGVyVHJhbnNpdGlvbhIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBI8Cgtmcm9tX3N0YXR1cxgCIAEoDjIbLm1hcmtldHBsYWNlLnYxLk9yZGVyU3RhdHVzUgpmcm9tU3RhdHVzEjgKCXRvX3N0YXR1cxgDIAEoDjIbLm1hcmtldHBsYWNlLnYxLk9yZGVyU3RhdHVzUgh0b1N0YXR1cxIZCghhY3Rvcl9pZBgEIAEoA1IHYWN0b3JJZBIzCgphY3Rvcl9yb2xlGAUgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVIJYWN0b3JSb2xlEhYKBnJlYXNvbhgGIAEoCVIGcmVhc29uEioKAmF0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFICYXQi1QUKE1B1Ymxpc2hPcmRlclJlcXVlc3QSIwoFdGl0bGUYASABKAlCDaK1GAlSBwgBEMgBIAFSBXRpdGxlEisKC2Rlc2NyaXB0aW9uGAIgASgJQgmitRgFUgMQiCdSC2Rlc2NyaXB0aW9uEmIKDHNlcnZpY2VfdHlwZRgDIAEoDjIbLm1hcmtldHBsYWNlLnYxLlNlcnZpY2VUeXBlQiKitRgeahwIARoYU0VSVklDRV9UWVBFX1VOU1BFQ0lGSUVEUgtzZXJ2aWNlVHlwZRJ9CgVwcmljZRgEIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5QlCitRhMCAESMnByaWNlIG11c3QgYmUgbW9yZSB0aGFuIDAgYW5kIGF0IG1vc3QgMSwwMDAsMDAwLjAwehQKEgoFY2VudHMSCVoHCAAggMLXL1IFcHJpY2USVAoIbG9jYXRpb24YBSABKA4yGC5tYXJrZXRwbGFjZS52MS5Mb2NhdGlvbkIeorUYGmoYCAEaFExPQ0FUSU9OX1VOU1BFQ0lGSUVEUghsb2NhdGlvbhIjCgdhZGRyZXNzGAYgASgJQgmitRgFUgMQ/wFSB2FkZHJlc3MShwEKEnNlcnZpY2Vfc3RhcnRfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCPaK1GDkSK3NlcnZpY2UgdGltZXMgbXVzdCBiZSBiZXR3ZWVuIDE5NzAgYW5kIDk5OTmCAQkIABCAg9H/rwdSEHNlcnZpY2VTdGFydFRpbWUSgwEKEHNlcnZpY2VfZW5kX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQj2itRg5EitzZXJ2aWNlIHRpbWVzIG11c3QgYmUgYmV0d2VlbiAxOTcwIGFuZCA5OTk5ggEJCAAQgIPR/68HUg5zZXJ2aWNlRW5kVGltZSJcChNPcmRlckFjdGlvblJlc3BvbnNlEisKBW9yZGVyGAEgASgLMhUubWFya2V0cGxhY2UudjEuT3JkZXJSBW9yZGVyEhgKB21lc3NhZ2UYAiABKAlSB21lc3NhZ2UiLAoPR2V0T3JkZXJSZXF1ZXN0EhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkIlsKEUxpc3RPcmRlcnNSZXF1ZXN0EicKCXBhZ2Vfc2l6ZRgBIAEoBUIKorUYBloEEAAgZFIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgCIAEoCVIJcGFnZVRva2VuImsKEkxpc3RPcmRlcnNSZXNwb25zZRItCgZvcmRlcnMYASADKAsyFS5tYXJrZXRwbGFjZS52MS5PcmRlclIGb3JkZXJzEiYKD25leHRfcGFnZV90b2tlbhgCIAEoCVINbmV4dFBhZ2VUb2tlbiJSChJDYW5jZWxPcmRlclJlcXVlc3QSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSIQoGcmVhc29uGAIgASgJQgmitRgFUgMQ9ANSBnJlYXNvbiLoAwoaTGlzdEF2YWlsYWJsZU9yZGVyc1JlcXVlc3QSPgoIbG9jYXRpb24YASABKA4yGC5tYXJrZXRwbGFjZS52MS5Mb2NhdGlvbkIIorUYBGoCCAFSCGxvY2F0aW9uEkgKDHNlcnZpY2VfdHlwZRgCIAEoDjIbLm1hcmtldHBsYWNlLnYxLlNlcnZpY2VUeXBlQgiitRgEagIIAVILc2VydmljZVR5cGUSaQoJbWluX3ByaWNlGAMgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlCNaK1GDF6LwotCgVjZW50cxIkEh5taW5fcHJpY2UgbXVzdCBub3QgYmUgbmVnYXRpdmVaAhAAUghtaW5QcmljZRJpCgltYXhfcHJpY2UYBCABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leUI1orUYMXovCi0KBWNlbnRzEiQSHm1heF9wcmljZSBtdXN0IG5vdCBiZSBuZWdhdGl2ZVoCEABSCG1heFByaWNlEiIKB2tleXdvcmQYBSABKAlCCKK1GARSAhBkUgdrZXl3b3JkEicKCXBhZ2Vfc2l6ZRgGIAEoBUIKorUYBloEEAAgZFIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgHIAEoCVIJcGFnZVRva2VuIi8KEkFjY2VwdE9yZGVyUmVxdWVzdBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZCLZAQoYVXBkYXRlT3JkZXJTdGF0dXNSZXF1ZXN0EhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEqEBCgpuZXdfc3RhdHVzGAIgASgOMhsubWFya2V0cGxhY2UudjEuT3JkZXJTdGF0dXNCZaK1GGESK25ld19zdGF0dXMgbXVzdCBiZSBpbl9wcm9ncmVzcyBvciBjb21wbGV0ZWRqMhIYT1JERVJfU1RBVFVTX0lOX1BST0dSRVNTEhZPUkRFUl9TVEFUVVNfQ09NUExFVEVEUgluZXdTdGF0dXMivgEKFkFkbWluTGlzdE9yZGVyc1JlcXVlc3QSXAoGc3RhdHVzGAEgASgOMhsubWFya2V0cGxhY2UudjEuT3JkZXJTdGF0dXNCJ6K1GCMSHXN0YXR1cyBpcyBub3QgYW4gb3JkZXIgc3RhdHVzagIIAVIGc3RhdHVzEicKCXBhZ2Vfc2l6ZRgCIAEoBUIKorUYBloEEAAgZFIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgDIAEoCVIJcGFnZVRva2VuInsKElJldmlld09yZGVyUmVxdWVzdBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIaCghhcHByb3ZlZBgCIAEoCFIIYXBwcm92ZWQSLgoNcmVqZWN0X3JlYXNvbhgDIAEoCUIJorUYBVIDEPQDUgxyZWplY3RSZWFzb24igAkKF0FkbWluVXBkYXRlT3JkZXJSZXF1ZXN0EhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEigKBXRpdGxlGAIgASgJQg2itRgJUgcIARDIASABSABSBXRpdGxliAEBEjAKC2Rlc2NyaXB0aW9uGAMgASgJQgmitRgFUgMQiCdIAVILZGVzY3JpcHRpb26IAQESZwoMc2VydmljZV90eXBlGAQgASgOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVCIqK1GB5qHAgBGhhTRVJWSUNFX1RZUEVfVU5TUEVDSUZJRURIAlILc2VydmljZVR5cGWIAQESewoFcHJpY2UYBSABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leUJOorUYShIycHJpY2UgbXVzdCBiZSBtb3JlIHRoYW4gMCBhbmQgYXQgbW9zdCAxLDAwMCwwMDAuMDB6FAoSCgVjZW50cxIJWgcIACCAwtcvUgVwcmljZRJZCghsb2NhdGlvbhgGIAEoDjIYLm1hcmtldHBsYWNlLnYxLkxvY2F0aW9uQh6itRgaahgIARoUTE9DQVRJT05fVU5TUEVDSUZJRURIA1IIbG9jYXRpb26IAQESKAoHYWRkcmVzcxgHIAEoCUIJorUYBVIDEP8BSARSB2FkZHJlc3OIAQEShwEKEnNlcnZpY2Vfc3RhcnRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCPaK1GDkSK3NlcnZpY2UgdGltZXMgbXVzdCBiZSBiZXR3ZWVuIDE5NzAgYW5kIDk5OTmCAQkIABCAg9H/rwdSEHNlcnZpY2VTdGFydFRpbWUSgwEKEHNlcnZpY2VfZW5kX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQj2itRg5EitzZXJ2aWNlIHRpbWVzIG11c3QgYmUgYmV0d2VlbiAxOTcwIGFuZCA5OTk5ggEJCAAQgIPR/68HUg5zZXJ2aWNlRW5kVGltZRJhCgZzdGF0dXMYCiABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c0InorUYIxIdc3RhdHVzIGlzIG5vdCBhbiBvcmRlciBzdGF0dXNqAggBSAVSBnN0YXR1c4gBARIhCgZyZWFzb24YCyABKAlCCaK1GAVSAxD0A1IGcmVhc29uEp0BCgt1cGRhdGVfbWFzaxgMIAMoCUJ8orUYeHJ2GnRScjoFdGl0bGU6C2Rlc2NyaXB0aW9uOgxzZXJ2aWNlX3R5cGU6BXByaWNlOghsb2NhdGlvbjoHYWRkcmVzczoSc2VydmljZV9zdGFydF90aW1lOhBzZXJ2aWNlX2VuZF90aW1lOgZzdGF0dXM6BnJlYXNvblIKdXBkYXRlTWFza0IICgZfdGl0bGVCDgoMX2Rlc2NyaXB0aW9uQg8KDV9zZXJ2aWNlX3R5cGVCCwoJX2xvY2F0aW9uQgoKCF9hZGRyZXNzQgkKB19zdGF0dXMiMwoWR2V0T3JkZXJIaXN0b3J5UmVxdWVzdBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZCJZChRPcmRlckhpc3RvcnlSZXNwb25zZRJBCgt0cmFuc2l0aW9ucxgBIAMoCzIfLm1hcmtldHBsYWNlLnYxLk9yZGVyVHJhbnNpdGlvblILdHJhbnNpdGlvbnMyuRoKBk9yZGVycxK0AQoMUHVibGlzaE9yZGVyEiMubWFya2V0cGxhY2UudjEuUHVibGlzaE9yZGVyUmVxdWVzdBojLm1hcmtldHBsYWNlLnYxLk9yZGVyQWN0aW9uUmVzcG9uc2UiWoq1GEYSHy9hcGkvdjEvY3VzdG9tZXIvb3JkZXJzL3B1Ymxpc2gyASpCD29yZGVyX3B1Ymxpc2hlZEoPT3JkZXIgcHVibGlzaGVkkrUYDBABGghjdXN0b21lchKkAQoSTGlzdE15QWN0aXZlT3JkZXJzEiEubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1JlcXVlc3QaIi5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVzcG9uc2UiR4q1GDMKFy9hcGkvdjEvY3VzdG9tZXIvb3JkZXJzQg9vcmRlcnNfY3VzdG9tZXJKB1N1Y2Nlc3OStRgMEAEaCGN1c3RvbWVyEqwBChJMaXN0TXlPcmRlckhpc3RvcnkSIS5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVxdWVzdBoiLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXNwb25zZSJPirUYOwofL2FwaS92MS9jdXN0b21lci9vcmRlcnMvaGlzdG9yeUIPb3JkZXJzX2N1c3RvbWVySgdTdWNjZXNzkrUYDBABGghjdXN0b21lchKaAQoKR2V0TXlPcmRlchIfLm1hcmtldHBsYWNlLnYxLkdldE9yZGVyUmVxdWVzdBoVLm1hcmtldHBsYWNlLnYxLk9yZGVyIlSKtRhACiUvYXBpL3YxL2N1c3RvbWVyL29yZGVycy9teS97b3JkZXJfaWR9Qg5vcmRlcl9jdXN0b21lckoHU3VjY2Vzc5K1GAwQARoIY3VzdG9tZXISuAEKDUNhbmNlbE15T3JkZXISIi5tYXJrZXRwbGFjZS52MS5DYW5jZWxPcmRlclJlcXVlc3QaIy5tYXJrZXRwbGFjZS52MS5PcmRlckFjdGlvblJlc3BvbnNlIl6KtRhKEikvYXBpL3YxL2N1c3RvbWVyL29yZGVycy9jYW5jZWwve29yZGVyX2lkfUIMb3JkZXJfYWN0aW9uSg9PcmRlciBjYW5jZWxsZWSStRgMEAEaCGN1c3RvbWVyErgBChNMaXN0QXZhaWxhYmxlT3JkZXJzEioubWFya2V0cGxhY2UudjEuTGlzdEF2YWlsYWJsZU9yZGVyc1JlcXVlc3QaIi5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVzcG9uc2UiUYq1GD0KIS9hcGkvdjEvcHJvdmlkZXIvb3JkZXJzL2F2YWlsYWJsZUIPb3JkZXJzX3Byb3ZpZGVySgdTdWNjZXNzkrUYDBABGghwcm92aWRlchKoAQoRR2V0QXZhaWxhYmxlT3JkZXISHy5tYXJrZXRwbGFjZS52MS5HZXRPcmRlclJlcXVlc3QaFS5tYXJrZXRwbGFjZS52MS5PcmRlciJbirUYRwosL2FwaS92MS9wcm92aWRlci9vcmRlcnMvYXZhaWxhYmxlL3tvcmRlcl9pZH1CDm9yZGVyX3Byb3ZpZGVySgdTdWNjZXNzkrUYDBABGghwcm92aWRlchK1AQoLQWNjZXB0T3JkZXISIi5tYXJrZXRwbGFjZS52MS5BY2NlcHRPcmRlclJlcXVlc3QaIy5tYXJrZXRwbGFjZS52MS5PcmRlckFjdGlvblJlc3BvbnNlIl2KtRhJEikvYXBpL3YxL3Byb3ZpZGVyL29yZGVycy9hY2NlcHQve29yZGVyX2lkfUIMb3JkZXJfYWN0aW9uSg5PcmRlciBhY2NlcHRlZJK1GAwQARoIcHJvdmlkZXISygEKEVVwZGF0ZU9yZGVyU3RhdHVzEigubWFya2V0cGxhY2UudjEuVXBkYXRlT3JkZXJTdGF0dXNSZXF1ZXN0GiMubWFya2V0cGxhY2UudjEuT3JkZXJBY3Rpb25SZXNwb25zZSJmirUYUhIpL2FwaS92MS9wcm92aWRlci9vcmRlcnMvc3RhdHVzL3tvcmRlcl9pZH0yASpCDG9yZGVyX2FjdGlvbkoUT3JkZXIgc3RhdHVzIHVwZGF0ZWSStRgMEAEaCHByb3ZpZGVyEqABChBHZXRBc3NpZ25lZE9yZGVyEh8ubWFya2V0cGxhY2UudjEuR2V0T3JkZXJSZXF1ZXN0GhUubWFya2V0cGxhY2UudjEuT3JkZXIiVIq1GEAKJS9hcGkvdjEvcHJvdmlkZXIvb3JkZXJzL215L3tvcmRlcl9pZH1CDm9yZGVyX3Byb3ZpZGVySgdTdWNjZXNzkrUYDBABGghwcm92aWRlchKxAQoYTGlzdFByb3ZpZGVyQWN0aXZlT3JkZXJzEiEubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1JlcXVlc3QaIi5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVzcG9uc2UiToq1GDoKHi9hcGkvdjEvcHJvdmlkZXIvb3JkZXJzL2FjdGl2ZUIPb3JkZXJzX3Byb3ZpZGVySgdTdWNjZXNzkrUYDBABGghwcm92aWRlchKtAQoTTGlzdFByb3ZpZGVySGlzdG9yeRIhLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXF1ZXN0GiIubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1Jlc3BvbnNlIk+KtRg7Ch8vYXBpL3YxL3Byb3ZpZGVyL29yZGVycy9oaXN0b3J5Qg9vcmRlcnNfcHJvdmlkZXJKB1N1Y2Nlc3OStRgMEAEaCHByb3ZpZGVyEp0BCg9BZG1pbkxpc3RPcmRlcnMSJi5tYXJrZXRwbGFjZS52MS5BZG1pbkxpc3RPcmRlcnNSZXF1ZXN0GiIubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1Jlc3BvbnNlIj6KtRgtChQvYXBpL3YxL2FkbWluL29yZGVyc0IMb3JkZXJzX2FkbWluSgdTdWNjZXNzkrUYCRABGgVhZG1pbhKuAQoWQWRtaW5MaXN0UGVuZGluZ1JldmlldxIhLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXF1ZXN0GiIubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1Jlc3BvbnNlIk2KtRg8CiMvYXBpL3YxL2FkbWluL29yZGVycy9wZW5kaW5nLXJldmlld0IMb3JkZXJzX2FkbWluSgdTdWNjZXNzkrUYCRABGgVhZG1pbhKRAQoNQWRtaW5HZXRPcmRlchIfLm1hcmtldHBsYWNlLnYxLkdldE9yZGVyUmVxdWVzdBoVLm1hcmtldHBsYWNlLnYxLk9yZGVyIkiKtRg3Ch8vYXBpL3YxL2FkbWluL29yZGVycy97b3JkZXJfaWR9QgtvcmRlcl9hZG1pbkoHU3VjY2Vzc5K1GAkQARoFYWRtaW4SvQEKC1Jldmlld09yZGVyEiIubWFya2V0cGxhY2UudjEuUmV2aWV3T3JkZXJSZXF1ZXN0GiMubWFya2V0cGxhY2UudjEuT3JkZXJBY3Rpb25SZXNwb25zZSJlirUYVBInL2FwaS92MS9hZG1pbi9vcmRlcnMve29yZGVyX2lkfS9hcHByb3ZlMgEqQgxvcmRlcl9hY3Rpb25KGE9yZGVyIGFwcHJvdmFsIHByb2Nlc3NlZJK1GAkQARoFYWRtaW4SpQEKEEFkbWluVXBkYXRlT3JkZXISJy5tYXJrZXRwbGFjZS52MS5BZG1pblVwZGF0ZU9yZGVyUmVxdWVzdBoVLm1hcmtldHBsYWNlLnYxLk9yZGVyIlGKtRhAGh8vYXBpL3YxL2FkbWluL29yZGVycy97b3JkZXJfaWR9MgEqQgtvcmRlcl9hZG1pbkoNT3JkZXIgdXBkYXRlZJK1GAkQARoFYWRtaW4SrQEKEEFkbWluQ2FuY2VsT3JkZXISIi5tYXJrZXRwbGFjZS52MS5DYW5jZWxPcmRlclJlcXVlc3QaIy5tYXJrZXRwbGFjZS52MS5PcmRlckFjdGlvblJlc3BvbnNlIlCKtRg/Kh8vYXBpL3YxL2FkbWluL29yZGVycy97b3JkZXJfaWR9Qg1vcmRlcl9kZWxldGVkSg1PcmRlciBkZWxldGVkkrUYCRABGgVhZG1pbhKOAQoPR2V0T3JkZXJIaXN0b3J5EiYubWFya2V0cGxhY2UudjEuR2V0T3JkZXJIaXN0b3J5UmVxdWVzdBokLm1hcmtldHBsYWNlLnYxLk9yZGVySGlzdG9yeVJlc3BvbnNlIi2KtRgjCiEvYXBpL3YxL29yZGVycy97b3JkZXJfaWR9L2hpc3RvcnmStRgCEAESSgoIR2V0T3JkZXISHy5tYXJrZXRwbGFjZS52MS5HZXRPcmRlclJlcXVlc3QaFS5tYXJrZXRwbGFjZS52MS5PcmRlciIGkrUYAiABYgZwcm90bzM="
     )
 
     /// The descriptors of this file's imports (transitively), imports first, then this file's.
@@ -2344,9 +2554,14 @@ public enum OrdersProtoFile {
             base64: "Ch9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvEg9nb29nbGUucHJvdG9idWYiOwoJVGltZXN0YW1wEhgKB3NlY29uZHMYASABKANSB3NlY29uZHMSFAoFbmFub3MYAiABKAVSBW5hbm9zYgZwcm90bzM="
         ),
         ProtoRuntime.EmbeddedFileDescriptor(
+            path: "rpc/v1/rules.proto",
+            dependencies: ["google/protobuf/descriptor.proto"],
+            base64: "ChJycGMvdjEvcnVsZXMucHJvdG8SBnJwYy52MRogZ29vZ2xlL3Byb3RvYnVmL2Rlc2NyaXB0b3IucHJvdG8ioQMKCkZpZWxkUnVsZXMSGgoIcmVxdWlyZWQYASABKAhSCHJlcXVpcmVkEiMKDWVycm9yX21lc3NhZ2UYAiABKAlSDGVycm9yTWVzc2FnZRItCgZzdHJpbmcYCiABKAsyEy5ycGMudjEuU3RyaW5nUnVsZXNIAFIGc3RyaW5nEiQKA2ludBgLIAEoCzIQLnJwYy52MS5JbnRSdWxlc0gAUgNpbnQSLQoGZG91YmxlGAwgASgLMhMucnBjLnYxLkRvdWJsZVJ1bGVzSABSBmRvdWJsZRInCgRlbnVtGA0gASgLMhEucnBjLnYxLkVudW1SdWxlc0gAUgRlbnVtEjMKCHJlcGVhdGVkGA4gASgLMhUucnBjLnYxLlJlcGVhdGVkUnVsZXNIAFIIcmVwZWF0ZWQSMAoHbWVzc2FnZRgPIAEoCzIULnJwYy52MS5NZXNzYWdlUnVsZXNIAFIHbWVzc2FnZRI2Cgl0aW1lc3RhbXAYECABKAsyFi5ycGMudjEuVGltZXN0YW1wUnVsZXNIAFIJdGltZXN0YW1wQgYKBGtpbmQi6gEKC1N0cmluZ1J1bGVzEhwKB21pbl9sZW4YASABKA1IAFIGbWluTGVuiAEBEhwKB21heF9sZW4YAiABKA1IAVIGbWF4TGVuiAEBEiAKCW1heF9ieXRlcxgDIAEoDUgCUghtYXhCeXRlc4gBARIbCglub3RfYmxhbmsYBCABKAhSCG5vdEJsYW5rEhQKBWNoYXJzGAUgASgJUgVjaGFycxIUCgVlbWFpbBgGIAEoCFIFZW1haWwSDgoCaW4YByADKAlSAmluQgoKCF9taW5fbGVuQgoKCF9tYXhfbGVuQgwKCl9tYXhfYnl0ZXMigAEKCEludFJ1bGVzEhMKAmd0GAEgASgDSABSAmd0iAEBEhUKA2d0ZRgCIAEoA0gBUgNndGWIAQESEwoCbHQYAyABKANIAlICbHSIAQESFQoDbHRlGAQgASgDSANSA2x0ZYgBAUIFCgNfZ3RCBgoEX2d0ZUIFCgNfbHRCBgoEX2x0ZSKbAQoLRG91YmxlUnVsZXMSEwoCZ3QYASABKAFIAFICZ3SIAQESFQoDZ3RlGAIgASgBSAFSA2d0ZYgBARITCgJsdBgDIAEoAUgCUgJsdIgBARIVCgNsdGUYBCABKAFIA1IDbHRliAEBEhYKBmZpbml0ZRgFIAEoCFIGZmluaXRlQgUKA19ndEIGCgRfZ3RlQgUKA19sdEIGCgRfbHRlIlUKCUVudW1SdWxlcxIhCgxkZWZpbmVkX29ubHkYASABKAhSC2RlZmluZWRPbmx5Eg4KAmluGAIgAygJUgJpbhIVCgZub3RfaW4YAyADKAlSBW5vdEluIpkBCg1SZXBlYXRlZFJ1bGVzEiAKCW1pbl9pdGVtcxgBIAEoDUgAUghtaW5JdGVtc4gBARIgCgltYXhfaXRlbXMYAiABKA1IAVIIbWF4SXRlbXOIAQESKAoFaXRlbXMYAyABKAsyEi5ycGMudjEuRmllbGRSdWxlc1IFaXRlbXNCDAoKX21pbl9pdGVtc0IMCgpfbWF4X2l0ZW1zIo8BCgxNZXNzYWdlUnVsZXMSNQoGZmllbGRzGAEgAygLMh0ucnBjLnYxLk1lc3NhZ2VSdWxlcy5TdWJGaWVsZFIGZmllbGRzGkgKCFN1YkZpZWxkEhIKBG5hbWUYASABKAlSBG5hbWUSKAoFcnVsZXMYAiABKAsyEi5ycGMudjEuRmllbGRSdWxlc1IFcnVsZXMieQoOVGltZXN0YW1wUnVsZXMSJAoLZ3RlX3NlY29uZHMYASABKANIAFIKZ3RlU2Vjb25kc4gBARIiCgpsdF9zZWNvbmRzGAIgASgDSAFSCWx0U2Vjb25kc4gBAUIOCgxfZ3RlX3NlY29uZHNCDQoLX2x0X3NlY29uZHMiTQoKT25lb2ZSdWxlcxIaCghyZXF1aXJlZBgBIAEoCFIIcmVxdWlyZWQSIwoNZXJyb3JfbWVzc2FnZRgCIAEoCVIMZXJyb3JNZXNzYWdlOkkKBXJ1bGVzEh0uZ29vZ2xlLnByb3RvYnVmLkZpZWxkT3B0aW9ucxjUhgMgASgLMhIucnBjLnYxLkZpZWxkUnVsZXNSBXJ1bGVzOlQKC29uZW9mX3J1bGVzEh0uZ29vZ2xlLnByb3RvYnVmLk9uZW9mT3B0aW9ucxjVhgMgASgLMhIucnBjLnYxLk9uZW9mUnVsZXNSCm9uZW9mUnVsZXNiBnByb3RvMw=="
+        ),
+        ProtoRuntime.EmbeddedFileDescriptor(
             path: "marketplace/v1/common.proto",
-            dependencies: [],
-            base64: "ChttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8SDm1hcmtldHBsYWNlLnYxIh0KBU1vbmV5EhQKBWNlbnRzGAEgASgDUgVjZW50cyJyCgdBZGRyZXNzEhYKBnN0cmVldBgBIAEoCVIGc3RyZWV0EhIKBGNpdHkYAiABKAlSBGNpdHkSHwoLcG9zdGFsX2NvZGUYAyABKAlSCnBvc3RhbENvZGUSGgoIZGlzdHJpY3QYBCABKAlSCGRpc3RyaWN0KlIKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEhEKDVJPTEVfQ1VTVE9NRVIQARIRCg1ST0xFX1BST1ZJREVSEAISDgoKUk9MRV9BRE1JThADKuwBCgtTZXJ2aWNlVHlwZRIcChhTRVJWSUNFX1RZUEVfVU5TUEVDSUZJRUQQABIgChxTRVJWSUNFX1RZUEVfQ0xFQU5JTkdfUkVQQUlSEAESHgoaU0VSVklDRV9UWVBFX0lUX1RFQ0hOT0xPR1kQAhIjCh9TRVJWSUNFX1RZUEVfRURVQ0FUSU9OX1RSQUlOSU5HEAMSHAoYU0VSVklDRV9UWVBFX0xJRkVfSEVBTFRIEAQSIgoeU0VSVklDRV9UWVBFX0RFU0lHTl9DT05TVUxUSU5HEAUSFgoSU0VSVklDRV9UWVBFX09USEVSEAYqhAEKCExvY2F0aW9uEhgKFExPQ0FUSU9OX1VOU1BFQ0lGSUVEEAASEgoOTE9DQVRJT05fTk9SVEgQARISCg5MT0NBVElPTl9TT1VUSBACEhEKDUxPQ0FUSU9OX0VBU1QQAxIRCg1MT0NBVElPTl9XRVNUEAQSEAoMTE9DQVRJT05fTUlEEAUq8gEKC09yZGVyU3RhdHVzEhwKGE9SREVSX1NUQVRVU19VTlNQRUNJRklFRBAAEh8KG09SREVSX1NUQVRVU19QRU5ESU5HX1JFVklFVxABEhgKFE9SREVSX1NUQVRVU19QRU5ESU5HEAISGQoVT1JERVJfU1RBVFVTX0FDQ0VQVEVEEAMSHAoYT1JERVJfU1RBVFVTX0lOX1BST0dSRVNTEAQSGgoWT1JERVJfU1RBVFVTX0NPTVBMRVRFRBAFEhkKFU9SREVSX1NUQVRVU19SRVZJRVdFRBAGEhoKFk9SREVSX1NUQVRVU19DQU5DRUxMRUQQBypjCg1QYXltZW50U3RhdHVzEh4KGlBBWU1FTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVUEFZTUVOVF9TVEFUVVNfVU5QQUlEEAESFwoTUEFZTUVOVF9TVEFUVVNfUEFJRBACYgZwcm90bzM="
+            dependencies: ["rpc/v1/rules.proto"],
+            base64: "ChttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8SDm1hcmtldHBsYWNlLnYxGhJycGMvdjEvcnVsZXMucHJvdG8iHQoFTW9uZXkSFAoFY2VudHMYASABKANSBWNlbnRzIpsBCgdBZGRyZXNzEiEKBnN0cmVldBgBIAEoCUIJorUYBVIDEP8BUgZzdHJlZXQSHAoEY2l0eRgCIAEoCUIIorUYBFICEGRSBGNpdHkSKQoLcG9zdGFsX2NvZGUYAyABKAlCCKK1GARSAhAUUgpwb3N0YWxDb2RlEiQKCGRpc3RyaWN0GAQgASgJQgiitRgEUgIQZFIIZGlzdHJpY3QqUgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASEQoNUk9MRV9DVVNUT01FUhABEhEKDVJPTEVfUFJPVklERVIQAhIOCgpST0xFX0FETUlOEAMq7AEKC1NlcnZpY2VUeXBlEhwKGFNFUlZJQ0VfVFlQRV9VTlNQRUNJRklFRBAAEiAKHFNFUlZJQ0VfVFlQRV9DTEVBTklOR19SRVBBSVIQARIeChpTRVJWSUNFX1RZUEVfSVRfVEVDSE5PTE9HWRACEiMKH1NFUlZJQ0VfVFlQRV9FRFVDQVRJT05fVFJBSU5JTkcQAxIcChhTRVJWSUNFX1RZUEVfTElGRV9IRUFMVEgQBBIiCh5TRVJWSUNFX1RZUEVfREVTSUdOX0NPTlNVTFRJTkcQBRIWChJTRVJWSUNFX1RZUEVfT1RIRVIQBiqEAQoITG9jYXRpb24SGAoUTE9DQVRJT05fVU5TUEVDSUZJRUQQABISCg5MT0NBVElPTl9OT1JUSBABEhIKDkxPQ0FUSU9OX1NPVVRIEAISEQoNTE9DQVRJT05fRUFTVBADEhEKDUxPQ0FUSU9OX1dFU1QQBBIQCgxMT0NBVElPTl9NSUQQBSryAQoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASHwobT1JERVJfU1RBVFVTX1BFTkRJTkdfUkVWSUVXEAESGAoUT1JERVJfU1RBVFVTX1BFTkRJTkcQAhIZChVPUkRFUl9TVEFUVVNfQUNDRVBURUQQAxIcChhPUkRFUl9TVEFUVVNfSU5fUFJPR1JFU1MQBBIaChZPUkRFUl9TVEFUVVNfQ09NUExFVEVEEAUSGQoVT1JERVJfU1RBVFVTX1JFVklFV0VEEAYSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAHKmMKDVBheW1lbnRTdGF0dXMSHgoaUEFZTUVOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVQQVlNRU5UX1NUQVRVU19VTlBBSUQQARIXChNQQVlNRU5UX1NUQVRVU19QQUlEEAJiBnByb3RvMw=="
         ),
         ProtoRuntime.EmbeddedFileDescriptor(
             path: "rpc/v1/options.proto",

@@ -3476,14 +3476,498 @@ public struct GetProviderProfileRequest: ProtoRuntime.Message {
     }
 }
 
+extension CustomerProfile {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if let v1 = self.structuredAddress {
+            do throws(ProtoRuntime.FieldViolation) {
+                try v1.validate()
+            } catch { throw error.under("structured_address") }
+        }
+    }
+}
+
+extension Certification {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if !ProtoRuntime.FieldCheck.length(self.name, min: 0, max: 200, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "name", reason: "must be at most 200 characters and 800 bytes")
+        }
+        if ProtoRuntime.FieldCheck.isBlank(self.name) {
+            throw ProtoRuntime.FieldViolation(field: "name", reason: "must not be blank")
+        }
+        if !ProtoRuntime.FieldCheck.length(self.fileUrl, min: 0, max: 500, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "file_url", reason: "must be at most 500 characters and 2000 bytes")
+        }
+    }
+}
+
+extension ProviderProfile {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        for (v1, v2) in self.certifications.enumerated() {
+            do throws(ProtoRuntime.FieldViolation) {
+                try v2.validate()
+            } catch { throw error.under("certifications[\(v1)]") }
+        }
+    }
+}
+
+extension CreateCustomerProfileRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if let v1 = self.location {
+            switch v1.protoValue {
+            case 1, 2, 3, 4, 5:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "location", reason: "must be one of NORTH, SOUTH, EAST, WEST, MID")
+            }
+        }
+        if let v2 = self.address {
+            if !ProtoRuntime.FieldCheck.length(v2, min: 0, max: 255, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "address", reason: "must be at most 255 characters and 1020 bytes")
+            }
+        }
+        if let v3 = self.budgetPreference {
+            if !(v3.cents >= 0 && v3.cents <= 100000000) {
+                throw ProtoRuntime.FieldViolation(field: "budget_preference.cents", reason: "must be between 0 and 100000000", message: "budget_preference must be between 0 and 1000000")
+            }
+        }
+        if let v4 = self.fullName {
+            if !ProtoRuntime.FieldCheck.length(v4, min: 0, max: 100, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "full_name", reason: "must be at most 100 characters and 400 bytes")
+            }
+        }
+        if let v5 = self.phone {
+            if !ProtoRuntime.FieldCheck.length(v5, min: 0, max: 32, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "phone", reason: "must be at most 32 characters and 128 bytes")
+            }
+        }
+        if let v6 = self.structuredAddress {
+            do throws(ProtoRuntime.FieldViolation) {
+                try v6.validate()
+            } catch { throw error.under("structured_address") }
+        }
+        for (v7, v8) in self.preferredServiceTypes.enumerated() {
+            switch v8.protoValue {
+            case 1, 2, 3, 4, 5, 6:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "preferred_service_types[\(v7)]", reason: "must be one of CLEANING_REPAIR, IT_TECHNOLOGY, EDUCATION_TRAINING, LIFE_HEALTH, DESIGN_CONSULTING, OTHER")
+            }
+        }
+    }
+}
+
+extension UpdateCustomerProfileRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if let v1 = self.location {
+            switch v1.protoValue {
+            case 1, 2, 3, 4, 5:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "location", reason: "must be one of NORTH, SOUTH, EAST, WEST, MID")
+            }
+        }
+        if let v2 = self.address {
+            if !ProtoRuntime.FieldCheck.length(v2, min: 0, max: 255, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "address", reason: "must be at most 255 characters and 1020 bytes")
+            }
+        }
+        if let v3 = self.budgetPreference {
+            if !(v3.cents >= 0 && v3.cents <= 100000000) {
+                throw ProtoRuntime.FieldViolation(field: "budget_preference.cents", reason: "must be between 0 and 100000000", message: "budget_preference must be between 0 and 1000000")
+            }
+        }
+        if let v4 = self.fullName {
+            if !ProtoRuntime.FieldCheck.length(v4, min: 0, max: 100, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "full_name", reason: "must be at most 100 characters and 400 bytes")
+            }
+        }
+        if let v5 = self.phone {
+            if !ProtoRuntime.FieldCheck.length(v5, min: 0, max: 32, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "phone", reason: "must be at most 32 characters and 128 bytes")
+            }
+        }
+        if let v6 = self.structuredAddress {
+            do throws(ProtoRuntime.FieldViolation) {
+                try v6.validate()
+            } catch { throw error.under("structured_address") }
+        }
+        for (v7, v8) in self.preferredServiceTypes.enumerated() {
+            switch v8.protoValue {
+            case 1, 2, 3, 4, 5, 6:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "preferred_service_types[\(v7)]", reason: "must be one of CLEANING_REPAIR, IT_TECHNOLOGY, EDUCATION_TRAINING, LIFE_HEALTH, DESIGN_CONSULTING, OTHER")
+            }
+        }
+        for (v9, v10) in self.updateMask.enumerated() {
+            switch v10 {
+            case "location", "address", "budget_preference", "full_name", "phone", "structured_address", "preferred_service_types":
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "update_mask[\(v9)]", reason: "must be one of location, address, budget_preference, full_name, phone, structured_address, preferred_service_types")
+            }
+        }
+    }
+}
+
+extension CreateProviderProfileRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if self.skills.count > 50 {
+            throw ProtoRuntime.FieldViolation(field: "skills", reason: "may hold at most 50 entries")
+        }
+        for (v1, v2) in self.skills.enumerated() {
+            if !ProtoRuntime.FieldCheck.length(v2, min: 0, max: 50, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "skills[\(v1)]", reason: "must be at most 50 characters and 200 bytes")
+            }
+            if ProtoRuntime.FieldCheck.isBlank(v2) {
+                throw ProtoRuntime.FieldViolation(field: "skills[\(v1)]", reason: "must not be blank")
+            }
+        }
+        if let v3 = self.experienceYears {
+            if !(v3 >= 0 && v3 <= 80) {
+                throw ProtoRuntime.FieldViolation(field: "experience_years", reason: "must be between 0 and 80")
+            }
+        }
+        if let v4 = self.hourlyRate {
+            if !(v4.cents >= 0 && v4.cents <= 100000000) {
+                throw ProtoRuntime.FieldViolation(field: "hourly_rate.cents", reason: "must be between 0 and 100000000", message: "hourly_rate must be between 0 and 1000000")
+            }
+        }
+        if let v5 = self.availability {
+            if !ProtoRuntime.FieldCheck.length(v5, min: 0, max: 255, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "availability", reason: "must be at most 255 characters and 1020 bytes")
+            }
+        }
+        if self.portfolio.count > 50 {
+            throw ProtoRuntime.FieldViolation(field: "portfolio", reason: "may hold at most 50 entries")
+        }
+        for (v6, v7) in self.portfolio.enumerated() {
+            if !ProtoRuntime.FieldCheck.length(v7, min: 0, max: 500, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "portfolio[\(v6)]", reason: "must be at most 500 characters and 2000 bytes")
+            }
+            if ProtoRuntime.FieldCheck.isBlank(v7) {
+                throw ProtoRuntime.FieldViolation(field: "portfolio[\(v6)]", reason: "must not be blank")
+            }
+        }
+        if let v8 = self.fullName {
+            if !ProtoRuntime.FieldCheck.length(v8, min: 0, max: 100, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "full_name", reason: "must be at most 100 characters and 400 bytes")
+            }
+        }
+        if let v9 = self.phone {
+            if !ProtoRuntime.FieldCheck.length(v9, min: 0, max: 32, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "phone", reason: "must be at most 32 characters and 128 bytes")
+            }
+        }
+        if self.certifications.count > 20 {
+            throw ProtoRuntime.FieldViolation(field: "certifications", reason: "may hold at most 20 entries")
+        }
+        for (v10, v11) in self.certifications.enumerated() {
+            do throws(ProtoRuntime.FieldViolation) {
+                try v11.validate()
+            } catch { throw error.under("certifications[\(v10)]") }
+        }
+        for (v12, v13) in self.serviceAreas.enumerated() {
+            switch v13.protoValue {
+            case 1, 2, 3, 4, 5:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "service_areas[\(v12)]", reason: "must be one of NORTH, SOUTH, EAST, WEST, MID")
+            }
+        }
+        for (v14, v15) in self.serviceTypes.enumerated() {
+            switch v15.protoValue {
+            case 1, 2, 3, 4, 5, 6:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "service_types[\(v14)]", reason: "must be one of CLEANING_REPAIR, IT_TECHNOLOGY, EDUCATION_TRAINING, LIFE_HEALTH, DESIGN_CONSULTING, OTHER")
+            }
+        }
+    }
+}
+
+extension UpdateProviderProfileRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if self.skills.count > 50 {
+            throw ProtoRuntime.FieldViolation(field: "skills", reason: "may hold at most 50 entries")
+        }
+        for (v1, v2) in self.skills.enumerated() {
+            if !ProtoRuntime.FieldCheck.length(v2, min: 0, max: 50, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "skills[\(v1)]", reason: "must be at most 50 characters and 200 bytes")
+            }
+            if ProtoRuntime.FieldCheck.isBlank(v2) {
+                throw ProtoRuntime.FieldViolation(field: "skills[\(v1)]", reason: "must not be blank")
+            }
+        }
+        if let v3 = self.experienceYears {
+            if !(v3 >= 0 && v3 <= 80) {
+                throw ProtoRuntime.FieldViolation(field: "experience_years", reason: "must be between 0 and 80")
+            }
+        }
+        if let v4 = self.hourlyRate {
+            if !(v4.cents >= 0 && v4.cents <= 100000000) {
+                throw ProtoRuntime.FieldViolation(field: "hourly_rate.cents", reason: "must be between 0 and 100000000", message: "hourly_rate must be between 0 and 1000000")
+            }
+        }
+        if let v5 = self.availability {
+            if !ProtoRuntime.FieldCheck.length(v5, min: 0, max: 255, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "availability", reason: "must be at most 255 characters and 1020 bytes")
+            }
+        }
+        if self.portfolio.count > 50 {
+            throw ProtoRuntime.FieldViolation(field: "portfolio", reason: "may hold at most 50 entries")
+        }
+        for (v6, v7) in self.portfolio.enumerated() {
+            if !ProtoRuntime.FieldCheck.length(v7, min: 0, max: 500, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "portfolio[\(v6)]", reason: "must be at most 500 characters and 2000 bytes")
+            }
+            if ProtoRuntime.FieldCheck.isBlank(v7) {
+                throw ProtoRuntime.FieldViolation(field: "portfolio[\(v6)]", reason: "must not be blank")
+            }
+        }
+        if let v8 = self.fullName {
+            if !ProtoRuntime.FieldCheck.length(v8, min: 0, max: 100, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "full_name", reason: "must be at most 100 characters and 400 bytes")
+            }
+        }
+        if let v9 = self.phone {
+            if !ProtoRuntime.FieldCheck.length(v9, min: 0, max: 32, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "phone", reason: "must be at most 32 characters and 128 bytes")
+            }
+        }
+        if self.certifications.count > 20 {
+            throw ProtoRuntime.FieldViolation(field: "certifications", reason: "may hold at most 20 entries")
+        }
+        for (v10, v11) in self.certifications.enumerated() {
+            do throws(ProtoRuntime.FieldViolation) {
+                try v11.validate()
+            } catch { throw error.under("certifications[\(v10)]") }
+        }
+        for (v12, v13) in self.serviceAreas.enumerated() {
+            switch v13.protoValue {
+            case 1, 2, 3, 4, 5:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "service_areas[\(v12)]", reason: "must be one of NORTH, SOUTH, EAST, WEST, MID")
+            }
+        }
+        for (v14, v15) in self.serviceTypes.enumerated() {
+            switch v15.protoValue {
+            case 1, 2, 3, 4, 5, 6:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "service_types[\(v14)]", reason: "must be one of CLEANING_REPAIR, IT_TECHNOLOGY, EDUCATION_TRAINING, LIFE_HEALTH, DESIGN_CONSULTING, OTHER")
+            }
+        }
+        for (v16, v17) in self.updateMask.enumerated() {
+            switch v17 {
+            case "skills", "experience_years", "hourly_rate", "availability", "portfolio", "full_name", "phone", "certifications", "service_areas", "service_types":
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "update_mask[\(v16)]", reason: "must be one of skills, experience_years, hourly_rate, availability, portfolio, full_name, phone, certifications, service_areas, service_types")
+            }
+        }
+    }
+}
+
+extension AdminListUsersRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        switch self.role.protoValue {
+        case 0, 1, 2, 3:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "role", reason: "must be one of UNSPECIFIED, CUSTOMER, PROVIDER, ADMIN")
+        }
+        if !(self.pageSize >= 0 && self.pageSize <= 100) {
+            throw ProtoRuntime.FieldViolation(field: "page_size", reason: "must be between 0 and 100")
+        }
+    }
+}
+
+extension UserDetail {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if case .customer(let v1)? = self.profile {
+            do throws(ProtoRuntime.FieldViolation) {
+                try v1.validate()
+            } catch { throw error.under("customer") }
+        }
+        if case .provider(let v2)? = self.profile {
+            do throws(ProtoRuntime.FieldViolation) {
+                try v2.validate()
+            } catch { throw error.under("provider") }
+        }
+    }
+}
+
+extension AdminUpdateUserRequest {
+    /// Allowed: A-Za-z0-9_.-
+    private static let _chars0: [ClosedRange<UInt32>] = [0x2D...0x2E, 0x30...0x39, 0x41...0x5A, 0x5F...0x5F, 0x61...0x7A]
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if let v1 = self.username {
+            if !ProtoRuntime.FieldCheck.length(v1, min: 3, max: 50, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "username", reason: "must be 3-50 characters and at most 200 bytes", message: "username must be 3-50 characters of letters, digits, '_', '.' and '-'")
+            }
+            if !ProtoRuntime.FieldCheck.onlyAllowed(v1, Self._chars0) {
+                throw ProtoRuntime.FieldViolation(field: "username", reason: "must hold only the characters A-Za-z0-9_.-", message: "username must be 3-50 characters of letters, digits, '_', '.' and '-'")
+            }
+        }
+        if let v2 = self.email {
+            if !ProtoRuntime.FieldCheck.isEmailAddress(v2) {
+                throw ProtoRuntime.FieldViolation(field: "email", reason: "is not a valid e-mail address")
+            }
+        }
+        if let v3 = self.role {
+            switch v3.protoValue {
+            case 1, 2, 3:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "role", reason: "must be one of CUSTOMER, PROVIDER, ADMIN", message: "role must be CUSTOMER, PROVIDER or ADMIN")
+            }
+        }
+        if let v4 = self.location {
+            switch v4.protoValue {
+            case 1, 2, 3, 4, 5:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "location", reason: "must be one of NORTH, SOUTH, EAST, WEST, MID")
+            }
+        }
+        if let v5 = self.address {
+            if !ProtoRuntime.FieldCheck.length(v5, min: 0, max: 255, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "address", reason: "must be at most 255 characters and 1020 bytes")
+            }
+        }
+        if let v6 = self.budgetPreference {
+            if !(v6.cents >= 0 && v6.cents <= 100000000) {
+                throw ProtoRuntime.FieldViolation(field: "budget_preference.cents", reason: "must be between 0 and 100000000", message: "budget_preference must be between 0 and 1000000")
+            }
+        }
+        if self.skills.count > 50 {
+            throw ProtoRuntime.FieldViolation(field: "skills", reason: "may hold at most 50 entries")
+        }
+        for (v7, v8) in self.skills.enumerated() {
+            if !ProtoRuntime.FieldCheck.length(v8, min: 0, max: 50, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "skills[\(v7)]", reason: "must be at most 50 characters and 200 bytes")
+            }
+            if ProtoRuntime.FieldCheck.isBlank(v8) {
+                throw ProtoRuntime.FieldViolation(field: "skills[\(v7)]", reason: "must not be blank")
+            }
+        }
+        if let v9 = self.experienceYears {
+            if !(v9 >= 0 && v9 <= 80) {
+                throw ProtoRuntime.FieldViolation(field: "experience_years", reason: "must be between 0 and 80")
+            }
+        }
+        if let v10 = self.hourlyRate {
+            if !(v10.cents >= 0 && v10.cents <= 100000000) {
+                throw ProtoRuntime.FieldViolation(field: "hourly_rate.cents", reason: "must be between 0 and 100000000", message: "hourly_rate must be between 0 and 1000000")
+            }
+        }
+        if let v11 = self.availability {
+            if !ProtoRuntime.FieldCheck.length(v11, min: 0, max: 255, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "availability", reason: "must be at most 255 characters and 1020 bytes")
+            }
+        }
+        if self.portfolio.count > 50 {
+            throw ProtoRuntime.FieldViolation(field: "portfolio", reason: "may hold at most 50 entries")
+        }
+        for (v12, v13) in self.portfolio.enumerated() {
+            if !ProtoRuntime.FieldCheck.length(v13, min: 0, max: 500, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "portfolio[\(v12)]", reason: "must be at most 500 characters and 2000 bytes")
+            }
+            if ProtoRuntime.FieldCheck.isBlank(v13) {
+                throw ProtoRuntime.FieldViolation(field: "portfolio[\(v12)]", reason: "must not be blank")
+            }
+        }
+        if let v14 = self.fullName {
+            if !ProtoRuntime.FieldCheck.length(v14, min: 0, max: 100, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "full_name", reason: "must be at most 100 characters and 400 bytes")
+            }
+        }
+        if let v15 = self.phone {
+            if !ProtoRuntime.FieldCheck.length(v15, min: 0, max: 32, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "phone", reason: "must be at most 32 characters and 128 bytes")
+            }
+        }
+        for (v16, v17) in self.updateMask.enumerated() {
+            switch v17 {
+            case "username", "email", "role", "location", "address", "budget_preference", "full_name", "phone", "structured_address", "preferred_service_types", "skills", "experience_years", "hourly_rate", "availability", "portfolio", "certifications", "service_areas", "service_types":
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "update_mask[\(v16)]", reason: "must be one of username, email, role, location, address, budget_preference, full_name, phone, structured_address, preferred_service_types, skills, experience_years, hourly_rate, availability, portfolio, certifications, service_areas, service_types")
+            }
+        }
+    }
+}
+
+extension VerifyProviderRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if !ProtoRuntime.FieldCheck.length(self.reason, min: 0, max: 500, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "reason", reason: "must be at most 500 characters and 2000 bytes")
+        }
+        if ProtoRuntime.FieldCheck.isBlank(self.reason) {
+            throw ProtoRuntime.FieldViolation(field: "reason", reason: "must not be blank")
+        }
+    }
+}
+
+extension SearchProvidersRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        switch self.area.protoValue {
+        case 0, 1, 2, 3, 4, 5:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "area", reason: "must be one of UNSPECIFIED, NORTH, SOUTH, EAST, WEST, MID")
+        }
+        switch self.serviceType.protoValue {
+        case 0, 1, 2, 3, 4, 5, 6:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "service_type", reason: "must be one of UNSPECIFIED, CLEANING_REPAIR, IT_TECHNOLOGY, EDUCATION_TRAINING, LIFE_HEALTH, DESIGN_CONSULTING, OTHER")
+        }
+        if !ProtoRuntime.FieldCheck.length(self.skill, min: 0, max: 50, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "skill", reason: "must be at most 50 characters and 200 bytes")
+        }
+        if !(self.minRating >= 0.0 && self.minRating <= 5.0) {
+            throw ProtoRuntime.FieldViolation(field: "min_rating", reason: "must be between 0 and 5")
+        }
+        if !(self.pageSize >= 0 && self.pageSize <= 100) {
+            throw ProtoRuntime.FieldViolation(field: "page_size", reason: "must be between 0 and 100")
+        }
+    }
+}
+
+extension SearchProvidersResponse {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        for (v1, v2) in self.providers.enumerated() {
+            do throws(ProtoRuntime.FieldViolation) {
+                try v2.validate()
+            } catch { throw error.under("providers[\(v1)]") }
+        }
+    }
+}
+
 /// The schema of `marketplace/v1/users.proto`, embedded as a `google.protobuf.FileDescriptorProto`.
 public enum UsersProtoFile {
     /// This file's descriptor.
     public static let descriptor =
     ProtoRuntime.EmbeddedFileDescriptor(
         path: "marketplace/v1/users.proto",
-        dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/auth.proto", "marketplace/v1/common.proto", "rpc/v1/options.proto"],
-        base64: "ChptYXJrZXRwbGFjZS92MS91c2Vycy5wcm90bxIObWFya2V0cGxhY2UudjEaH2dvb2dsZS9wcm90b2J1Zi90aW1lc3RhbXAucHJvdG8aGW1hcmtldHBsYWNlL3YxL2F1dGgucHJvdG8aG21hcmtldHBsYWNlL3YxL2NvbW1vbi5wcm90bxoUcnBjL3YxL29wdGlvbnMucHJvdG8ihAQKD0N1c3RvbWVyUHJvZmlsZRIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSGwoJZnVsbF9uYW1lGAIgASgJUghmdWxsTmFtZRIUCgVwaG9uZRgDIAEoCVIFcGhvbmUSNAoIbG9jYXRpb24YBCABKA4yGC5tYXJrZXRwbGFjZS52MS5Mb2NhdGlvblIIbG9jYXRpb24SGAoHYWRkcmVzcxgFIAEoCVIHYWRkcmVzcxJGChJzdHJ1Y3R1cmVkX2FkZHJlc3MYBiABKAsyFy5tYXJrZXRwbGFjZS52MS5BZGRyZXNzUhFzdHJ1Y3R1cmVkQWRkcmVzcxJCChFidWRnZXRfcHJlZmVyZW5jZRgHIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UhBidWRnZXRQcmVmZXJlbmNlElMKF3ByZWZlcnJlZF9zZXJ2aWNlX3R5cGVzGAggAygOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVSFXByZWZlcnJlZFNlcnZpY2VUeXBlcxI5CgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIJY3JlYXRlZEF0EjkKCnVwZGF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgl1cGRhdGVkQXQiPgoNQ2VydGlmaWNhdGlvbhISCgRuYW1lGAEgASgJUgRuYW1lEhkKCGZpbGVfdXJsGAIgASgJUgdmaWxlVXJsIqEGCg9Qcm92aWRlclByb2ZpbGUSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEhsKCWZ1bGxfbmFtZRgCIAEoCVIIZnVsbE5hbWUSFAoFcGhvbmUYAyABKAlSBXBob25lEhYKBnNraWxscxgEIAMoCVIGc2tpbGxzEikKEGV4cGVyaWVuY2VfeWVhcnMYBSABKAVSD2V4cGVyaWVuY2VZZWFycxI2Cgtob3VybHlfcmF0ZRgGIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5Ugpob3VybHlSYXRlEiIKDGF2YWlsYWJpbGl0eRgHIAEoCVIMYXZhaWxhYmlsaXR5EhwKCXBvcnRmb2xpbxgIIAMoCVIJcG9ydGZvbGlvEhYKBnJhdGluZxgJIAEoAVIGcmF0aW5nEiMKDXRvdGFsX3Jldmlld3MYCiABKAVSDHRvdGFsUmV2aWV3cxJFCg5jZXJ0aWZpY2F0aW9ucxgLIAMoCzIdLm1hcmtldHBsYWNlLnYxLkNlcnRpZmljYXRpb25SDmNlcnRpZmljYXRpb25zEj0KDXNlcnZpY2VfYXJlYXMYDCADKA4yGC5tYXJrZXRwbGFjZS52MS5Mb2NhdGlvblIMc2VydmljZUFyZWFzEkAKDXNlcnZpY2VfdHlwZXMYDSADKA4yGy5tYXJrZXRwbGFjZS52MS5TZXJ2aWNlVHlwZVIMc2VydmljZVR5cGVzEikKEGNvbXBsZXRlZF9vcmRlcnMYDiABKAVSD2NvbXBsZXRlZE9yZGVycxIaCgh2ZXJpZmllZBgPIAEoCFIIdmVyaWZpZWQSKwoRdmVyaWZpY2F0aW9uX25vdGUYECABKAlSEHZlcmlmaWNhdGlvbk5vdGUSFgoGYWN0aXZlGBEgASgIUgZhY3RpdmUSOQoKY3JlYXRlZF9hdBgSIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCWNyZWF0ZWRBdBI5Cgp1cGRhdGVkX2F0GBMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIJdXBkYXRlZEF0IhUKE0dldE15UHJvZmlsZVJlcXVlc3QixwMKHENyZWF0ZUN1c3RvbWVyUHJvZmlsZVJlcXVlc3QSOQoIbG9jYXRpb24YASABKA4yGC5tYXJrZXRwbGFjZS52MS5Mb2NhdGlvbkgAUghsb2NhdGlvbogBARIdCgdhZGRyZXNzGAIgASgJSAFSB2FkZHJlc3OIAQESQgoRYnVkZ2V0X3ByZWZlcmVuY2UYAyABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIQYnVkZ2V0UHJlZmVyZW5jZRIgCglmdWxsX25hbWUYBCABKAlIAlIIZnVsbE5hbWWIAQESGQoFcGhvbmUYBSABKAlIA1IFcGhvbmWIAQESRgoSc3RydWN0dXJlZF9hZGRyZXNzGAYgASgLMhcubWFya2V0cGxhY2UudjEuQWRkcmVzc1IRc3RydWN0dXJlZEFkZHJlc3MSUwoXcHJlZmVycmVkX3NlcnZpY2VfdHlwZXMYByADKA4yGy5tYXJrZXRwbGFjZS52MS5TZXJ2aWNlVHlwZVIVcHJlZmVycmVkU2VydmljZVR5cGVzQgsKCV9sb2NhdGlvbkIKCghfYWRkcmVzc0IMCgpfZnVsbF9uYW1lQggKBl9waG9uZSLoAwocVXBkYXRlQ3VzdG9tZXJQcm9maWxlUmVxdWVzdBI5Cghsb2NhdGlvbhgBIAEoDjIYLm1hcmtldHBsYWNlLnYxLkxvY2F0aW9uSABSCGxvY2F0aW9uiAEBEh0KB2FkZHJlc3MYAiABKAlIAVIHYWRkcmVzc4gBARJCChFidWRnZXRfcHJlZmVyZW5jZRgDIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UhBidWRnZXRQcmVmZXJlbmNlEiAKCWZ1bGxfbmFtZRgEIAEoCUgCUghmdWxsTmFtZYgBARIZCgVwaG9uZRgFIAEoCUgDUgVwaG9uZYgBARJGChJzdHJ1Y3R1cmVkX2FkZHJlc3MYBiABKAsyFy5tYXJrZXRwbGFjZS52MS5BZGRyZXNzUhFzdHJ1Y3R1cmVkQWRkcmVzcxJTChdwcmVmZXJyZWRfc2VydmljZV90eXBlcxgHIAMoDjIbLm1hcmtldHBsYWNlLnYxLlNlcnZpY2VUeXBlUhVwcmVmZXJyZWRTZXJ2aWNlVHlwZXMSHwoLdXBkYXRlX21hc2sYCCADKAlSCnVwZGF0ZU1hc2tCCwoJX2xvY2F0aW9uQgoKCF9hZGRyZXNzQgwKCl9mdWxsX25hbWVCCAoGX3Bob25lIqgEChxDcmVhdGVQcm92aWRlclByb2ZpbGVSZXF1ZXN0EhYKBnNraWxscxgBIAMoCVIGc2tpbGxzEi4KEGV4cGVyaWVuY2VfeWVhcnMYAiABKAVIAFIPZXhwZXJpZW5jZVllYXJziAEBEjYKC2hvdXJseV9yYXRlGAMgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSCmhvdXJseVJhdGUSJwoMYXZhaWxhYmlsaXR5GAQgASgJSAFSDGF2YWlsYWJpbGl0eYgBARIcCglwb3J0Zm9saW8YBSADKAlSCXBvcnRmb2xpbxIgCglmdWxsX25hbWUYBiABKAlIAlIIZnVsbE5hbWWIAQESGQoFcGhvbmUYByABKAlIA1IFcGhvbmWIAQESRQoOY2VydGlmaWNhdGlvbnMYCCADKAsyHS5tYXJrZXRwbGFjZS52MS5DZXJ0aWZpY2F0aW9uUg5jZXJ0aWZpY2F0aW9ucxI9Cg1zZXJ2aWNlX2FyZWFzGAkgAygOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25SDHNlcnZpY2VBcmVhcxJACg1zZXJ2aWNlX3R5cGVzGAogAygOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVSDHNlcnZpY2VUeXBlc0ITChFfZXhwZXJpZW5jZV95ZWFyc0IPCg1fYXZhaWxhYmlsaXR5QgwKCl9mdWxsX25hbWVCCAoGX3Bob25lIskEChxVcGRhdGVQcm92aWRlclByb2ZpbGVSZXF1ZXN0EhYKBnNraWxscxgBIAMoCVIGc2tpbGxzEi4KEGV4cGVyaWVuY2VfeWVhcnMYAiABKAVIAFIPZXhwZXJpZW5jZVllYXJziAEBEjYKC2hvdXJseV9yYXRlGAMgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSCmhvdXJseVJhdGUSJwoMYXZhaWxhYmlsaXR5GAQgASgJSAFSDGF2YWlsYWJpbGl0eYgBARIcCglwb3J0Zm9saW8YBSADKAlSCXBvcnRmb2xpbxIgCglmdWxsX25hbWUYBiABKAlIAlIIZnVsbE5hbWWIAQESGQoFcGhvbmUYByABKAlIA1IFcGhvbmWIAQESRQoOY2VydGlmaWNhdGlvbnMYCCADKAsyHS5tYXJrZXRwbGFjZS52MS5DZXJ0aWZpY2F0aW9uUg5jZXJ0aWZpY2F0aW9ucxI9Cg1zZXJ2aWNlX2FyZWFzGAkgAygOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25SDHNlcnZpY2VBcmVhcxJACg1zZXJ2aWNlX3R5cGVzGAogAygOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVSDHNlcnZpY2VUeXBlcxIfCgt1cGRhdGVfbWFzaxgLIAMoCVIKdXBkYXRlTWFza0ITChFfZXhwZXJpZW5jZV95ZWFyc0IPCg1fYXZhaWxhYmlsaXR5QgwKCl9mdWxsX25hbWVCCAoGX3Bob25lIn0KFUFkbWluTGlzdFVzZXJzUmVxdWVzdBIoCgRyb2xlGAEgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVIEcm9sZRIbCglwYWdlX3NpemUYAiABKAVSCHBhZ2VTaXplEh0KCnBhZ2VfdG9rZW4YAyABKAlSCXBhZ2VUb2tlbiJYCgtVc2VyU3VtbWFyeRIoCgR1c2VyGAEgASgLMhQubWFya2V0cGxhY2UudjEuVXNlclIEdXNlchIfCgtoYXNfcHJvZmlsZRgCIAEoCFIKaGFzUHJvZmlsZSJzChZBZG1pbkxpc3RVc2Vyc1Jlc3BvbnNlEjEKBXVzZXJzGAEgAygLMhsubWFya2V0cGxhY2UudjEuVXNlclN1bW1hcnlSBXVzZXJzEiYKD25leHRfcGFnZV90b2tlbhgCIAEoCVINbmV4dFBhZ2VUb2tlbiIuChNBZG1pbkdldFVzZXJSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANSBnVzZXJJZCK/AQoKVXNlckRldGFpbBIoCgR1c2VyGAEgASgLMhQubWFya2V0cGxhY2UudjEuVXNlclIEdXNlchI9CghjdXN0b21lchgCIAEoCzIfLm1hcmtldHBsYWNlLnYxLkN1c3RvbWVyUHJvZmlsZUgAUghjdXN0b21lchI9Cghwcm92aWRlchgDIAEoCzIfLm1hcmtldHBsYWNlLnYxLlByb3ZpZGVyUHJvZmlsZUgAUghwcm92aWRlckIJCgdwcm9maWxlItYFChZBZG1pblVwZGF0ZVVzZXJSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANSBnVzZXJJZBIfCgh1c2VybmFtZRgCIAEoCUgAUgh1c2VybmFtZYgBARIZCgVlbWFpbBgDIAEoCUgBUgVlbWFpbIgBARItCgRyb2xlGAQgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZUgCUgRyb2xliAEBEjkKCGxvY2F0aW9uGAUgASgOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25IA1IIbG9jYXRpb26IAQESHQoHYWRkcmVzcxgGIAEoCUgEUgdhZGRyZXNziAEBEkIKEWJ1ZGdldF9wcmVmZXJlbmNlGAcgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSEGJ1ZGdldFByZWZlcmVuY2USFgoGc2tpbGxzGAggAygJUgZza2lsbHMSLgoQZXhwZXJpZW5jZV95ZWFycxgJIAEoBUgFUg9leHBlcmllbmNlWWVhcnOIAQESNgoLaG91cmx5X3JhdGUYCiABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIKaG91cmx5UmF0ZRInCgxhdmFpbGFiaWxpdHkYCyABKAlIBlIMYXZhaWxhYmlsaXR5iAEBEhwKCXBvcnRmb2xpbxgMIAMoCVIJcG9ydGZvbGlvEiAKCWZ1bGxfbmFtZRgNIAEoCUgHUghmdWxsTmFtZYgBARIZCgVwaG9uZRgOIAEoCUgIUgVwaG9uZYgBARIfCgt1cGRhdGVfbWFzaxgPIAMoCVIKdXBkYXRlTWFza0ILCglfdXNlcm5hbWVCCAoGX2VtYWlsQgcKBV9yb2xlQgsKCV9sb2NhdGlvbkIKCghfYWRkcmVzc0ITChFfZXhwZXJpZW5jZV95ZWFyc0IPCg1fYXZhaWxhYmlsaXR5QgwKCl9mdWxsX25hbWVCCAoGX3Bob25lIjEKFkFkbWluRGVsZXRlVXNlclJlcXVlc3QSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkIjIKF0FkbWluRGVsZXRlVXNlclJlc3BvbnNlEhcKB3VzZXJfaWQYASABKANSBnVzZXJJZCJkChVWZXJpZnlQcm92aWRlclJlcXVlc3QSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEhoKCHZlcmlmaWVkGAIgASgIUgh2ZXJpZmllZBIWCgZyZWFzb24YAyABKAlSBnJlYXNvbiKcAgoWU2VhcmNoUHJvdmlkZXJzUmVxdWVzdBIsCgRhcmVhGAEgASgOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25SBGFyZWESPgoMc2VydmljZV90eXBlGAIgASgOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVSC3NlcnZpY2VUeXBlEhQKBXNraWxsGAMgASgJUgVza2lsbBIjCg12ZXJpZmllZF9vbmx5GAQgASgIUgx2ZXJpZmllZE9ubHkSHQoKbWluX3JhdGluZxgFIAEoAVIJbWluUmF0aW5nEhsKCXBhZ2Vfc2l6ZRgGIAEoBVIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgHIAEoCVIJcGFnZVRva2VuIoABChdTZWFyY2hQcm92aWRlcnNSZXNwb25zZRI9Cglwcm92aWRlcnMYASADKAsyHy5tYXJrZXRwbGFjZS52MS5Qcm92aWRlclByb2ZpbGVSCXByb3ZpZGVycxImCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAlSDW5leHRQYWdlVG9rZW4iNAoZR2V0UHJvdmlkZXJQcm9maWxlUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQyzBEKBVVzZXJzEqcBChRHZXRNeUN1c3RvbWVyUHJvZmlsZRIjLm1hcmtldHBsYWNlLnYxLkdldE15UHJvZmlsZVJlcXVlc3QaHy5tYXJrZXRwbGFjZS52MS5DdXN0b21lclByb2ZpbGUiSYq1GDUKGC9hcGkvdjEvY3VzdG9tZXIvcHJvZmlsZUIQY3VzdG9tZXJfcHJvZmlsZUoHU3VjY2Vzc5K1GAwQARoIY3VzdG9tZXISxwEKF0NyZWF0ZU15Q3VzdG9tZXJQcm9maWxlEiwubWFya2V0cGxhY2UudjEuQ3JlYXRlQ3VzdG9tZXJQcm9maWxlUmVxdWVzdBofLm1hcmtldHBsYWNlLnYxLkN1c3RvbWVyUHJvZmlsZSJdirUYSRIYL2FwaS92MS9jdXN0b21lci9wcm9maWxlMgEqQhBjdXN0b21lcl9wcm9maWxlShhDdXN0b21lciBwcm9maWxlIGNyZWF0ZWSStRgMEAEaCGN1c3RvbWVyEscBChdVcGRhdGVNeUN1c3RvbWVyUHJvZmlsZRIsLm1hcmtldHBsYWNlLnYxLlVwZGF0ZUN1c3RvbWVyUHJvZmlsZVJlcXVlc3QaHy5tYXJrZXRwbGFjZS52MS5DdXN0b21lclByb2ZpbGUiXYq1GEkaGC9hcGkvdjEvY3VzdG9tZXIvcHJvZmlsZTIBKkIQY3VzdG9tZXJfcHJvZmlsZUoYQ3VzdG9tZXIgcHJvZmlsZSB1cGRhdGVkkrUYDBABGghjdXN0b21lchKnAQoUR2V0TXlQcm92aWRlclByb2ZpbGUSIy5tYXJrZXRwbGFjZS52MS5HZXRNeVByb2ZpbGVSZXF1ZXN0Gh8ubWFya2V0cGxhY2UudjEuUHJvdmlkZXJQcm9maWxlIkmKtRg1ChgvYXBpL3YxL3Byb3ZpZGVyL3Byb2ZpbGVCEHByb3ZpZGVyX3Byb2ZpbGVKB1N1Y2Nlc3OStRgMEAEaCHByb3ZpZGVyEscBChdDcmVhdGVNeVByb3ZpZGVyUHJvZmlsZRIsLm1hcmtldHBsYWNlLnYxLkNyZWF0ZVByb3ZpZGVyUHJvZmlsZVJlcXVlc3QaHy5tYXJrZXRwbGFjZS52MS5Qcm92aWRlclByb2ZpbGUiXYq1GEkSGC9hcGkvdjEvcHJvdmlkZXIvcHJvZmlsZTIBKkIQcHJvdmlkZXJfcHJvZmlsZUoYUHJvdmlkZXIgcHJvZmlsZSBjcmVhdGVkkrUYDBABGghwcm92aWRlchLHAQoXVXBkYXRlTXlQcm92aWRlclByb2ZpbGUSLC5tYXJrZXRwbGFjZS52MS5VcGRhdGVQcm92aWRlclByb2ZpbGVSZXF1ZXN0Gh8ubWFya2V0cGxhY2UudjEuUHJvdmlkZXJQcm9maWxlIl2KtRhJGhgvYXBpL3YxL3Byb3ZpZGVyL3Byb2ZpbGUyASpCEHByb3ZpZGVyX3Byb2ZpbGVKGFByb3ZpZGVyIHByb2ZpbGUgdXBkYXRlZJK1GAwQARoIcHJvdmlkZXISiQEKEkdldFByb3ZpZGVyUHJvZmlsZRIpLm1hcmtldHBsYWNlLnYxLkdldFByb3ZpZGVyUHJvZmlsZVJlcXVlc3QaHy5tYXJrZXRwbGFjZS52MS5Qcm92aWRlclByb2ZpbGUiJ4q1GB0KGy9hcGkvdjEvcHJvdmlkZXJzL3t1c2VyX2lkfZK1GAIQARKBAQoPU2VhcmNoUHJvdmlkZXJzEiYubWFya2V0cGxhY2UudjEuU2VhcmNoUHJvdmlkZXJzUmVxdWVzdBonLm1hcmtldHBsYWNlLnYxLlNlYXJjaFByb3ZpZGVyc1Jlc3BvbnNlIh2KtRgTChEvYXBpL3YxL3Byb3ZpZGVyc5K1GAIQARKgAQoOQWRtaW5MaXN0VXNlcnMSJS5tYXJrZXRwbGFjZS52MS5BZG1pbkxpc3RVc2Vyc1JlcXVlc3QaJi5tYXJrZXRwbGFjZS52MS5BZG1pbkxpc3RVc2Vyc1Jlc3BvbnNlIj+KtRguChMvYXBpL3YxL2FkbWluL3VzZXJzQg51c2VyX3N1bW1hcmllc0oHU3VjY2Vzc5K1GAkQARoFYWRtaW4SlwEKDEFkbWluR2V0VXNlchIjLm1hcmtldHBsYWNlLnYxLkFkbWluR2V0VXNlclJlcXVlc3QaGi5tYXJrZXRwbGFjZS52MS5Vc2VyRGV0YWlsIkaKtRg1Ch0vYXBpL3YxL2FkbWluL3VzZXJzL3t1c2VyX2lkfUILdXNlcl9kZXRhaWxKB1N1Y2Nlc3OStRgJEAEaBWFkbWluEqUBCg9BZG1pblVwZGF0ZVVzZXISJi5tYXJrZXRwbGFjZS52MS5BZG1pblVwZGF0ZVVzZXJSZXF1ZXN0GhoubWFya2V0cGxhY2UudjEuVXNlckRldGFpbCJOirUYPRodL2FwaS92MS9hZG1pbi91c2Vycy97dXNlcl9pZH0yASpCC3VzZXJfZGV0YWlsSgxVc2VyIHVwZGF0ZWSStRgJEAEaBWFkbWluErABCg9BZG1pbkRlbGV0ZVVzZXISJi5tYXJrZXRwbGFjZS52MS5BZG1pbkRlbGV0ZVVzZXJSZXF1ZXN0GicubWFya2V0cGxhY2UudjEuQWRtaW5EZWxldGVVc2VyUmVzcG9uc2UiTIq1GDsqHS9hcGkvdjEvYWRtaW4vdXNlcnMve3VzZXJfaWR9Qgx1c2VyX2RlbGV0ZWRKDFVzZXIgZGVsZXRlZJK1GAkQARoFYWRtaW4SngEKDlZlcmlmeVByb3ZpZGVyEiUubWFya2V0cGxhY2UudjEuVmVyaWZ5UHJvdmlkZXJSZXF1ZXN0Gh8ubWFya2V0cGxhY2UudjEuUHJvdmlkZXJQcm9maWxlIkSKtRgzEi4vYXBpL3YxL2FkbWluL3Byb3ZpZGVycy97dXNlcl9pZH0vdmVyaWZpY2F0aW9uMgEqkrUYCRABGgVhZG1pbmIGcHJvdG8z"
+        dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/auth.proto", "marketplace/v1/common.proto", "rpc/v1/options.proto", "rpc/v1/rules.proto"],
+        base64: "ChptYXJrZXRwbGFjZS92MS91c2Vycy5wcm90bxIObWFya2V0cGxhY2UudjEaH2dvb2dsZS9wcm90b2J1Zi90aW1lc3RhbXAucHJvdG8aGW1hcmtldHBsYWNlL3YxL2F1dGgucHJvdG8aG21hcmtldHBsYWNlL3YxL2NvbW1vbi5wcm90bxoUcnBjL3YxL29wdGlvbnMucHJvdG8aEnJwYy92MS9ydWxlcy5wcm90byKEBAoPQ3VzdG9tZXJQcm9maWxlEhcKB3VzZXJfaWQYASABKANSBnVzZXJJZBIbCglmdWxsX25hbWUYAiABKAlSCGZ1bGxOYW1lEhQKBXBob25lGAMgASgJUgVwaG9uZRI0Cghsb2NhdGlvbhgEIAEoDjIYLm1hcmtldHBsYWNlLnYxLkxvY2F0aW9uUghsb2NhdGlvbhIYCgdhZGRyZXNzGAUgASgJUgdhZGRyZXNzEkYKEnN0cnVjdHVyZWRfYWRkcmVzcxgGIAEoCzIXLm1hcmtldHBsYWNlLnYxLkFkZHJlc3NSEXN0cnVjdHVyZWRBZGRyZXNzEkIKEWJ1ZGdldF9wcmVmZXJlbmNlGAcgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSEGJ1ZGdldFByZWZlcmVuY2USUwoXcHJlZmVycmVkX3NlcnZpY2VfdHlwZXMYCCADKA4yGy5tYXJrZXRwbGFjZS52MS5TZXJ2aWNlVHlwZVIVcHJlZmVycmVkU2VydmljZVR5cGVzEjkKCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgljcmVhdGVkQXQSOQoKdXBkYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCXVwZGF0ZWRBdCJWCg1DZXJ0aWZpY2F0aW9uEh8KBG5hbWUYASABKAlCC6K1GAdSBRDIASABUgRuYW1lEiQKCGZpbGVfdXJsGAIgASgJQgmitRgFUgMQ9ANSB2ZpbGVVcmwioQYKD1Byb3ZpZGVyUHJvZmlsZRIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSGwoJZnVsbF9uYW1lGAIgASgJUghmdWxsTmFtZRIUCgVwaG9uZRgDIAEoCVIFcGhvbmUSFgoGc2tpbGxzGAQgAygJUgZza2lsbHMSKQoQZXhwZXJpZW5jZV95ZWFycxgFIAEoBVIPZXhwZXJpZW5jZVllYXJzEjYKC2hvdXJseV9yYXRlGAYgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSCmhvdXJseVJhdGUSIgoMYXZhaWxhYmlsaXR5GAcgASgJUgxhdmFpbGFiaWxpdHkSHAoJcG9ydGZvbGlvGAggAygJUglwb3J0Zm9saW8SFgoGcmF0aW5nGAkgASgBUgZyYXRpbmcSIwoNdG90YWxfcmV2aWV3cxgKIAEoBVIMdG90YWxSZXZpZXdzEkUKDmNlcnRpZmljYXRpb25zGAsgAygLMh0ubWFya2V0cGxhY2UudjEuQ2VydGlmaWNhdGlvblIOY2VydGlmaWNhdGlvbnMSPQoNc2VydmljZV9hcmVhcxgMIAMoDjIYLm1hcmtldHBsYWNlLnYxLkxvY2F0aW9uUgxzZXJ2aWNlQXJlYXMSQAoNc2VydmljZV90eXBlcxgNIAMoDjIbLm1hcmtldHBsYWNlLnYxLlNlcnZpY2VUeXBlUgxzZXJ2aWNlVHlwZXMSKQoQY29tcGxldGVkX29yZGVycxgOIAEoBVIPY29tcGxldGVkT3JkZXJzEhoKCHZlcmlmaWVkGA8gASgIUgh2ZXJpZmllZBIrChF2ZXJpZmljYXRpb25fbm90ZRgQIAEoCVIQdmVyaWZpY2F0aW9uTm90ZRIWCgZhY3RpdmUYESABKAhSBmFjdGl2ZRI5CgpjcmVhdGVkX2F0GBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIJY3JlYXRlZEF0EjkKCnVwZGF0ZWRfYXQYEyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgl1cGRhdGVkQXQiFQoTR2V0TXlQcm9maWxlUmVxdWVzdCL8BAocQ3JlYXRlQ3VzdG9tZXJQcm9maWxlUmVxdWVzdBJZCghsb2NhdGlvbhgBIAEoDjIYLm1hcmtldHBsYWNlLnYxLkxvY2F0aW9uQh6itRgaahgIARoUTE9DQVRJT05fVU5TUEVDSUZJRURIAFIIbG9jYXRpb26IAQESKAoHYWRkcmVzcxgCIAEoCUIJorUYBVIDEP8BSAFSB2FkZHJlc3OIAQESjwEKEWJ1ZGdldF9wcmVmZXJlbmNlGAMgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlCS6K1GEcSL2J1ZGdldF9wcmVmZXJlbmNlIG11c3QgYmUgYmV0d2VlbiAwIGFuZCAxMDAwMDAwehQKEgoFY2VudHMSCVoHEAAggMLXL1IQYnVkZ2V0UHJlZmVyZW5jZRIqCglmdWxsX25hbWUYBCABKAlCCKK1GARSAhBkSAJSCGZ1bGxOYW1liAEBEiMKBXBob25lGAUgASgJQgiitRgEUgIQIEgDUgVwaG9uZYgBARJGChJzdHJ1Y3R1cmVkX2FkZHJlc3MYBiABKAsyFy5tYXJrZXRwbGFjZS52MS5BZGRyZXNzUhFzdHJ1Y3R1cmVkQWRkcmVzcxJ7ChdwcmVmZXJyZWRfc2VydmljZV90eXBlcxgHIAMoDjIbLm1hcmtldHBsYWNlLnYxLlNlcnZpY2VUeXBlQiaitRgiciAaHmocCAEaGFNFUlZJQ0VfVFlQRV9VTlNQRUNJRklFRFIVcHJlZmVycmVkU2VydmljZVR5cGVzQgsKCV9sb2NhdGlvbkIKCghfYWRkcmVzc0IMCgpfZnVsbF9uYW1lQggKBl9waG9uZSKPBgocVXBkYXRlQ3VzdG9tZXJQcm9maWxlUmVxdWVzdBJZCghsb2NhdGlvbhgBIAEoDjIYLm1hcmtldHBsYWNlLnYxLkxvY2F0aW9uQh6itRgaahgIARoUTE9DQVRJT05fVU5TUEVDSUZJRURIAFIIbG9jYXRpb26IAQESKAoHYWRkcmVzcxgCIAEoCUIJorUYBVIDEP8BSAFSB2FkZHJlc3OIAQESjwEKEWJ1ZGdldF9wcmVmZXJlbmNlGAMgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlCS6K1GEcSL2J1ZGdldF9wcmVmZXJlbmNlIG11c3QgYmUgYmV0d2VlbiAwIGFuZCAxMDAwMDAwehQKEgoFY2VudHMSCVoHEAAggMLXL1IQYnVkZ2V0UHJlZmVyZW5jZRIqCglmdWxsX25hbWUYBCABKAlCCKK1GARSAhBkSAJSCGZ1bGxOYW1liAEBEiMKBXBob25lGAUgASgJQgiitRgEUgIQIEgDUgVwaG9uZYgBARJGChJzdHJ1Y3R1cmVkX2FkZHJlc3MYBiABKAsyFy5tYXJrZXRwbGFjZS52MS5BZGRyZXNzUhFzdHJ1Y3R1cmVkQWRkcmVzcxJ7ChdwcmVmZXJyZWRfc2VydmljZV90eXBlcxgHIAMoDjIbLm1hcmtldHBsYWNlLnYxLlNlcnZpY2VUeXBlQiaitRgiciAaHmocCAEaGFNFUlZJQ0VfVFlQRV9VTlNQRUNJRklFRFIVcHJlZmVycmVkU2VydmljZVR5cGVzEpABCgt1cGRhdGVfbWFzaxgIIAMoCUJvorUYa3JpGmdSZToIbG9jYXRpb246B2FkZHJlc3M6EWJ1ZGdldF9wcmVmZXJlbmNlOglmdWxsX25hbWU6BXBob25lOhJzdHJ1Y3R1cmVkX2FkZHJlc3M6F3ByZWZlcnJlZF9zZXJ2aWNlX3R5cGVzUgp1cGRhdGVNYXNrQgsKCV9sb2NhdGlvbkIKCghfYWRkcmVzc0IMCgpfZnVsbF9uYW1lQggKBl9waG9uZSKVBgocQ3JlYXRlUHJvdmlkZXJQcm9maWxlUmVxdWVzdBIoCgZza2lsbHMYASADKAlCEKK1GAxyChAyGgZSBBAyIAFSBnNraWxscxI6ChBleHBlcmllbmNlX3llYXJzGAIgASgFQgqitRgGWgQQACBQSABSD2V4cGVyaWVuY2VZZWFyc4gBARJ9Cgtob3VybHlfcmF0ZRgDIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5QkWitRhBEilob3VybHlfcmF0ZSBtdXN0IGJlIGJldHdlZW4gMCBhbmQgMTAwMDAwMHoUChIKBWNlbnRzEglaBxAAIIDC1y9SCmhvdXJseVJhdGUSMgoMYXZhaWxhYmlsaXR5GAQgASgJQgmitRgFUgMQ/wFIAVIMYXZhaWxhYmlsaXR5iAEBEi8KCXBvcnRmb2xpbxgFIAMoCUIRorUYDXILEDIaB1IFEPQDIAFSCXBvcnRmb2xpbxIqCglmdWxsX25hbWUYBiABKAlCCKK1GARSAhBkSAJSCGZ1bGxOYW1liAEBEiMKBXBob25lGAcgASgJQgiitRgEUgIQIEgDUgVwaG9uZYgBARJPCg5jZXJ0aWZpY2F0aW9ucxgIIAMoCzIdLm1hcmtldHBsYWNlLnYxLkNlcnRpZmljYXRpb25CCKK1GARyAhAUUg5jZXJ0aWZpY2F0aW9ucxJhCg1zZXJ2aWNlX2FyZWFzGAkgAygOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25CIqK1GB5yHBoaahgIARoUTE9DQVRJT05fVU5TUEVDSUZJRURSDHNlcnZpY2VBcmVhcxJoCg1zZXJ2aWNlX3R5cGVzGAogAygOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVCJqK1GCJyIBoeahwIARoYU0VSVklDRV9UWVBFX1VOU1BFQ0lGSUVEUgxzZXJ2aWNlVHlwZXNCEwoRX2V4cGVyaWVuY2VfeWVhcnNCDwoNX2F2YWlsYWJpbGl0eUIMCgpfZnVsbF9uYW1lQggKBl9waG9uZSLIBwocVXBkYXRlUHJvdmlkZXJQcm9maWxlUmVxdWVzdBIoCgZza2lsbHMYASADKAlCEKK1GAxyChAyGgZSBBAyIAFSBnNraWxscxI6ChBleHBlcmllbmNlX3llYXJzGAIgASgFQgqitRgGWgQQACBQSABSD2V4cGVyaWVuY2VZZWFyc4gBARJ9Cgtob3VybHlfcmF0ZRgDIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5QkWitRhBEilob3VybHlfcmF0ZSBtdXN0IGJlIGJldHdlZW4gMCBhbmQgMTAwMDAwMHoUChIKBWNlbnRzEglaBxAAIIDC1y9SCmhvdXJseVJhdGUSMgoMYXZhaWxhYmlsaXR5GAQgASgJQgmitRgFUgMQ/wFIAVIMYXZhaWxhYmlsaXR5iAEBEi8KCXBvcnRmb2xpbxgFIAMoCUIRorUYDXILEDIaB1IFEPQDIAFSCXBvcnRmb2xpbxIqCglmdWxsX25hbWUYBiABKAlCCKK1GARSAhBkSAJSCGZ1bGxOYW1liAEBEiMKBXBob25lGAcgASgJQgiitRgEUgIQIEgDUgVwaG9uZYgBARJPCg5jZXJ0aWZpY2F0aW9ucxgIIAMoCzIdLm1hcmtldHBsYWNlLnYxLkNlcnRpZmljYXRpb25CCKK1GARyAhAUUg5jZXJ0aWZpY2F0aW9ucxJhCg1zZXJ2aWNlX2FyZWFzGAkgAygOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25CIqK1GB5yHBoaahgIARoUTE9DQVRJT05fVU5TUEVDSUZJRURSDHNlcnZpY2VBcmVhcxJoCg1zZXJ2aWNlX3R5cGVzGAogAygOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVCJqK1GCJyIBoeahwIARoYU0VSVklDRV9UWVBFX1VOU1BFQ0lGSUVEUgxzZXJ2aWNlVHlwZXMSsAEKC3VwZGF0ZV9tYXNrGAsgAygJQo4BorUYiQFyhgEagwFSgAE6BnNraWxsczoQZXhwZXJpZW5jZV95ZWFyczoLaG91cmx5X3JhdGU6DGF2YWlsYWJpbGl0eToJcG9ydGZvbGlvOglmdWxsX25hbWU6BXBob25lOg5jZXJ0aWZpY2F0aW9uczoNc2VydmljZV9hcmVhczoNc2VydmljZV90eXBlc1IKdXBkYXRlTWFza0ITChFfZXhwZXJpZW5jZV95ZWFyc0IPCg1fYXZhaWxhYmlsaXR5QgwKCl9mdWxsX25hbWVCCAoGX3Bob25lIpMBChVBZG1pbkxpc3RVc2Vyc1JlcXVlc3QSMgoEcm9sZRgBIAEoDjIULm1hcmtldHBsYWNlLnYxLlJvbGVCCKK1GARqAggBUgRyb2xlEicKCXBhZ2Vfc2l6ZRgCIAEoBUIKorUYBloEEAAgZFIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgDIAEoCVIJcGFnZVRva2VuIlgKC1VzZXJTdW1tYXJ5EigKBHVzZXIYASABKAsyFC5tYXJrZXRwbGFjZS52MS5Vc2VyUgR1c2VyEh8KC2hhc19wcm9maWxlGAIgASgIUgpoYXNQcm9maWxlInMKFkFkbWluTGlzdFVzZXJzUmVzcG9uc2USMQoFdXNlcnMYASADKAsyGy5tYXJrZXRwbGFjZS52MS5Vc2VyU3VtbWFyeVIFdXNlcnMSJgoPbmV4dF9wYWdlX3Rva2VuGAIgASgJUg1uZXh0UGFnZVRva2VuIi4KE0FkbWluR2V0VXNlclJlcXVlc3QSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkIr8BCgpVc2VyRGV0YWlsEigKBHVzZXIYASABKAsyFC5tYXJrZXRwbGFjZS52MS5Vc2VyUgR1c2VyEj0KCGN1c3RvbWVyGAIgASgLMh8ubWFya2V0cGxhY2UudjEuQ3VzdG9tZXJQcm9maWxlSABSCGN1c3RvbWVyEj0KCHByb3ZpZGVyGAMgASgLMh8ubWFya2V0cGxhY2UudjEuUHJvdmlkZXJQcm9maWxlSABSCHByb3ZpZGVyQgkKB3Byb2ZpbGUilAsKFkFkbWluVXBkYXRlVXNlclJlcXVlc3QSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEoABCgh1c2VybmFtZRgCIAEoCUJforUYWxJFdXNlcm5hbWUgbXVzdCBiZSAzLTUwIGNoYXJhY3RlcnMgb2YgbGV0dGVycywgZGlnaXRzLCAnXycsICcuJyBhbmQgJy0nUhIIAxAyKgxBLVphLXowLTlfLi1IAFIIdXNlcm5hbWWIAQESIwoFZW1haWwYAyABKAlCCKK1GARSAjABSAFSBWVtYWlsiAEBEnMKBHJvbGUYBCABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlQkSitRhAEihyb2xlIG11c3QgYmUgQ1VTVE9NRVIsIFBST1ZJREVSIG9yIEFETUlOahQIARoQUk9MRV9VTlNQRUNJRklFREgCUgRyb2xliAEBElkKCGxvY2F0aW9uGAUgASgOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25CHqK1GBpqGAgBGhRMT0NBVElPTl9VTlNQRUNJRklFREgDUghsb2NhdGlvbogBARIoCgdhZGRyZXNzGAYgASgJQgmitRgFUgMQ/wFIBFIHYWRkcmVzc4gBARKPAQoRYnVkZ2V0X3ByZWZlcmVuY2UYByABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leUJLorUYRxIvYnVkZ2V0X3ByZWZlcmVuY2UgbXVzdCBiZSBiZXR3ZWVuIDAgYW5kIDEwMDAwMDB6FAoSCgVjZW50cxIJWgcQACCAwtcvUhBidWRnZXRQcmVmZXJlbmNlEigKBnNraWxscxgIIAMoCUIQorUYDHIKEDIaBlIEEDIgAVIGc2tpbGxzEjoKEGV4cGVyaWVuY2VfeWVhcnMYCSABKAVCCqK1GAZaBBAAIFBIBVIPZXhwZXJpZW5jZVllYXJziAEBEn0KC2hvdXJseV9yYXRlGAogASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlCRaK1GEESKWhvdXJseV9yYXRlIG11c3QgYmUgYmV0d2VlbiAwIGFuZCAxMDAwMDAwehQKEgoFY2VudHMSCVoHEAAggMLXL1IKaG91cmx5UmF0ZRIyCgxhdmFpbGFiaWxpdHkYCyABKAlCCaK1GAVSAxD/AUgGUgxhdmFpbGFiaWxpdHmIAQESLwoJcG9ydGZvbGlvGAwgAygJQhGitRgNcgsQMhoHUgUQ9AMgAVIJcG9ydGZvbGlvEioKCWZ1bGxfbmFtZRgNIAEoCUIIorUYBFICEGRIB1IIZnVsbE5hbWWIAQESIwoFcGhvbmUYDiABKAlCCKK1GARSAhAgSAhSBXBob25liAEBEpoCCgt1cGRhdGVfbWFzaxgPIAMoCUL4AaK1GPMBcvABGu0BUuoBOgh1c2VybmFtZToFZW1haWw6BHJvbGU6CGxvY2F0aW9uOgdhZGRyZXNzOhFidWRnZXRfcHJlZmVyZW5jZToJZnVsbF9uYW1lOgVwaG9uZToSc3RydWN0dXJlZF9hZGRyZXNzOhdwcmVmZXJyZWRfc2VydmljZV90eXBlczoGc2tpbGxzOhBleHBlcmllbmNlX3llYXJzOgtob3VybHlfcmF0ZToMYXZhaWxhYmlsaXR5Oglwb3J0Zm9saW86DmNlcnRpZmljYXRpb25zOg1zZXJ2aWNlX2FyZWFzOg1zZXJ2aWNlX3R5cGVzUgp1cGRhdGVNYXNrQgsKCV91c2VybmFtZUIICgZfZW1haWxCBwoFX3JvbGVCCwoJX2xvY2F0aW9uQgoKCF9hZGRyZXNzQhMKEV9leHBlcmllbmNlX3llYXJzQg8KDV9hdmFpbGFiaWxpdHlCDAoKX2Z1bGxfbmFtZUIICgZfcGhvbmUiMQoWQWRtaW5EZWxldGVVc2VyUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQiMgoXQWRtaW5EZWxldGVVc2VyUmVzcG9uc2USFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkInEKFVZlcmlmeVByb3ZpZGVyUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSGgoIdmVyaWZpZWQYAiABKAhSCHZlcmlmaWVkEiMKBnJlYXNvbhgDIAEoCUILorUYB1IFEPQDIAFSBnJlYXNvbiLgAgoWU2VhcmNoUHJvdmlkZXJzUmVxdWVzdBI2CgRhcmVhGAEgASgOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25CCKK1GARqAggBUgRhcmVhEkgKDHNlcnZpY2VfdHlwZRgCIAEoDjIbLm1hcmtldHBsYWNlLnYxLlNlcnZpY2VUeXBlQgiitRgEagIIAVILc2VydmljZVR5cGUSHgoFc2tpbGwYAyABKAlCCKK1GARSAhAyUgVza2lsbBIjCg12ZXJpZmllZF9vbmx5GAQgASgIUgx2ZXJpZmllZE9ubHkSNwoKbWluX3JhdGluZxgFIAEoAUIYorUYFGISEQAAAAAAAAAAIQAAAAAAABRAUgltaW5SYXRpbmcSJwoJcGFnZV9zaXplGAYgASgFQgqitRgGWgQQACBkUghwYWdlU2l6ZRIdCgpwYWdlX3Rva2VuGAcgASgJUglwYWdlVG9rZW4igAEKF1NlYXJjaFByb3ZpZGVyc1Jlc3BvbnNlEj0KCXByb3ZpZGVycxgBIAMoCzIfLm1hcmtldHBsYWNlLnYxLlByb3ZpZGVyUHJvZmlsZVIJcHJvdmlkZXJzEiYKD25leHRfcGFnZV90b2tlbhgCIAEoCVINbmV4dFBhZ2VUb2tlbiI0ChlHZXRQcm92aWRlclByb2ZpbGVSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANSBnVzZXJJZDLMEQoFVXNlcnMSpwEKFEdldE15Q3VzdG9tZXJQcm9maWxlEiMubWFya2V0cGxhY2UudjEuR2V0TXlQcm9maWxlUmVxdWVzdBofLm1hcmtldHBsYWNlLnYxLkN1c3RvbWVyUHJvZmlsZSJJirUYNQoYL2FwaS92MS9jdXN0b21lci9wcm9maWxlQhBjdXN0b21lcl9wcm9maWxlSgdTdWNjZXNzkrUYDBABGghjdXN0b21lchLHAQoXQ3JlYXRlTXlDdXN0b21lclByb2ZpbGUSLC5tYXJrZXRwbGFjZS52MS5DcmVhdGVDdXN0b21lclByb2ZpbGVSZXF1ZXN0Gh8ubWFya2V0cGxhY2UudjEuQ3VzdG9tZXJQcm9maWxlIl2KtRhJEhgvYXBpL3YxL2N1c3RvbWVyL3Byb2ZpbGUyASpCEGN1c3RvbWVyX3Byb2ZpbGVKGEN1c3RvbWVyIHByb2ZpbGUgY3JlYXRlZJK1GAwQARoIY3VzdG9tZXISxwEKF1VwZGF0ZU15Q3VzdG9tZXJQcm9maWxlEiwubWFya2V0cGxhY2UudjEuVXBkYXRlQ3VzdG9tZXJQcm9maWxlUmVxdWVzdBofLm1hcmtldHBsYWNlLnYxLkN1c3RvbWVyUHJvZmlsZSJdirUYSRoYL2FwaS92MS9jdXN0b21lci9wcm9maWxlMgEqQhBjdXN0b21lcl9wcm9maWxlShhDdXN0b21lciBwcm9maWxlIHVwZGF0ZWSStRgMEAEaCGN1c3RvbWVyEqcBChRHZXRNeVByb3ZpZGVyUHJvZmlsZRIjLm1hcmtldHBsYWNlLnYxLkdldE15UHJvZmlsZVJlcXVlc3QaHy5tYXJrZXRwbGFjZS52MS5Qcm92aWRlclByb2ZpbGUiSYq1GDUKGC9hcGkvdjEvcHJvdmlkZXIvcHJvZmlsZUIQcHJvdmlkZXJfcHJvZmlsZUoHU3VjY2Vzc5K1GAwQARoIcHJvdmlkZXISxwEKF0NyZWF0ZU15UHJvdmlkZXJQcm9maWxlEiwubWFya2V0cGxhY2UudjEuQ3JlYXRlUHJvdmlkZXJQcm9maWxlUmVxdWVzdBofLm1hcmtldHBsYWNlLnYxLlByb3ZpZGVyUHJvZmlsZSJdirUYSRIYL2FwaS92MS9wcm92aWRlci9wcm9maWxlMgEqQhBwcm92aWRlcl9wcm9maWxlShhQcm92aWRlciBwcm9maWxlIGNyZWF0ZWSStRgMEAEaCHByb3ZpZGVyEscBChdVcGRhdGVNeVByb3ZpZGVyUHJvZmlsZRIsLm1hcmtldHBsYWNlLnYxLlVwZGF0ZVByb3ZpZGVyUHJvZmlsZVJlcXVlc3QaHy5tYXJrZXRwbGFjZS52MS5Qcm92aWRlclByb2ZpbGUiXYq1GEkaGC9hcGkvdjEvcHJvdmlkZXIvcHJvZmlsZTIBKkIQcHJvdmlkZXJfcHJvZmlsZUoYUHJvdmlkZXIgcHJvZmlsZSB1cGRhdGVkkrUYDBABGghwcm92aWRlchKJAQoSR2V0UHJvdmlkZXJQcm9maWxlEikubWFya2V0cGxhY2UudjEuR2V0UHJvdmlkZXJQcm9maWxlUmVxdWVzdBofLm1hcmtldHBsYWNlLnYxLlByb3ZpZGVyUHJvZmlsZSInirUYHQobL2FwaS92MS9wcm92aWRlcnMve3VzZXJfaWR9krUYAhABEoEBCg9TZWFyY2hQcm92aWRlcnMSJi5tYXJrZXRwbGFjZS52MS5TZWFyY2hQcm92aWRlcnNSZXF1ZXN0GicubWFya2V0cGxhY2UudjEuU2VhcmNoUHJvdmlkZXJzUmVzcG9uc2UiHYq1GBMKES9hcGkvdjEvcHJvdmlkZXJzkrUYAhABEqABCg5BZG1pbkxpc3RVc2VycxIlLm1hcmtldHBsYWNlLnYxLkFkbWluTGlzdFVzZXJzUmVxdWVzdBomLm1hcmtldHBsYWNlLnYxLkFkbWluTGlzdFVzZXJzUmVzcG9uc2UiP4q1GC4KEy9hcGkvdjEvYWRtaW4vdXNlcnNCDnVzZXJfc3VtbWFyaWVzSgdTdWNjZXNzkrUYCRABGgVhZG1pbhKXAQoMQWRtaW5HZXRVc2VyEiMubWFya2V0cGxhY2UudjEuQWRtaW5HZXRVc2VyUmVxdWVzdBoaLm1hcmtldHBsYWNlLnYxLlVzZXJEZXRhaWwiRoq1GDUKHS9hcGkvdjEvYWRtaW4vdXNlcnMve3VzZXJfaWR9Qgt1c2VyX2RldGFpbEoHU3VjY2Vzc5K1GAkQARoFYWRtaW4SpQEKD0FkbWluVXBkYXRlVXNlchImLm1hcmtldHBsYWNlLnYxLkFkbWluVXBkYXRlVXNlclJlcXVlc3QaGi5tYXJrZXRwbGFjZS52MS5Vc2VyRGV0YWlsIk6KtRg9Gh0vYXBpL3YxL2FkbWluL3VzZXJzL3t1c2VyX2lkfTIBKkILdXNlcl9kZXRhaWxKDFVzZXIgdXBkYXRlZJK1GAkQARoFYWRtaW4SsAEKD0FkbWluRGVsZXRlVXNlchImLm1hcmtldHBsYWNlLnYxLkFkbWluRGVsZXRlVXNlclJlcXVlc3QaJy5tYXJrZXRwbGFjZS52MS5BZG1pbkRlbGV0ZVVzZXJSZXNwb25zZSJMirUYOyodL2FwaS92MS9hZG1pbi91c2Vycy97dXNlcl9pZH1CDHVzZXJfZGVsZXRlZEoMVXNlciBkZWxldGVkkrUYCRABGgVhZG1pbhKeAQoOVmVyaWZ5UHJvdmlkZXISJS5tYXJrZXRwbGFjZS52MS5WZXJpZnlQcm92aWRlclJlcXVlc3QaHy5tYXJrZXRwbGFjZS52MS5Qcm92aWRlclByb2ZpbGUiRIq1GDMSLi9hcGkvdjEvYWRtaW4vcHJvdmlkZXJzL3t1c2VyX2lkfS92ZXJpZmljYXRpb24yASqStRgJEAEaBWFkbWluYgZwcm90bzM="
     )
 
     /// The descriptors of this file's imports (transitively), imports first, then this file's.
@@ -3499,9 +3983,14 @@ public enum UsersProtoFile {
             base64: "Ch9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvEg9nb29nbGUucHJvdG9idWYiOwoJVGltZXN0YW1wEhgKB3NlY29uZHMYASABKANSB3NlY29uZHMSFAoFbmFub3MYAiABKAVSBW5hbm9zYgZwcm90bzM="
         ),
         ProtoRuntime.EmbeddedFileDescriptor(
+            path: "rpc/v1/rules.proto",
+            dependencies: ["google/protobuf/descriptor.proto"],
+            base64: "ChJycGMvdjEvcnVsZXMucHJvdG8SBnJwYy52MRogZ29vZ2xlL3Byb3RvYnVmL2Rlc2NyaXB0b3IucHJvdG8ioQMKCkZpZWxkUnVsZXMSGgoIcmVxdWlyZWQYASABKAhSCHJlcXVpcmVkEiMKDWVycm9yX21lc3NhZ2UYAiABKAlSDGVycm9yTWVzc2FnZRItCgZzdHJpbmcYCiABKAsyEy5ycGMudjEuU3RyaW5nUnVsZXNIAFIGc3RyaW5nEiQKA2ludBgLIAEoCzIQLnJwYy52MS5JbnRSdWxlc0gAUgNpbnQSLQoGZG91YmxlGAwgASgLMhMucnBjLnYxLkRvdWJsZVJ1bGVzSABSBmRvdWJsZRInCgRlbnVtGA0gASgLMhEucnBjLnYxLkVudW1SdWxlc0gAUgRlbnVtEjMKCHJlcGVhdGVkGA4gASgLMhUucnBjLnYxLlJlcGVhdGVkUnVsZXNIAFIIcmVwZWF0ZWQSMAoHbWVzc2FnZRgPIAEoCzIULnJwYy52MS5NZXNzYWdlUnVsZXNIAFIHbWVzc2FnZRI2Cgl0aW1lc3RhbXAYECABKAsyFi5ycGMudjEuVGltZXN0YW1wUnVsZXNIAFIJdGltZXN0YW1wQgYKBGtpbmQi6gEKC1N0cmluZ1J1bGVzEhwKB21pbl9sZW4YASABKA1IAFIGbWluTGVuiAEBEhwKB21heF9sZW4YAiABKA1IAVIGbWF4TGVuiAEBEiAKCW1heF9ieXRlcxgDIAEoDUgCUghtYXhCeXRlc4gBARIbCglub3RfYmxhbmsYBCABKAhSCG5vdEJsYW5rEhQKBWNoYXJzGAUgASgJUgVjaGFycxIUCgVlbWFpbBgGIAEoCFIFZW1haWwSDgoCaW4YByADKAlSAmluQgoKCF9taW5fbGVuQgoKCF9tYXhfbGVuQgwKCl9tYXhfYnl0ZXMigAEKCEludFJ1bGVzEhMKAmd0GAEgASgDSABSAmd0iAEBEhUKA2d0ZRgCIAEoA0gBUgNndGWIAQESEwoCbHQYAyABKANIAlICbHSIAQESFQoDbHRlGAQgASgDSANSA2x0ZYgBAUIFCgNfZ3RCBgoEX2d0ZUIFCgNfbHRCBgoEX2x0ZSKbAQoLRG91YmxlUnVsZXMSEwoCZ3QYASABKAFIAFICZ3SIAQESFQoDZ3RlGAIgASgBSAFSA2d0ZYgBARITCgJsdBgDIAEoAUgCUgJsdIgBARIVCgNsdGUYBCABKAFIA1IDbHRliAEBEhYKBmZpbml0ZRgFIAEoCFIGZmluaXRlQgUKA19ndEIGCgRfZ3RlQgUKA19sdEIGCgRfbHRlIlUKCUVudW1SdWxlcxIhCgxkZWZpbmVkX29ubHkYASABKAhSC2RlZmluZWRPbmx5Eg4KAmluGAIgAygJUgJpbhIVCgZub3RfaW4YAyADKAlSBW5vdEluIpkBCg1SZXBlYXRlZFJ1bGVzEiAKCW1pbl9pdGVtcxgBIAEoDUgAUghtaW5JdGVtc4gBARIgCgltYXhfaXRlbXMYAiABKA1IAVIIbWF4SXRlbXOIAQESKAoFaXRlbXMYAyABKAsyEi5ycGMudjEuRmllbGRSdWxlc1IFaXRlbXNCDAoKX21pbl9pdGVtc0IMCgpfbWF4X2l0ZW1zIo8BCgxNZXNzYWdlUnVsZXMSNQoGZmllbGRzGAEgAygLMh0ucnBjLnYxLk1lc3NhZ2VSdWxlcy5TdWJGaWVsZFIGZmllbGRzGkgKCFN1YkZpZWxkEhIKBG5hbWUYASABKAlSBG5hbWUSKAoFcnVsZXMYAiABKAsyEi5ycGMudjEuRmllbGRSdWxlc1IFcnVsZXMieQoOVGltZXN0YW1wUnVsZXMSJAoLZ3RlX3NlY29uZHMYASABKANIAFIKZ3RlU2Vjb25kc4gBARIiCgpsdF9zZWNvbmRzGAIgASgDSAFSCWx0U2Vjb25kc4gBAUIOCgxfZ3RlX3NlY29uZHNCDQoLX2x0X3NlY29uZHMiTQoKT25lb2ZSdWxlcxIaCghyZXF1aXJlZBgBIAEoCFIIcmVxdWlyZWQSIwoNZXJyb3JfbWVzc2FnZRgCIAEoCVIMZXJyb3JNZXNzYWdlOkkKBXJ1bGVzEh0uZ29vZ2xlLnByb3RvYnVmLkZpZWxkT3B0aW9ucxjUhgMgASgLMhIucnBjLnYxLkZpZWxkUnVsZXNSBXJ1bGVzOlQKC29uZW9mX3J1bGVzEh0uZ29vZ2xlLnByb3RvYnVmLk9uZW9mT3B0aW9ucxjVhgMgASgLMhIucnBjLnYxLk9uZW9mUnVsZXNSCm9uZW9mUnVsZXNiBnByb3RvMw=="
+        ),
+        ProtoRuntime.EmbeddedFileDescriptor(
             path: "marketplace/v1/common.proto",
-            dependencies: [],
-            base64: "ChttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8SDm1hcmtldHBsYWNlLnYxIh0KBU1vbmV5EhQKBWNlbnRzGAEgASgDUgVjZW50cyJyCgdBZGRyZXNzEhYKBnN0cmVldBgBIAEoCVIGc3RyZWV0EhIKBGNpdHkYAiABKAlSBGNpdHkSHwoLcG9zdGFsX2NvZGUYAyABKAlSCnBvc3RhbENvZGUSGgoIZGlzdHJpY3QYBCABKAlSCGRpc3RyaWN0KlIKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEhEKDVJPTEVfQ1VTVE9NRVIQARIRCg1ST0xFX1BST1ZJREVSEAISDgoKUk9MRV9BRE1JThADKuwBCgtTZXJ2aWNlVHlwZRIcChhTRVJWSUNFX1RZUEVfVU5TUEVDSUZJRUQQABIgChxTRVJWSUNFX1RZUEVfQ0xFQU5JTkdfUkVQQUlSEAESHgoaU0VSVklDRV9UWVBFX0lUX1RFQ0hOT0xPR1kQAhIjCh9TRVJWSUNFX1RZUEVfRURVQ0FUSU9OX1RSQUlOSU5HEAMSHAoYU0VSVklDRV9UWVBFX0xJRkVfSEVBTFRIEAQSIgoeU0VSVklDRV9UWVBFX0RFU0lHTl9DT05TVUxUSU5HEAUSFgoSU0VSVklDRV9UWVBFX09USEVSEAYqhAEKCExvY2F0aW9uEhgKFExPQ0FUSU9OX1VOU1BFQ0lGSUVEEAASEgoOTE9DQVRJT05fTk9SVEgQARISCg5MT0NBVElPTl9TT1VUSBACEhEKDUxPQ0FUSU9OX0VBU1QQAxIRCg1MT0NBVElPTl9XRVNUEAQSEAoMTE9DQVRJT05fTUlEEAUq8gEKC09yZGVyU3RhdHVzEhwKGE9SREVSX1NUQVRVU19VTlNQRUNJRklFRBAAEh8KG09SREVSX1NUQVRVU19QRU5ESU5HX1JFVklFVxABEhgKFE9SREVSX1NUQVRVU19QRU5ESU5HEAISGQoVT1JERVJfU1RBVFVTX0FDQ0VQVEVEEAMSHAoYT1JERVJfU1RBVFVTX0lOX1BST0dSRVNTEAQSGgoWT1JERVJfU1RBVFVTX0NPTVBMRVRFRBAFEhkKFU9SREVSX1NUQVRVU19SRVZJRVdFRBAGEhoKFk9SREVSX1NUQVRVU19DQU5DRUxMRUQQBypjCg1QYXltZW50U3RhdHVzEh4KGlBBWU1FTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVUEFZTUVOVF9TVEFUVVNfVU5QQUlEEAESFwoTUEFZTUVOVF9TVEFUVVNfUEFJRBACYgZwcm90bzM="
+            dependencies: ["rpc/v1/rules.proto"],
+            base64: "ChttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8SDm1hcmtldHBsYWNlLnYxGhJycGMvdjEvcnVsZXMucHJvdG8iHQoFTW9uZXkSFAoFY2VudHMYASABKANSBWNlbnRzIpsBCgdBZGRyZXNzEiEKBnN0cmVldBgBIAEoCUIJorUYBVIDEP8BUgZzdHJlZXQSHAoEY2l0eRgCIAEoCUIIorUYBFICEGRSBGNpdHkSKQoLcG9zdGFsX2NvZGUYAyABKAlCCKK1GARSAhAUUgpwb3N0YWxDb2RlEiQKCGRpc3RyaWN0GAQgASgJQgiitRgEUgIQZFIIZGlzdHJpY3QqUgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASEQoNUk9MRV9DVVNUT01FUhABEhEKDVJPTEVfUFJPVklERVIQAhIOCgpST0xFX0FETUlOEAMq7AEKC1NlcnZpY2VUeXBlEhwKGFNFUlZJQ0VfVFlQRV9VTlNQRUNJRklFRBAAEiAKHFNFUlZJQ0VfVFlQRV9DTEVBTklOR19SRVBBSVIQARIeChpTRVJWSUNFX1RZUEVfSVRfVEVDSE5PTE9HWRACEiMKH1NFUlZJQ0VfVFlQRV9FRFVDQVRJT05fVFJBSU5JTkcQAxIcChhTRVJWSUNFX1RZUEVfTElGRV9IRUFMVEgQBBIiCh5TRVJWSUNFX1RZUEVfREVTSUdOX0NPTlNVTFRJTkcQBRIWChJTRVJWSUNFX1RZUEVfT1RIRVIQBiqEAQoITG9jYXRpb24SGAoUTE9DQVRJT05fVU5TUEVDSUZJRUQQABISCg5MT0NBVElPTl9OT1JUSBABEhIKDkxPQ0FUSU9OX1NPVVRIEAISEQoNTE9DQVRJT05fRUFTVBADEhEKDUxPQ0FUSU9OX1dFU1QQBBIQCgxMT0NBVElPTl9NSUQQBSryAQoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASHwobT1JERVJfU1RBVFVTX1BFTkRJTkdfUkVWSUVXEAESGAoUT1JERVJfU1RBVFVTX1BFTkRJTkcQAhIZChVPUkRFUl9TVEFUVVNfQUNDRVBURUQQAxIcChhPUkRFUl9TVEFUVVNfSU5fUFJPR1JFU1MQBBIaChZPUkRFUl9TVEFUVVNfQ09NUExFVEVEEAUSGQoVT1JERVJfU1RBVFVTX1JFVklFV0VEEAYSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAHKmMKDVBheW1lbnRTdGF0dXMSHgoaUEFZTUVOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVQQVlNRU5UX1NUQVRVU19VTlBBSUQQARIXChNQQVlNRU5UX1NUQVRVU19QQUlEEAJiBnByb3RvMw=="
         ),
         ProtoRuntime.EmbeddedFileDescriptor(
             path: "rpc/v1/options.proto",
@@ -3510,8 +3999,8 @@ public enum UsersProtoFile {
         ),
         ProtoRuntime.EmbeddedFileDescriptor(
             path: "marketplace/v1/auth.proto",
-            dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/common.proto", "rpc/v1/options.proto"],
-            base64: "ChltYXJrZXRwbGFjZS92MS9hdXRoLnByb3RvEg5tYXJrZXRwbGFjZS52MRofZ29vZ2xlL3Byb3RvYnVmL3RpbWVzdGFtcC5wcm90bxobbWFya2V0cGxhY2UvdjEvY29tbW9uLnByb3RvGhRycGMvdjEvb3B0aW9ucy5wcm90byKFAgoEVXNlchIOCgJpZBgBIAEoA1ICaWQSGgoIdXNlcm5hbWUYAiABKAlSCHVzZXJuYW1lEhQKBWVtYWlsGAMgASgJUgVlbWFpbBIoCgRyb2xlGAQgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVIEcm9sZRI5CgpjcmVhdGVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIJY3JlYXRlZEF0Ej4KDWxhc3RfbG9naW5fYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgtsYXN0TG9naW5BdBIWCgZhY3RpdmUYByABKAhSBmFjdGl2ZSKJAQoPUmVnaXN0ZXJSZXF1ZXN0EhoKCHVzZXJuYW1lGAEgASgJUgh1c2VybmFtZRIUCgVlbWFpbBgCIAEoCVIFZW1haWwSGgoIcGFzc3dvcmQYAyABKAlSCHBhc3N3b3JkEigKBHJvbGUYBCABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgRyb2xlIjwKEFJlZ2lzdGVyUmVzcG9uc2USKAoEdXNlchgBIAEoCzIULm1hcmtldHBsYWNlLnYxLlVzZXJSBHVzZXIibgoMTG9naW5SZXF1ZXN0EhYKBWVtYWlsGAEgASgJSABSBWVtYWlsEhwKCHVzZXJuYW1lGAIgASgJSABSCHVzZXJuYW1lEhoKCHBhc3N3b3JkGAMgASgJUghwYXNzd29yZEIMCgppZGVudGlmaWVyIu0BCg1Ub2tlblJlc3BvbnNlEiEKDGFjY2Vzc190b2tlbhgBIAEoCVILYWNjZXNzVG9rZW4SHQoKdG9rZW5fdHlwZRgCIAEoCVIJdG9rZW5UeXBlEh0KCmV4cGlyZXNfaW4YAyABKANSCWV4cGlyZXNJbhIjCg1yZWZyZXNoX3Rva2VuGAQgASgJUgxyZWZyZXNoVG9rZW4SLAoScmVmcmVzaF9leHBpcmVzX2luGAUgASgDUhByZWZyZXNoRXhwaXJlc0luEigKBHVzZXIYBiABKAsyFC5tYXJrZXRwbGFjZS52MS5Vc2VyUgR1c2VyIjUKDlJlZnJlc2hSZXF1ZXN0EiMKDXJlZnJlc2hfdG9rZW4YASABKAlSDHJlZnJlc2hUb2tlbiI0Cg1Mb2dvdXRSZXF1ZXN0EiMKDXJlZnJlc2hfdG9rZW4YASABKAlSDHJlZnJlc2hUb2tlbiIQCg5Mb2dvdXRSZXNwb25zZSIOCgxHZXRNZVJlcXVlc3QiFQoTR2V0UHVibGljS2V5UmVxdWVzdCJnChFQdWJsaWNLZXlSZXNwb25zZRIcCglhbGdvcml0aG0YASABKAlSCWFsZ29yaXRobRIdCgpwdWJsaWNfa2V5GAIgASgMUglwdWJsaWNLZXkSFQoGa2V5X2lkGAMgASgJUgVrZXlJZCIpCg5HZXRVc2VyUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQiowEKEExpc3RVc2Vyc1JlcXVlc3QSKAoEcm9sZRgBIAEoDjIULm1hcmtldHBsYWNlLnYxLlJvbGVSBHJvbGUSGwoJcGFnZV9zaXplGAIgASgFUghwYWdlU2l6ZRIdCgpwYWdlX3Rva2VuGAMgASgJUglwYWdlVG9rZW4SKQoQaW5jbHVkZV9pbmFjdGl2ZRgEIAEoCFIPaW5jbHVkZUluYWN0aXZlImcKEUxpc3RVc2Vyc1Jlc3BvbnNlEioKBXVzZXJzGAEgAygLMhQubWFya2V0cGxhY2UudjEuVXNlclIFdXNlcnMSJgoPbmV4dF9wYWdlX3Rva2VuGAIgASgJUg1uZXh0UGFnZVRva2VuIroBChRVcGRhdGVBY2NvdW50UmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSHwoIdXNlcm5hbWUYAiABKAlIAFIIdXNlcm5hbWWIAQESGQoFZW1haWwYAyABKAlIAVIFZW1haWyIAQESLQoEcm9sZRgEIAEoDjIULm1hcmtldHBsYWNlLnYxLlJvbGVIAlIEcm9sZYgBAUILCglfdXNlcm5hbWVCCAoGX2VtYWlsQgcKBV9yb2xlIjAKFURlYWN0aXZhdGVVc2VyUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQiQgoWRGVhY3RpdmF0ZVVzZXJSZXNwb25zZRIoCgR1c2VyGAEgASgLMhQubWFya2V0cGxhY2UudjEuVXNlclIEdXNlciIYChZMaXN0UmV2b2NhdGlvbnNSZXF1ZXN0IosDChdMaXN0UmV2b2NhdGlvbnNSZXNwb25zZRJMCgZ0b2tlbnMYASADKAsyNC5tYXJrZXRwbGFjZS52MS5MaXN0UmV2b2NhdGlvbnNSZXNwb25zZS5SZXZva2VkVG9rZW5SBnRva2VucxJNCgV1c2VycxgCIAMoCzI3Lm1hcmtldHBsYWNlLnYxLkxpc3RSZXZvY2F0aW9uc1Jlc3BvbnNlLkRlYWN0aXZhdGVkVXNlclIFdXNlcnMaZAoMUmV2b2tlZFRva2VuEhkKCHRva2VuX2lkGAEgASgJUgd0b2tlbklkEjkKCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUglleHBpcmVzQXQabQoPRGVhY3RpdmF0ZWRVc2VyEhcKB3VzZXJfaWQYASABKANSBnVzZXJJZBJBCg5kZWFjdGl2YXRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSDWRlYWN0aXZhdGVkQXQyjQsKBEF1dGgSmgEKCFJlZ2lzdGVyEh8ubWFya2V0cGxhY2UudjEuUmVnaXN0ZXJSZXF1ZXN0GiAubWFya2V0cGxhY2UudjEuUmVnaXN0ZXJSZXNwb25zZSJLirUYQRIVL2FwaS92MS9hdXRoL3JlZ2lzdGVyMgEqQgx1c2VyX2NyZWF0ZWRKF1JlZ2lzdHJhdGlvbiBzdWNjZXNzZnVskrUYAggBErIBCg1SZWdpc3RlckFkbWluEh8ubWFya2V0cGxhY2UudjEuUmVnaXN0ZXJSZXF1ZXN0GiAubWFya2V0cGxhY2UudjEuUmVnaXN0ZXJSZXNwb25zZSJeirUYTRIbL2FwaS92MS9hdXRoL2FkbWluL3JlZ2lzdGVyMgEqQgx1c2VyX2NyZWF0ZWRKHUFkbWluIHJlZ2lzdHJhdGlvbiBzdWNjZXNzZnVskrUYCRABGgVhZG1pbhKAAQoFTG9naW4SHC5tYXJrZXRwbGFjZS52MS5Mb2dpblJlcXVlc3QaHS5tYXJrZXRwbGFjZS52MS5Ub2tlblJlc3BvbnNlIjqKtRgwEhIvYXBpL3YxL2F1dGgvbG9naW4yASpCBXRva2VuShBMb2dpbiBzdWNjZXNzZnVskrUYAggBEoUBCgdSZWZyZXNoEh4ubWFya2V0cGxhY2UudjEuUmVmcmVzaFJlcXVlc3QaHS5tYXJrZXRwbGFjZS52MS5Ub2tlblJlc3BvbnNlIjuKtRgxEhQvYXBpL3YxL2F1dGgvcmVmcmVzaDIBKkIFdG9rZW5KD1Rva2VuIHJlZnJlc2hlZJK1GAIIARJ3CgZMb2dvdXQSHS5tYXJrZXRwbGFjZS52MS5Mb2dvdXRSZXF1ZXN0Gh4ubWFya2V0cGxhY2UudjEuTG9nb3V0UmVzcG9uc2UiLoq1GCQSEy9hcGkvdjEvYXV0aC9sb2dvdXQyASpKCkxvZ2dlZCBvdXSStRgCEAESZQoFR2V0TWUSHC5tYXJrZXRwbGFjZS52MS5HZXRNZVJlcXVlc3QaFC5tYXJrZXRwbGFjZS52MS5Vc2VyIiiKtRgeCg8vYXBpL3YxL2F1dGgvbWVCAm1lSgdTdWNjZXNzkrUYAhABEnsKDEdldFB1YmxpY0tleRIjLm1hcmtldHBsYWNlLnYxLkdldFB1YmxpY0tleVJlcXVlc3QaIS5tYXJrZXRwbGFjZS52MS5QdWJsaWNLZXlSZXNwb25zZSIjirUYGQoXL2FwaS92MS9hdXRoL3B1YmxpYy1rZXmStRgCCAESRwoHR2V0VXNlchIeLm1hcmtldHBsYWNlLnYxLkdldFVzZXJSZXF1ZXN0GhQubWFya2V0cGxhY2UudjEuVXNlciIGkrUYAiABElgKCUxpc3RVc2VycxIgLm1hcmtldHBsYWNlLnYxLkxpc3RVc2Vyc1JlcXVlc3QaIS5tYXJrZXRwbGFjZS52MS5MaXN0VXNlcnNSZXNwb25zZSIGkrUYAiABElMKDVVwZGF0ZUFjY291bnQSJC5tYXJrZXRwbGFjZS52MS5VcGRhdGVBY2NvdW50UmVxdWVzdBoULm1hcmtldHBsYWNlLnYxLlVzZXIiBpK1GAIgARJnCg5EZWFjdGl2YXRlVXNlchIlLm1hcmtldHBsYWNlLnYxLkRlYWN0aXZhdGVVc2VyUmVxdWVzdBomLm1hcmtldHBsYWNlLnYxLkRlYWN0aXZhdGVVc2VyUmVzcG9uc2UiBpK1GAIgARJqCg9MaXN0UmV2b2NhdGlvbnMSJi5tYXJrZXRwbGFjZS52MS5MaXN0UmV2b2NhdGlvbnNSZXF1ZXN0GicubWFya2V0cGxhY2UudjEuTGlzdFJldm9jYXRpb25zUmVzcG9uc2UiBpK1GAIgAWIGcHJvdG8z"
+            dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/common.proto", "rpc/v1/options.proto", "rpc/v1/rules.proto"],
+            base64: "ChltYXJrZXRwbGFjZS92MS9hdXRoLnByb3RvEg5tYXJrZXRwbGFjZS52MRofZ29vZ2xlL3Byb3RvYnVmL3RpbWVzdGFtcC5wcm90bxobbWFya2V0cGxhY2UvdjEvY29tbW9uLnByb3RvGhRycGMvdjEvb3B0aW9ucy5wcm90bxoScnBjL3YxL3J1bGVzLnByb3RvIoUCCgRVc2VyEg4KAmlkGAEgASgDUgJpZBIaCgh1c2VybmFtZRgCIAEoCVIIdXNlcm5hbWUSFAoFZW1haWwYAyABKAlSBWVtYWlsEigKBHJvbGUYBCABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgRyb2xlEjkKCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgljcmVhdGVkQXQSPgoNbGFzdF9sb2dpbl9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSC2xhc3RMb2dpbkF0EhYKBmFjdGl2ZRgHIAEoCFIGYWN0aXZlIosCCg9SZWdpc3RlclJlcXVlc3QSewoIdXNlcm5hbWUYASABKAlCX6K1GFsSRXVzZXJuYW1lIG11c3QgYmUgMy01MCBjaGFyYWN0ZXJzIG9mIGxldHRlcnMsIGRpZ2l0cywgJ18nLCAnLicgYW5kICctJ1ISCAMQMioMQS1aYS16MC05Xy4tUgh1c2VybmFtZRIeCgVlbWFpbBgCIAEoCUIIorUYBFICMAFSBWVtYWlsEicKCHBhc3N3b3JkGAMgASgJQguitRgHUgUICBCAAVIIcGFzc3dvcmQSMgoEcm9sZRgEIAEoDjIULm1hcmtldHBsYWNlLnYxLlJvbGVCCKK1GARqAggBUgRyb2xlIjwKEFJlZ2lzdGVyUmVzcG9uc2USKAoEdXNlchgBIAEoCzIULm1hcmtldHBsYWNlLnYxLlVzZXJSBHVzZXIipAEKDExvZ2luUmVxdWVzdBIgCgVlbWFpbBgBIAEoCUIIorUYBFICMAFIAFIFZW1haWwSHAoIdXNlcm5hbWUYAiABKAlIAFIIdXNlcm5hbWUSGgoIcGFzc3dvcmQYAyABKAlSCHBhc3N3b3JkQjgKCmlkZW50aWZpZXISKqq1GCYIARIibG9naW4gbmVlZHMgYW4gZW1haWwgb3IgYSB1c2VybmFtZSLtAQoNVG9rZW5SZXNwb25zZRIhCgxhY2Nlc3NfdG9rZW4YASABKAlSC2FjY2Vzc1Rva2VuEh0KCnRva2VuX3R5cGUYAiABKAlSCXRva2VuVHlwZRIdCgpleHBpcmVzX2luGAMgASgDUglleHBpcmVzSW4SIwoNcmVmcmVzaF90b2tlbhgEIAEoCVIMcmVmcmVzaFRva2VuEiwKEnJlZnJlc2hfZXhwaXJlc19pbhgFIAEoA1IQcmVmcmVzaEV4cGlyZXNJbhIoCgR1c2VyGAYgASgLMhQubWFya2V0cGxhY2UudjEuVXNlclIEdXNlciI1Cg5SZWZyZXNoUmVxdWVzdBIjCg1yZWZyZXNoX3Rva2VuGAEgASgJUgxyZWZyZXNoVG9rZW4iNAoNTG9nb3V0UmVxdWVzdBIjCg1yZWZyZXNoX3Rva2VuGAEgASgJUgxyZWZyZXNoVG9rZW4iEAoOTG9nb3V0UmVzcG9uc2UiDgoMR2V0TWVSZXF1ZXN0IhUKE0dldFB1YmxpY0tleVJlcXVlc3QiZwoRUHVibGljS2V5UmVzcG9uc2USHAoJYWxnb3JpdGhtGAEgASgJUglhbGdvcml0aG0SHQoKcHVibGljX2tleRgCIAEoDFIJcHVibGljS2V5EhUKBmtleV9pZBgDIAEoCVIFa2V5SWQiKQoOR2V0VXNlclJlcXVlc3QSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkIrkBChBMaXN0VXNlcnNSZXF1ZXN0EjIKBHJvbGUYASABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlQgiitRgEagIIAVIEcm9sZRInCglwYWdlX3NpemUYAiABKAVCCqK1GAZaBBAAIGRSCHBhZ2VTaXplEh0KCnBhZ2VfdG9rZW4YAyABKAlSCXBhZ2VUb2tlbhIpChBpbmNsdWRlX2luYWN0aXZlGAQgASgIUg9pbmNsdWRlSW5hY3RpdmUiZwoRTGlzdFVzZXJzUmVzcG9uc2USKgoFdXNlcnMYASADKAsyFC5tYXJrZXRwbGFjZS52MS5Vc2VyUgV1c2VycxImCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAlSDW5leHRQYWdlVG9rZW4i7AIKFFVwZGF0ZUFjY291bnRSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANSBnVzZXJJZBKAAQoIdXNlcm5hbWUYAiABKAlCX6K1GFsSRXVzZXJuYW1lIG11c3QgYmUgMy01MCBjaGFyYWN0ZXJzIG9mIGxldHRlcnMsIGRpZ2l0cywgJ18nLCAnLicgYW5kICctJ1ISCAMQMioMQS1aYS16MC05Xy4tSABSCHVzZXJuYW1liAEBEiMKBWVtYWlsGAMgASgJQgiitRgEUgIwAUgBUgVlbWFpbIgBARJzCgRyb2xlGAQgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZUJEorUYQBIocm9sZSBtdXN0IGJlIENVU1RPTUVSLCBQUk9WSURFUiBvciBBRE1JTmoUCAEaEFJPTEVfVU5TUEVDSUZJRURIAlIEcm9sZYgBAUILCglfdXNlcm5hbWVCCAoGX2VtYWlsQgcKBV9yb2xlIjAKFURlYWN0aXZhdGVVc2VyUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQiQgoWRGVhY3RpdmF0ZVVzZXJSZXNwb25zZRIoCgR1c2VyGAEgASgLMhQubWFya2V0cGxhY2UudjEuVXNlclIEdXNlciIYChZMaXN0UmV2b2NhdGlvbnNSZXF1ZXN0IosDChdMaXN0UmV2b2NhdGlvbnNSZXNwb25zZRJMCgZ0b2tlbnMYASADKAsyNC5tYXJrZXRwbGFjZS52MS5MaXN0UmV2b2NhdGlvbnNSZXNwb25zZS5SZXZva2VkVG9rZW5SBnRva2VucxJNCgV1c2VycxgCIAMoCzI3Lm1hcmtldHBsYWNlLnYxLkxpc3RSZXZvY2F0aW9uc1Jlc3BvbnNlLkRlYWN0aXZhdGVkVXNlclIFdXNlcnMaZAoMUmV2b2tlZFRva2VuEhkKCHRva2VuX2lkGAEgASgJUgd0b2tlbklkEjkKCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUglleHBpcmVzQXQabQoPRGVhY3RpdmF0ZWRVc2VyEhcKB3VzZXJfaWQYASABKANSBnVzZXJJZBJBCg5kZWFjdGl2YXRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSDWRlYWN0aXZhdGVkQXQyjQsKBEF1dGgSmgEKCFJlZ2lzdGVyEh8ubWFya2V0cGxhY2UudjEuUmVnaXN0ZXJSZXF1ZXN0GiAubWFya2V0cGxhY2UudjEuUmVnaXN0ZXJSZXNwb25zZSJLirUYQRIVL2FwaS92MS9hdXRoL3JlZ2lzdGVyMgEqQgx1c2VyX2NyZWF0ZWRKF1JlZ2lzdHJhdGlvbiBzdWNjZXNzZnVskrUYAggBErIBCg1SZWdpc3RlckFkbWluEh8ubWFya2V0cGxhY2UudjEuUmVnaXN0ZXJSZXF1ZXN0GiAubWFya2V0cGxhY2UudjEuUmVnaXN0ZXJSZXNwb25zZSJeirUYTRIbL2FwaS92MS9hdXRoL2FkbWluL3JlZ2lzdGVyMgEqQgx1c2VyX2NyZWF0ZWRKHUFkbWluIHJlZ2lzdHJhdGlvbiBzdWNjZXNzZnVskrUYCRABGgVhZG1pbhKAAQoFTG9naW4SHC5tYXJrZXRwbGFjZS52MS5Mb2dpblJlcXVlc3QaHS5tYXJrZXRwbGFjZS52MS5Ub2tlblJlc3BvbnNlIjqKtRgwEhIvYXBpL3YxL2F1dGgvbG9naW4yASpCBXRva2VuShBMb2dpbiBzdWNjZXNzZnVskrUYAggBEoUBCgdSZWZyZXNoEh4ubWFya2V0cGxhY2UudjEuUmVmcmVzaFJlcXVlc3QaHS5tYXJrZXRwbGFjZS52MS5Ub2tlblJlc3BvbnNlIjuKtRgxEhQvYXBpL3YxL2F1dGgvcmVmcmVzaDIBKkIFdG9rZW5KD1Rva2VuIHJlZnJlc2hlZJK1GAIIARJ3CgZMb2dvdXQSHS5tYXJrZXRwbGFjZS52MS5Mb2dvdXRSZXF1ZXN0Gh4ubWFya2V0cGxhY2UudjEuTG9nb3V0UmVzcG9uc2UiLoq1GCQSEy9hcGkvdjEvYXV0aC9sb2dvdXQyASpKCkxvZ2dlZCBvdXSStRgCEAESZQoFR2V0TWUSHC5tYXJrZXRwbGFjZS52MS5HZXRNZVJlcXVlc3QaFC5tYXJrZXRwbGFjZS52MS5Vc2VyIiiKtRgeCg8vYXBpL3YxL2F1dGgvbWVCAm1lSgdTdWNjZXNzkrUYAhABEnsKDEdldFB1YmxpY0tleRIjLm1hcmtldHBsYWNlLnYxLkdldFB1YmxpY0tleVJlcXVlc3QaIS5tYXJrZXRwbGFjZS52MS5QdWJsaWNLZXlSZXNwb25zZSIjirUYGQoXL2FwaS92MS9hdXRoL3B1YmxpYy1rZXmStRgCCAESRwoHR2V0VXNlchIeLm1hcmtldHBsYWNlLnYxLkdldFVzZXJSZXF1ZXN0GhQubWFya2V0cGxhY2UudjEuVXNlciIGkrUYAiABElgKCUxpc3RVc2VycxIgLm1hcmtldHBsYWNlLnYxLkxpc3RVc2Vyc1JlcXVlc3QaIS5tYXJrZXRwbGFjZS52MS5MaXN0VXNlcnNSZXNwb25zZSIGkrUYAiABElMKDVVwZGF0ZUFjY291bnQSJC5tYXJrZXRwbGFjZS52MS5VcGRhdGVBY2NvdW50UmVxdWVzdBoULm1hcmtldHBsYWNlLnYxLlVzZXIiBpK1GAIgARJnCg5EZWFjdGl2YXRlVXNlchIlLm1hcmtldHBsYWNlLnYxLkRlYWN0aXZhdGVVc2VyUmVxdWVzdBomLm1hcmtldHBsYWNlLnYxLkRlYWN0aXZhdGVVc2VyUmVzcG9uc2UiBpK1GAIgARJqCg9MaXN0UmV2b2NhdGlvbnMSJi5tYXJrZXRwbGFjZS52MS5MaXN0UmV2b2NhdGlvbnNSZXF1ZXN0GicubWFya2V0cGxhY2UudjEuTGlzdFJldm9jYXRpb25zUmVzcG9uc2UiBpK1GAIgAWIGcHJvdG8z"
         ),
         descriptor,
     ]
