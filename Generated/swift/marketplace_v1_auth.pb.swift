@@ -2005,14 +2005,98 @@ public struct ListRevocationsResponse: ProtoRuntime.Message {
     }
 }
 
+extension RegisterRequest {
+    /// Allowed: A-Za-z0-9_.-
+    private static let _chars0: [ClosedRange<UInt32>] = [0x2D...0x2E, 0x30...0x39, 0x41...0x5A, 0x5F...0x5F, 0x61...0x7A]
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if !ProtoRuntime.FieldCheck.length(self.username, min: 3, max: 50, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "username", reason: "must be 3-50 characters and at most 200 bytes", message: "username must be 3-50 characters of letters, digits, '_', '.' and '-'")
+        }
+        if !ProtoRuntime.FieldCheck.onlyAllowed(self.username, Self._chars0) {
+            throw ProtoRuntime.FieldViolation(field: "username", reason: "must hold only the characters A-Za-z0-9_.-", message: "username must be 3-50 characters of letters, digits, '_', '.' and '-'")
+        }
+        if !ProtoRuntime.FieldCheck.isEmailAddress(self.email) {
+            throw ProtoRuntime.FieldViolation(field: "email", reason: "is not a valid e-mail address")
+        }
+        if !ProtoRuntime.FieldCheck.length(self.password, min: 8, max: 128, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "password", reason: "must be 8-128 characters and at most 512 bytes")
+        }
+        switch self.role.protoValue {
+        case 0, 1, 2, 3:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "role", reason: "must be one of UNSPECIFIED, CUSTOMER, PROVIDER, ADMIN")
+        }
+    }
+}
+
+extension LoginRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if case .email(let v1)? = self.identifier {
+            if !ProtoRuntime.FieldCheck.isEmailAddress(v1) {
+                throw ProtoRuntime.FieldViolation(field: "email", reason: "is not a valid e-mail address")
+            }
+        }
+        if self.identifier == nil {
+            throw ProtoRuntime.FieldViolation(field: "identifier", reason: "is required", message: "login needs an email or a username")
+        }
+    }
+}
+
+extension ListUsersRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        switch self.role.protoValue {
+        case 0, 1, 2, 3:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "role", reason: "must be one of UNSPECIFIED, CUSTOMER, PROVIDER, ADMIN")
+        }
+        if !(self.pageSize >= 0 && self.pageSize <= 100) {
+            throw ProtoRuntime.FieldViolation(field: "page_size", reason: "must be between 0 and 100")
+        }
+    }
+}
+
+extension UpdateAccountRequest {
+    /// Allowed: A-Za-z0-9_.-
+    private static let _chars0: [ClosedRange<UInt32>] = [0x2D...0x2E, 0x30...0x39, 0x41...0x5A, 0x5F...0x5F, 0x61...0x7A]
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if let v1 = self.username {
+            if !ProtoRuntime.FieldCheck.length(v1, min: 3, max: 50, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "username", reason: "must be 3-50 characters and at most 200 bytes", message: "username must be 3-50 characters of letters, digits, '_', '.' and '-'")
+            }
+            if !ProtoRuntime.FieldCheck.onlyAllowed(v1, Self._chars0) {
+                throw ProtoRuntime.FieldViolation(field: "username", reason: "must hold only the characters A-Za-z0-9_.-", message: "username must be 3-50 characters of letters, digits, '_', '.' and '-'")
+            }
+        }
+        if let v2 = self.email {
+            if !ProtoRuntime.FieldCheck.isEmailAddress(v2) {
+                throw ProtoRuntime.FieldViolation(field: "email", reason: "is not a valid e-mail address")
+            }
+        }
+        if let v3 = self.role {
+            switch v3.protoValue {
+            case 1, 2, 3:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "role", reason: "must be one of CUSTOMER, PROVIDER, ADMIN", message: "role must be CUSTOMER, PROVIDER or ADMIN")
+            }
+        }
+    }
+}
+
 /// The schema of `marketplace/v1/auth.proto`, embedded as a `google.protobuf.FileDescriptorProto`.
 public enum AuthProtoFile {
     /// This file's descriptor.
     public static let descriptor =
     ProtoRuntime.EmbeddedFileDescriptor(
         path: "marketplace/v1/auth.proto",
-        dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/common.proto", "gateway/v1/http.proto", "rpc/v1/options.proto"],
-        base64: "ChltYXJrZXRwbGFjZS92MS9hdXRoLnByb3RvEg5tYXJrZXRwbGFjZS52MRofZ29vZ2xlL3Byb3RvYnVmL3RpbWVzdGFtcC5wcm90bxobbWFya2V0cGxhY2UvdjEvY29tbW9uLnByb3RvGhVnYXRld2F5L3YxL2h0dHAucHJvdG8aFHJwYy92MS9vcHRpb25zLnByb3RvIoUCCgRVc2VyEg4KAmlkGAEgASgDUgJpZBIaCgh1c2VybmFtZRgCIAEoCVIIdXNlcm5hbWUSFAoFZW1haWwYAyABKAlSBWVtYWlsEigKBHJvbGUYBCABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgRyb2xlEjkKCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgljcmVhdGVkQXQSPgoNbGFzdF9sb2dpbl9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSC2xhc3RMb2dpbkF0EhYKBmFjdGl2ZRgHIAEoCFIGYWN0aXZlIokBCg9SZWdpc3RlclJlcXVlc3QSGgoIdXNlcm5hbWUYASABKAlSCHVzZXJuYW1lEhQKBWVtYWlsGAIgASgJUgVlbWFpbBIaCghwYXNzd29yZBgDIAEoCVIIcGFzc3dvcmQSKAoEcm9sZRgEIAEoDjIULm1hcmtldHBsYWNlLnYxLlJvbGVSBHJvbGUiPAoQUmVnaXN0ZXJSZXNwb25zZRIoCgR1c2VyGAEgASgLMhQubWFya2V0cGxhY2UudjEuVXNlclIEdXNlciJuCgxMb2dpblJlcXVlc3QSFgoFZW1haWwYASABKAlIAFIFZW1haWwSHAoIdXNlcm5hbWUYAiABKAlIAFIIdXNlcm5hbWUSGgoIcGFzc3dvcmQYAyABKAlSCHBhc3N3b3JkQgwKCmlkZW50aWZpZXIi7QEKDVRva2VuUmVzcG9uc2USIQoMYWNjZXNzX3Rva2VuGAEgASgJUgthY2Nlc3NUb2tlbhIdCgp0b2tlbl90eXBlGAIgASgJUgl0b2tlblR5cGUSHQoKZXhwaXJlc19pbhgDIAEoA1IJZXhwaXJlc0luEiMKDXJlZnJlc2hfdG9rZW4YBCABKAlSDHJlZnJlc2hUb2tlbhIsChJyZWZyZXNoX2V4cGlyZXNfaW4YBSABKANSEHJlZnJlc2hFeHBpcmVzSW4SKAoEdXNlchgGIAEoCzIULm1hcmtldHBsYWNlLnYxLlVzZXJSBHVzZXIiNQoOUmVmcmVzaFJlcXVlc3QSIwoNcmVmcmVzaF90b2tlbhgBIAEoCVIMcmVmcmVzaFRva2VuIjQKDUxvZ291dFJlcXVlc3QSIwoNcmVmcmVzaF90b2tlbhgBIAEoCVIMcmVmcmVzaFRva2VuIhAKDkxvZ291dFJlc3BvbnNlIg4KDEdldE1lUmVxdWVzdCIVChNHZXRQdWJsaWNLZXlSZXF1ZXN0ImcKEVB1YmxpY0tleVJlc3BvbnNlEhwKCWFsZ29yaXRobRgBIAEoCVIJYWxnb3JpdGhtEh0KCnB1YmxpY19rZXkYAiABKAxSCXB1YmxpY0tleRIVCgZrZXlfaWQYAyABKAlSBWtleUlkIikKDkdldFVzZXJSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANSBnVzZXJJZCKjAQoQTGlzdFVzZXJzUmVxdWVzdBIoCgRyb2xlGAEgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVIEcm9sZRIbCglwYWdlX3NpemUYAiABKAVSCHBhZ2VTaXplEh0KCnBhZ2VfdG9rZW4YAyABKAlSCXBhZ2VUb2tlbhIpChBpbmNsdWRlX2luYWN0aXZlGAQgASgIUg9pbmNsdWRlSW5hY3RpdmUiZwoRTGlzdFVzZXJzUmVzcG9uc2USKgoFdXNlcnMYASADKAsyFC5tYXJrZXRwbGFjZS52MS5Vc2VyUgV1c2VycxImCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAlSDW5leHRQYWdlVG9rZW4iugEKFFVwZGF0ZUFjY291bnRSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANSBnVzZXJJZBIfCgh1c2VybmFtZRgCIAEoCUgAUgh1c2VybmFtZYgBARIZCgVlbWFpbBgDIAEoCUgBUgVlbWFpbIgBARItCgRyb2xlGAQgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZUgCUgRyb2xliAEBQgsKCV91c2VybmFtZUIICgZfZW1haWxCBwoFX3JvbGUiMAoVRGVhY3RpdmF0ZVVzZXJSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANSBnVzZXJJZCJCChZEZWFjdGl2YXRlVXNlclJlc3BvbnNlEigKBHVzZXIYASABKAsyFC5tYXJrZXRwbGFjZS52MS5Vc2VyUgR1c2VyIhgKFkxpc3RSZXZvY2F0aW9uc1JlcXVlc3QiiwMKF0xpc3RSZXZvY2F0aW9uc1Jlc3BvbnNlEkwKBnRva2VucxgBIAMoCzI0Lm1hcmtldHBsYWNlLnYxLkxpc3RSZXZvY2F0aW9uc1Jlc3BvbnNlLlJldm9rZWRUb2tlblIGdG9rZW5zEk0KBXVzZXJzGAIgAygLMjcubWFya2V0cGxhY2UudjEuTGlzdFJldm9jYXRpb25zUmVzcG9uc2UuRGVhY3RpdmF0ZWRVc2VyUgV1c2VycxpkCgxSZXZva2VkVG9rZW4SGQoIdG9rZW5faWQYASABKAlSB3Rva2VuSWQSOQoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCWV4cGlyZXNBdBptCg9EZWFjdGl2YXRlZFVzZXISFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEkEKDmRlYWN0aXZhdGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFINZGVhY3RpdmF0ZWRBdDKNCwoEQXV0aBKaAQoIUmVnaXN0ZXISHy5tYXJrZXRwbGFjZS52MS5SZWdpc3RlclJlcXVlc3QaIC5tYXJrZXRwbGFjZS52MS5SZWdpc3RlclJlc3BvbnNlIkuKtRhBEhUvYXBpL3YxL2F1dGgvcmVnaXN0ZXIyASpCDHVzZXJfY3JlYXRlZEoXUmVnaXN0cmF0aW9uIHN1Y2Nlc3NmdWyStRgCCAESsgEKDVJlZ2lzdGVyQWRtaW4SHy5tYXJrZXRwbGFjZS52MS5SZWdpc3RlclJlcXVlc3QaIC5tYXJrZXRwbGFjZS52MS5SZWdpc3RlclJlc3BvbnNlIl6KtRhNEhsvYXBpL3YxL2F1dGgvYWRtaW4vcmVnaXN0ZXIyASpCDHVzZXJfY3JlYXRlZEodQWRtaW4gcmVnaXN0cmF0aW9uIHN1Y2Nlc3NmdWyStRgJEAEaBWFkbWluEoABCgVMb2dpbhIcLm1hcmtldHBsYWNlLnYxLkxvZ2luUmVxdWVzdBodLm1hcmtldHBsYWNlLnYxLlRva2VuUmVzcG9uc2UiOoq1GDASEi9hcGkvdjEvYXV0aC9sb2dpbjIBKkIFdG9rZW5KEExvZ2luIHN1Y2Nlc3NmdWyStRgCCAEShQEKB1JlZnJlc2gSHi5tYXJrZXRwbGFjZS52MS5SZWZyZXNoUmVxdWVzdBodLm1hcmtldHBsYWNlLnYxLlRva2VuUmVzcG9uc2UiO4q1GDESFC9hcGkvdjEvYXV0aC9yZWZyZXNoMgEqQgV0b2tlbkoPVG9rZW4gcmVmcmVzaGVkkrUYAggBEncKBkxvZ291dBIdLm1hcmtldHBsYWNlLnYxLkxvZ291dFJlcXVlc3QaHi5tYXJrZXRwbGFjZS52MS5Mb2dvdXRSZXNwb25zZSIuirUYJBITL2FwaS92MS9hdXRoL2xvZ291dDIBKkoKTG9nZ2VkIG91dJK1GAIQARJlCgVHZXRNZRIcLm1hcmtldHBsYWNlLnYxLkdldE1lUmVxdWVzdBoULm1hcmtldHBsYWNlLnYxLlVzZXIiKIq1GB4KDy9hcGkvdjEvYXV0aC9tZUICbWVKB1N1Y2Nlc3OStRgCEAESewoMR2V0UHVibGljS2V5EiMubWFya2V0cGxhY2UudjEuR2V0UHVibGljS2V5UmVxdWVzdBohLm1hcmtldHBsYWNlLnYxLlB1YmxpY0tleVJlc3BvbnNlIiOKtRgZChcvYXBpL3YxL2F1dGgvcHVibGljLWtleZK1GAIIARJHCgdHZXRVc2VyEh4ubWFya2V0cGxhY2UudjEuR2V0VXNlclJlcXVlc3QaFC5tYXJrZXRwbGFjZS52MS5Vc2VyIgaStRgCIAESWAoJTGlzdFVzZXJzEiAubWFya2V0cGxhY2UudjEuTGlzdFVzZXJzUmVxdWVzdBohLm1hcmtldHBsYWNlLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlIgaStRgCIAESUwoNVXBkYXRlQWNjb3VudBIkLm1hcmtldHBsYWNlLnYxLlVwZGF0ZUFjY291bnRSZXF1ZXN0GhQubWFya2V0cGxhY2UudjEuVXNlciIGkrUYAiABEmcKDkRlYWN0aXZhdGVVc2VyEiUubWFya2V0cGxhY2UudjEuRGVhY3RpdmF0ZVVzZXJSZXF1ZXN0GiYubWFya2V0cGxhY2UudjEuRGVhY3RpdmF0ZVVzZXJSZXNwb25zZSIGkrUYAiABEmoKD0xpc3RSZXZvY2F0aW9ucxImLm1hcmtldHBsYWNlLnYxLkxpc3RSZXZvY2F0aW9uc1JlcXVlc3QaJy5tYXJrZXRwbGFjZS52MS5MaXN0UmV2b2NhdGlvbnNSZXNwb25zZSIGkrUYAiABYgZwcm90bzM="
+        dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/common.proto", "gateway/v1/http.proto", "rpc/v1/options.proto", "rpc/v1/rules.proto"],
+        base64: "ChltYXJrZXRwbGFjZS92MS9hdXRoLnByb3RvEg5tYXJrZXRwbGFjZS52MRofZ29vZ2xlL3Byb3RvYnVmL3RpbWVzdGFtcC5wcm90bxobbWFya2V0cGxhY2UvdjEvY29tbW9uLnByb3RvGhVnYXRld2F5L3YxL2h0dHAucHJvdG8aFHJwYy92MS9vcHRpb25zLnByb3RvGhJycGMvdjEvcnVsZXMucHJvdG8ihQIKBFVzZXISDgoCaWQYASABKANSAmlkEhoKCHVzZXJuYW1lGAIgASgJUgh1c2VybmFtZRIUCgVlbWFpbBgDIAEoCVIFZW1haWwSKAoEcm9sZRgEIAEoDjIULm1hcmtldHBsYWNlLnYxLlJvbGVSBHJvbGUSOQoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCWNyZWF0ZWRBdBI+Cg1sYXN0X2xvZ2luX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFILbGFzdExvZ2luQXQSFgoGYWN0aXZlGAcgASgIUgZhY3RpdmUiiwIKD1JlZ2lzdGVyUmVxdWVzdBJ7Cgh1c2VybmFtZRgBIAEoCUJforUYWxJFdXNlcm5hbWUgbXVzdCBiZSAzLTUwIGNoYXJhY3RlcnMgb2YgbGV0dGVycywgZGlnaXRzLCAnXycsICcuJyBhbmQgJy0nUhIIAxAyKgxBLVphLXowLTlfLi1SCHVzZXJuYW1lEh4KBWVtYWlsGAIgASgJQgiitRgEUgIwAVIFZW1haWwSJwoIcGFzc3dvcmQYAyABKAlCC6K1GAdSBQgIEIABUghwYXNzd29yZBIyCgRyb2xlGAQgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZUIIorUYBGoCCAFSBHJvbGUiPAoQUmVnaXN0ZXJSZXNwb25zZRIoCgR1c2VyGAEgASgLMhQubWFya2V0cGxhY2UudjEuVXNlclIEdXNlciKkAQoMTG9naW5SZXF1ZXN0EiAKBWVtYWlsGAEgASgJQgiitRgEUgIwAUgAUgVlbWFpbBIcCgh1c2VybmFtZRgCIAEoCUgAUgh1c2VybmFtZRIaCghwYXNzd29yZBgDIAEoCVIIcGFzc3dvcmRCOAoKaWRlbnRpZmllchIqqrUYJggBEiJsb2dpbiBuZWVkcyBhbiBlbWFpbCBvciBhIHVzZXJuYW1lIu0BCg1Ub2tlblJlc3BvbnNlEiEKDGFjY2Vzc190b2tlbhgBIAEoCVILYWNjZXNzVG9rZW4SHQoKdG9rZW5fdHlwZRgCIAEoCVIJdG9rZW5UeXBlEh0KCmV4cGlyZXNfaW4YAyABKANSCWV4cGlyZXNJbhIjCg1yZWZyZXNoX3Rva2VuGAQgASgJUgxyZWZyZXNoVG9rZW4SLAoScmVmcmVzaF9leHBpcmVzX2luGAUgASgDUhByZWZyZXNoRXhwaXJlc0luEigKBHVzZXIYBiABKAsyFC5tYXJrZXRwbGFjZS52MS5Vc2VyUgR1c2VyIjUKDlJlZnJlc2hSZXF1ZXN0EiMKDXJlZnJlc2hfdG9rZW4YASABKAlSDHJlZnJlc2hUb2tlbiI0Cg1Mb2dvdXRSZXF1ZXN0EiMKDXJlZnJlc2hfdG9rZW4YASABKAlSDHJlZnJlc2hUb2tlbiIQCg5Mb2dvdXRSZXNwb25zZSIOCgxHZXRNZVJlcXVlc3QiFQoTR2V0UHVibGljS2V5UmVxdWVzdCJnChFQdWJsaWNLZXlSZXNwb25zZRIcCglhbGdvcml0aG0YASABKAlSCWFsZ29yaXRobRIdCgpwdWJsaWNfa2V5GAIgASgMUglwdWJsaWNLZXkSFQoGa2V5X2lkGAMgASgJUgVrZXlJZCIpCg5HZXRVc2VyUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQiuQEKEExpc3RVc2Vyc1JlcXVlc3QSMgoEcm9sZRgBIAEoDjIULm1hcmtldHBsYWNlLnYxLlJvbGVCCKK1GARqAggBUgRyb2xlEicKCXBhZ2Vfc2l6ZRgCIAEoBUIKorUYBloEEAAgZFIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgDIAEoCVIJcGFnZVRva2VuEikKEGluY2x1ZGVfaW5hY3RpdmUYBCABKAhSD2luY2x1ZGVJbmFjdGl2ZSJnChFMaXN0VXNlcnNSZXNwb25zZRIqCgV1c2VycxgBIAMoCzIULm1hcmtldHBsYWNlLnYxLlVzZXJSBXVzZXJzEiYKD25leHRfcGFnZV90b2tlbhgCIAEoCVINbmV4dFBhZ2VUb2tlbiLsAgoUVXBkYXRlQWNjb3VudFJlcXVlc3QSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEoABCgh1c2VybmFtZRgCIAEoCUJforUYWxJFdXNlcm5hbWUgbXVzdCBiZSAzLTUwIGNoYXJhY3RlcnMgb2YgbGV0dGVycywgZGlnaXRzLCAnXycsICcuJyBhbmQgJy0nUhIIAxAyKgxBLVphLXowLTlfLi1IAFIIdXNlcm5hbWWIAQESIwoFZW1haWwYAyABKAlCCKK1GARSAjABSAFSBWVtYWlsiAEBEnMKBHJvbGUYBCABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlQkSitRhAEihyb2xlIG11c3QgYmUgQ1VTVE9NRVIsIFBST1ZJREVSIG9yIEFETUlOahQIARoQUk9MRV9VTlNQRUNJRklFREgCUgRyb2xliAEBQgsKCV91c2VybmFtZUIICgZfZW1haWxCBwoFX3JvbGUiMAoVRGVhY3RpdmF0ZVVzZXJSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANSBnVzZXJJZCJCChZEZWFjdGl2YXRlVXNlclJlc3BvbnNlEigKBHVzZXIYASABKAsyFC5tYXJrZXRwbGFjZS52MS5Vc2VyUgR1c2VyIhgKFkxpc3RSZXZvY2F0aW9uc1JlcXVlc3QiiwMKF0xpc3RSZXZvY2F0aW9uc1Jlc3BvbnNlEkwKBnRva2VucxgBIAMoCzI0Lm1hcmtldHBsYWNlLnYxLkxpc3RSZXZvY2F0aW9uc1Jlc3BvbnNlLlJldm9rZWRUb2tlblIGdG9rZW5zEk0KBXVzZXJzGAIgAygLMjcubWFya2V0cGxhY2UudjEuTGlzdFJldm9jYXRpb25zUmVzcG9uc2UuRGVhY3RpdmF0ZWRVc2VyUgV1c2VycxpkCgxSZXZva2VkVG9rZW4SGQoIdG9rZW5faWQYASABKAlSB3Rva2VuSWQSOQoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCWV4cGlyZXNBdBptCg9EZWFjdGl2YXRlZFVzZXISFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEkEKDmRlYWN0aXZhdGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFINZGVhY3RpdmF0ZWRBdDKNCwoEQXV0aBKaAQoIUmVnaXN0ZXISHy5tYXJrZXRwbGFjZS52MS5SZWdpc3RlclJlcXVlc3QaIC5tYXJrZXRwbGFjZS52MS5SZWdpc3RlclJlc3BvbnNlIkuKtRhBEhUvYXBpL3YxL2F1dGgvcmVnaXN0ZXIyASpCDHVzZXJfY3JlYXRlZEoXUmVnaXN0cmF0aW9uIHN1Y2Nlc3NmdWyStRgCCAESsgEKDVJlZ2lzdGVyQWRtaW4SHy5tYXJrZXRwbGFjZS52MS5SZWdpc3RlclJlcXVlc3QaIC5tYXJrZXRwbGFjZS52MS5SZWdpc3RlclJlc3BvbnNlIl6KtRhNEhsvYXBpL3YxL2F1dGgvYWRtaW4vcmVnaXN0ZXIyASpCDHVzZXJfY3JlYXRlZEodQWRtaW4gcmVnaXN0cmF0aW9uIHN1Y2Nlc3NmdWyStRgJEAEaBWFkbWluEoABCgVMb2dpbhIcLm1hcmtldHBsYWNlLnYxLkxvZ2luUmVxdWVzdBodLm1hcmtldHBsYWNlLnYxLlRva2VuUmVzcG9uc2UiOoq1GDASEi9hcGkvdjEvYXV0aC9sb2dpbjIBKkIFdG9rZW5KEExvZ2luIHN1Y2Nlc3NmdWyStRgCCAEShQEKB1JlZnJlc2gSHi5tYXJrZXRwbGFjZS52MS5SZWZyZXNoUmVxdWVzdBodLm1hcmtldHBsYWNlLnYxLlRva2VuUmVzcG9uc2UiO4q1GDESFC9hcGkvdjEvYXV0aC9yZWZyZXNoMgEqQgV0b2tlbkoPVG9rZW4gcmVmcmVzaGVkkrUYAggBEncKBkxvZ291dBIdLm1hcmtldHBsYWNlLnYxLkxvZ291dFJlcXVlc3QaHi5tYXJrZXRwbGFjZS52MS5Mb2dvdXRSZXNwb25zZSIuirUYJBITL2FwaS92MS9hdXRoL2xvZ291dDIBKkoKTG9nZ2VkIG91dJK1GAIQARJlCgVHZXRNZRIcLm1hcmtldHBsYWNlLnYxLkdldE1lUmVxdWVzdBoULm1hcmtldHBsYWNlLnYxLlVzZXIiKIq1GB4KDy9hcGkvdjEvYXV0aC9tZUICbWVKB1N1Y2Nlc3OStRgCEAESewoMR2V0UHVibGljS2V5EiMubWFya2V0cGxhY2UudjEuR2V0UHVibGljS2V5UmVxdWVzdBohLm1hcmtldHBsYWNlLnYxLlB1YmxpY0tleVJlc3BvbnNlIiOKtRgZChcvYXBpL3YxL2F1dGgvcHVibGljLWtleZK1GAIIARJHCgdHZXRVc2VyEh4ubWFya2V0cGxhY2UudjEuR2V0VXNlclJlcXVlc3QaFC5tYXJrZXRwbGFjZS52MS5Vc2VyIgaStRgCIAESWAoJTGlzdFVzZXJzEiAubWFya2V0cGxhY2UudjEuTGlzdFVzZXJzUmVxdWVzdBohLm1hcmtldHBsYWNlLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlIgaStRgCIAESUwoNVXBkYXRlQWNjb3VudBIkLm1hcmtldHBsYWNlLnYxLlVwZGF0ZUFjY291bnRSZXF1ZXN0GhQubWFya2V0cGxhY2UudjEuVXNlciIGkrUYAiABEmcKDkRlYWN0aXZhdGVVc2VyEiUubWFya2V0cGxhY2UudjEuRGVhY3RpdmF0ZVVzZXJSZXF1ZXN0GiYubWFya2V0cGxhY2UudjEuRGVhY3RpdmF0ZVVzZXJSZXNwb25zZSIGkrUYAiABEmoKD0xpc3RSZXZvY2F0aW9ucxImLm1hcmtldHBsYWNlLnYxLkxpc3RSZXZvY2F0aW9uc1JlcXVlc3QaJy5tYXJrZXRwbGFjZS52MS5MaXN0UmV2b2NhdGlvbnNSZXNwb25zZSIGkrUYAiABYgZwcm90bzM="
     )
 
     /// The descriptors of this file's imports (transitively), imports first, then this file's.
@@ -2033,9 +2117,14 @@ public enum AuthProtoFile {
             base64: "Ch9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvEg9nb29nbGUucHJvdG9idWYiOwoJVGltZXN0YW1wEhgKB3NlY29uZHMYASABKANSB3NlY29uZHMSFAoFbmFub3MYAiABKAVSBW5hbm9zYgZwcm90bzM="
         ),
         ProtoRuntime.EmbeddedFileDescriptor(
+            path: "rpc/v1/rules.proto",
+            dependencies: ["google/protobuf/descriptor.proto"],
+            base64: "ChJycGMvdjEvcnVsZXMucHJvdG8SBnJwYy52MRogZ29vZ2xlL3Byb3RvYnVmL2Rlc2NyaXB0b3IucHJvdG8ioQMKCkZpZWxkUnVsZXMSGgoIcmVxdWlyZWQYASABKAhSCHJlcXVpcmVkEiMKDWVycm9yX21lc3NhZ2UYAiABKAlSDGVycm9yTWVzc2FnZRItCgZzdHJpbmcYCiABKAsyEy5ycGMudjEuU3RyaW5nUnVsZXNIAFIGc3RyaW5nEiQKA2ludBgLIAEoCzIQLnJwYy52MS5JbnRSdWxlc0gAUgNpbnQSLQoGZG91YmxlGAwgASgLMhMucnBjLnYxLkRvdWJsZVJ1bGVzSABSBmRvdWJsZRInCgRlbnVtGA0gASgLMhEucnBjLnYxLkVudW1SdWxlc0gAUgRlbnVtEjMKCHJlcGVhdGVkGA4gASgLMhUucnBjLnYxLlJlcGVhdGVkUnVsZXNIAFIIcmVwZWF0ZWQSMAoHbWVzc2FnZRgPIAEoCzIULnJwYy52MS5NZXNzYWdlUnVsZXNIAFIHbWVzc2FnZRI2Cgl0aW1lc3RhbXAYECABKAsyFi5ycGMudjEuVGltZXN0YW1wUnVsZXNIAFIJdGltZXN0YW1wQgYKBGtpbmQi6gEKC1N0cmluZ1J1bGVzEhwKB21pbl9sZW4YASABKA1IAFIGbWluTGVuiAEBEhwKB21heF9sZW4YAiABKA1IAVIGbWF4TGVuiAEBEiAKCW1heF9ieXRlcxgDIAEoDUgCUghtYXhCeXRlc4gBARIbCglub3RfYmxhbmsYBCABKAhSCG5vdEJsYW5rEhQKBWNoYXJzGAUgASgJUgVjaGFycxIUCgVlbWFpbBgGIAEoCFIFZW1haWwSDgoCaW4YByADKAlSAmluQgoKCF9taW5fbGVuQgoKCF9tYXhfbGVuQgwKCl9tYXhfYnl0ZXMigAEKCEludFJ1bGVzEhMKAmd0GAEgASgDSABSAmd0iAEBEhUKA2d0ZRgCIAEoA0gBUgNndGWIAQESEwoCbHQYAyABKANIAlICbHSIAQESFQoDbHRlGAQgASgDSANSA2x0ZYgBAUIFCgNfZ3RCBgoEX2d0ZUIFCgNfbHRCBgoEX2x0ZSKbAQoLRG91YmxlUnVsZXMSEwoCZ3QYASABKAFIAFICZ3SIAQESFQoDZ3RlGAIgASgBSAFSA2d0ZYgBARITCgJsdBgDIAEoAUgCUgJsdIgBARIVCgNsdGUYBCABKAFIA1IDbHRliAEBEhYKBmZpbml0ZRgFIAEoCFIGZmluaXRlQgUKA19ndEIGCgRfZ3RlQgUKA19sdEIGCgRfbHRlIlUKCUVudW1SdWxlcxIhCgxkZWZpbmVkX29ubHkYASABKAhSC2RlZmluZWRPbmx5Eg4KAmluGAIgAygJUgJpbhIVCgZub3RfaW4YAyADKAlSBW5vdEluIpkBCg1SZXBlYXRlZFJ1bGVzEiAKCW1pbl9pdGVtcxgBIAEoDUgAUghtaW5JdGVtc4gBARIgCgltYXhfaXRlbXMYAiABKA1IAVIIbWF4SXRlbXOIAQESKAoFaXRlbXMYAyABKAsyEi5ycGMudjEuRmllbGRSdWxlc1IFaXRlbXNCDAoKX21pbl9pdGVtc0IMCgpfbWF4X2l0ZW1zIo8BCgxNZXNzYWdlUnVsZXMSNQoGZmllbGRzGAEgAygLMh0ucnBjLnYxLk1lc3NhZ2VSdWxlcy5TdWJGaWVsZFIGZmllbGRzGkgKCFN1YkZpZWxkEhIKBG5hbWUYASABKAlSBG5hbWUSKAoFcnVsZXMYAiABKAsyEi5ycGMudjEuRmllbGRSdWxlc1IFcnVsZXMieQoOVGltZXN0YW1wUnVsZXMSJAoLZ3RlX3NlY29uZHMYASABKANIAFIKZ3RlU2Vjb25kc4gBARIiCgpsdF9zZWNvbmRzGAIgASgDSAFSCWx0U2Vjb25kc4gBAUIOCgxfZ3RlX3NlY29uZHNCDQoLX2x0X3NlY29uZHMiTQoKT25lb2ZSdWxlcxIaCghyZXF1aXJlZBgBIAEoCFIIcmVxdWlyZWQSIwoNZXJyb3JfbWVzc2FnZRgCIAEoCVIMZXJyb3JNZXNzYWdlOkkKBXJ1bGVzEh0uZ29vZ2xlLnByb3RvYnVmLkZpZWxkT3B0aW9ucxjUhgMgASgLMhIucnBjLnYxLkZpZWxkUnVsZXNSBXJ1bGVzOlQKC29uZW9mX3J1bGVzEh0uZ29vZ2xlLnByb3RvYnVmLk9uZW9mT3B0aW9ucxjVhgMgASgLMhIucnBjLnYxLk9uZW9mUnVsZXNSCm9uZW9mUnVsZXNiBnByb3RvMw=="
+        ),
+        ProtoRuntime.EmbeddedFileDescriptor(
             path: "marketplace/v1/common.proto",
-            dependencies: [],
-            base64: "ChttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8SDm1hcmtldHBsYWNlLnYxIh0KBU1vbmV5EhQKBWNlbnRzGAEgASgDUgVjZW50cyJyCgdBZGRyZXNzEhYKBnN0cmVldBgBIAEoCVIGc3RyZWV0EhIKBGNpdHkYAiABKAlSBGNpdHkSHwoLcG9zdGFsX2NvZGUYAyABKAlSCnBvc3RhbENvZGUSGgoIZGlzdHJpY3QYBCABKAlSCGRpc3RyaWN0KlIKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEhEKDVJPTEVfQ1VTVE9NRVIQARIRCg1ST0xFX1BST1ZJREVSEAISDgoKUk9MRV9BRE1JThADKuwBCgtTZXJ2aWNlVHlwZRIcChhTRVJWSUNFX1RZUEVfVU5TUEVDSUZJRUQQABIgChxTRVJWSUNFX1RZUEVfQ0xFQU5JTkdfUkVQQUlSEAESHgoaU0VSVklDRV9UWVBFX0lUX1RFQ0hOT0xPR1kQAhIjCh9TRVJWSUNFX1RZUEVfRURVQ0FUSU9OX1RSQUlOSU5HEAMSHAoYU0VSVklDRV9UWVBFX0xJRkVfSEVBTFRIEAQSIgoeU0VSVklDRV9UWVBFX0RFU0lHTl9DT05TVUxUSU5HEAUSFgoSU0VSVklDRV9UWVBFX09USEVSEAYqhAEKCExvY2F0aW9uEhgKFExPQ0FUSU9OX1VOU1BFQ0lGSUVEEAASEgoOTE9DQVRJT05fTk9SVEgQARISCg5MT0NBVElPTl9TT1VUSBACEhEKDUxPQ0FUSU9OX0VBU1QQAxIRCg1MT0NBVElPTl9XRVNUEAQSEAoMTE9DQVRJT05fTUlEEAUq8gEKC09yZGVyU3RhdHVzEhwKGE9SREVSX1NUQVRVU19VTlNQRUNJRklFRBAAEh8KG09SREVSX1NUQVRVU19QRU5ESU5HX1JFVklFVxABEhgKFE9SREVSX1NUQVRVU19QRU5ESU5HEAISGQoVT1JERVJfU1RBVFVTX0FDQ0VQVEVEEAMSHAoYT1JERVJfU1RBVFVTX0lOX1BST0dSRVNTEAQSGgoWT1JERVJfU1RBVFVTX0NPTVBMRVRFRBAFEhkKFU9SREVSX1NUQVRVU19SRVZJRVdFRBAGEhoKFk9SREVSX1NUQVRVU19DQU5DRUxMRUQQBypjCg1QYXltZW50U3RhdHVzEh4KGlBBWU1FTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVUEFZTUVOVF9TVEFUVVNfVU5QQUlEEAESFwoTUEFZTUVOVF9TVEFUVVNfUEFJRBACYgZwcm90bzM="
+            dependencies: ["rpc/v1/rules.proto"],
+            base64: "ChttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8SDm1hcmtldHBsYWNlLnYxGhJycGMvdjEvcnVsZXMucHJvdG8iHQoFTW9uZXkSFAoFY2VudHMYASABKANSBWNlbnRzIpsBCgdBZGRyZXNzEiEKBnN0cmVldBgBIAEoCUIJorUYBVIDEP8BUgZzdHJlZXQSHAoEY2l0eRgCIAEoCUIIorUYBFICEGRSBGNpdHkSKQoLcG9zdGFsX2NvZGUYAyABKAlCCKK1GARSAhAUUgpwb3N0YWxDb2RlEiQKCGRpc3RyaWN0GAQgASgJQgiitRgEUgIQZFIIZGlzdHJpY3QqUgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASEQoNUk9MRV9DVVNUT01FUhABEhEKDVJPTEVfUFJPVklERVIQAhIOCgpST0xFX0FETUlOEAMq7AEKC1NlcnZpY2VUeXBlEhwKGFNFUlZJQ0VfVFlQRV9VTlNQRUNJRklFRBAAEiAKHFNFUlZJQ0VfVFlQRV9DTEVBTklOR19SRVBBSVIQARIeChpTRVJWSUNFX1RZUEVfSVRfVEVDSE5PTE9HWRACEiMKH1NFUlZJQ0VfVFlQRV9FRFVDQVRJT05fVFJBSU5JTkcQAxIcChhTRVJWSUNFX1RZUEVfTElGRV9IRUFMVEgQBBIiCh5TRVJWSUNFX1RZUEVfREVTSUdOX0NPTlNVTFRJTkcQBRIWChJTRVJWSUNFX1RZUEVfT1RIRVIQBiqEAQoITG9jYXRpb24SGAoUTE9DQVRJT05fVU5TUEVDSUZJRUQQABISCg5MT0NBVElPTl9OT1JUSBABEhIKDkxPQ0FUSU9OX1NPVVRIEAISEQoNTE9DQVRJT05fRUFTVBADEhEKDUxPQ0FUSU9OX1dFU1QQBBIQCgxMT0NBVElPTl9NSUQQBSryAQoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASHwobT1JERVJfU1RBVFVTX1BFTkRJTkdfUkVWSUVXEAESGAoUT1JERVJfU1RBVFVTX1BFTkRJTkcQAhIZChVPUkRFUl9TVEFUVVNfQUNDRVBURUQQAxIcChhPUkRFUl9TVEFUVVNfSU5fUFJPR1JFU1MQBBIaChZPUkRFUl9TVEFUVVNfQ09NUExFVEVEEAUSGQoVT1JERVJfU1RBVFVTX1JFVklFV0VEEAYSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAHKmMKDVBheW1lbnRTdGF0dXMSHgoaUEFZTUVOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVQQVlNRU5UX1NUQVRVU19VTlBBSUQQARIXChNQQVlNRU5UX1NUQVRVU19QQUlEEAJiBnByb3RvMw=="
         ),
         ProtoRuntime.EmbeddedFileDescriptor(
             path: "rpc/v1/options.proto",

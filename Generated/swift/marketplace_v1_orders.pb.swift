@@ -2321,14 +2321,224 @@ public struct OrderHistoryResponse: ProtoRuntime.Message {
     }
 }
 
+extension PublishOrderRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if !ProtoRuntime.FieldCheck.length(self.title, min: 1, max: 200, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "title", reason: "must be 1-200 characters and at most 800 bytes")
+        }
+        if ProtoRuntime.FieldCheck.isBlank(self.title) {
+            throw ProtoRuntime.FieldViolation(field: "title", reason: "must not be blank")
+        }
+        if !ProtoRuntime.FieldCheck.length(self.description, min: 0, max: 5000, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "description", reason: "must be at most 5000 characters and 20000 bytes")
+        }
+        switch self.serviceType.protoValue {
+        case 1, 2, 3, 4, 5, 6:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "service_type", reason: "must be one of CLEANING_REPAIR, IT_TECHNOLOGY, EDUCATION_TRAINING, LIFE_HEALTH, DESIGN_CONSULTING, OTHER")
+        }
+        if self.price == nil {
+            throw ProtoRuntime.FieldViolation(field: "price", reason: "is required", message: "price must be more than 0 and at most 1,000,000.00")
+        }
+        if let v1 = self.price {
+            if !(v1.cents > 0 && v1.cents <= 100000000) {
+                throw ProtoRuntime.FieldViolation(field: "price.cents", reason: "must be more than 0 and at most 100000000", message: "price must be more than 0 and at most 1,000,000.00")
+            }
+        }
+        switch self.location.protoValue {
+        case 1, 2, 3, 4, 5:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "location", reason: "must be one of NORTH, SOUTH, EAST, WEST, MID")
+        }
+        if !ProtoRuntime.FieldCheck.length(self.address, min: 0, max: 255, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "address", reason: "must be at most 255 characters and 1020 bytes")
+        }
+        if let v2 = self.serviceStartTime {
+            if !(v2.nanos >= 0 && v2.nanos < 1_000_000_000 && v2.seconds >= 0 && v2.seconds < 253402300800) {
+                throw ProtoRuntime.FieldViolation(field: "service_start_time", reason: "must be at or after 1970-01-01 and before 10000-01-01", message: "service times must be between 1970 and 9999")
+            }
+        }
+        if let v3 = self.serviceEndTime {
+            if !(v3.nanos >= 0 && v3.nanos < 1_000_000_000 && v3.seconds >= 0 && v3.seconds < 253402300800) {
+                throw ProtoRuntime.FieldViolation(field: "service_end_time", reason: "must be at or after 1970-01-01 and before 10000-01-01", message: "service times must be between 1970 and 9999")
+            }
+        }
+    }
+}
+
+extension ListOrdersRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if !(self.pageSize >= 0 && self.pageSize <= 100) {
+            throw ProtoRuntime.FieldViolation(field: "page_size", reason: "must be between 0 and 100")
+        }
+    }
+}
+
+extension CancelOrderRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if !ProtoRuntime.FieldCheck.length(self.reason, min: 0, max: 500, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "reason", reason: "must be at most 500 characters and 2000 bytes")
+        }
+    }
+}
+
+extension ListAvailableOrdersRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        switch self.location.protoValue {
+        case 0, 1, 2, 3, 4, 5:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "location", reason: "must be one of UNSPECIFIED, NORTH, SOUTH, EAST, WEST, MID")
+        }
+        switch self.serviceType.protoValue {
+        case 0, 1, 2, 3, 4, 5, 6:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "service_type", reason: "must be one of UNSPECIFIED, CLEANING_REPAIR, IT_TECHNOLOGY, EDUCATION_TRAINING, LIFE_HEALTH, DESIGN_CONSULTING, OTHER")
+        }
+        if let v1 = self.minPrice {
+            if !(v1.cents >= 0) {
+                throw ProtoRuntime.FieldViolation(field: "min_price.cents", reason: "must not be negative", message: "min_price must not be negative")
+            }
+        }
+        if let v2 = self.maxPrice {
+            if !(v2.cents >= 0) {
+                throw ProtoRuntime.FieldViolation(field: "max_price.cents", reason: "must not be negative", message: "max_price must not be negative")
+            }
+        }
+        if !ProtoRuntime.FieldCheck.length(self.keyword, min: 0, max: 100, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "keyword", reason: "must be at most 100 characters and 400 bytes")
+        }
+        if !(self.pageSize >= 0 && self.pageSize <= 100) {
+            throw ProtoRuntime.FieldViolation(field: "page_size", reason: "must be between 0 and 100")
+        }
+    }
+}
+
+extension UpdateOrderStatusRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        switch self.newStatus.protoValue {
+        case 4, 5:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "new_status", reason: "must be one of IN_PROGRESS, COMPLETED", message: "new_status must be in_progress or completed")
+        }
+    }
+}
+
+extension AdminListOrdersRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        switch self.status.protoValue {
+        case 0, 1, 2, 3, 4, 5, 6, 7:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "status", reason: "must be one of UNSPECIFIED, PENDING_REVIEW, PENDING, ACCEPTED, IN_PROGRESS, COMPLETED, REVIEWED, CANCELLED", message: "status is not an order status")
+        }
+        if !(self.pageSize >= 0 && self.pageSize <= 100) {
+            throw ProtoRuntime.FieldViolation(field: "page_size", reason: "must be between 0 and 100")
+        }
+    }
+}
+
+extension ReviewOrderRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if !ProtoRuntime.FieldCheck.length(self.rejectReason, min: 0, max: 500, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "reject_reason", reason: "must be at most 500 characters and 2000 bytes")
+        }
+    }
+}
+
+extension AdminUpdateOrderRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if let v1 = self.title {
+            if !ProtoRuntime.FieldCheck.length(v1, min: 1, max: 200, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "title", reason: "must be 1-200 characters and at most 800 bytes")
+            }
+            if ProtoRuntime.FieldCheck.isBlank(v1) {
+                throw ProtoRuntime.FieldViolation(field: "title", reason: "must not be blank")
+            }
+        }
+        if let v2 = self.description {
+            if !ProtoRuntime.FieldCheck.length(v2, min: 0, max: 5000, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "description", reason: "must be at most 5000 characters and 20000 bytes")
+            }
+        }
+        if let v3 = self.serviceType {
+            switch v3.protoValue {
+            case 1, 2, 3, 4, 5, 6:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "service_type", reason: "must be one of CLEANING_REPAIR, IT_TECHNOLOGY, EDUCATION_TRAINING, LIFE_HEALTH, DESIGN_CONSULTING, OTHER")
+            }
+        }
+        if let v4 = self.price {
+            if !(v4.cents > 0 && v4.cents <= 100000000) {
+                throw ProtoRuntime.FieldViolation(field: "price.cents", reason: "must be more than 0 and at most 100000000", message: "price must be more than 0 and at most 1,000,000.00")
+            }
+        }
+        if let v5 = self.location {
+            switch v5.protoValue {
+            case 1, 2, 3, 4, 5:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "location", reason: "must be one of NORTH, SOUTH, EAST, WEST, MID")
+            }
+        }
+        if let v6 = self.address {
+            if !ProtoRuntime.FieldCheck.length(v6, min: 0, max: 255, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "address", reason: "must be at most 255 characters and 1020 bytes")
+            }
+        }
+        if let v7 = self.serviceStartTime {
+            if !(v7.nanos >= 0 && v7.nanos < 1_000_000_000 && v7.seconds >= 0 && v7.seconds < 253402300800) {
+                throw ProtoRuntime.FieldViolation(field: "service_start_time", reason: "must be at or after 1970-01-01 and before 10000-01-01", message: "service times must be between 1970 and 9999")
+            }
+        }
+        if let v8 = self.serviceEndTime {
+            if !(v8.nanos >= 0 && v8.nanos < 1_000_000_000 && v8.seconds >= 0 && v8.seconds < 253402300800) {
+                throw ProtoRuntime.FieldViolation(field: "service_end_time", reason: "must be at or after 1970-01-01 and before 10000-01-01", message: "service times must be between 1970 and 9999")
+            }
+        }
+        if let v9 = self.status {
+            switch v9.protoValue {
+            case 0, 1, 2, 3, 4, 5, 6, 7:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "status", reason: "must be one of UNSPECIFIED, PENDING_REVIEW, PENDING, ACCEPTED, IN_PROGRESS, COMPLETED, REVIEWED, CANCELLED", message: "status is not an order status")
+            }
+        }
+        if !ProtoRuntime.FieldCheck.length(self.reason, min: 0, max: 500, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "reason", reason: "must be at most 500 characters and 2000 bytes")
+        }
+        for (v10, v11) in self.updateMask.enumerated() {
+            switch v11 {
+            case "title", "description", "service_type", "price", "location", "address", "service_start_time", "service_end_time", "status", "reason":
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "update_mask[\(v10)]", reason: "must be one of title, description, service_type, price, location, address, service_start_time, service_end_time, status, reason")
+            }
+        }
+    }
+}
+
 /// The schema of `marketplace/v1/orders.proto`, embedded as a `google.protobuf.FileDescriptorProto`.
 public enum OrdersProtoFile {
     /// This file's descriptor.
     public static let descriptor =
     ProtoRuntime.EmbeddedFileDescriptor(
         path: "marketplace/v1/orders.proto",
-        dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/common.proto", "gateway/v1/http.proto", "rpc/v1/options.proto"],
-        base64: "ChttYXJrZXRwbGFjZS92MS9vcmRlcnMucHJvdG8SDm1hcmtldHBsYWNlLnYxGh9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvGhttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8aFWdhdGV3YXkvdjEvaHR0cC5wcm90bxoUcnBjL3YxL29wdGlvbnMucHJvdG8iiQYKBU9yZGVyEg4KAmlkGAEgASgDUgJpZBIfCgtjdXN0b21lcl9pZBgCIAEoA1IKY3VzdG9tZXJJZBIkCgtwcm92aWRlcl9pZBgDIAEoA0gAUgpwcm92aWRlcklkiAEBEhQKBXRpdGxlGAQgASgJUgV0aXRsZRIgCgtkZXNjcmlwdGlvbhgFIAEoCVILZGVzY3JpcHRpb24SPgoMc2VydmljZV90eXBlGAYgASgOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVSC3NlcnZpY2VUeXBlEjMKBnN0YXR1cxgHIAEoDjIbLm1hcmtldHBsYWNlLnYxLk9yZGVyU3RhdHVzUgZzdGF0dXMSKwoFcHJpY2UYCCABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIFcHJpY2USNAoIbG9jYXRpb24YCSABKA4yGC5tYXJrZXRwbGFjZS52MS5Mb2NhdGlvblIIbG9jYXRpb24SGAoHYWRkcmVzcxgKIAEoCVIHYWRkcmVzcxJIChJzZXJ2aWNlX3N0YXJ0X3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUhBzZXJ2aWNlU3RhcnRUaW1lEkQKEHNlcnZpY2VfZW5kX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUg5zZXJ2aWNlRW5kVGltZRJECg5wYXltZW50X3N0YXR1cxgNIAEoDjIdLm1hcmtldHBsYWNlLnYxLlBheW1lbnRTdGF0dXNSDXBheW1lbnRTdGF0dXMSOQoKY3JlYXRlZF9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCWNyZWF0ZWRBdBI5Cgp1cGRhdGVkX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIJdXBkYXRlZEF0EiMKDXN0YXR1c19yZWFzb24YECABKAlSDHN0YXR1c1JlYXNvbkIOCgxfcHJvdmlkZXJfaWQiuAIKD09yZGVyVHJhbnNpdGlvbhIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBI8Cgtmcm9tX3N0YXR1cxgCIAEoDjIbLm1hcmtldHBsYWNlLnYxLk9yZGVyU3RhdHVzUgpmcm9tU3RhdHVzEjgKCXRvX3N0YXR1cxgDIAEoDjIbLm1hcmtldHBsYWNlLnYxLk9yZGVyU3RhdHVzUgh0b1N0YXR1cxIZCghhY3Rvcl9pZBgEIAEoA1IHYWN0b3JJZBIzCgphY3Rvcl9yb2xlGAUgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVIJYWN0b3JSb2xlEhYKBnJlYXNvbhgGIAEoCVIGcmVhc29uEioKAmF0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFICYXQimgMKE1B1Ymxpc2hPcmRlclJlcXVlc3QSFAoFdGl0bGUYASABKAlSBXRpdGxlEiAKC2Rlc2NyaXB0aW9uGAIgASgJUgtkZXNjcmlwdGlvbhI+CgxzZXJ2aWNlX3R5cGUYAyABKA4yGy5tYXJrZXRwbGFjZS52MS5TZXJ2aWNlVHlwZVILc2VydmljZVR5cGUSKwoFcHJpY2UYBCABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIFcHJpY2USNAoIbG9jYXRpb24YBSABKA4yGC5tYXJrZXRwbGFjZS52MS5Mb2NhdGlvblIIbG9jYXRpb24SGAoHYWRkcmVzcxgGIAEoCVIHYWRkcmVzcxJIChJzZXJ2aWNlX3N0YXJ0X3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUhBzZXJ2aWNlU3RhcnRUaW1lEkQKEHNlcnZpY2VfZW5kX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUg5zZXJ2aWNlRW5kVGltZSJcChNPcmRlckFjdGlvblJlc3BvbnNlEisKBW9yZGVyGAEgASgLMhUubWFya2V0cGxhY2UudjEuT3JkZXJSBW9yZGVyEhgKB21lc3NhZ2UYAiABKAlSB21lc3NhZ2UiLAoPR2V0T3JkZXJSZXF1ZXN0EhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkIk8KEUxpc3RPcmRlcnNSZXF1ZXN0EhsKCXBhZ2Vfc2l6ZRgBIAEoBVIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgCIAEoCVIJcGFnZVRva2VuImsKEkxpc3RPcmRlcnNSZXNwb25zZRItCgZvcmRlcnMYASADKAsyFS5tYXJrZXRwbGFjZS52MS5PcmRlclIGb3JkZXJzEiYKD25leHRfcGFnZV90b2tlbhgCIAEoCVINbmV4dFBhZ2VUb2tlbiJHChJDYW5jZWxPcmRlclJlcXVlc3QSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSFgoGcmVhc29uGAIgASgJUgZyZWFzb24i0AIKGkxpc3RBdmFpbGFibGVPcmRlcnNSZXF1ZXN0EjQKCGxvY2F0aW9uGAEgASgOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25SCGxvY2F0aW9uEj4KDHNlcnZpY2VfdHlwZRgCIAEoDjIbLm1hcmtldHBsYWNlLnYxLlNlcnZpY2VUeXBlUgtzZXJ2aWNlVHlwZRIyCgltaW5fcHJpY2UYAyABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIIbWluUHJpY2USMgoJbWF4X3ByaWNlGAQgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSCG1heFByaWNlEhgKB2tleXdvcmQYBSABKAlSB2tleXdvcmQSGwoJcGFnZV9zaXplGAYgASgFUghwYWdlU2l6ZRIdCgpwYWdlX3Rva2VuGAcgASgJUglwYWdlVG9rZW4iLwoSQWNjZXB0T3JkZXJSZXF1ZXN0EhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkInEKGFVwZGF0ZU9yZGVyU3RhdHVzUmVxdWVzdBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBI6CgpuZXdfc3RhdHVzGAIgASgOMhsubWFya2V0cGxhY2UudjEuT3JkZXJTdGF0dXNSCW5ld1N0YXR1cyKJAQoWQWRtaW5MaXN0T3JkZXJzUmVxdWVzdBIzCgZzdGF0dXMYASABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c1IGc3RhdHVzEhsKCXBhZ2Vfc2l6ZRgCIAEoBVIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgDIAEoCVIJcGFnZVRva2VuInAKElJldmlld09yZGVyUmVxdWVzdBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIaCghhcHByb3ZlZBgCIAEoCFIIYXBwcm92ZWQSIwoNcmVqZWN0X3JlYXNvbhgDIAEoCVIMcmVqZWN0UmVhc29uIpQFChdBZG1pblVwZGF0ZU9yZGVyUmVxdWVzdBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIZCgV0aXRsZRgCIAEoCUgAUgV0aXRsZYgBARIlCgtkZXNjcmlwdGlvbhgDIAEoCUgBUgtkZXNjcmlwdGlvbogBARJDCgxzZXJ2aWNlX3R5cGUYBCABKA4yGy5tYXJrZXRwbGFjZS52MS5TZXJ2aWNlVHlwZUgCUgtzZXJ2aWNlVHlwZYgBARIrCgVwcmljZRgFIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UgVwcmljZRI5Cghsb2NhdGlvbhgGIAEoDjIYLm1hcmtldHBsYWNlLnYxLkxvY2F0aW9uSANSCGxvY2F0aW9uiAEBEh0KB2FkZHJlc3MYByABKAlIBFIHYWRkcmVzc4gBARJIChJzZXJ2aWNlX3N0YXJ0X3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUhBzZXJ2aWNlU3RhcnRUaW1lEkQKEHNlcnZpY2VfZW5kX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUg5zZXJ2aWNlRW5kVGltZRI4CgZzdGF0dXMYCiABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c0gFUgZzdGF0dXOIAQESFgoGcmVhc29uGAsgASgJUgZyZWFzb24SHwoLdXBkYXRlX21hc2sYDCADKAlSCnVwZGF0ZU1hc2tCCAoGX3RpdGxlQg4KDF9kZXNjcmlwdGlvbkIPCg1fc2VydmljZV90eXBlQgsKCV9sb2NhdGlvbkIKCghfYWRkcmVzc0IJCgdfc3RhdHVzIjMKFkdldE9yZGVySGlzdG9yeVJlcXVlc3QSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQiWQoUT3JkZXJIaXN0b3J5UmVzcG9uc2USQQoLdHJhbnNpdGlvbnMYASADKAsyHy5tYXJrZXRwbGFjZS52MS5PcmRlclRyYW5zaXRpb25SC3RyYW5zaXRpb25zMrkaCgZPcmRlcnMStAEKDFB1Ymxpc2hPcmRlchIjLm1hcmtldHBsYWNlLnYxLlB1Ymxpc2hPcmRlclJlcXVlc3QaIy5tYXJrZXRwbGFjZS52MS5PcmRlckFjdGlvblJlc3BvbnNlIlqKtRhGEh8vYXBpL3YxL2N1c3RvbWVyL29yZGVycy9wdWJsaXNoMgEqQg9vcmRlcl9wdWJsaXNoZWRKD09yZGVyIHB1Ymxpc2hlZJK1GAwQARoIY3VzdG9tZXISpAEKEkxpc3RNeUFjdGl2ZU9yZGVycxIhLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXF1ZXN0GiIubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1Jlc3BvbnNlIkeKtRgzChcvYXBpL3YxL2N1c3RvbWVyL29yZGVyc0IPb3JkZXJzX2N1c3RvbWVySgdTdWNjZXNzkrUYDBABGghjdXN0b21lchKsAQoSTGlzdE15T3JkZXJIaXN0b3J5EiEubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1JlcXVlc3QaIi5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVzcG9uc2UiT4q1GDsKHy9hcGkvdjEvY3VzdG9tZXIvb3JkZXJzL2hpc3RvcnlCD29yZGVyc19jdXN0b21lckoHU3VjY2Vzc5K1GAwQARoIY3VzdG9tZXISmgEKCkdldE15T3JkZXISHy5tYXJrZXRwbGFjZS52MS5HZXRPcmRlclJlcXVlc3QaFS5tYXJrZXRwbGFjZS52MS5PcmRlciJUirUYQAolL2FwaS92MS9jdXN0b21lci9vcmRlcnMvbXkve29yZGVyX2lkfUIOb3JkZXJfY3VzdG9tZXJKB1N1Y2Nlc3OStRgMEAEaCGN1c3RvbWVyErgBCg1DYW5jZWxNeU9yZGVyEiIubWFya2V0cGxhY2UudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0GiMubWFya2V0cGxhY2UudjEuT3JkZXJBY3Rpb25SZXNwb25zZSJeirUYShIpL2FwaS92MS9jdXN0b21lci9vcmRlcnMvY2FuY2VsL3tvcmRlcl9pZH1CDG9yZGVyX2FjdGlvbkoPT3JkZXIgY2FuY2VsbGVkkrUYDBABGghjdXN0b21lchK4AQoTTGlzdEF2YWlsYWJsZU9yZGVycxIqLm1hcmtldHBsYWNlLnYxLkxpc3RBdmFpbGFibGVPcmRlcnNSZXF1ZXN0GiIubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1Jlc3BvbnNlIlGKtRg9CiEvYXBpL3YxL3Byb3ZpZGVyL29yZGVycy9hdmFpbGFibGVCD29yZGVyc19wcm92aWRlckoHU3VjY2Vzc5K1GAwQARoIcHJvdmlkZXISqAEKEUdldEF2YWlsYWJsZU9yZGVyEh8ubWFya2V0cGxhY2UudjEuR2V0T3JkZXJSZXF1ZXN0GhUubWFya2V0cGxhY2UudjEuT3JkZXIiW4q1GEcKLC9hcGkvdjEvcHJvdmlkZXIvb3JkZXJzL2F2YWlsYWJsZS97b3JkZXJfaWR9Qg5vcmRlcl9wcm92aWRlckoHU3VjY2Vzc5K1GAwQARoIcHJvdmlkZXIStQEKC0FjY2VwdE9yZGVyEiIubWFya2V0cGxhY2UudjEuQWNjZXB0T3JkZXJSZXF1ZXN0GiMubWFya2V0cGxhY2UudjEuT3JkZXJBY3Rpb25SZXNwb25zZSJdirUYSRIpL2FwaS92MS9wcm92aWRlci9vcmRlcnMvYWNjZXB0L3tvcmRlcl9pZH1CDG9yZGVyX2FjdGlvbkoOT3JkZXIgYWNjZXB0ZWSStRgMEAEaCHByb3ZpZGVyEsoBChFVcGRhdGVPcmRlclN0YXR1cxIoLm1hcmtldHBsYWNlLnYxLlVwZGF0ZU9yZGVyU3RhdHVzUmVxdWVzdBojLm1hcmtldHBsYWNlLnYxLk9yZGVyQWN0aW9uUmVzcG9uc2UiZoq1GFISKS9hcGkvdjEvcHJvdmlkZXIvb3JkZXJzL3N0YXR1cy97b3JkZXJfaWR9MgEqQgxvcmRlcl9hY3Rpb25KFE9yZGVyIHN0YXR1cyB1cGRhdGVkkrUYDBABGghwcm92aWRlchKgAQoQR2V0QXNzaWduZWRPcmRlchIfLm1hcmtldHBsYWNlLnYxLkdldE9yZGVyUmVxdWVzdBoVLm1hcmtldHBsYWNlLnYxLk9yZGVyIlSKtRhACiUvYXBpL3YxL3Byb3ZpZGVyL29yZGVycy9teS97b3JkZXJfaWR9Qg5vcmRlcl9wcm92aWRlckoHU3VjY2Vzc5K1GAwQARoIcHJvdmlkZXISsQEKGExpc3RQcm92aWRlckFjdGl2ZU9yZGVycxIhLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXF1ZXN0GiIubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1Jlc3BvbnNlIk6KtRg6Ch4vYXBpL3YxL3Byb3ZpZGVyL29yZGVycy9hY3RpdmVCD29yZGVyc19wcm92aWRlckoHU3VjY2Vzc5K1GAwQARoIcHJvdmlkZXISrQEKE0xpc3RQcm92aWRlckhpc3RvcnkSIS5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVxdWVzdBoiLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXNwb25zZSJPirUYOwofL2FwaS92MS9wcm92aWRlci9vcmRlcnMvaGlzdG9yeUIPb3JkZXJzX3Byb3ZpZGVySgdTdWNjZXNzkrUYDBABGghwcm92aWRlchKdAQoPQWRtaW5MaXN0T3JkZXJzEiYubWFya2V0cGxhY2UudjEuQWRtaW5MaXN0T3JkZXJzUmVxdWVzdBoiLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXNwb25zZSI+irUYLQoUL2FwaS92MS9hZG1pbi9vcmRlcnNCDG9yZGVyc19hZG1pbkoHU3VjY2Vzc5K1GAkQARoFYWRtaW4SrgEKFkFkbWluTGlzdFBlbmRpbmdSZXZpZXcSIS5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVxdWVzdBoiLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXNwb25zZSJNirUYPAojL2FwaS92MS9hZG1pbi9vcmRlcnMvcGVuZGluZy1yZXZpZXdCDG9yZGVyc19hZG1pbkoHU3VjY2Vzc5K1GAkQARoFYWRtaW4SkQEKDUFkbWluR2V0T3JkZXISHy5tYXJrZXRwbGFjZS52MS5HZXRPcmRlclJlcXVlc3QaFS5tYXJrZXRwbGFjZS52MS5PcmRlciJIirUYNwofL2FwaS92MS9hZG1pbi9vcmRlcnMve29yZGVyX2lkfUILb3JkZXJfYWRtaW5KB1N1Y2Nlc3OStRgJEAEaBWFkbWluEr0BCgtSZXZpZXdPcmRlchIiLm1hcmtldHBsYWNlLnYxLlJldmlld09yZGVyUmVxdWVzdBojLm1hcmtldHBsYWNlLnYxLk9yZGVyQWN0aW9uUmVzcG9uc2UiZYq1GFQSJy9hcGkvdjEvYWRtaW4vb3JkZXJzL3tvcmRlcl9pZH0vYXBwcm92ZTIBKkIMb3JkZXJfYWN0aW9uShhPcmRlciBhcHByb3ZhbCBwcm9jZXNzZWSStRgJEAEaBWFkbWluEqUBChBBZG1pblVwZGF0ZU9yZGVyEicubWFya2V0cGxhY2UudjEuQWRtaW5VcGRhdGVPcmRlclJlcXVlc3QaFS5tYXJrZXRwbGFjZS52MS5PcmRlciJRirUYQBofL2FwaS92MS9hZG1pbi9vcmRlcnMve29yZGVyX2lkfTIBKkILb3JkZXJfYWRtaW5KDU9yZGVyIHVwZGF0ZWSStRgJEAEaBWFkbWluEq0BChBBZG1pbkNhbmNlbE9yZGVyEiIubWFya2V0cGxhY2UudjEuQ2FuY2VsT3JkZXJSZXF1ZXN0GiMubWFya2V0cGxhY2UudjEuT3JkZXJBY3Rpb25SZXNwb25zZSJQirUYPyofL2FwaS92MS9hZG1pbi9vcmRlcnMve29yZGVyX2lkfUINb3JkZXJfZGVsZXRlZEoNT3JkZXIgZGVsZXRlZJK1GAkQARoFYWRtaW4SjgEKD0dldE9yZGVySGlzdG9yeRImLm1hcmtldHBsYWNlLnYxLkdldE9yZGVySGlzdG9yeVJlcXVlc3QaJC5tYXJrZXRwbGFjZS52MS5PcmRlckhpc3RvcnlSZXNwb25zZSItirUYIwohL2FwaS92MS9vcmRlcnMve29yZGVyX2lkfS9oaXN0b3J5krUYAhABEkoKCEdldE9yZGVyEh8ubWFya2V0cGxhY2UudjEuR2V0T3JkZXJSZXF1ZXN0GhUubWFya2V0cGxhY2UudjEuT3JkZXIiBpK1GAIgAWIGcHJvdG8z"
+        dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/common.proto", "gateway/v1/http.proto", "rpc/v1/options.proto", "rpc/v1/rules.proto"],
+        base64: "ChttYXJrZXRwbGFjZS92MS9vcmRlcnMucHJvdG8SDm1hcmtldHBsYWNlLnYxGh9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvGhttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8aFWdhdGV3YXkvdjEvaHR0cC5wcm90bxoUcnBjL3YxL29wdGlvbnMucHJvdG8aEnJwYy92MS9ydWxlcy5wcm90byKJBgoFT3JkZXISDgoCaWQYASABKANSAmlkEh8KC2N1c3RvbWVyX2lkGAIgASgDUgpjdXN0b21lcklkEiQKC3Byb3ZpZGVyX2lkGAMgASgDSABSCnByb3ZpZGVySWSIAQESFAoFdGl0bGUYBCABKAlSBXRpdGxlEiAKC2Rlc2NyaXB0aW9uGAUgASgJUgtkZXNjcmlwdGlvbhI+CgxzZXJ2aWNlX3R5cGUYBiABKA4yGy5tYXJrZXRwbGFjZS52MS5TZXJ2aWNlVHlwZVILc2VydmljZVR5cGUSMwoGc3RhdHVzGAcgASgOMhsubWFya2V0cGxhY2UudjEuT3JkZXJTdGF0dXNSBnN0YXR1cxIrCgVwcmljZRgIIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UgVwcmljZRI0Cghsb2NhdGlvbhgJIAEoDjIYLm1hcmtldHBsYWNlLnYxLkxvY2F0aW9uUghsb2NhdGlvbhIYCgdhZGRyZXNzGAogASgJUgdhZGRyZXNzEkgKEnNlcnZpY2Vfc3RhcnRfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSEHNlcnZpY2VTdGFydFRpbWUSRAoQc2VydmljZV9lbmRfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSDnNlcnZpY2VFbmRUaW1lEkQKDnBheW1lbnRfc3RhdHVzGA0gASgOMh0ubWFya2V0cGxhY2UudjEuUGF5bWVudFN0YXR1c1INcGF5bWVudFN0YXR1cxI5CgpjcmVhdGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIJY3JlYXRlZEF0EjkKCnVwZGF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgl1cGRhdGVkQXQSIwoNc3RhdHVzX3JlYXNvbhgQIAEoCVIMc3RhdHVzUmVhc29uQg4KDF9wcm92aWRlcl9pZCK4AgoPT3JkZXJUcmFuc2l0aW9uEhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEjwKC2Zyb21fc3RhdHVzGAIgASgOMhsubWFya2V0cGxhY2UudjEuT3JkZXJTdGF0dXNSCmZyb21TdGF0dXMSOAoJdG9fc3RhdHVzGAMgASgOMhsubWFya2V0cGxhY2UudjEuT3JkZXJTdGF0dXNSCHRvU3RhdHVzEhkKCGFjdG9yX2lkGAQgASgDUgdhY3RvcklkEjMKCmFjdG9yX3JvbGUYBSABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUglhY3RvclJvbGUSFgoGcmVhc29uGAYgASgJUgZyZWFzb24SKgoCYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgJhdCLVBQoTUHVibGlzaE9yZGVyUmVxdWVzdBIjCgV0aXRsZRgBIAEoCUINorUYCVIHCAEQyAEgAVIFdGl0bGUSKwoLZGVzY3JpcHRpb24YAiABKAlCCaK1GAVSAxCIJ1ILZGVzY3JpcHRpb24SYgoMc2VydmljZV90eXBlGAMgASgOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVCIqK1GB5qHAgBGhhTRVJWSUNFX1RZUEVfVU5TUEVDSUZJRURSC3NlcnZpY2VUeXBlEn0KBXByaWNlGAQgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlCUKK1GEwIARIycHJpY2UgbXVzdCBiZSBtb3JlIHRoYW4gMCBhbmQgYXQgbW9zdCAxLDAwMCwwMDAuMDB6FAoSCgVjZW50cxIJWgcIACCAwtcvUgVwcmljZRJUCghsb2NhdGlvbhgFIAEoDjIYLm1hcmtldHBsYWNlLnYxLkxvY2F0aW9uQh6itRgaahgIARoUTE9DQVRJT05fVU5TUEVDSUZJRURSCGxvY2F0aW9uEiMKB2FkZHJlc3MYBiABKAlCCaK1GAVSAxD/AVIHYWRkcmVzcxKHAQoSc2VydmljZV9zdGFydF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEI9orUYORIrc2VydmljZSB0aW1lcyBtdXN0IGJlIGJldHdlZW4gMTk3MCBhbmQgOTk5OYIBCQgAEICD0f+vB1IQc2VydmljZVN0YXJ0VGltZRKDAQoQc2VydmljZV9lbmRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCPaK1GDkSK3NlcnZpY2UgdGltZXMgbXVzdCBiZSBiZXR3ZWVuIDE5NzAgYW5kIDk5OTmCAQkIABCAg9H/rwdSDnNlcnZpY2VFbmRUaW1lIlwKE09yZGVyQWN0aW9uUmVzcG9uc2USKwoFb3JkZXIYASABKAsyFS5tYXJrZXRwbGFjZS52MS5PcmRlclIFb3JkZXISGAoHbWVzc2FnZRgCIAEoCVIHbWVzc2FnZSIsCg9HZXRPcmRlclJlcXVlc3QSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQiWwoRTGlzdE9yZGVyc1JlcXVlc3QSJwoJcGFnZV9zaXplGAEgASgFQgqitRgGWgQQACBkUghwYWdlU2l6ZRIdCgpwYWdlX3Rva2VuGAIgASgJUglwYWdlVG9rZW4iawoSTGlzdE9yZGVyc1Jlc3BvbnNlEi0KBm9yZGVycxgBIAMoCzIVLm1hcmtldHBsYWNlLnYxLk9yZGVyUgZvcmRlcnMSJgoPbmV4dF9wYWdlX3Rva2VuGAIgASgJUg1uZXh0UGFnZVRva2VuIlIKEkNhbmNlbE9yZGVyUmVxdWVzdBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIhCgZyZWFzb24YAiABKAlCCaK1GAVSAxD0A1IGcmVhc29uIugDChpMaXN0QXZhaWxhYmxlT3JkZXJzUmVxdWVzdBI+Cghsb2NhdGlvbhgBIAEoDjIYLm1hcmtldHBsYWNlLnYxLkxvY2F0aW9uQgiitRgEagIIAVIIbG9jYXRpb24SSAoMc2VydmljZV90eXBlGAIgASgOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVCCKK1GARqAggBUgtzZXJ2aWNlVHlwZRJpCgltaW5fcHJpY2UYAyABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leUI1orUYMXovCi0KBWNlbnRzEiQSHm1pbl9wcmljZSBtdXN0IG5vdCBiZSBuZWdhdGl2ZVoCEABSCG1pblByaWNlEmkKCW1heF9wcmljZRgEIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5QjWitRgxei8KLQoFY2VudHMSJBIebWF4X3ByaWNlIG11c3Qgbm90IGJlIG5lZ2F0aXZlWgIQAFIIbWF4UHJpY2USIgoHa2V5d29yZBgFIAEoCUIIorUYBFICEGRSB2tleXdvcmQSJwoJcGFnZV9zaXplGAYgASgFQgqitRgGWgQQACBkUghwYWdlU2l6ZRIdCgpwYWdlX3Rva2VuGAcgASgJUglwYWdlVG9rZW4iLwoSQWNjZXB0T3JkZXJSZXF1ZXN0EhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkItkBChhVcGRhdGVPcmRlclN0YXR1c1JlcXVlc3QSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSoQEKCm5ld19zdGF0dXMYAiABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c0JlorUYYRIrbmV3X3N0YXR1cyBtdXN0IGJlIGluX3Byb2dyZXNzIG9yIGNvbXBsZXRlZGoyEhhPUkRFUl9TVEFUVVNfSU5fUFJPR1JFU1MSFk9SREVSX1NUQVRVU19DT01QTEVURURSCW5ld1N0YXR1cyK+AQoWQWRtaW5MaXN0T3JkZXJzUmVxdWVzdBJcCgZzdGF0dXMYASABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c0InorUYIxIdc3RhdHVzIGlzIG5vdCBhbiBvcmRlciBzdGF0dXNqAggBUgZzdGF0dXMSJwoJcGFnZV9zaXplGAIgASgFQgqitRgGWgQQACBkUghwYWdlU2l6ZRIdCgpwYWdlX3Rva2VuGAMgASgJUglwYWdlVG9rZW4iewoSUmV2aWV3T3JkZXJSZXF1ZXN0EhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEhoKCGFwcHJvdmVkGAIgASgIUghhcHByb3ZlZBIuCg1yZWplY3RfcmVhc29uGAMgASgJQgmitRgFUgMQ9ANSDHJlamVjdFJlYXNvbiKACQoXQWRtaW5VcGRhdGVPcmRlclJlcXVlc3QSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSKAoFdGl0bGUYAiABKAlCDaK1GAlSBwgBEMgBIAFIAFIFdGl0bGWIAQESMAoLZGVzY3JpcHRpb24YAyABKAlCCaK1GAVSAxCIJ0gBUgtkZXNjcmlwdGlvbogBARJnCgxzZXJ2aWNlX3R5cGUYBCABKA4yGy5tYXJrZXRwbGFjZS52MS5TZXJ2aWNlVHlwZUIiorUYHmocCAEaGFNFUlZJQ0VfVFlQRV9VTlNQRUNJRklFREgCUgtzZXJ2aWNlVHlwZYgBARJ7CgVwcmljZRgFIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5Qk6itRhKEjJwcmljZSBtdXN0IGJlIG1vcmUgdGhhbiAwIGFuZCBhdCBtb3N0IDEsMDAwLDAwMC4wMHoUChIKBWNlbnRzEglaBwgAIIDC1y9SBXByaWNlElkKCGxvY2F0aW9uGAYgASgOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25CHqK1GBpqGAgBGhRMT0NBVElPTl9VTlNQRUNJRklFREgDUghsb2NhdGlvbogBARIoCgdhZGRyZXNzGAcgASgJQgmitRgFUgMQ/wFIBFIHYWRkcmVzc4gBARKHAQoSc2VydmljZV9zdGFydF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEI9orUYORIrc2VydmljZSB0aW1lcyBtdXN0IGJlIGJldHdlZW4gMTk3MCBhbmQgOTk5OYIBCQgAEICD0f+vB1IQc2VydmljZVN0YXJ0VGltZRKDAQoQc2VydmljZV9lbmRfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCPaK1GDkSK3NlcnZpY2UgdGltZXMgbXVzdCBiZSBiZXR3ZWVuIDE5NzAgYW5kIDk5OTmCAQkIABCAg9H/rwdSDnNlcnZpY2VFbmRUaW1lEmEKBnN0YXR1cxgKIAEoDjIbLm1hcmtldHBsYWNlLnYxLk9yZGVyU3RhdHVzQieitRgjEh1zdGF0dXMgaXMgbm90IGFuIG9yZGVyIHN0YXR1c2oCCAFIBVIGc3RhdHVziAEBEiEKBnJlYXNvbhgLIAEoCUIJorUYBVIDEPQDUgZyZWFzb24SnQEKC3VwZGF0ZV9tYXNrGAwgAygJQnyitRh4cnYadFJyOgV0aXRsZToLZGVzY3JpcHRpb246DHNlcnZpY2VfdHlwZToFcHJpY2U6CGxvY2F0aW9uOgdhZGRyZXNzOhJzZXJ2aWNlX3N0YXJ0X3RpbWU6EHNlcnZpY2VfZW5kX3RpbWU6BnN0YXR1czoGcmVhc29uUgp1cGRhdGVNYXNrQggKBl90aXRsZUIOCgxfZGVzY3JpcHRpb25CDwoNX3NlcnZpY2VfdHlwZUILCglfbG9jYXRpb25CCgoIX2FkZHJlc3NCCQoHX3N0YXR1cyIzChZHZXRPcmRlckhpc3RvcnlSZXF1ZXN0EhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkIlkKFE9yZGVySGlzdG9yeVJlc3BvbnNlEkEKC3RyYW5zaXRpb25zGAEgAygLMh8ubWFya2V0cGxhY2UudjEuT3JkZXJUcmFuc2l0aW9uUgt0cmFuc2l0aW9uczK5GgoGT3JkZXJzErQBCgxQdWJsaXNoT3JkZXISIy5tYXJrZXRwbGFjZS52MS5QdWJsaXNoT3JkZXJSZXF1ZXN0GiMubWFya2V0cGxhY2UudjEuT3JkZXJBY3Rpb25SZXNwb25zZSJairUYRhIfL2FwaS92MS9jdXN0b21lci9vcmRlcnMvcHVibGlzaDIBKkIPb3JkZXJfcHVibGlzaGVkSg9PcmRlciBwdWJsaXNoZWSStRgMEAEaCGN1c3RvbWVyEqQBChJMaXN0TXlBY3RpdmVPcmRlcnMSIS5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVxdWVzdBoiLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXNwb25zZSJHirUYMwoXL2FwaS92MS9jdXN0b21lci9vcmRlcnNCD29yZGVyc19jdXN0b21lckoHU3VjY2Vzc5K1GAwQARoIY3VzdG9tZXISrAEKEkxpc3RNeU9yZGVySGlzdG9yeRIhLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXF1ZXN0GiIubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1Jlc3BvbnNlIk+KtRg7Ch8vYXBpL3YxL2N1c3RvbWVyL29yZGVycy9oaXN0b3J5Qg9vcmRlcnNfY3VzdG9tZXJKB1N1Y2Nlc3OStRgMEAEaCGN1c3RvbWVyEpoBCgpHZXRNeU9yZGVyEh8ubWFya2V0cGxhY2UudjEuR2V0T3JkZXJSZXF1ZXN0GhUubWFya2V0cGxhY2UudjEuT3JkZXIiVIq1GEAKJS9hcGkvdjEvY3VzdG9tZXIvb3JkZXJzL215L3tvcmRlcl9pZH1CDm9yZGVyX2N1c3RvbWVySgdTdWNjZXNzkrUYDBABGghjdXN0b21lchK4AQoNQ2FuY2VsTXlPcmRlchIiLm1hcmtldHBsYWNlLnYxLkNhbmNlbE9yZGVyUmVxdWVzdBojLm1hcmtldHBsYWNlLnYxLk9yZGVyQWN0aW9uUmVzcG9uc2UiXoq1GEoSKS9hcGkvdjEvY3VzdG9tZXIvb3JkZXJzL2NhbmNlbC97b3JkZXJfaWR9QgxvcmRlcl9hY3Rpb25KD09yZGVyIGNhbmNlbGxlZJK1GAwQARoIY3VzdG9tZXISuAEKE0xpc3RBdmFpbGFibGVPcmRlcnMSKi5tYXJrZXRwbGFjZS52MS5MaXN0QXZhaWxhYmxlT3JkZXJzUmVxdWVzdBoiLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXNwb25zZSJRirUYPQohL2FwaS92MS9wcm92aWRlci9vcmRlcnMvYXZhaWxhYmxlQg9vcmRlcnNfcHJvdmlkZXJKB1N1Y2Nlc3OStRgMEAEaCHByb3ZpZGVyEqgBChFHZXRBdmFpbGFibGVPcmRlchIfLm1hcmtldHBsYWNlLnYxLkdldE9yZGVyUmVxdWVzdBoVLm1hcmtldHBsYWNlLnYxLk9yZGVyIluKtRhHCiwvYXBpL3YxL3Byb3ZpZGVyL29yZGVycy9hdmFpbGFibGUve29yZGVyX2lkfUIOb3JkZXJfcHJvdmlkZXJKB1N1Y2Nlc3OStRgMEAEaCHByb3ZpZGVyErUBCgtBY2NlcHRPcmRlchIiLm1hcmtldHBsYWNlLnYxLkFjY2VwdE9yZGVyUmVxdWVzdBojLm1hcmtldHBsYWNlLnYxLk9yZGVyQWN0aW9uUmVzcG9uc2UiXYq1GEkSKS9hcGkvdjEvcHJvdmlkZXIvb3JkZXJzL2FjY2VwdC97b3JkZXJfaWR9QgxvcmRlcl9hY3Rpb25KDk9yZGVyIGFjY2VwdGVkkrUYDBABGghwcm92aWRlchLKAQoRVXBkYXRlT3JkZXJTdGF0dXMSKC5tYXJrZXRwbGFjZS52MS5VcGRhdGVPcmRlclN0YXR1c1JlcXVlc3QaIy5tYXJrZXRwbGFjZS52MS5PcmRlckFjdGlvblJlc3BvbnNlImaKtRhSEikvYXBpL3YxL3Byb3ZpZGVyL29yZGVycy9zdGF0dXMve29yZGVyX2lkfTIBKkIMb3JkZXJfYWN0aW9uShRPcmRlciBzdGF0dXMgdXBkYXRlZJK1GAwQARoIcHJvdmlkZXISoAEKEEdldEFzc2lnbmVkT3JkZXISHy5tYXJrZXRwbGFjZS52MS5HZXRPcmRlclJlcXVlc3QaFS5tYXJrZXRwbGFjZS52MS5PcmRlciJUirUYQAolL2FwaS92MS9wcm92aWRlci9vcmRlcnMvbXkve29yZGVyX2lkfUIOb3JkZXJfcHJvdmlkZXJKB1N1Y2Nlc3OStRgMEAEaCHByb3ZpZGVyErEBChhMaXN0UHJvdmlkZXJBY3RpdmVPcmRlcnMSIS5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVxdWVzdBoiLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXNwb25zZSJOirUYOgoeL2FwaS92MS9wcm92aWRlci9vcmRlcnMvYWN0aXZlQg9vcmRlcnNfcHJvdmlkZXJKB1N1Y2Nlc3OStRgMEAEaCHByb3ZpZGVyEq0BChNMaXN0UHJvdmlkZXJIaXN0b3J5EiEubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1JlcXVlc3QaIi5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVzcG9uc2UiT4q1GDsKHy9hcGkvdjEvcHJvdmlkZXIvb3JkZXJzL2hpc3RvcnlCD29yZGVyc19wcm92aWRlckoHU3VjY2Vzc5K1GAwQARoIcHJvdmlkZXISnQEKD0FkbWluTGlzdE9yZGVycxImLm1hcmtldHBsYWNlLnYxLkFkbWluTGlzdE9yZGVyc1JlcXVlc3QaIi5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVzcG9uc2UiPoq1GC0KFC9hcGkvdjEvYWRtaW4vb3JkZXJzQgxvcmRlcnNfYWRtaW5KB1N1Y2Nlc3OStRgJEAEaBWFkbWluEq4BChZBZG1pbkxpc3RQZW5kaW5nUmV2aWV3EiEubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1JlcXVlc3QaIi5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVzcG9uc2UiTYq1GDwKIy9hcGkvdjEvYWRtaW4vb3JkZXJzL3BlbmRpbmctcmV2aWV3QgxvcmRlcnNfYWRtaW5KB1N1Y2Nlc3OStRgJEAEaBWFkbWluEpEBCg1BZG1pbkdldE9yZGVyEh8ubWFya2V0cGxhY2UudjEuR2V0T3JkZXJSZXF1ZXN0GhUubWFya2V0cGxhY2UudjEuT3JkZXIiSIq1GDcKHy9hcGkvdjEvYWRtaW4vb3JkZXJzL3tvcmRlcl9pZH1CC29yZGVyX2FkbWluSgdTdWNjZXNzkrUYCRABGgVhZG1pbhK9AQoLUmV2aWV3T3JkZXISIi5tYXJrZXRwbGFjZS52MS5SZXZpZXdPcmRlclJlcXVlc3QaIy5tYXJrZXRwbGFjZS52MS5PcmRlckFjdGlvblJlc3BvbnNlImWKtRhUEicvYXBpL3YxL2FkbWluL29yZGVycy97b3JkZXJfaWR9L2FwcHJvdmUyASpCDG9yZGVyX2FjdGlvbkoYT3JkZXIgYXBwcm92YWwgcHJvY2Vzc2VkkrUYCRABGgVhZG1pbhKlAQoQQWRtaW5VcGRhdGVPcmRlchInLm1hcmtldHBsYWNlLnYxLkFkbWluVXBkYXRlT3JkZXJSZXF1ZXN0GhUubWFya2V0cGxhY2UudjEuT3JkZXIiUYq1GEAaHy9hcGkvdjEvYWRtaW4vb3JkZXJzL3tvcmRlcl9pZH0yASpCC29yZGVyX2FkbWluSg1PcmRlciB1cGRhdGVkkrUYCRABGgVhZG1pbhKtAQoQQWRtaW5DYW5jZWxPcmRlchIiLm1hcmtldHBsYWNlLnYxLkNhbmNlbE9yZGVyUmVxdWVzdBojLm1hcmtldHBsYWNlLnYxLk9yZGVyQWN0aW9uUmVzcG9uc2UiUIq1GD8qHy9hcGkvdjEvYWRtaW4vb3JkZXJzL3tvcmRlcl9pZH1CDW9yZGVyX2RlbGV0ZWRKDU9yZGVyIGRlbGV0ZWSStRgJEAEaBWFkbWluEo4BCg9HZXRPcmRlckhpc3RvcnkSJi5tYXJrZXRwbGFjZS52MS5HZXRPcmRlckhpc3RvcnlSZXF1ZXN0GiQubWFya2V0cGxhY2UudjEuT3JkZXJIaXN0b3J5UmVzcG9uc2UiLYq1GCMKIS9hcGkvdjEvb3JkZXJzL3tvcmRlcl9pZH0vaGlzdG9yeZK1GAIQARJKCghHZXRPcmRlchIfLm1hcmtldHBsYWNlLnYxLkdldE9yZGVyUmVxdWVzdBoVLm1hcmtldHBsYWNlLnYxLk9yZGVyIgaStRgCIAFiBnByb3RvMw=="
     )
 
     /// The descriptors of this file's imports (transitively), imports first, then this file's.
@@ -2349,9 +2559,14 @@ public enum OrdersProtoFile {
             base64: "Ch9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvEg9nb29nbGUucHJvdG9idWYiOwoJVGltZXN0YW1wEhgKB3NlY29uZHMYASABKANSB3NlY29uZHMSFAoFbmFub3MYAiABKAVSBW5hbm9zYgZwcm90bzM="
         ),
         ProtoRuntime.EmbeddedFileDescriptor(
+            path: "rpc/v1/rules.proto",
+            dependencies: ["google/protobuf/descriptor.proto"],
+            base64: "ChJycGMvdjEvcnVsZXMucHJvdG8SBnJwYy52MRogZ29vZ2xlL3Byb3RvYnVmL2Rlc2NyaXB0b3IucHJvdG8ioQMKCkZpZWxkUnVsZXMSGgoIcmVxdWlyZWQYASABKAhSCHJlcXVpcmVkEiMKDWVycm9yX21lc3NhZ2UYAiABKAlSDGVycm9yTWVzc2FnZRItCgZzdHJpbmcYCiABKAsyEy5ycGMudjEuU3RyaW5nUnVsZXNIAFIGc3RyaW5nEiQKA2ludBgLIAEoCzIQLnJwYy52MS5JbnRSdWxlc0gAUgNpbnQSLQoGZG91YmxlGAwgASgLMhMucnBjLnYxLkRvdWJsZVJ1bGVzSABSBmRvdWJsZRInCgRlbnVtGA0gASgLMhEucnBjLnYxLkVudW1SdWxlc0gAUgRlbnVtEjMKCHJlcGVhdGVkGA4gASgLMhUucnBjLnYxLlJlcGVhdGVkUnVsZXNIAFIIcmVwZWF0ZWQSMAoHbWVzc2FnZRgPIAEoCzIULnJwYy52MS5NZXNzYWdlUnVsZXNIAFIHbWVzc2FnZRI2Cgl0aW1lc3RhbXAYECABKAsyFi5ycGMudjEuVGltZXN0YW1wUnVsZXNIAFIJdGltZXN0YW1wQgYKBGtpbmQi6gEKC1N0cmluZ1J1bGVzEhwKB21pbl9sZW4YASABKA1IAFIGbWluTGVuiAEBEhwKB21heF9sZW4YAiABKA1IAVIGbWF4TGVuiAEBEiAKCW1heF9ieXRlcxgDIAEoDUgCUghtYXhCeXRlc4gBARIbCglub3RfYmxhbmsYBCABKAhSCG5vdEJsYW5rEhQKBWNoYXJzGAUgASgJUgVjaGFycxIUCgVlbWFpbBgGIAEoCFIFZW1haWwSDgoCaW4YByADKAlSAmluQgoKCF9taW5fbGVuQgoKCF9tYXhfbGVuQgwKCl9tYXhfYnl0ZXMigAEKCEludFJ1bGVzEhMKAmd0GAEgASgDSABSAmd0iAEBEhUKA2d0ZRgCIAEoA0gBUgNndGWIAQESEwoCbHQYAyABKANIAlICbHSIAQESFQoDbHRlGAQgASgDSANSA2x0ZYgBAUIFCgNfZ3RCBgoEX2d0ZUIFCgNfbHRCBgoEX2x0ZSKbAQoLRG91YmxlUnVsZXMSEwoCZ3QYASABKAFIAFICZ3SIAQESFQoDZ3RlGAIgASgBSAFSA2d0ZYgBARITCgJsdBgDIAEoAUgCUgJsdIgBARIVCgNsdGUYBCABKAFIA1IDbHRliAEBEhYKBmZpbml0ZRgFIAEoCFIGZmluaXRlQgUKA19ndEIGCgRfZ3RlQgUKA19sdEIGCgRfbHRlIlUKCUVudW1SdWxlcxIhCgxkZWZpbmVkX29ubHkYASABKAhSC2RlZmluZWRPbmx5Eg4KAmluGAIgAygJUgJpbhIVCgZub3RfaW4YAyADKAlSBW5vdEluIpkBCg1SZXBlYXRlZFJ1bGVzEiAKCW1pbl9pdGVtcxgBIAEoDUgAUghtaW5JdGVtc4gBARIgCgltYXhfaXRlbXMYAiABKA1IAVIIbWF4SXRlbXOIAQESKAoFaXRlbXMYAyABKAsyEi5ycGMudjEuRmllbGRSdWxlc1IFaXRlbXNCDAoKX21pbl9pdGVtc0IMCgpfbWF4X2l0ZW1zIo8BCgxNZXNzYWdlUnVsZXMSNQoGZmllbGRzGAEgAygLMh0ucnBjLnYxLk1lc3NhZ2VSdWxlcy5TdWJGaWVsZFIGZmllbGRzGkgKCFN1YkZpZWxkEhIKBG5hbWUYASABKAlSBG5hbWUSKAoFcnVsZXMYAiABKAsyEi5ycGMudjEuRmllbGRSdWxlc1IFcnVsZXMieQoOVGltZXN0YW1wUnVsZXMSJAoLZ3RlX3NlY29uZHMYASABKANIAFIKZ3RlU2Vjb25kc4gBARIiCgpsdF9zZWNvbmRzGAIgASgDSAFSCWx0U2Vjb25kc4gBAUIOCgxfZ3RlX3NlY29uZHNCDQoLX2x0X3NlY29uZHMiTQoKT25lb2ZSdWxlcxIaCghyZXF1aXJlZBgBIAEoCFIIcmVxdWlyZWQSIwoNZXJyb3JfbWVzc2FnZRgCIAEoCVIMZXJyb3JNZXNzYWdlOkkKBXJ1bGVzEh0uZ29vZ2xlLnByb3RvYnVmLkZpZWxkT3B0aW9ucxjUhgMgASgLMhIucnBjLnYxLkZpZWxkUnVsZXNSBXJ1bGVzOlQKC29uZW9mX3J1bGVzEh0uZ29vZ2xlLnByb3RvYnVmLk9uZW9mT3B0aW9ucxjVhgMgASgLMhIucnBjLnYxLk9uZW9mUnVsZXNSCm9uZW9mUnVsZXNiBnByb3RvMw=="
+        ),
+        ProtoRuntime.EmbeddedFileDescriptor(
             path: "marketplace/v1/common.proto",
-            dependencies: [],
-            base64: "ChttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8SDm1hcmtldHBsYWNlLnYxIh0KBU1vbmV5EhQKBWNlbnRzGAEgASgDUgVjZW50cyJyCgdBZGRyZXNzEhYKBnN0cmVldBgBIAEoCVIGc3RyZWV0EhIKBGNpdHkYAiABKAlSBGNpdHkSHwoLcG9zdGFsX2NvZGUYAyABKAlSCnBvc3RhbENvZGUSGgoIZGlzdHJpY3QYBCABKAlSCGRpc3RyaWN0KlIKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEhEKDVJPTEVfQ1VTVE9NRVIQARIRCg1ST0xFX1BST1ZJREVSEAISDgoKUk9MRV9BRE1JThADKuwBCgtTZXJ2aWNlVHlwZRIcChhTRVJWSUNFX1RZUEVfVU5TUEVDSUZJRUQQABIgChxTRVJWSUNFX1RZUEVfQ0xFQU5JTkdfUkVQQUlSEAESHgoaU0VSVklDRV9UWVBFX0lUX1RFQ0hOT0xPR1kQAhIjCh9TRVJWSUNFX1RZUEVfRURVQ0FUSU9OX1RSQUlOSU5HEAMSHAoYU0VSVklDRV9UWVBFX0xJRkVfSEVBTFRIEAQSIgoeU0VSVklDRV9UWVBFX0RFU0lHTl9DT05TVUxUSU5HEAUSFgoSU0VSVklDRV9UWVBFX09USEVSEAYqhAEKCExvY2F0aW9uEhgKFExPQ0FUSU9OX1VOU1BFQ0lGSUVEEAASEgoOTE9DQVRJT05fTk9SVEgQARISCg5MT0NBVElPTl9TT1VUSBACEhEKDUxPQ0FUSU9OX0VBU1QQAxIRCg1MT0NBVElPTl9XRVNUEAQSEAoMTE9DQVRJT05fTUlEEAUq8gEKC09yZGVyU3RhdHVzEhwKGE9SREVSX1NUQVRVU19VTlNQRUNJRklFRBAAEh8KG09SREVSX1NUQVRVU19QRU5ESU5HX1JFVklFVxABEhgKFE9SREVSX1NUQVRVU19QRU5ESU5HEAISGQoVT1JERVJfU1RBVFVTX0FDQ0VQVEVEEAMSHAoYT1JERVJfU1RBVFVTX0lOX1BST0dSRVNTEAQSGgoWT1JERVJfU1RBVFVTX0NPTVBMRVRFRBAFEhkKFU9SREVSX1NUQVRVU19SRVZJRVdFRBAGEhoKFk9SREVSX1NUQVRVU19DQU5DRUxMRUQQBypjCg1QYXltZW50U3RhdHVzEh4KGlBBWU1FTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVUEFZTUVOVF9TVEFUVVNfVU5QQUlEEAESFwoTUEFZTUVOVF9TVEFUVVNfUEFJRBACYgZwcm90bzM="
+            dependencies: ["rpc/v1/rules.proto"],
+            base64: "ChttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8SDm1hcmtldHBsYWNlLnYxGhJycGMvdjEvcnVsZXMucHJvdG8iHQoFTW9uZXkSFAoFY2VudHMYASABKANSBWNlbnRzIpsBCgdBZGRyZXNzEiEKBnN0cmVldBgBIAEoCUIJorUYBVIDEP8BUgZzdHJlZXQSHAoEY2l0eRgCIAEoCUIIorUYBFICEGRSBGNpdHkSKQoLcG9zdGFsX2NvZGUYAyABKAlCCKK1GARSAhAUUgpwb3N0YWxDb2RlEiQKCGRpc3RyaWN0GAQgASgJQgiitRgEUgIQZFIIZGlzdHJpY3QqUgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASEQoNUk9MRV9DVVNUT01FUhABEhEKDVJPTEVfUFJPVklERVIQAhIOCgpST0xFX0FETUlOEAMq7AEKC1NlcnZpY2VUeXBlEhwKGFNFUlZJQ0VfVFlQRV9VTlNQRUNJRklFRBAAEiAKHFNFUlZJQ0VfVFlQRV9DTEVBTklOR19SRVBBSVIQARIeChpTRVJWSUNFX1RZUEVfSVRfVEVDSE5PTE9HWRACEiMKH1NFUlZJQ0VfVFlQRV9FRFVDQVRJT05fVFJBSU5JTkcQAxIcChhTRVJWSUNFX1RZUEVfTElGRV9IRUFMVEgQBBIiCh5TRVJWSUNFX1RZUEVfREVTSUdOX0NPTlNVTFRJTkcQBRIWChJTRVJWSUNFX1RZUEVfT1RIRVIQBiqEAQoITG9jYXRpb24SGAoUTE9DQVRJT05fVU5TUEVDSUZJRUQQABISCg5MT0NBVElPTl9OT1JUSBABEhIKDkxPQ0FUSU9OX1NPVVRIEAISEQoNTE9DQVRJT05fRUFTVBADEhEKDUxPQ0FUSU9OX1dFU1QQBBIQCgxMT0NBVElPTl9NSUQQBSryAQoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASHwobT1JERVJfU1RBVFVTX1BFTkRJTkdfUkVWSUVXEAESGAoUT1JERVJfU1RBVFVTX1BFTkRJTkcQAhIZChVPUkRFUl9TVEFUVVNfQUNDRVBURUQQAxIcChhPUkRFUl9TVEFUVVNfSU5fUFJPR1JFU1MQBBIaChZPUkRFUl9TVEFUVVNfQ09NUExFVEVEEAUSGQoVT1JERVJfU1RBVFVTX1JFVklFV0VEEAYSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAHKmMKDVBheW1lbnRTdGF0dXMSHgoaUEFZTUVOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVQQVlNRU5UX1NUQVRVU19VTlBBSUQQARIXChNQQVlNRU5UX1NUQVRVU19QQUlEEAJiBnByb3RvMw=="
         ),
         ProtoRuntime.EmbeddedFileDescriptor(
             path: "rpc/v1/options.proto",

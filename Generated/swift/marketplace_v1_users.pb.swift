@@ -3476,14 +3476,498 @@ public struct GetProviderProfileRequest: ProtoRuntime.Message {
     }
 }
 
+extension CustomerProfile {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if let v1 = self.structuredAddress {
+            do throws(ProtoRuntime.FieldViolation) {
+                try v1.validate()
+            } catch { throw error.under("structured_address") }
+        }
+    }
+}
+
+extension Certification {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if !ProtoRuntime.FieldCheck.length(self.name, min: 0, max: 200, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "name", reason: "must be at most 200 characters and 800 bytes")
+        }
+        if ProtoRuntime.FieldCheck.isBlank(self.name) {
+            throw ProtoRuntime.FieldViolation(field: "name", reason: "must not be blank")
+        }
+        if !ProtoRuntime.FieldCheck.length(self.fileUrl, min: 0, max: 500, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "file_url", reason: "must be at most 500 characters and 2000 bytes")
+        }
+    }
+}
+
+extension ProviderProfile {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        for (v1, v2) in self.certifications.enumerated() {
+            do throws(ProtoRuntime.FieldViolation) {
+                try v2.validate()
+            } catch { throw error.under("certifications[\(v1)]") }
+        }
+    }
+}
+
+extension CreateCustomerProfileRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if let v1 = self.location {
+            switch v1.protoValue {
+            case 1, 2, 3, 4, 5:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "location", reason: "must be one of NORTH, SOUTH, EAST, WEST, MID")
+            }
+        }
+        if let v2 = self.address {
+            if !ProtoRuntime.FieldCheck.length(v2, min: 0, max: 255, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "address", reason: "must be at most 255 characters and 1020 bytes")
+            }
+        }
+        if let v3 = self.budgetPreference {
+            if !(v3.cents >= 0 && v3.cents <= 100000000) {
+                throw ProtoRuntime.FieldViolation(field: "budget_preference.cents", reason: "must be between 0 and 100000000", message: "budget_preference must be between 0 and 1000000")
+            }
+        }
+        if let v4 = self.fullName {
+            if !ProtoRuntime.FieldCheck.length(v4, min: 0, max: 100, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "full_name", reason: "must be at most 100 characters and 400 bytes")
+            }
+        }
+        if let v5 = self.phone {
+            if !ProtoRuntime.FieldCheck.length(v5, min: 0, max: 32, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "phone", reason: "must be at most 32 characters and 128 bytes")
+            }
+        }
+        if let v6 = self.structuredAddress {
+            do throws(ProtoRuntime.FieldViolation) {
+                try v6.validate()
+            } catch { throw error.under("structured_address") }
+        }
+        for (v7, v8) in self.preferredServiceTypes.enumerated() {
+            switch v8.protoValue {
+            case 1, 2, 3, 4, 5, 6:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "preferred_service_types[\(v7)]", reason: "must be one of CLEANING_REPAIR, IT_TECHNOLOGY, EDUCATION_TRAINING, LIFE_HEALTH, DESIGN_CONSULTING, OTHER")
+            }
+        }
+    }
+}
+
+extension UpdateCustomerProfileRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if let v1 = self.location {
+            switch v1.protoValue {
+            case 1, 2, 3, 4, 5:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "location", reason: "must be one of NORTH, SOUTH, EAST, WEST, MID")
+            }
+        }
+        if let v2 = self.address {
+            if !ProtoRuntime.FieldCheck.length(v2, min: 0, max: 255, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "address", reason: "must be at most 255 characters and 1020 bytes")
+            }
+        }
+        if let v3 = self.budgetPreference {
+            if !(v3.cents >= 0 && v3.cents <= 100000000) {
+                throw ProtoRuntime.FieldViolation(field: "budget_preference.cents", reason: "must be between 0 and 100000000", message: "budget_preference must be between 0 and 1000000")
+            }
+        }
+        if let v4 = self.fullName {
+            if !ProtoRuntime.FieldCheck.length(v4, min: 0, max: 100, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "full_name", reason: "must be at most 100 characters and 400 bytes")
+            }
+        }
+        if let v5 = self.phone {
+            if !ProtoRuntime.FieldCheck.length(v5, min: 0, max: 32, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "phone", reason: "must be at most 32 characters and 128 bytes")
+            }
+        }
+        if let v6 = self.structuredAddress {
+            do throws(ProtoRuntime.FieldViolation) {
+                try v6.validate()
+            } catch { throw error.under("structured_address") }
+        }
+        for (v7, v8) in self.preferredServiceTypes.enumerated() {
+            switch v8.protoValue {
+            case 1, 2, 3, 4, 5, 6:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "preferred_service_types[\(v7)]", reason: "must be one of CLEANING_REPAIR, IT_TECHNOLOGY, EDUCATION_TRAINING, LIFE_HEALTH, DESIGN_CONSULTING, OTHER")
+            }
+        }
+        for (v9, v10) in self.updateMask.enumerated() {
+            switch v10 {
+            case "location", "address", "budget_preference", "full_name", "phone", "structured_address", "preferred_service_types":
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "update_mask[\(v9)]", reason: "must be one of location, address, budget_preference, full_name, phone, structured_address, preferred_service_types")
+            }
+        }
+    }
+}
+
+extension CreateProviderProfileRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if self.skills.count > 50 {
+            throw ProtoRuntime.FieldViolation(field: "skills", reason: "may hold at most 50 entries")
+        }
+        for (v1, v2) in self.skills.enumerated() {
+            if !ProtoRuntime.FieldCheck.length(v2, min: 0, max: 50, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "skills[\(v1)]", reason: "must be at most 50 characters and 200 bytes")
+            }
+            if ProtoRuntime.FieldCheck.isBlank(v2) {
+                throw ProtoRuntime.FieldViolation(field: "skills[\(v1)]", reason: "must not be blank")
+            }
+        }
+        if let v3 = self.experienceYears {
+            if !(v3 >= 0 && v3 <= 80) {
+                throw ProtoRuntime.FieldViolation(field: "experience_years", reason: "must be between 0 and 80")
+            }
+        }
+        if let v4 = self.hourlyRate {
+            if !(v4.cents >= 0 && v4.cents <= 100000000) {
+                throw ProtoRuntime.FieldViolation(field: "hourly_rate.cents", reason: "must be between 0 and 100000000", message: "hourly_rate must be between 0 and 1000000")
+            }
+        }
+        if let v5 = self.availability {
+            if !ProtoRuntime.FieldCheck.length(v5, min: 0, max: 255, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "availability", reason: "must be at most 255 characters and 1020 bytes")
+            }
+        }
+        if self.portfolio.count > 50 {
+            throw ProtoRuntime.FieldViolation(field: "portfolio", reason: "may hold at most 50 entries")
+        }
+        for (v6, v7) in self.portfolio.enumerated() {
+            if !ProtoRuntime.FieldCheck.length(v7, min: 0, max: 500, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "portfolio[\(v6)]", reason: "must be at most 500 characters and 2000 bytes")
+            }
+            if ProtoRuntime.FieldCheck.isBlank(v7) {
+                throw ProtoRuntime.FieldViolation(field: "portfolio[\(v6)]", reason: "must not be blank")
+            }
+        }
+        if let v8 = self.fullName {
+            if !ProtoRuntime.FieldCheck.length(v8, min: 0, max: 100, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "full_name", reason: "must be at most 100 characters and 400 bytes")
+            }
+        }
+        if let v9 = self.phone {
+            if !ProtoRuntime.FieldCheck.length(v9, min: 0, max: 32, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "phone", reason: "must be at most 32 characters and 128 bytes")
+            }
+        }
+        if self.certifications.count > 20 {
+            throw ProtoRuntime.FieldViolation(field: "certifications", reason: "may hold at most 20 entries")
+        }
+        for (v10, v11) in self.certifications.enumerated() {
+            do throws(ProtoRuntime.FieldViolation) {
+                try v11.validate()
+            } catch { throw error.under("certifications[\(v10)]") }
+        }
+        for (v12, v13) in self.serviceAreas.enumerated() {
+            switch v13.protoValue {
+            case 1, 2, 3, 4, 5:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "service_areas[\(v12)]", reason: "must be one of NORTH, SOUTH, EAST, WEST, MID")
+            }
+        }
+        for (v14, v15) in self.serviceTypes.enumerated() {
+            switch v15.protoValue {
+            case 1, 2, 3, 4, 5, 6:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "service_types[\(v14)]", reason: "must be one of CLEANING_REPAIR, IT_TECHNOLOGY, EDUCATION_TRAINING, LIFE_HEALTH, DESIGN_CONSULTING, OTHER")
+            }
+        }
+    }
+}
+
+extension UpdateProviderProfileRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if self.skills.count > 50 {
+            throw ProtoRuntime.FieldViolation(field: "skills", reason: "may hold at most 50 entries")
+        }
+        for (v1, v2) in self.skills.enumerated() {
+            if !ProtoRuntime.FieldCheck.length(v2, min: 0, max: 50, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "skills[\(v1)]", reason: "must be at most 50 characters and 200 bytes")
+            }
+            if ProtoRuntime.FieldCheck.isBlank(v2) {
+                throw ProtoRuntime.FieldViolation(field: "skills[\(v1)]", reason: "must not be blank")
+            }
+        }
+        if let v3 = self.experienceYears {
+            if !(v3 >= 0 && v3 <= 80) {
+                throw ProtoRuntime.FieldViolation(field: "experience_years", reason: "must be between 0 and 80")
+            }
+        }
+        if let v4 = self.hourlyRate {
+            if !(v4.cents >= 0 && v4.cents <= 100000000) {
+                throw ProtoRuntime.FieldViolation(field: "hourly_rate.cents", reason: "must be between 0 and 100000000", message: "hourly_rate must be between 0 and 1000000")
+            }
+        }
+        if let v5 = self.availability {
+            if !ProtoRuntime.FieldCheck.length(v5, min: 0, max: 255, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "availability", reason: "must be at most 255 characters and 1020 bytes")
+            }
+        }
+        if self.portfolio.count > 50 {
+            throw ProtoRuntime.FieldViolation(field: "portfolio", reason: "may hold at most 50 entries")
+        }
+        for (v6, v7) in self.portfolio.enumerated() {
+            if !ProtoRuntime.FieldCheck.length(v7, min: 0, max: 500, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "portfolio[\(v6)]", reason: "must be at most 500 characters and 2000 bytes")
+            }
+            if ProtoRuntime.FieldCheck.isBlank(v7) {
+                throw ProtoRuntime.FieldViolation(field: "portfolio[\(v6)]", reason: "must not be blank")
+            }
+        }
+        if let v8 = self.fullName {
+            if !ProtoRuntime.FieldCheck.length(v8, min: 0, max: 100, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "full_name", reason: "must be at most 100 characters and 400 bytes")
+            }
+        }
+        if let v9 = self.phone {
+            if !ProtoRuntime.FieldCheck.length(v9, min: 0, max: 32, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "phone", reason: "must be at most 32 characters and 128 bytes")
+            }
+        }
+        if self.certifications.count > 20 {
+            throw ProtoRuntime.FieldViolation(field: "certifications", reason: "may hold at most 20 entries")
+        }
+        for (v10, v11) in self.certifications.enumerated() {
+            do throws(ProtoRuntime.FieldViolation) {
+                try v11.validate()
+            } catch { throw error.under("certifications[\(v10)]") }
+        }
+        for (v12, v13) in self.serviceAreas.enumerated() {
+            switch v13.protoValue {
+            case 1, 2, 3, 4, 5:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "service_areas[\(v12)]", reason: "must be one of NORTH, SOUTH, EAST, WEST, MID")
+            }
+        }
+        for (v14, v15) in self.serviceTypes.enumerated() {
+            switch v15.protoValue {
+            case 1, 2, 3, 4, 5, 6:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "service_types[\(v14)]", reason: "must be one of CLEANING_REPAIR, IT_TECHNOLOGY, EDUCATION_TRAINING, LIFE_HEALTH, DESIGN_CONSULTING, OTHER")
+            }
+        }
+        for (v16, v17) in self.updateMask.enumerated() {
+            switch v17 {
+            case "skills", "experience_years", "hourly_rate", "availability", "portfolio", "full_name", "phone", "certifications", "service_areas", "service_types":
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "update_mask[\(v16)]", reason: "must be one of skills, experience_years, hourly_rate, availability, portfolio, full_name, phone, certifications, service_areas, service_types")
+            }
+        }
+    }
+}
+
+extension AdminListUsersRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        switch self.role.protoValue {
+        case 0, 1, 2, 3:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "role", reason: "must be one of UNSPECIFIED, CUSTOMER, PROVIDER, ADMIN")
+        }
+        if !(self.pageSize >= 0 && self.pageSize <= 100) {
+            throw ProtoRuntime.FieldViolation(field: "page_size", reason: "must be between 0 and 100")
+        }
+    }
+}
+
+extension UserDetail {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if case .customer(let v1)? = self.profile {
+            do throws(ProtoRuntime.FieldViolation) {
+                try v1.validate()
+            } catch { throw error.under("customer") }
+        }
+        if case .provider(let v2)? = self.profile {
+            do throws(ProtoRuntime.FieldViolation) {
+                try v2.validate()
+            } catch { throw error.under("provider") }
+        }
+    }
+}
+
+extension AdminUpdateUserRequest {
+    /// Allowed: A-Za-z0-9_.-
+    private static let _chars0: [ClosedRange<UInt32>] = [0x2D...0x2E, 0x30...0x39, 0x41...0x5A, 0x5F...0x5F, 0x61...0x7A]
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if let v1 = self.username {
+            if !ProtoRuntime.FieldCheck.length(v1, min: 3, max: 50, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "username", reason: "must be 3-50 characters and at most 200 bytes", message: "username must be 3-50 characters of letters, digits, '_', '.' and '-'")
+            }
+            if !ProtoRuntime.FieldCheck.onlyAllowed(v1, Self._chars0) {
+                throw ProtoRuntime.FieldViolation(field: "username", reason: "must hold only the characters A-Za-z0-9_.-", message: "username must be 3-50 characters of letters, digits, '_', '.' and '-'")
+            }
+        }
+        if let v2 = self.email {
+            if !ProtoRuntime.FieldCheck.isEmailAddress(v2) {
+                throw ProtoRuntime.FieldViolation(field: "email", reason: "is not a valid e-mail address")
+            }
+        }
+        if let v3 = self.role {
+            switch v3.protoValue {
+            case 1, 2, 3:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "role", reason: "must be one of CUSTOMER, PROVIDER, ADMIN", message: "role must be CUSTOMER, PROVIDER or ADMIN")
+            }
+        }
+        if let v4 = self.location {
+            switch v4.protoValue {
+            case 1, 2, 3, 4, 5:
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "location", reason: "must be one of NORTH, SOUTH, EAST, WEST, MID")
+            }
+        }
+        if let v5 = self.address {
+            if !ProtoRuntime.FieldCheck.length(v5, min: 0, max: 255, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "address", reason: "must be at most 255 characters and 1020 bytes")
+            }
+        }
+        if let v6 = self.budgetPreference {
+            if !(v6.cents >= 0 && v6.cents <= 100000000) {
+                throw ProtoRuntime.FieldViolation(field: "budget_preference.cents", reason: "must be between 0 and 100000000", message: "budget_preference must be between 0 and 1000000")
+            }
+        }
+        if self.skills.count > 50 {
+            throw ProtoRuntime.FieldViolation(field: "skills", reason: "may hold at most 50 entries")
+        }
+        for (v7, v8) in self.skills.enumerated() {
+            if !ProtoRuntime.FieldCheck.length(v8, min: 0, max: 50, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "skills[\(v7)]", reason: "must be at most 50 characters and 200 bytes")
+            }
+            if ProtoRuntime.FieldCheck.isBlank(v8) {
+                throw ProtoRuntime.FieldViolation(field: "skills[\(v7)]", reason: "must not be blank")
+            }
+        }
+        if let v9 = self.experienceYears {
+            if !(v9 >= 0 && v9 <= 80) {
+                throw ProtoRuntime.FieldViolation(field: "experience_years", reason: "must be between 0 and 80")
+            }
+        }
+        if let v10 = self.hourlyRate {
+            if !(v10.cents >= 0 && v10.cents <= 100000000) {
+                throw ProtoRuntime.FieldViolation(field: "hourly_rate.cents", reason: "must be between 0 and 100000000", message: "hourly_rate must be between 0 and 1000000")
+            }
+        }
+        if let v11 = self.availability {
+            if !ProtoRuntime.FieldCheck.length(v11, min: 0, max: 255, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "availability", reason: "must be at most 255 characters and 1020 bytes")
+            }
+        }
+        if self.portfolio.count > 50 {
+            throw ProtoRuntime.FieldViolation(field: "portfolio", reason: "may hold at most 50 entries")
+        }
+        for (v12, v13) in self.portfolio.enumerated() {
+            if !ProtoRuntime.FieldCheck.length(v13, min: 0, max: 500, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "portfolio[\(v12)]", reason: "must be at most 500 characters and 2000 bytes")
+            }
+            if ProtoRuntime.FieldCheck.isBlank(v13) {
+                throw ProtoRuntime.FieldViolation(field: "portfolio[\(v12)]", reason: "must not be blank")
+            }
+        }
+        if let v14 = self.fullName {
+            if !ProtoRuntime.FieldCheck.length(v14, min: 0, max: 100, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "full_name", reason: "must be at most 100 characters and 400 bytes")
+            }
+        }
+        if let v15 = self.phone {
+            if !ProtoRuntime.FieldCheck.length(v15, min: 0, max: 32, maxBytes: Int.max) {
+                throw ProtoRuntime.FieldViolation(field: "phone", reason: "must be at most 32 characters and 128 bytes")
+            }
+        }
+        for (v16, v17) in self.updateMask.enumerated() {
+            switch v17 {
+            case "username", "email", "role", "location", "address", "budget_preference", "full_name", "phone", "structured_address", "preferred_service_types", "skills", "experience_years", "hourly_rate", "availability", "portfolio", "certifications", "service_areas", "service_types":
+                break
+            default:
+                throw ProtoRuntime.FieldViolation(field: "update_mask[\(v16)]", reason: "must be one of username, email, role, location, address, budget_preference, full_name, phone, structured_address, preferred_service_types, skills, experience_years, hourly_rate, availability, portfolio, certifications, service_areas, service_types")
+            }
+        }
+    }
+}
+
+extension VerifyProviderRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if !ProtoRuntime.FieldCheck.length(self.reason, min: 0, max: 500, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "reason", reason: "must be at most 500 characters and 2000 bytes")
+        }
+        if ProtoRuntime.FieldCheck.isBlank(self.reason) {
+            throw ProtoRuntime.FieldViolation(field: "reason", reason: "must not be blank")
+        }
+    }
+}
+
+extension SearchProvidersRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        switch self.area.protoValue {
+        case 0, 1, 2, 3, 4, 5:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "area", reason: "must be one of UNSPECIFIED, NORTH, SOUTH, EAST, WEST, MID")
+        }
+        switch self.serviceType.protoValue {
+        case 0, 1, 2, 3, 4, 5, 6:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "service_type", reason: "must be one of UNSPECIFIED, CLEANING_REPAIR, IT_TECHNOLOGY, EDUCATION_TRAINING, LIFE_HEALTH, DESIGN_CONSULTING, OTHER")
+        }
+        if !ProtoRuntime.FieldCheck.length(self.skill, min: 0, max: 50, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "skill", reason: "must be at most 50 characters and 200 bytes")
+        }
+        if !(self.minRating >= 0.0 && self.minRating <= 5.0) {
+            throw ProtoRuntime.FieldViolation(field: "min_rating", reason: "must be between 0 and 5")
+        }
+        if !(self.pageSize >= 0 && self.pageSize <= 100) {
+            throw ProtoRuntime.FieldViolation(field: "page_size", reason: "must be between 0 and 100")
+        }
+    }
+}
+
+extension SearchProvidersResponse {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        for (v1, v2) in self.providers.enumerated() {
+            do throws(ProtoRuntime.FieldViolation) {
+                try v2.validate()
+            } catch { throw error.under("providers[\(v1)]") }
+        }
+    }
+}
+
 /// The schema of `marketplace/v1/users.proto`, embedded as a `google.protobuf.FileDescriptorProto`.
 public enum UsersProtoFile {
     /// This file's descriptor.
     public static let descriptor =
     ProtoRuntime.EmbeddedFileDescriptor(
         path: "marketplace/v1/users.proto",
-        dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/auth.proto", "marketplace/v1/common.proto", "gateway/v1/http.proto", "rpc/v1/options.proto"],
-        base64: "ChptYXJrZXRwbGFjZS92MS91c2Vycy5wcm90bxIObWFya2V0cGxhY2UudjEaH2dvb2dsZS9wcm90b2J1Zi90aW1lc3RhbXAucHJvdG8aGW1hcmtldHBsYWNlL3YxL2F1dGgucHJvdG8aG21hcmtldHBsYWNlL3YxL2NvbW1vbi5wcm90bxoVZ2F0ZXdheS92MS9odHRwLnByb3RvGhRycGMvdjEvb3B0aW9ucy5wcm90byKEBAoPQ3VzdG9tZXJQcm9maWxlEhcKB3VzZXJfaWQYASABKANSBnVzZXJJZBIbCglmdWxsX25hbWUYAiABKAlSCGZ1bGxOYW1lEhQKBXBob25lGAMgASgJUgVwaG9uZRI0Cghsb2NhdGlvbhgEIAEoDjIYLm1hcmtldHBsYWNlLnYxLkxvY2F0aW9uUghsb2NhdGlvbhIYCgdhZGRyZXNzGAUgASgJUgdhZGRyZXNzEkYKEnN0cnVjdHVyZWRfYWRkcmVzcxgGIAEoCzIXLm1hcmtldHBsYWNlLnYxLkFkZHJlc3NSEXN0cnVjdHVyZWRBZGRyZXNzEkIKEWJ1ZGdldF9wcmVmZXJlbmNlGAcgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSEGJ1ZGdldFByZWZlcmVuY2USUwoXcHJlZmVycmVkX3NlcnZpY2VfdHlwZXMYCCADKA4yGy5tYXJrZXRwbGFjZS52MS5TZXJ2aWNlVHlwZVIVcHJlZmVycmVkU2VydmljZVR5cGVzEjkKCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgljcmVhdGVkQXQSOQoKdXBkYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCXVwZGF0ZWRBdCI+Cg1DZXJ0aWZpY2F0aW9uEhIKBG5hbWUYASABKAlSBG5hbWUSGQoIZmlsZV91cmwYAiABKAlSB2ZpbGVVcmwioQYKD1Byb3ZpZGVyUHJvZmlsZRIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSGwoJZnVsbF9uYW1lGAIgASgJUghmdWxsTmFtZRIUCgVwaG9uZRgDIAEoCVIFcGhvbmUSFgoGc2tpbGxzGAQgAygJUgZza2lsbHMSKQoQZXhwZXJpZW5jZV95ZWFycxgFIAEoBVIPZXhwZXJpZW5jZVllYXJzEjYKC2hvdXJseV9yYXRlGAYgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSCmhvdXJseVJhdGUSIgoMYXZhaWxhYmlsaXR5GAcgASgJUgxhdmFpbGFiaWxpdHkSHAoJcG9ydGZvbGlvGAggAygJUglwb3J0Zm9saW8SFgoGcmF0aW5nGAkgASgBUgZyYXRpbmcSIwoNdG90YWxfcmV2aWV3cxgKIAEoBVIMdG90YWxSZXZpZXdzEkUKDmNlcnRpZmljYXRpb25zGAsgAygLMh0ubWFya2V0cGxhY2UudjEuQ2VydGlmaWNhdGlvblIOY2VydGlmaWNhdGlvbnMSPQoNc2VydmljZV9hcmVhcxgMIAMoDjIYLm1hcmtldHBsYWNlLnYxLkxvY2F0aW9uUgxzZXJ2aWNlQXJlYXMSQAoNc2VydmljZV90eXBlcxgNIAMoDjIbLm1hcmtldHBsYWNlLnYxLlNlcnZpY2VUeXBlUgxzZXJ2aWNlVHlwZXMSKQoQY29tcGxldGVkX29yZGVycxgOIAEoBVIPY29tcGxldGVkT3JkZXJzEhoKCHZlcmlmaWVkGA8gASgIUgh2ZXJpZmllZBIrChF2ZXJpZmljYXRpb25fbm90ZRgQIAEoCVIQdmVyaWZpY2F0aW9uTm90ZRIWCgZhY3RpdmUYESABKAhSBmFjdGl2ZRI5CgpjcmVhdGVkX2F0GBIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIJY3JlYXRlZEF0EjkKCnVwZGF0ZWRfYXQYEyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgl1cGRhdGVkQXQiFQoTR2V0TXlQcm9maWxlUmVxdWVzdCLHAwocQ3JlYXRlQ3VzdG9tZXJQcm9maWxlUmVxdWVzdBI5Cghsb2NhdGlvbhgBIAEoDjIYLm1hcmtldHBsYWNlLnYxLkxvY2F0aW9uSABSCGxvY2F0aW9uiAEBEh0KB2FkZHJlc3MYAiABKAlIAVIHYWRkcmVzc4gBARJCChFidWRnZXRfcHJlZmVyZW5jZRgDIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UhBidWRnZXRQcmVmZXJlbmNlEiAKCWZ1bGxfbmFtZRgEIAEoCUgCUghmdWxsTmFtZYgBARIZCgVwaG9uZRgFIAEoCUgDUgVwaG9uZYgBARJGChJzdHJ1Y3R1cmVkX2FkZHJlc3MYBiABKAsyFy5tYXJrZXRwbGFjZS52MS5BZGRyZXNzUhFzdHJ1Y3R1cmVkQWRkcmVzcxJTChdwcmVmZXJyZWRfc2VydmljZV90eXBlcxgHIAMoDjIbLm1hcmtldHBsYWNlLnYxLlNlcnZpY2VUeXBlUhVwcmVmZXJyZWRTZXJ2aWNlVHlwZXNCCwoJX2xvY2F0aW9uQgoKCF9hZGRyZXNzQgwKCl9mdWxsX25hbWVCCAoGX3Bob25lIugDChxVcGRhdGVDdXN0b21lclByb2ZpbGVSZXF1ZXN0EjkKCGxvY2F0aW9uGAEgASgOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25IAFIIbG9jYXRpb26IAQESHQoHYWRkcmVzcxgCIAEoCUgBUgdhZGRyZXNziAEBEkIKEWJ1ZGdldF9wcmVmZXJlbmNlGAMgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSEGJ1ZGdldFByZWZlcmVuY2USIAoJZnVsbF9uYW1lGAQgASgJSAJSCGZ1bGxOYW1liAEBEhkKBXBob25lGAUgASgJSANSBXBob25liAEBEkYKEnN0cnVjdHVyZWRfYWRkcmVzcxgGIAEoCzIXLm1hcmtldHBsYWNlLnYxLkFkZHJlc3NSEXN0cnVjdHVyZWRBZGRyZXNzElMKF3ByZWZlcnJlZF9zZXJ2aWNlX3R5cGVzGAcgAygOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVSFXByZWZlcnJlZFNlcnZpY2VUeXBlcxIfCgt1cGRhdGVfbWFzaxgIIAMoCVIKdXBkYXRlTWFza0ILCglfbG9jYXRpb25CCgoIX2FkZHJlc3NCDAoKX2Z1bGxfbmFtZUIICgZfcGhvbmUiqAQKHENyZWF0ZVByb3ZpZGVyUHJvZmlsZVJlcXVlc3QSFgoGc2tpbGxzGAEgAygJUgZza2lsbHMSLgoQZXhwZXJpZW5jZV95ZWFycxgCIAEoBUgAUg9leHBlcmllbmNlWWVhcnOIAQESNgoLaG91cmx5X3JhdGUYAyABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIKaG91cmx5UmF0ZRInCgxhdmFpbGFiaWxpdHkYBCABKAlIAVIMYXZhaWxhYmlsaXR5iAEBEhwKCXBvcnRmb2xpbxgFIAMoCVIJcG9ydGZvbGlvEiAKCWZ1bGxfbmFtZRgGIAEoCUgCUghmdWxsTmFtZYgBARIZCgVwaG9uZRgHIAEoCUgDUgVwaG9uZYgBARJFCg5jZXJ0aWZpY2F0aW9ucxgIIAMoCzIdLm1hcmtldHBsYWNlLnYxLkNlcnRpZmljYXRpb25SDmNlcnRpZmljYXRpb25zEj0KDXNlcnZpY2VfYXJlYXMYCSADKA4yGC5tYXJrZXRwbGFjZS52MS5Mb2NhdGlvblIMc2VydmljZUFyZWFzEkAKDXNlcnZpY2VfdHlwZXMYCiADKA4yGy5tYXJrZXRwbGFjZS52MS5TZXJ2aWNlVHlwZVIMc2VydmljZVR5cGVzQhMKEV9leHBlcmllbmNlX3llYXJzQg8KDV9hdmFpbGFiaWxpdHlCDAoKX2Z1bGxfbmFtZUIICgZfcGhvbmUiyQQKHFVwZGF0ZVByb3ZpZGVyUHJvZmlsZVJlcXVlc3QSFgoGc2tpbGxzGAEgAygJUgZza2lsbHMSLgoQZXhwZXJpZW5jZV95ZWFycxgCIAEoBUgAUg9leHBlcmllbmNlWWVhcnOIAQESNgoLaG91cmx5X3JhdGUYAyABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIKaG91cmx5UmF0ZRInCgxhdmFpbGFiaWxpdHkYBCABKAlIAVIMYXZhaWxhYmlsaXR5iAEBEhwKCXBvcnRmb2xpbxgFIAMoCVIJcG9ydGZvbGlvEiAKCWZ1bGxfbmFtZRgGIAEoCUgCUghmdWxsTmFtZYgBARIZCgVwaG9uZRgHIAEoCUgDUgVwaG9uZYgBARJFCg5jZXJ0aWZpY2F0aW9ucxgIIAMoCzIdLm1hcmtldHBsYWNlLnYxLkNlcnRpZmljYXRpb25SDmNlcnRpZmljYXRpb25zEj0KDXNlcnZpY2VfYXJlYXMYCSADKA4yGC5tYXJrZXRwbGFjZS52MS5Mb2NhdGlvblIMc2VydmljZUFyZWFzEkAKDXNlcnZpY2VfdHlwZXMYCiADKA4yGy5tYXJrZXRwbGFjZS52MS5TZXJ2aWNlVHlwZVIMc2VydmljZVR5cGVzEh8KC3VwZGF0ZV9tYXNrGAsgAygJUgp1cGRhdGVNYXNrQhMKEV9leHBlcmllbmNlX3llYXJzQg8KDV9hdmFpbGFiaWxpdHlCDAoKX2Z1bGxfbmFtZUIICgZfcGhvbmUifQoVQWRtaW5MaXN0VXNlcnNSZXF1ZXN0EigKBHJvbGUYASABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgRyb2xlEhsKCXBhZ2Vfc2l6ZRgCIAEoBVIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgDIAEoCVIJcGFnZVRva2VuIlgKC1VzZXJTdW1tYXJ5EigKBHVzZXIYASABKAsyFC5tYXJrZXRwbGFjZS52MS5Vc2VyUgR1c2VyEh8KC2hhc19wcm9maWxlGAIgASgIUgpoYXNQcm9maWxlInMKFkFkbWluTGlzdFVzZXJzUmVzcG9uc2USMQoFdXNlcnMYASADKAsyGy5tYXJrZXRwbGFjZS52MS5Vc2VyU3VtbWFyeVIFdXNlcnMSJgoPbmV4dF9wYWdlX3Rva2VuGAIgASgJUg1uZXh0UGFnZVRva2VuIi4KE0FkbWluR2V0VXNlclJlcXVlc3QSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkIr8BCgpVc2VyRGV0YWlsEigKBHVzZXIYASABKAsyFC5tYXJrZXRwbGFjZS52MS5Vc2VyUgR1c2VyEj0KCGN1c3RvbWVyGAIgASgLMh8ubWFya2V0cGxhY2UudjEuQ3VzdG9tZXJQcm9maWxlSABSCGN1c3RvbWVyEj0KCHByb3ZpZGVyGAMgASgLMh8ubWFya2V0cGxhY2UudjEuUHJvdmlkZXJQcm9maWxlSABSCHByb3ZpZGVyQgkKB3Byb2ZpbGUi1gUKFkFkbWluVXBkYXRlVXNlclJlcXVlc3QSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEh8KCHVzZXJuYW1lGAIgASgJSABSCHVzZXJuYW1liAEBEhkKBWVtYWlsGAMgASgJSAFSBWVtYWlsiAEBEi0KBHJvbGUYBCABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlSAJSBHJvbGWIAQESOQoIbG9jYXRpb24YBSABKA4yGC5tYXJrZXRwbGFjZS52MS5Mb2NhdGlvbkgDUghsb2NhdGlvbogBARIdCgdhZGRyZXNzGAYgASgJSARSB2FkZHJlc3OIAQESQgoRYnVkZ2V0X3ByZWZlcmVuY2UYByABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIQYnVkZ2V0UHJlZmVyZW5jZRIWCgZza2lsbHMYCCADKAlSBnNraWxscxIuChBleHBlcmllbmNlX3llYXJzGAkgASgFSAVSD2V4cGVyaWVuY2VZZWFyc4gBARI2Cgtob3VybHlfcmF0ZRgKIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5Ugpob3VybHlSYXRlEicKDGF2YWlsYWJpbGl0eRgLIAEoCUgGUgxhdmFpbGFiaWxpdHmIAQESHAoJcG9ydGZvbGlvGAwgAygJUglwb3J0Zm9saW8SIAoJZnVsbF9uYW1lGA0gASgJSAdSCGZ1bGxOYW1liAEBEhkKBXBob25lGA4gASgJSAhSBXBob25liAEBEh8KC3VwZGF0ZV9tYXNrGA8gAygJUgp1cGRhdGVNYXNrQgsKCV91c2VybmFtZUIICgZfZW1haWxCBwoFX3JvbGVCCwoJX2xvY2F0aW9uQgoKCF9hZGRyZXNzQhMKEV9leHBlcmllbmNlX3llYXJzQg8KDV9hdmFpbGFiaWxpdHlCDAoKX2Z1bGxfbmFtZUIICgZfcGhvbmUiMQoWQWRtaW5EZWxldGVVc2VyUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQiMgoXQWRtaW5EZWxldGVVc2VyUmVzcG9uc2USFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkImQKFVZlcmlmeVByb3ZpZGVyUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSGgoIdmVyaWZpZWQYAiABKAhSCHZlcmlmaWVkEhYKBnJlYXNvbhgDIAEoCVIGcmVhc29uIpwCChZTZWFyY2hQcm92aWRlcnNSZXF1ZXN0EiwKBGFyZWEYASABKA4yGC5tYXJrZXRwbGFjZS52MS5Mb2NhdGlvblIEYXJlYRI+CgxzZXJ2aWNlX3R5cGUYAiABKA4yGy5tYXJrZXRwbGFjZS52MS5TZXJ2aWNlVHlwZVILc2VydmljZVR5cGUSFAoFc2tpbGwYAyABKAlSBXNraWxsEiMKDXZlcmlmaWVkX29ubHkYBCABKAhSDHZlcmlmaWVkT25seRIdCgptaW5fcmF0aW5nGAUgASgBUgltaW5SYXRpbmcSGwoJcGFnZV9zaXplGAYgASgFUghwYWdlU2l6ZRIdCgpwYWdlX3Rva2VuGAcgASgJUglwYWdlVG9rZW4igAEKF1NlYXJjaFByb3ZpZGVyc1Jlc3BvbnNlEj0KCXByb3ZpZGVycxgBIAMoCzIfLm1hcmtldHBsYWNlLnYxLlByb3ZpZGVyUHJvZmlsZVIJcHJvdmlkZXJzEiYKD25leHRfcGFnZV90b2tlbhgCIAEoCVINbmV4dFBhZ2VUb2tlbiI0ChlHZXRQcm92aWRlclByb2ZpbGVSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANSBnVzZXJJZDLMEQoFVXNlcnMSpwEKFEdldE15Q3VzdG9tZXJQcm9maWxlEiMubWFya2V0cGxhY2UudjEuR2V0TXlQcm9maWxlUmVxdWVzdBofLm1hcmtldHBsYWNlLnYxLkN1c3RvbWVyUHJvZmlsZSJJirUYNQoYL2FwaS92MS9jdXN0b21lci9wcm9maWxlQhBjdXN0b21lcl9wcm9maWxlSgdTdWNjZXNzkrUYDBABGghjdXN0b21lchLHAQoXQ3JlYXRlTXlDdXN0b21lclByb2ZpbGUSLC5tYXJrZXRwbGFjZS52MS5DcmVhdGVDdXN0b21lclByb2ZpbGVSZXF1ZXN0Gh8ubWFya2V0cGxhY2UudjEuQ3VzdG9tZXJQcm9maWxlIl2KtRhJEhgvYXBpL3YxL2N1c3RvbWVyL3Byb2ZpbGUyASpCEGN1c3RvbWVyX3Byb2ZpbGVKGEN1c3RvbWVyIHByb2ZpbGUgY3JlYXRlZJK1GAwQARoIY3VzdG9tZXISxwEKF1VwZGF0ZU15Q3VzdG9tZXJQcm9maWxlEiwubWFya2V0cGxhY2UudjEuVXBkYXRlQ3VzdG9tZXJQcm9maWxlUmVxdWVzdBofLm1hcmtldHBsYWNlLnYxLkN1c3RvbWVyUHJvZmlsZSJdirUYSRoYL2FwaS92MS9jdXN0b21lci9wcm9maWxlMgEqQhBjdXN0b21lcl9wcm9maWxlShhDdXN0b21lciBwcm9maWxlIHVwZGF0ZWSStRgMEAEaCGN1c3RvbWVyEqcBChRHZXRNeVByb3ZpZGVyUHJvZmlsZRIjLm1hcmtldHBsYWNlLnYxLkdldE15UHJvZmlsZVJlcXVlc3QaHy5tYXJrZXRwbGFjZS52MS5Qcm92aWRlclByb2ZpbGUiSYq1GDUKGC9hcGkvdjEvcHJvdmlkZXIvcHJvZmlsZUIQcHJvdmlkZXJfcHJvZmlsZUoHU3VjY2Vzc5K1GAwQARoIcHJvdmlkZXISxwEKF0NyZWF0ZU15UHJvdmlkZXJQcm9maWxlEiwubWFya2V0cGxhY2UudjEuQ3JlYXRlUHJvdmlkZXJQcm9maWxlUmVxdWVzdBofLm1hcmtldHBsYWNlLnYxLlByb3ZpZGVyUHJvZmlsZSJdirUYSRIYL2FwaS92MS9wcm92aWRlci9wcm9maWxlMgEqQhBwcm92aWRlcl9wcm9maWxlShhQcm92aWRlciBwcm9maWxlIGNyZWF0ZWSStRgMEAEaCHByb3ZpZGVyEscBChdVcGRhdGVNeVByb3ZpZGVyUHJvZmlsZRIsLm1hcmtldHBsYWNlLnYxLlVwZGF0ZVByb3ZpZGVyUHJvZmlsZVJlcXVlc3QaHy5tYXJrZXRwbGFjZS52MS5Qcm92aWRlclByb2ZpbGUiXYq1GEkaGC9hcGkvdjEvcHJvdmlkZXIvcHJvZmlsZTIBKkIQcHJvdmlkZXJfcHJvZmlsZUoYUHJvdmlkZXIgcHJvZmlsZSB1cGRhdGVkkrUYDBABGghwcm92aWRlchKJAQoSR2V0UHJvdmlkZXJQcm9maWxlEikubWFya2V0cGxhY2UudjEuR2V0UHJvdmlkZXJQcm9maWxlUmVxdWVzdBofLm1hcmtldHBsYWNlLnYxLlByb3ZpZGVyUHJvZmlsZSInirUYHQobL2FwaS92MS9wcm92aWRlcnMve3VzZXJfaWR9krUYAhABEoEBCg9TZWFyY2hQcm92aWRlcnMSJi5tYXJrZXRwbGFjZS52MS5TZWFyY2hQcm92aWRlcnNSZXF1ZXN0GicubWFya2V0cGxhY2UudjEuU2VhcmNoUHJvdmlkZXJzUmVzcG9uc2UiHYq1GBMKES9hcGkvdjEvcHJvdmlkZXJzkrUYAhABEqABCg5BZG1pbkxpc3RVc2VycxIlLm1hcmtldHBsYWNlLnYxLkFkbWluTGlzdFVzZXJzUmVxdWVzdBomLm1hcmtldHBsYWNlLnYxLkFkbWluTGlzdFVzZXJzUmVzcG9uc2UiP4q1GC4KEy9hcGkvdjEvYWRtaW4vdXNlcnNCDnVzZXJfc3VtbWFyaWVzSgdTdWNjZXNzkrUYCRABGgVhZG1pbhKXAQoMQWRtaW5HZXRVc2VyEiMubWFya2V0cGxhY2UudjEuQWRtaW5HZXRVc2VyUmVxdWVzdBoaLm1hcmtldHBsYWNlLnYxLlVzZXJEZXRhaWwiRoq1GDUKHS9hcGkvdjEvYWRtaW4vdXNlcnMve3VzZXJfaWR9Qgt1c2VyX2RldGFpbEoHU3VjY2Vzc5K1GAkQARoFYWRtaW4SpQEKD0FkbWluVXBkYXRlVXNlchImLm1hcmtldHBsYWNlLnYxLkFkbWluVXBkYXRlVXNlclJlcXVlc3QaGi5tYXJrZXRwbGFjZS52MS5Vc2VyRGV0YWlsIk6KtRg9Gh0vYXBpL3YxL2FkbWluL3VzZXJzL3t1c2VyX2lkfTIBKkILdXNlcl9kZXRhaWxKDFVzZXIgdXBkYXRlZJK1GAkQARoFYWRtaW4SsAEKD0FkbWluRGVsZXRlVXNlchImLm1hcmtldHBsYWNlLnYxLkFkbWluRGVsZXRlVXNlclJlcXVlc3QaJy5tYXJrZXRwbGFjZS52MS5BZG1pbkRlbGV0ZVVzZXJSZXNwb25zZSJMirUYOyodL2FwaS92MS9hZG1pbi91c2Vycy97dXNlcl9pZH1CDHVzZXJfZGVsZXRlZEoMVXNlciBkZWxldGVkkrUYCRABGgVhZG1pbhKeAQoOVmVyaWZ5UHJvdmlkZXISJS5tYXJrZXRwbGFjZS52MS5WZXJpZnlQcm92aWRlclJlcXVlc3QaHy5tYXJrZXRwbGFjZS52MS5Qcm92aWRlclByb2ZpbGUiRIq1GDMSLi9hcGkvdjEvYWRtaW4vcHJvdmlkZXJzL3t1c2VyX2lkfS92ZXJpZmljYXRpb24yASqStRgJEAEaBWFkbWluYgZwcm90bzM="
+        dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/auth.proto", "marketplace/v1/common.proto", "gateway/v1/http.proto", "rpc/v1/options.proto", "rpc/v1/rules.proto"],
+        base64: "ChptYXJrZXRwbGFjZS92MS91c2Vycy5wcm90bxIObWFya2V0cGxhY2UudjEaH2dvb2dsZS9wcm90b2J1Zi90aW1lc3RhbXAucHJvdG8aGW1hcmtldHBsYWNlL3YxL2F1dGgucHJvdG8aG21hcmtldHBsYWNlL3YxL2NvbW1vbi5wcm90bxoVZ2F0ZXdheS92MS9odHRwLnByb3RvGhRycGMvdjEvb3B0aW9ucy5wcm90bxoScnBjL3YxL3J1bGVzLnByb3RvIoQECg9DdXN0b21lclByb2ZpbGUSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEhsKCWZ1bGxfbmFtZRgCIAEoCVIIZnVsbE5hbWUSFAoFcGhvbmUYAyABKAlSBXBob25lEjQKCGxvY2F0aW9uGAQgASgOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25SCGxvY2F0aW9uEhgKB2FkZHJlc3MYBSABKAlSB2FkZHJlc3MSRgoSc3RydWN0dXJlZF9hZGRyZXNzGAYgASgLMhcubWFya2V0cGxhY2UudjEuQWRkcmVzc1IRc3RydWN0dXJlZEFkZHJlc3MSQgoRYnVkZ2V0X3ByZWZlcmVuY2UYByABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIQYnVkZ2V0UHJlZmVyZW5jZRJTChdwcmVmZXJyZWRfc2VydmljZV90eXBlcxgIIAMoDjIbLm1hcmtldHBsYWNlLnYxLlNlcnZpY2VUeXBlUhVwcmVmZXJyZWRTZXJ2aWNlVHlwZXMSOQoKY3JlYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCWNyZWF0ZWRBdBI5Cgp1cGRhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIJdXBkYXRlZEF0IlYKDUNlcnRpZmljYXRpb24SHwoEbmFtZRgBIAEoCUILorUYB1IFEMgBIAFSBG5hbWUSJAoIZmlsZV91cmwYAiABKAlCCaK1GAVSAxD0A1IHZmlsZVVybCKhBgoPUHJvdmlkZXJQcm9maWxlEhcKB3VzZXJfaWQYASABKANSBnVzZXJJZBIbCglmdWxsX25hbWUYAiABKAlSCGZ1bGxOYW1lEhQKBXBob25lGAMgASgJUgVwaG9uZRIWCgZza2lsbHMYBCADKAlSBnNraWxscxIpChBleHBlcmllbmNlX3llYXJzGAUgASgFUg9leHBlcmllbmNlWWVhcnMSNgoLaG91cmx5X3JhdGUYBiABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIKaG91cmx5UmF0ZRIiCgxhdmFpbGFiaWxpdHkYByABKAlSDGF2YWlsYWJpbGl0eRIcCglwb3J0Zm9saW8YCCADKAlSCXBvcnRmb2xpbxIWCgZyYXRpbmcYCSABKAFSBnJhdGluZxIjCg10b3RhbF9yZXZpZXdzGAogASgFUgx0b3RhbFJldmlld3MSRQoOY2VydGlmaWNhdGlvbnMYCyADKAsyHS5tYXJrZXRwbGFjZS52MS5DZXJ0aWZpY2F0aW9uUg5jZXJ0aWZpY2F0aW9ucxI9Cg1zZXJ2aWNlX2FyZWFzGAwgAygOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25SDHNlcnZpY2VBcmVhcxJACg1zZXJ2aWNlX3R5cGVzGA0gAygOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVSDHNlcnZpY2VUeXBlcxIpChBjb21wbGV0ZWRfb3JkZXJzGA4gASgFUg9jb21wbGV0ZWRPcmRlcnMSGgoIdmVyaWZpZWQYDyABKAhSCHZlcmlmaWVkEisKEXZlcmlmaWNhdGlvbl9ub3RlGBAgASgJUhB2ZXJpZmljYXRpb25Ob3RlEhYKBmFjdGl2ZRgRIAEoCFIGYWN0aXZlEjkKCmNyZWF0ZWRfYXQYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgljcmVhdGVkQXQSOQoKdXBkYXRlZF9hdBgTIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCXVwZGF0ZWRBdCIVChNHZXRNeVByb2ZpbGVSZXF1ZXN0IvwEChxDcmVhdGVDdXN0b21lclByb2ZpbGVSZXF1ZXN0ElkKCGxvY2F0aW9uGAEgASgOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25CHqK1GBpqGAgBGhRMT0NBVElPTl9VTlNQRUNJRklFREgAUghsb2NhdGlvbogBARIoCgdhZGRyZXNzGAIgASgJQgmitRgFUgMQ/wFIAVIHYWRkcmVzc4gBARKPAQoRYnVkZ2V0X3ByZWZlcmVuY2UYAyABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leUJLorUYRxIvYnVkZ2V0X3ByZWZlcmVuY2UgbXVzdCBiZSBiZXR3ZWVuIDAgYW5kIDEwMDAwMDB6FAoSCgVjZW50cxIJWgcQACCAwtcvUhBidWRnZXRQcmVmZXJlbmNlEioKCWZ1bGxfbmFtZRgEIAEoCUIIorUYBFICEGRIAlIIZnVsbE5hbWWIAQESIwoFcGhvbmUYBSABKAlCCKK1GARSAhAgSANSBXBob25liAEBEkYKEnN0cnVjdHVyZWRfYWRkcmVzcxgGIAEoCzIXLm1hcmtldHBsYWNlLnYxLkFkZHJlc3NSEXN0cnVjdHVyZWRBZGRyZXNzEnsKF3ByZWZlcnJlZF9zZXJ2aWNlX3R5cGVzGAcgAygOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVCJqK1GCJyIBoeahwIARoYU0VSVklDRV9UWVBFX1VOU1BFQ0lGSUVEUhVwcmVmZXJyZWRTZXJ2aWNlVHlwZXNCCwoJX2xvY2F0aW9uQgoKCF9hZGRyZXNzQgwKCl9mdWxsX25hbWVCCAoGX3Bob25lIo8GChxVcGRhdGVDdXN0b21lclByb2ZpbGVSZXF1ZXN0ElkKCGxvY2F0aW9uGAEgASgOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25CHqK1GBpqGAgBGhRMT0NBVElPTl9VTlNQRUNJRklFREgAUghsb2NhdGlvbogBARIoCgdhZGRyZXNzGAIgASgJQgmitRgFUgMQ/wFIAVIHYWRkcmVzc4gBARKPAQoRYnVkZ2V0X3ByZWZlcmVuY2UYAyABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leUJLorUYRxIvYnVkZ2V0X3ByZWZlcmVuY2UgbXVzdCBiZSBiZXR3ZWVuIDAgYW5kIDEwMDAwMDB6FAoSCgVjZW50cxIJWgcQACCAwtcvUhBidWRnZXRQcmVmZXJlbmNlEioKCWZ1bGxfbmFtZRgEIAEoCUIIorUYBFICEGRIAlIIZnVsbE5hbWWIAQESIwoFcGhvbmUYBSABKAlCCKK1GARSAhAgSANSBXBob25liAEBEkYKEnN0cnVjdHVyZWRfYWRkcmVzcxgGIAEoCzIXLm1hcmtldHBsYWNlLnYxLkFkZHJlc3NSEXN0cnVjdHVyZWRBZGRyZXNzEnsKF3ByZWZlcnJlZF9zZXJ2aWNlX3R5cGVzGAcgAygOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVCJqK1GCJyIBoeahwIARoYU0VSVklDRV9UWVBFX1VOU1BFQ0lGSUVEUhVwcmVmZXJyZWRTZXJ2aWNlVHlwZXMSkAEKC3VwZGF0ZV9tYXNrGAggAygJQm+itRhrcmkaZ1JlOghsb2NhdGlvbjoHYWRkcmVzczoRYnVkZ2V0X3ByZWZlcmVuY2U6CWZ1bGxfbmFtZToFcGhvbmU6EnN0cnVjdHVyZWRfYWRkcmVzczoXcHJlZmVycmVkX3NlcnZpY2VfdHlwZXNSCnVwZGF0ZU1hc2tCCwoJX2xvY2F0aW9uQgoKCF9hZGRyZXNzQgwKCl9mdWxsX25hbWVCCAoGX3Bob25lIpUGChxDcmVhdGVQcm92aWRlclByb2ZpbGVSZXF1ZXN0EigKBnNraWxscxgBIAMoCUIQorUYDHIKEDIaBlIEEDIgAVIGc2tpbGxzEjoKEGV4cGVyaWVuY2VfeWVhcnMYAiABKAVCCqK1GAZaBBAAIFBIAFIPZXhwZXJpZW5jZVllYXJziAEBEn0KC2hvdXJseV9yYXRlGAMgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlCRaK1GEESKWhvdXJseV9yYXRlIG11c3QgYmUgYmV0d2VlbiAwIGFuZCAxMDAwMDAwehQKEgoFY2VudHMSCVoHEAAggMLXL1IKaG91cmx5UmF0ZRIyCgxhdmFpbGFiaWxpdHkYBCABKAlCCaK1GAVSAxD/AUgBUgxhdmFpbGFiaWxpdHmIAQESLwoJcG9ydGZvbGlvGAUgAygJQhGitRgNcgsQMhoHUgUQ9AMgAVIJcG9ydGZvbGlvEioKCWZ1bGxfbmFtZRgGIAEoCUIIorUYBFICEGRIAlIIZnVsbE5hbWWIAQESIwoFcGhvbmUYByABKAlCCKK1GARSAhAgSANSBXBob25liAEBEk8KDmNlcnRpZmljYXRpb25zGAggAygLMh0ubWFya2V0cGxhY2UudjEuQ2VydGlmaWNhdGlvbkIIorUYBHICEBRSDmNlcnRpZmljYXRpb25zEmEKDXNlcnZpY2VfYXJlYXMYCSADKA4yGC5tYXJrZXRwbGFjZS52MS5Mb2NhdGlvbkIiorUYHnIcGhpqGAgBGhRMT0NBVElPTl9VTlNQRUNJRklFRFIMc2VydmljZUFyZWFzEmgKDXNlcnZpY2VfdHlwZXMYCiADKA4yGy5tYXJrZXRwbGFjZS52MS5TZXJ2aWNlVHlwZUImorUYInIgGh5qHAgBGhhTRVJWSUNFX1RZUEVfVU5TUEVDSUZJRURSDHNlcnZpY2VUeXBlc0ITChFfZXhwZXJpZW5jZV95ZWFyc0IPCg1fYXZhaWxhYmlsaXR5QgwKCl9mdWxsX25hbWVCCAoGX3Bob25lIsgHChxVcGRhdGVQcm92aWRlclByb2ZpbGVSZXF1ZXN0EigKBnNraWxscxgBIAMoCUIQorUYDHIKEDIaBlIEEDIgAVIGc2tpbGxzEjoKEGV4cGVyaWVuY2VfeWVhcnMYAiABKAVCCqK1GAZaBBAAIFBIAFIPZXhwZXJpZW5jZVllYXJziAEBEn0KC2hvdXJseV9yYXRlGAMgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlCRaK1GEESKWhvdXJseV9yYXRlIG11c3QgYmUgYmV0d2VlbiAwIGFuZCAxMDAwMDAwehQKEgoFY2VudHMSCVoHEAAggMLXL1IKaG91cmx5UmF0ZRIyCgxhdmFpbGFiaWxpdHkYBCABKAlCCaK1GAVSAxD/AUgBUgxhdmFpbGFiaWxpdHmIAQESLwoJcG9ydGZvbGlvGAUgAygJQhGitRgNcgsQMhoHUgUQ9AMgAVIJcG9ydGZvbGlvEioKCWZ1bGxfbmFtZRgGIAEoCUIIorUYBFICEGRIAlIIZnVsbE5hbWWIAQESIwoFcGhvbmUYByABKAlCCKK1GARSAhAgSANSBXBob25liAEBEk8KDmNlcnRpZmljYXRpb25zGAggAygLMh0ubWFya2V0cGxhY2UudjEuQ2VydGlmaWNhdGlvbkIIorUYBHICEBRSDmNlcnRpZmljYXRpb25zEmEKDXNlcnZpY2VfYXJlYXMYCSADKA4yGC5tYXJrZXRwbGFjZS52MS5Mb2NhdGlvbkIiorUYHnIcGhpqGAgBGhRMT0NBVElPTl9VTlNQRUNJRklFRFIMc2VydmljZUFyZWFzEmgKDXNlcnZpY2VfdHlwZXMYCiADKA4yGy5tYXJrZXRwbGFjZS52MS5TZXJ2aWNlVHlwZUImorUYInIgGh5qHAgBGhhTRVJWSUNFX1RZUEVfVU5TUEVDSUZJRURSDHNlcnZpY2VUeXBlcxKwAQoLdXBkYXRlX21hc2sYCyADKAlCjgGitRiJAXKGARqDAVKAAToGc2tpbGxzOhBleHBlcmllbmNlX3llYXJzOgtob3VybHlfcmF0ZToMYXZhaWxhYmlsaXR5Oglwb3J0Zm9saW86CWZ1bGxfbmFtZToFcGhvbmU6DmNlcnRpZmljYXRpb25zOg1zZXJ2aWNlX2FyZWFzOg1zZXJ2aWNlX3R5cGVzUgp1cGRhdGVNYXNrQhMKEV9leHBlcmllbmNlX3llYXJzQg8KDV9hdmFpbGFiaWxpdHlCDAoKX2Z1bGxfbmFtZUIICgZfcGhvbmUikwEKFUFkbWluTGlzdFVzZXJzUmVxdWVzdBIyCgRyb2xlGAEgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZUIIorUYBGoCCAFSBHJvbGUSJwoJcGFnZV9zaXplGAIgASgFQgqitRgGWgQQACBkUghwYWdlU2l6ZRIdCgpwYWdlX3Rva2VuGAMgASgJUglwYWdlVG9rZW4iWAoLVXNlclN1bW1hcnkSKAoEdXNlchgBIAEoCzIULm1hcmtldHBsYWNlLnYxLlVzZXJSBHVzZXISHwoLaGFzX3Byb2ZpbGUYAiABKAhSCmhhc1Byb2ZpbGUicwoWQWRtaW5MaXN0VXNlcnNSZXNwb25zZRIxCgV1c2VycxgBIAMoCzIbLm1hcmtldHBsYWNlLnYxLlVzZXJTdW1tYXJ5UgV1c2VycxImCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAlSDW5leHRQYWdlVG9rZW4iLgoTQWRtaW5HZXRVc2VyUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQivwEKClVzZXJEZXRhaWwSKAoEdXNlchgBIAEoCzIULm1hcmtldHBsYWNlLnYxLlVzZXJSBHVzZXISPQoIY3VzdG9tZXIYAiABKAsyHy5tYXJrZXRwbGFjZS52MS5DdXN0b21lclByb2ZpbGVIAFIIY3VzdG9tZXISPQoIcHJvdmlkZXIYAyABKAsyHy5tYXJrZXRwbGFjZS52MS5Qcm92aWRlclByb2ZpbGVIAFIIcHJvdmlkZXJCCQoHcHJvZmlsZSKUCwoWQWRtaW5VcGRhdGVVc2VyUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSgAEKCHVzZXJuYW1lGAIgASgJQl+itRhbEkV1c2VybmFtZSBtdXN0IGJlIDMtNTAgY2hhcmFjdGVycyBvZiBsZXR0ZXJzLCBkaWdpdHMsICdfJywgJy4nIGFuZCAnLSdSEggDEDIqDEEtWmEtejAtOV8uLUgAUgh1c2VybmFtZYgBARIjCgVlbWFpbBgDIAEoCUIIorUYBFICMAFIAVIFZW1haWyIAQEScwoEcm9sZRgEIAEoDjIULm1hcmtldHBsYWNlLnYxLlJvbGVCRKK1GEASKHJvbGUgbXVzdCBiZSBDVVNUT01FUiwgUFJPVklERVIgb3IgQURNSU5qFAgBGhBST0xFX1VOU1BFQ0lGSUVESAJSBHJvbGWIAQESWQoIbG9jYXRpb24YBSABKA4yGC5tYXJrZXRwbGFjZS52MS5Mb2NhdGlvbkIeorUYGmoYCAEaFExPQ0FUSU9OX1VOU1BFQ0lGSUVESANSCGxvY2F0aW9uiAEBEigKB2FkZHJlc3MYBiABKAlCCaK1GAVSAxD/AUgEUgdhZGRyZXNziAEBEo8BChFidWRnZXRfcHJlZmVyZW5jZRgHIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5QkuitRhHEi9idWRnZXRfcHJlZmVyZW5jZSBtdXN0IGJlIGJldHdlZW4gMCBhbmQgMTAwMDAwMHoUChIKBWNlbnRzEglaBxAAIIDC1y9SEGJ1ZGdldFByZWZlcmVuY2USKAoGc2tpbGxzGAggAygJQhCitRgMcgoQMhoGUgQQMiABUgZza2lsbHMSOgoQZXhwZXJpZW5jZV95ZWFycxgJIAEoBUIKorUYBloEEAAgUEgFUg9leHBlcmllbmNlWWVhcnOIAQESfQoLaG91cmx5X3JhdGUYCiABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leUJForUYQRIpaG91cmx5X3JhdGUgbXVzdCBiZSBiZXR3ZWVuIDAgYW5kIDEwMDAwMDB6FAoSCgVjZW50cxIJWgcQACCAwtcvUgpob3VybHlSYXRlEjIKDGF2YWlsYWJpbGl0eRgLIAEoCUIJorUYBVIDEP8BSAZSDGF2YWlsYWJpbGl0eYgBARIvCglwb3J0Zm9saW8YDCADKAlCEaK1GA1yCxAyGgdSBRD0AyABUglwb3J0Zm9saW8SKgoJZnVsbF9uYW1lGA0gASgJQgiitRgEUgIQZEgHUghmdWxsTmFtZYgBARIjCgVwaG9uZRgOIAEoCUIIorUYBFICECBICFIFcGhvbmWIAQESmgIKC3VwZGF0ZV9tYXNrGA8gAygJQvgBorUY8wFy8AEa7QFS6gE6CHVzZXJuYW1lOgVlbWFpbDoEcm9sZToIbG9jYXRpb246B2FkZHJlc3M6EWJ1ZGdldF9wcmVmZXJlbmNlOglmdWxsX25hbWU6BXBob25lOhJzdHJ1Y3R1cmVkX2FkZHJlc3M6F3ByZWZlcnJlZF9zZXJ2aWNlX3R5cGVzOgZza2lsbHM6EGV4cGVyaWVuY2VfeWVhcnM6C2hvdXJseV9yYXRlOgxhdmFpbGFiaWxpdHk6CXBvcnRmb2xpbzoOY2VydGlmaWNhdGlvbnM6DXNlcnZpY2VfYXJlYXM6DXNlcnZpY2VfdHlwZXNSCnVwZGF0ZU1hc2tCCwoJX3VzZXJuYW1lQggKBl9lbWFpbEIHCgVfcm9sZUILCglfbG9jYXRpb25CCgoIX2FkZHJlc3NCEwoRX2V4cGVyaWVuY2VfeWVhcnNCDwoNX2F2YWlsYWJpbGl0eUIMCgpfZnVsbF9uYW1lQggKBl9waG9uZSIxChZBZG1pbkRlbGV0ZVVzZXJSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANSBnVzZXJJZCIyChdBZG1pbkRlbGV0ZVVzZXJSZXNwb25zZRIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQicQoVVmVyaWZ5UHJvdmlkZXJSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANSBnVzZXJJZBIaCgh2ZXJpZmllZBgCIAEoCFIIdmVyaWZpZWQSIwoGcmVhc29uGAMgASgJQguitRgHUgUQ9AMgAVIGcmVhc29uIuACChZTZWFyY2hQcm92aWRlcnNSZXF1ZXN0EjYKBGFyZWEYASABKA4yGC5tYXJrZXRwbGFjZS52MS5Mb2NhdGlvbkIIorUYBGoCCAFSBGFyZWESSAoMc2VydmljZV90eXBlGAIgASgOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVCCKK1GARqAggBUgtzZXJ2aWNlVHlwZRIeCgVza2lsbBgDIAEoCUIIorUYBFICEDJSBXNraWxsEiMKDXZlcmlmaWVkX29ubHkYBCABKAhSDHZlcmlmaWVkT25seRI3CgptaW5fcmF0aW5nGAUgASgBQhiitRgUYhIRAAAAAAAAAAAhAAAAAAAAFEBSCW1pblJhdGluZxInCglwYWdlX3NpemUYBiABKAVCCqK1GAZaBBAAIGRSCHBhZ2VTaXplEh0KCnBhZ2VfdG9rZW4YByABKAlSCXBhZ2VUb2tlbiKAAQoXU2VhcmNoUHJvdmlkZXJzUmVzcG9uc2USPQoJcHJvdmlkZXJzGAEgAygLMh8ubWFya2V0cGxhY2UudjEuUHJvdmlkZXJQcm9maWxlUglwcm92aWRlcnMSJgoPbmV4dF9wYWdlX3Rva2VuGAIgASgJUg1uZXh0UGFnZVRva2VuIjQKGUdldFByb3ZpZGVyUHJvZmlsZVJlcXVlc3QSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkMswRCgVVc2VycxKnAQoUR2V0TXlDdXN0b21lclByb2ZpbGUSIy5tYXJrZXRwbGFjZS52MS5HZXRNeVByb2ZpbGVSZXF1ZXN0Gh8ubWFya2V0cGxhY2UudjEuQ3VzdG9tZXJQcm9maWxlIkmKtRg1ChgvYXBpL3YxL2N1c3RvbWVyL3Byb2ZpbGVCEGN1c3RvbWVyX3Byb2ZpbGVKB1N1Y2Nlc3OStRgMEAEaCGN1c3RvbWVyEscBChdDcmVhdGVNeUN1c3RvbWVyUHJvZmlsZRIsLm1hcmtldHBsYWNlLnYxLkNyZWF0ZUN1c3RvbWVyUHJvZmlsZVJlcXVlc3QaHy5tYXJrZXRwbGFjZS52MS5DdXN0b21lclByb2ZpbGUiXYq1GEkSGC9hcGkvdjEvY3VzdG9tZXIvcHJvZmlsZTIBKkIQY3VzdG9tZXJfcHJvZmlsZUoYQ3VzdG9tZXIgcHJvZmlsZSBjcmVhdGVkkrUYDBABGghjdXN0b21lchLHAQoXVXBkYXRlTXlDdXN0b21lclByb2ZpbGUSLC5tYXJrZXRwbGFjZS52MS5VcGRhdGVDdXN0b21lclByb2ZpbGVSZXF1ZXN0Gh8ubWFya2V0cGxhY2UudjEuQ3VzdG9tZXJQcm9maWxlIl2KtRhJGhgvYXBpL3YxL2N1c3RvbWVyL3Byb2ZpbGUyASpCEGN1c3RvbWVyX3Byb2ZpbGVKGEN1c3RvbWVyIHByb2ZpbGUgdXBkYXRlZJK1GAwQARoIY3VzdG9tZXISpwEKFEdldE15UHJvdmlkZXJQcm9maWxlEiMubWFya2V0cGxhY2UudjEuR2V0TXlQcm9maWxlUmVxdWVzdBofLm1hcmtldHBsYWNlLnYxLlByb3ZpZGVyUHJvZmlsZSJJirUYNQoYL2FwaS92MS9wcm92aWRlci9wcm9maWxlQhBwcm92aWRlcl9wcm9maWxlSgdTdWNjZXNzkrUYDBABGghwcm92aWRlchLHAQoXQ3JlYXRlTXlQcm92aWRlclByb2ZpbGUSLC5tYXJrZXRwbGFjZS52MS5DcmVhdGVQcm92aWRlclByb2ZpbGVSZXF1ZXN0Gh8ubWFya2V0cGxhY2UudjEuUHJvdmlkZXJQcm9maWxlIl2KtRhJEhgvYXBpL3YxL3Byb3ZpZGVyL3Byb2ZpbGUyASpCEHByb3ZpZGVyX3Byb2ZpbGVKGFByb3ZpZGVyIHByb2ZpbGUgY3JlYXRlZJK1GAwQARoIcHJvdmlkZXISxwEKF1VwZGF0ZU15UHJvdmlkZXJQcm9maWxlEiwubWFya2V0cGxhY2UudjEuVXBkYXRlUHJvdmlkZXJQcm9maWxlUmVxdWVzdBofLm1hcmtldHBsYWNlLnYxLlByb3ZpZGVyUHJvZmlsZSJdirUYSRoYL2FwaS92MS9wcm92aWRlci9wcm9maWxlMgEqQhBwcm92aWRlcl9wcm9maWxlShhQcm92aWRlciBwcm9maWxlIHVwZGF0ZWSStRgMEAEaCHByb3ZpZGVyEokBChJHZXRQcm92aWRlclByb2ZpbGUSKS5tYXJrZXRwbGFjZS52MS5HZXRQcm92aWRlclByb2ZpbGVSZXF1ZXN0Gh8ubWFya2V0cGxhY2UudjEuUHJvdmlkZXJQcm9maWxlIieKtRgdChsvYXBpL3YxL3Byb3ZpZGVycy97dXNlcl9pZH2StRgCEAESgQEKD1NlYXJjaFByb3ZpZGVycxImLm1hcmtldHBsYWNlLnYxLlNlYXJjaFByb3ZpZGVyc1JlcXVlc3QaJy5tYXJrZXRwbGFjZS52MS5TZWFyY2hQcm92aWRlcnNSZXNwb25zZSIdirUYEwoRL2FwaS92MS9wcm92aWRlcnOStRgCEAESoAEKDkFkbWluTGlzdFVzZXJzEiUubWFya2V0cGxhY2UudjEuQWRtaW5MaXN0VXNlcnNSZXF1ZXN0GiYubWFya2V0cGxhY2UudjEuQWRtaW5MaXN0VXNlcnNSZXNwb25zZSI/irUYLgoTL2FwaS92MS9hZG1pbi91c2Vyc0IOdXNlcl9zdW1tYXJpZXNKB1N1Y2Nlc3OStRgJEAEaBWFkbWluEpcBCgxBZG1pbkdldFVzZXISIy5tYXJrZXRwbGFjZS52MS5BZG1pbkdldFVzZXJSZXF1ZXN0GhoubWFya2V0cGxhY2UudjEuVXNlckRldGFpbCJGirUYNQodL2FwaS92MS9hZG1pbi91c2Vycy97dXNlcl9pZH1CC3VzZXJfZGV0YWlsSgdTdWNjZXNzkrUYCRABGgVhZG1pbhKlAQoPQWRtaW5VcGRhdGVVc2VyEiYubWFya2V0cGxhY2UudjEuQWRtaW5VcGRhdGVVc2VyUmVxdWVzdBoaLm1hcmtldHBsYWNlLnYxLlVzZXJEZXRhaWwiToq1GD0aHS9hcGkvdjEvYWRtaW4vdXNlcnMve3VzZXJfaWR9MgEqQgt1c2VyX2RldGFpbEoMVXNlciB1cGRhdGVkkrUYCRABGgVhZG1pbhKwAQoPQWRtaW5EZWxldGVVc2VyEiYubWFya2V0cGxhY2UudjEuQWRtaW5EZWxldGVVc2VyUmVxdWVzdBonLm1hcmtldHBsYWNlLnYxLkFkbWluRGVsZXRlVXNlclJlc3BvbnNlIkyKtRg7Kh0vYXBpL3YxL2FkbWluL3VzZXJzL3t1c2VyX2lkfUIMdXNlcl9kZWxldGVkSgxVc2VyIGRlbGV0ZWSStRgJEAEaBWFkbWluEp4BCg5WZXJpZnlQcm92aWRlchIlLm1hcmtldHBsYWNlLnYxLlZlcmlmeVByb3ZpZGVyUmVxdWVzdBofLm1hcmtldHBsYWNlLnYxLlByb3ZpZGVyUHJvZmlsZSJEirUYMxIuL2FwaS92MS9hZG1pbi9wcm92aWRlcnMve3VzZXJfaWR9L3ZlcmlmaWNhdGlvbjIBKpK1GAkQARoFYWRtaW5iBnByb3RvMw=="
     )
 
     /// The descriptors of this file's imports (transitively), imports first, then this file's.
@@ -3504,9 +3988,14 @@ public enum UsersProtoFile {
             base64: "Ch9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvEg9nb29nbGUucHJvdG9idWYiOwoJVGltZXN0YW1wEhgKB3NlY29uZHMYASABKANSB3NlY29uZHMSFAoFbmFub3MYAiABKAVSBW5hbm9zYgZwcm90bzM="
         ),
         ProtoRuntime.EmbeddedFileDescriptor(
+            path: "rpc/v1/rules.proto",
+            dependencies: ["google/protobuf/descriptor.proto"],
+            base64: "ChJycGMvdjEvcnVsZXMucHJvdG8SBnJwYy52MRogZ29vZ2xlL3Byb3RvYnVmL2Rlc2NyaXB0b3IucHJvdG8ioQMKCkZpZWxkUnVsZXMSGgoIcmVxdWlyZWQYASABKAhSCHJlcXVpcmVkEiMKDWVycm9yX21lc3NhZ2UYAiABKAlSDGVycm9yTWVzc2FnZRItCgZzdHJpbmcYCiABKAsyEy5ycGMudjEuU3RyaW5nUnVsZXNIAFIGc3RyaW5nEiQKA2ludBgLIAEoCzIQLnJwYy52MS5JbnRSdWxlc0gAUgNpbnQSLQoGZG91YmxlGAwgASgLMhMucnBjLnYxLkRvdWJsZVJ1bGVzSABSBmRvdWJsZRInCgRlbnVtGA0gASgLMhEucnBjLnYxLkVudW1SdWxlc0gAUgRlbnVtEjMKCHJlcGVhdGVkGA4gASgLMhUucnBjLnYxLlJlcGVhdGVkUnVsZXNIAFIIcmVwZWF0ZWQSMAoHbWVzc2FnZRgPIAEoCzIULnJwYy52MS5NZXNzYWdlUnVsZXNIAFIHbWVzc2FnZRI2Cgl0aW1lc3RhbXAYECABKAsyFi5ycGMudjEuVGltZXN0YW1wUnVsZXNIAFIJdGltZXN0YW1wQgYKBGtpbmQi6gEKC1N0cmluZ1J1bGVzEhwKB21pbl9sZW4YASABKA1IAFIGbWluTGVuiAEBEhwKB21heF9sZW4YAiABKA1IAVIGbWF4TGVuiAEBEiAKCW1heF9ieXRlcxgDIAEoDUgCUghtYXhCeXRlc4gBARIbCglub3RfYmxhbmsYBCABKAhSCG5vdEJsYW5rEhQKBWNoYXJzGAUgASgJUgVjaGFycxIUCgVlbWFpbBgGIAEoCFIFZW1haWwSDgoCaW4YByADKAlSAmluQgoKCF9taW5fbGVuQgoKCF9tYXhfbGVuQgwKCl9tYXhfYnl0ZXMigAEKCEludFJ1bGVzEhMKAmd0GAEgASgDSABSAmd0iAEBEhUKA2d0ZRgCIAEoA0gBUgNndGWIAQESEwoCbHQYAyABKANIAlICbHSIAQESFQoDbHRlGAQgASgDSANSA2x0ZYgBAUIFCgNfZ3RCBgoEX2d0ZUIFCgNfbHRCBgoEX2x0ZSKbAQoLRG91YmxlUnVsZXMSEwoCZ3QYASABKAFIAFICZ3SIAQESFQoDZ3RlGAIgASgBSAFSA2d0ZYgBARITCgJsdBgDIAEoAUgCUgJsdIgBARIVCgNsdGUYBCABKAFIA1IDbHRliAEBEhYKBmZpbml0ZRgFIAEoCFIGZmluaXRlQgUKA19ndEIGCgRfZ3RlQgUKA19sdEIGCgRfbHRlIlUKCUVudW1SdWxlcxIhCgxkZWZpbmVkX29ubHkYASABKAhSC2RlZmluZWRPbmx5Eg4KAmluGAIgAygJUgJpbhIVCgZub3RfaW4YAyADKAlSBW5vdEluIpkBCg1SZXBlYXRlZFJ1bGVzEiAKCW1pbl9pdGVtcxgBIAEoDUgAUghtaW5JdGVtc4gBARIgCgltYXhfaXRlbXMYAiABKA1IAVIIbWF4SXRlbXOIAQESKAoFaXRlbXMYAyABKAsyEi5ycGMudjEuRmllbGRSdWxlc1IFaXRlbXNCDAoKX21pbl9pdGVtc0IMCgpfbWF4X2l0ZW1zIo8BCgxNZXNzYWdlUnVsZXMSNQoGZmllbGRzGAEgAygLMh0ucnBjLnYxLk1lc3NhZ2VSdWxlcy5TdWJGaWVsZFIGZmllbGRzGkgKCFN1YkZpZWxkEhIKBG5hbWUYASABKAlSBG5hbWUSKAoFcnVsZXMYAiABKAsyEi5ycGMudjEuRmllbGRSdWxlc1IFcnVsZXMieQoOVGltZXN0YW1wUnVsZXMSJAoLZ3RlX3NlY29uZHMYASABKANIAFIKZ3RlU2Vjb25kc4gBARIiCgpsdF9zZWNvbmRzGAIgASgDSAFSCWx0U2Vjb25kc4gBAUIOCgxfZ3RlX3NlY29uZHNCDQoLX2x0X3NlY29uZHMiTQoKT25lb2ZSdWxlcxIaCghyZXF1aXJlZBgBIAEoCFIIcmVxdWlyZWQSIwoNZXJyb3JfbWVzc2FnZRgCIAEoCVIMZXJyb3JNZXNzYWdlOkkKBXJ1bGVzEh0uZ29vZ2xlLnByb3RvYnVmLkZpZWxkT3B0aW9ucxjUhgMgASgLMhIucnBjLnYxLkZpZWxkUnVsZXNSBXJ1bGVzOlQKC29uZW9mX3J1bGVzEh0uZ29vZ2xlLnByb3RvYnVmLk9uZW9mT3B0aW9ucxjVhgMgASgLMhIucnBjLnYxLk9uZW9mUnVsZXNSCm9uZW9mUnVsZXNiBnByb3RvMw=="
+        ),
+        ProtoRuntime.EmbeddedFileDescriptor(
             path: "marketplace/v1/common.proto",
-            dependencies: [],
-            base64: "ChttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8SDm1hcmtldHBsYWNlLnYxIh0KBU1vbmV5EhQKBWNlbnRzGAEgASgDUgVjZW50cyJyCgdBZGRyZXNzEhYKBnN0cmVldBgBIAEoCVIGc3RyZWV0EhIKBGNpdHkYAiABKAlSBGNpdHkSHwoLcG9zdGFsX2NvZGUYAyABKAlSCnBvc3RhbENvZGUSGgoIZGlzdHJpY3QYBCABKAlSCGRpc3RyaWN0KlIKBFJvbGUSFAoQUk9MRV9VTlNQRUNJRklFRBAAEhEKDVJPTEVfQ1VTVE9NRVIQARIRCg1ST0xFX1BST1ZJREVSEAISDgoKUk9MRV9BRE1JThADKuwBCgtTZXJ2aWNlVHlwZRIcChhTRVJWSUNFX1RZUEVfVU5TUEVDSUZJRUQQABIgChxTRVJWSUNFX1RZUEVfQ0xFQU5JTkdfUkVQQUlSEAESHgoaU0VSVklDRV9UWVBFX0lUX1RFQ0hOT0xPR1kQAhIjCh9TRVJWSUNFX1RZUEVfRURVQ0FUSU9OX1RSQUlOSU5HEAMSHAoYU0VSVklDRV9UWVBFX0xJRkVfSEVBTFRIEAQSIgoeU0VSVklDRV9UWVBFX0RFU0lHTl9DT05TVUxUSU5HEAUSFgoSU0VSVklDRV9UWVBFX09USEVSEAYqhAEKCExvY2F0aW9uEhgKFExPQ0FUSU9OX1VOU1BFQ0lGSUVEEAASEgoOTE9DQVRJT05fTk9SVEgQARISCg5MT0NBVElPTl9TT1VUSBACEhEKDUxPQ0FUSU9OX0VBU1QQAxIRCg1MT0NBVElPTl9XRVNUEAQSEAoMTE9DQVRJT05fTUlEEAUq8gEKC09yZGVyU3RhdHVzEhwKGE9SREVSX1NUQVRVU19VTlNQRUNJRklFRBAAEh8KG09SREVSX1NUQVRVU19QRU5ESU5HX1JFVklFVxABEhgKFE9SREVSX1NUQVRVU19QRU5ESU5HEAISGQoVT1JERVJfU1RBVFVTX0FDQ0VQVEVEEAMSHAoYT1JERVJfU1RBVFVTX0lOX1BST0dSRVNTEAQSGgoWT1JERVJfU1RBVFVTX0NPTVBMRVRFRBAFEhkKFU9SREVSX1NUQVRVU19SRVZJRVdFRBAGEhoKFk9SREVSX1NUQVRVU19DQU5DRUxMRUQQBypjCg1QYXltZW50U3RhdHVzEh4KGlBBWU1FTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVUEFZTUVOVF9TVEFUVVNfVU5QQUlEEAESFwoTUEFZTUVOVF9TVEFUVVNfUEFJRBACYgZwcm90bzM="
+            dependencies: ["rpc/v1/rules.proto"],
+            base64: "ChttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8SDm1hcmtldHBsYWNlLnYxGhJycGMvdjEvcnVsZXMucHJvdG8iHQoFTW9uZXkSFAoFY2VudHMYASABKANSBWNlbnRzIpsBCgdBZGRyZXNzEiEKBnN0cmVldBgBIAEoCUIJorUYBVIDEP8BUgZzdHJlZXQSHAoEY2l0eRgCIAEoCUIIorUYBFICEGRSBGNpdHkSKQoLcG9zdGFsX2NvZGUYAyABKAlCCKK1GARSAhAUUgpwb3N0YWxDb2RlEiQKCGRpc3RyaWN0GAQgASgJQgiitRgEUgIQZFIIZGlzdHJpY3QqUgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASEQoNUk9MRV9DVVNUT01FUhABEhEKDVJPTEVfUFJPVklERVIQAhIOCgpST0xFX0FETUlOEAMq7AEKC1NlcnZpY2VUeXBlEhwKGFNFUlZJQ0VfVFlQRV9VTlNQRUNJRklFRBAAEiAKHFNFUlZJQ0VfVFlQRV9DTEVBTklOR19SRVBBSVIQARIeChpTRVJWSUNFX1RZUEVfSVRfVEVDSE5PTE9HWRACEiMKH1NFUlZJQ0VfVFlQRV9FRFVDQVRJT05fVFJBSU5JTkcQAxIcChhTRVJWSUNFX1RZUEVfTElGRV9IRUFMVEgQBBIiCh5TRVJWSUNFX1RZUEVfREVTSUdOX0NPTlNVTFRJTkcQBRIWChJTRVJWSUNFX1RZUEVfT1RIRVIQBiqEAQoITG9jYXRpb24SGAoUTE9DQVRJT05fVU5TUEVDSUZJRUQQABISCg5MT0NBVElPTl9OT1JUSBABEhIKDkxPQ0FUSU9OX1NPVVRIEAISEQoNTE9DQVRJT05fRUFTVBADEhEKDUxPQ0FUSU9OX1dFU1QQBBIQCgxMT0NBVElPTl9NSUQQBSryAQoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASHwobT1JERVJfU1RBVFVTX1BFTkRJTkdfUkVWSUVXEAESGAoUT1JERVJfU1RBVFVTX1BFTkRJTkcQAhIZChVPUkRFUl9TVEFUVVNfQUNDRVBURUQQAxIcChhPUkRFUl9TVEFUVVNfSU5fUFJPR1JFU1MQBBIaChZPUkRFUl9TVEFUVVNfQ09NUExFVEVEEAUSGQoVT1JERVJfU1RBVFVTX1JFVklFV0VEEAYSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAHKmMKDVBheW1lbnRTdGF0dXMSHgoaUEFZTUVOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVQQVlNRU5UX1NUQVRVU19VTlBBSUQQARIXChNQQVlNRU5UX1NUQVRVU19QQUlEEAJiBnByb3RvMw=="
         ),
         ProtoRuntime.EmbeddedFileDescriptor(
             path: "rpc/v1/options.proto",
@@ -3515,8 +4004,8 @@ public enum UsersProtoFile {
         ),
         ProtoRuntime.EmbeddedFileDescriptor(
             path: "marketplace/v1/auth.proto",
-            dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/common.proto", "gateway/v1/http.proto", "rpc/v1/options.proto"],
-            base64: "ChltYXJrZXRwbGFjZS92MS9hdXRoLnByb3RvEg5tYXJrZXRwbGFjZS52MRofZ29vZ2xlL3Byb3RvYnVmL3RpbWVzdGFtcC5wcm90bxobbWFya2V0cGxhY2UvdjEvY29tbW9uLnByb3RvGhVnYXRld2F5L3YxL2h0dHAucHJvdG8aFHJwYy92MS9vcHRpb25zLnByb3RvIoUCCgRVc2VyEg4KAmlkGAEgASgDUgJpZBIaCgh1c2VybmFtZRgCIAEoCVIIdXNlcm5hbWUSFAoFZW1haWwYAyABKAlSBWVtYWlsEigKBHJvbGUYBCABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgRyb2xlEjkKCmNyZWF0ZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgljcmVhdGVkQXQSPgoNbGFzdF9sb2dpbl9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSC2xhc3RMb2dpbkF0EhYKBmFjdGl2ZRgHIAEoCFIGYWN0aXZlIokBCg9SZWdpc3RlclJlcXVlc3QSGgoIdXNlcm5hbWUYASABKAlSCHVzZXJuYW1lEhQKBWVtYWlsGAIgASgJUgVlbWFpbBIaCghwYXNzd29yZBgDIAEoCVIIcGFzc3dvcmQSKAoEcm9sZRgEIAEoDjIULm1hcmtldHBsYWNlLnYxLlJvbGVSBHJvbGUiPAoQUmVnaXN0ZXJSZXNwb25zZRIoCgR1c2VyGAEgASgLMhQubWFya2V0cGxhY2UudjEuVXNlclIEdXNlciJuCgxMb2dpblJlcXVlc3QSFgoFZW1haWwYASABKAlIAFIFZW1haWwSHAoIdXNlcm5hbWUYAiABKAlIAFIIdXNlcm5hbWUSGgoIcGFzc3dvcmQYAyABKAlSCHBhc3N3b3JkQgwKCmlkZW50aWZpZXIi7QEKDVRva2VuUmVzcG9uc2USIQoMYWNjZXNzX3Rva2VuGAEgASgJUgthY2Nlc3NUb2tlbhIdCgp0b2tlbl90eXBlGAIgASgJUgl0b2tlblR5cGUSHQoKZXhwaXJlc19pbhgDIAEoA1IJZXhwaXJlc0luEiMKDXJlZnJlc2hfdG9rZW4YBCABKAlSDHJlZnJlc2hUb2tlbhIsChJyZWZyZXNoX2V4cGlyZXNfaW4YBSABKANSEHJlZnJlc2hFeHBpcmVzSW4SKAoEdXNlchgGIAEoCzIULm1hcmtldHBsYWNlLnYxLlVzZXJSBHVzZXIiNQoOUmVmcmVzaFJlcXVlc3QSIwoNcmVmcmVzaF90b2tlbhgBIAEoCVIMcmVmcmVzaFRva2VuIjQKDUxvZ291dFJlcXVlc3QSIwoNcmVmcmVzaF90b2tlbhgBIAEoCVIMcmVmcmVzaFRva2VuIhAKDkxvZ291dFJlc3BvbnNlIg4KDEdldE1lUmVxdWVzdCIVChNHZXRQdWJsaWNLZXlSZXF1ZXN0ImcKEVB1YmxpY0tleVJlc3BvbnNlEhwKCWFsZ29yaXRobRgBIAEoCVIJYWxnb3JpdGhtEh0KCnB1YmxpY19rZXkYAiABKAxSCXB1YmxpY0tleRIVCgZrZXlfaWQYAyABKAlSBWtleUlkIikKDkdldFVzZXJSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANSBnVzZXJJZCKjAQoQTGlzdFVzZXJzUmVxdWVzdBIoCgRyb2xlGAEgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVIEcm9sZRIbCglwYWdlX3NpemUYAiABKAVSCHBhZ2VTaXplEh0KCnBhZ2VfdG9rZW4YAyABKAlSCXBhZ2VUb2tlbhIpChBpbmNsdWRlX2luYWN0aXZlGAQgASgIUg9pbmNsdWRlSW5hY3RpdmUiZwoRTGlzdFVzZXJzUmVzcG9uc2USKgoFdXNlcnMYASADKAsyFC5tYXJrZXRwbGFjZS52MS5Vc2VyUgV1c2VycxImCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAlSDW5leHRQYWdlVG9rZW4iugEKFFVwZGF0ZUFjY291bnRSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANSBnVzZXJJZBIfCgh1c2VybmFtZRgCIAEoCUgAUgh1c2VybmFtZYgBARIZCgVlbWFpbBgDIAEoCUgBUgVlbWFpbIgBARItCgRyb2xlGAQgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZUgCUgRyb2xliAEBQgsKCV91c2VybmFtZUIICgZfZW1haWxCBwoFX3JvbGUiMAoVRGVhY3RpdmF0ZVVzZXJSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANSBnVzZXJJZCJCChZEZWFjdGl2YXRlVXNlclJlc3BvbnNlEigKBHVzZXIYASABKAsyFC5tYXJrZXRwbGFjZS52MS5Vc2VyUgR1c2VyIhgKFkxpc3RSZXZvY2F0aW9uc1JlcXVlc3QiiwMKF0xpc3RSZXZvY2F0aW9uc1Jlc3BvbnNlEkwKBnRva2VucxgBIAMoCzI0Lm1hcmtldHBsYWNlLnYxLkxpc3RSZXZvY2F0aW9uc1Jlc3BvbnNlLlJldm9rZWRUb2tlblIGdG9rZW5zEk0KBXVzZXJzGAIgAygLMjcubWFya2V0cGxhY2UudjEuTGlzdFJldm9jYXRpb25zUmVzcG9uc2UuRGVhY3RpdmF0ZWRVc2VyUgV1c2VycxpkCgxSZXZva2VkVG9rZW4SGQoIdG9rZW5faWQYASABKAlSB3Rva2VuSWQSOQoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCWV4cGlyZXNBdBptCg9EZWFjdGl2YXRlZFVzZXISFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEkEKDmRlYWN0aXZhdGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFINZGVhY3RpdmF0ZWRBdDKNCwoEQXV0aBKaAQoIUmVnaXN0ZXISHy5tYXJrZXRwbGFjZS52MS5SZWdpc3RlclJlcXVlc3QaIC5tYXJrZXRwbGFjZS52MS5SZWdpc3RlclJlc3BvbnNlIkuKtRhBEhUvYXBpL3YxL2F1dGgvcmVnaXN0ZXIyASpCDHVzZXJfY3JlYXRlZEoXUmVnaXN0cmF0aW9uIHN1Y2Nlc3NmdWyStRgCCAESsgEKDVJlZ2lzdGVyQWRtaW4SHy5tYXJrZXRwbGFjZS52MS5SZWdpc3RlclJlcXVlc3QaIC5tYXJrZXRwbGFjZS52MS5SZWdpc3RlclJlc3BvbnNlIl6KtRhNEhsvYXBpL3YxL2F1dGgvYWRtaW4vcmVnaXN0ZXIyASpCDHVzZXJfY3JlYXRlZEodQWRtaW4gcmVnaXN0cmF0aW9uIHN1Y2Nlc3NmdWyStRgJEAEaBWFkbWluEoABCgVMb2dpbhIcLm1hcmtldHBsYWNlLnYxLkxvZ2luUmVxdWVzdBodLm1hcmtldHBsYWNlLnYxLlRva2VuUmVzcG9uc2UiOoq1GDASEi9hcGkvdjEvYXV0aC9sb2dpbjIBKkIFdG9rZW5KEExvZ2luIHN1Y2Nlc3NmdWyStRgCCAEShQEKB1JlZnJlc2gSHi5tYXJrZXRwbGFjZS52MS5SZWZyZXNoUmVxdWVzdBodLm1hcmtldHBsYWNlLnYxLlRva2VuUmVzcG9uc2UiO4q1GDESFC9hcGkvdjEvYXV0aC9yZWZyZXNoMgEqQgV0b2tlbkoPVG9rZW4gcmVmcmVzaGVkkrUYAggBEncKBkxvZ291dBIdLm1hcmtldHBsYWNlLnYxLkxvZ291dFJlcXVlc3QaHi5tYXJrZXRwbGFjZS52MS5Mb2dvdXRSZXNwb25zZSIuirUYJBITL2FwaS92MS9hdXRoL2xvZ291dDIBKkoKTG9nZ2VkIG91dJK1GAIQARJlCgVHZXRNZRIcLm1hcmtldHBsYWNlLnYxLkdldE1lUmVxdWVzdBoULm1hcmtldHBsYWNlLnYxLlVzZXIiKIq1GB4KDy9hcGkvdjEvYXV0aC9tZUICbWVKB1N1Y2Nlc3OStRgCEAESewoMR2V0UHVibGljS2V5EiMubWFya2V0cGxhY2UudjEuR2V0UHVibGljS2V5UmVxdWVzdBohLm1hcmtldHBsYWNlLnYxLlB1YmxpY0tleVJlc3BvbnNlIiOKtRgZChcvYXBpL3YxL2F1dGgvcHVibGljLWtleZK1GAIIARJHCgdHZXRVc2VyEh4ubWFya2V0cGxhY2UudjEuR2V0VXNlclJlcXVlc3QaFC5tYXJrZXRwbGFjZS52MS5Vc2VyIgaStRgCIAESWAoJTGlzdFVzZXJzEiAubWFya2V0cGxhY2UudjEuTGlzdFVzZXJzUmVxdWVzdBohLm1hcmtldHBsYWNlLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlIgaStRgCIAESUwoNVXBkYXRlQWNjb3VudBIkLm1hcmtldHBsYWNlLnYxLlVwZGF0ZUFjY291bnRSZXF1ZXN0GhQubWFya2V0cGxhY2UudjEuVXNlciIGkrUYAiABEmcKDkRlYWN0aXZhdGVVc2VyEiUubWFya2V0cGxhY2UudjEuRGVhY3RpdmF0ZVVzZXJSZXF1ZXN0GiYubWFya2V0cGxhY2UudjEuRGVhY3RpdmF0ZVVzZXJSZXNwb25zZSIGkrUYAiABEmoKD0xpc3RSZXZvY2F0aW9ucxImLm1hcmtldHBsYWNlLnYxLkxpc3RSZXZvY2F0aW9uc1JlcXVlc3QaJy5tYXJrZXRwbGFjZS52MS5MaXN0UmV2b2NhdGlvbnNSZXNwb25zZSIGkrUYAiABYgZwcm90bzM="
+            dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/common.proto", "gateway/v1/http.proto", "rpc/v1/options.proto", "rpc/v1/rules.proto"],
+            base64: "ChltYXJrZXRwbGFjZS92MS9hdXRoLnByb3RvEg5tYXJrZXRwbGFjZS52MRofZ29vZ2xlL3Byb3RvYnVmL3RpbWVzdGFtcC5wcm90bxobbWFya2V0cGxhY2UvdjEvY29tbW9uLnByb3RvGhVnYXRld2F5L3YxL2h0dHAucHJvdG8aFHJwYy92MS9vcHRpb25zLnByb3RvGhJycGMvdjEvcnVsZXMucHJvdG8ihQIKBFVzZXISDgoCaWQYASABKANSAmlkEhoKCHVzZXJuYW1lGAIgASgJUgh1c2VybmFtZRIUCgVlbWFpbBgDIAEoCVIFZW1haWwSKAoEcm9sZRgEIAEoDjIULm1hcmtldHBsYWNlLnYxLlJvbGVSBHJvbGUSOQoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCWNyZWF0ZWRBdBI+Cg1sYXN0X2xvZ2luX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFILbGFzdExvZ2luQXQSFgoGYWN0aXZlGAcgASgIUgZhY3RpdmUiiwIKD1JlZ2lzdGVyUmVxdWVzdBJ7Cgh1c2VybmFtZRgBIAEoCUJforUYWxJFdXNlcm5hbWUgbXVzdCBiZSAzLTUwIGNoYXJhY3RlcnMgb2YgbGV0dGVycywgZGlnaXRzLCAnXycsICcuJyBhbmQgJy0nUhIIAxAyKgxBLVphLXowLTlfLi1SCHVzZXJuYW1lEh4KBWVtYWlsGAIgASgJQgiitRgEUgIwAVIFZW1haWwSJwoIcGFzc3dvcmQYAyABKAlCC6K1GAdSBQgIEIABUghwYXNzd29yZBIyCgRyb2xlGAQgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZUIIorUYBGoCCAFSBHJvbGUiPAoQUmVnaXN0ZXJSZXNwb25zZRIoCgR1c2VyGAEgASgLMhQubWFya2V0cGxhY2UudjEuVXNlclIEdXNlciKkAQoMTG9naW5SZXF1ZXN0EiAKBWVtYWlsGAEgASgJQgiitRgEUgIwAUgAUgVlbWFpbBIcCgh1c2VybmFtZRgCIAEoCUgAUgh1c2VybmFtZRIaCghwYXNzd29yZBgDIAEoCVIIcGFzc3dvcmRCOAoKaWRlbnRpZmllchIqqrUYJggBEiJsb2dpbiBuZWVkcyBhbiBlbWFpbCBvciBhIHVzZXJuYW1lIu0BCg1Ub2tlblJlc3BvbnNlEiEKDGFjY2Vzc190b2tlbhgBIAEoCVILYWNjZXNzVG9rZW4SHQoKdG9rZW5fdHlwZRgCIAEoCVIJdG9rZW5UeXBlEh0KCmV4cGlyZXNfaW4YAyABKANSCWV4cGlyZXNJbhIjCg1yZWZyZXNoX3Rva2VuGAQgASgJUgxyZWZyZXNoVG9rZW4SLAoScmVmcmVzaF9leHBpcmVzX2luGAUgASgDUhByZWZyZXNoRXhwaXJlc0luEigKBHVzZXIYBiABKAsyFC5tYXJrZXRwbGFjZS52MS5Vc2VyUgR1c2VyIjUKDlJlZnJlc2hSZXF1ZXN0EiMKDXJlZnJlc2hfdG9rZW4YASABKAlSDHJlZnJlc2hUb2tlbiI0Cg1Mb2dvdXRSZXF1ZXN0EiMKDXJlZnJlc2hfdG9rZW4YASABKAlSDHJlZnJlc2hUb2tlbiIQCg5Mb2dvdXRSZXNwb25zZSIOCgxHZXRNZVJlcXVlc3QiFQoTR2V0UHVibGljS2V5UmVxdWVzdCJnChFQdWJsaWNLZXlSZXNwb25zZRIcCglhbGdvcml0aG0YASABKAlSCWFsZ29yaXRobRIdCgpwdWJsaWNfa2V5GAIgASgMUglwdWJsaWNLZXkSFQoGa2V5X2lkGAMgASgJUgVrZXlJZCIpCg5HZXRVc2VyUmVxdWVzdBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQiuQEKEExpc3RVc2Vyc1JlcXVlc3QSMgoEcm9sZRgBIAEoDjIULm1hcmtldHBsYWNlLnYxLlJvbGVCCKK1GARqAggBUgRyb2xlEicKCXBhZ2Vfc2l6ZRgCIAEoBUIKorUYBloEEAAgZFIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgDIAEoCVIJcGFnZVRva2VuEikKEGluY2x1ZGVfaW5hY3RpdmUYBCABKAhSD2luY2x1ZGVJbmFjdGl2ZSJnChFMaXN0VXNlcnNSZXNwb25zZRIqCgV1c2VycxgBIAMoCzIULm1hcmtldHBsYWNlLnYxLlVzZXJSBXVzZXJzEiYKD25leHRfcGFnZV90b2tlbhgCIAEoCVINbmV4dFBhZ2VUb2tlbiLsAgoUVXBkYXRlQWNjb3VudFJlcXVlc3QSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEoABCgh1c2VybmFtZRgCIAEoCUJforUYWxJFdXNlcm5hbWUgbXVzdCBiZSAzLTUwIGNoYXJhY3RlcnMgb2YgbGV0dGVycywgZGlnaXRzLCAnXycsICcuJyBhbmQgJy0nUhIIAxAyKgxBLVphLXowLTlfLi1IAFIIdXNlcm5hbWWIAQESIwoFZW1haWwYAyABKAlCCKK1GARSAjABSAFSBWVtYWlsiAEBEnMKBHJvbGUYBCABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlQkSitRhAEihyb2xlIG11c3QgYmUgQ1VTVE9NRVIsIFBST1ZJREVSIG9yIEFETUlOahQIARoQUk9MRV9VTlNQRUNJRklFREgCUgRyb2xliAEBQgsKCV91c2VybmFtZUIICgZfZW1haWxCBwoFX3JvbGUiMAoVRGVhY3RpdmF0ZVVzZXJSZXF1ZXN0EhcKB3VzZXJfaWQYASABKANSBnVzZXJJZCJCChZEZWFjdGl2YXRlVXNlclJlc3BvbnNlEigKBHVzZXIYASABKAsyFC5tYXJrZXRwbGFjZS52MS5Vc2VyUgR1c2VyIhgKFkxpc3RSZXZvY2F0aW9uc1JlcXVlc3QiiwMKF0xpc3RSZXZvY2F0aW9uc1Jlc3BvbnNlEkwKBnRva2VucxgBIAMoCzI0Lm1hcmtldHBsYWNlLnYxLkxpc3RSZXZvY2F0aW9uc1Jlc3BvbnNlLlJldm9rZWRUb2tlblIGdG9rZW5zEk0KBXVzZXJzGAIgAygLMjcubWFya2V0cGxhY2UudjEuTGlzdFJldm9jYXRpb25zUmVzcG9uc2UuRGVhY3RpdmF0ZWRVc2VyUgV1c2VycxpkCgxSZXZva2VkVG9rZW4SGQoIdG9rZW5faWQYASABKAlSB3Rva2VuSWQSOQoKZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCWV4cGlyZXNBdBptCg9EZWFjdGl2YXRlZFVzZXISFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEkEKDmRlYWN0aXZhdGVkX2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFINZGVhY3RpdmF0ZWRBdDKNCwoEQXV0aBKaAQoIUmVnaXN0ZXISHy5tYXJrZXRwbGFjZS52MS5SZWdpc3RlclJlcXVlc3QaIC5tYXJrZXRwbGFjZS52MS5SZWdpc3RlclJlc3BvbnNlIkuKtRhBEhUvYXBpL3YxL2F1dGgvcmVnaXN0ZXIyASpCDHVzZXJfY3JlYXRlZEoXUmVnaXN0cmF0aW9uIHN1Y2Nlc3NmdWyStRgCCAESsgEKDVJlZ2lzdGVyQWRtaW4SHy5tYXJrZXRwbGFjZS52MS5SZWdpc3RlclJlcXVlc3QaIC5tYXJrZXRwbGFjZS52MS5SZWdpc3RlclJlc3BvbnNlIl6KtRhNEhsvYXBpL3YxL2F1dGgvYWRtaW4vcmVnaXN0ZXIyASpCDHVzZXJfY3JlYXRlZEodQWRtaW4gcmVnaXN0cmF0aW9uIHN1Y2Nlc3NmdWyStRgJEAEaBWFkbWluEoABCgVMb2dpbhIcLm1hcmtldHBsYWNlLnYxLkxvZ2luUmVxdWVzdBodLm1hcmtldHBsYWNlLnYxLlRva2VuUmVzcG9uc2UiOoq1GDASEi9hcGkvdjEvYXV0aC9sb2dpbjIBKkIFdG9rZW5KEExvZ2luIHN1Y2Nlc3NmdWyStRgCCAEShQEKB1JlZnJlc2gSHi5tYXJrZXRwbGFjZS52MS5SZWZyZXNoUmVxdWVzdBodLm1hcmtldHBsYWNlLnYxLlRva2VuUmVzcG9uc2UiO4q1GDESFC9hcGkvdjEvYXV0aC9yZWZyZXNoMgEqQgV0b2tlbkoPVG9rZW4gcmVmcmVzaGVkkrUYAggBEncKBkxvZ291dBIdLm1hcmtldHBsYWNlLnYxLkxvZ291dFJlcXVlc3QaHi5tYXJrZXRwbGFjZS52MS5Mb2dvdXRSZXNwb25zZSIuirUYJBITL2FwaS92MS9hdXRoL2xvZ291dDIBKkoKTG9nZ2VkIG91dJK1GAIQARJlCgVHZXRNZRIcLm1hcmtldHBsYWNlLnYxLkdldE1lUmVxdWVzdBoULm1hcmtldHBsYWNlLnYxLlVzZXIiKIq1GB4KDy9hcGkvdjEvYXV0aC9tZUICbWVKB1N1Y2Nlc3OStRgCEAESewoMR2V0UHVibGljS2V5EiMubWFya2V0cGxhY2UudjEuR2V0UHVibGljS2V5UmVxdWVzdBohLm1hcmtldHBsYWNlLnYxLlB1YmxpY0tleVJlc3BvbnNlIiOKtRgZChcvYXBpL3YxL2F1dGgvcHVibGljLWtleZK1GAIIARJHCgdHZXRVc2VyEh4ubWFya2V0cGxhY2UudjEuR2V0VXNlclJlcXVlc3QaFC5tYXJrZXRwbGFjZS52MS5Vc2VyIgaStRgCIAESWAoJTGlzdFVzZXJzEiAubWFya2V0cGxhY2UudjEuTGlzdFVzZXJzUmVxdWVzdBohLm1hcmtldHBsYWNlLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlIgaStRgCIAESUwoNVXBkYXRlQWNjb3VudBIkLm1hcmtldHBsYWNlLnYxLlVwZGF0ZUFjY291bnRSZXF1ZXN0GhQubWFya2V0cGxhY2UudjEuVXNlciIGkrUYAiABEmcKDkRlYWN0aXZhdGVVc2VyEiUubWFya2V0cGxhY2UudjEuRGVhY3RpdmF0ZVVzZXJSZXF1ZXN0GiYubWFya2V0cGxhY2UudjEuRGVhY3RpdmF0ZVVzZXJSZXNwb25zZSIGkrUYAiABEmoKD0xpc3RSZXZvY2F0aW9ucxImLm1hcmtldHBsYWNlLnYxLkxpc3RSZXZvY2F0aW9uc1JlcXVlc3QaJy5tYXJrZXRwbGFjZS52MS5MaXN0UmV2b2NhdGlvbnNSZXNwb25zZSIGkrUYAiABYgZwcm90bzM="
         ),
         descriptor,
     ]

@@ -36,9 +36,8 @@ extension AuthService {
         parameters: PasswordHasher.Parameters = .standard
     ) async throws -> User {
         let database = try ServiceHost.openDatabase(.auth(), dataDirectory: dataDirectory)
-        let username = try AccountRules.username(username)
-        let email = try AccountRules.email(email)
-        let password = try AccountRules.password(password)
+        try AccountRules.check(RegisterRequest(username: username, email: email, password: password, role: .admin))
+        let email = AccountRules.normalizedEmail(email)
         let hash = try await PasswordHasher(parameters: parameters).hash(password)
         let now = Date()
         return try await database.write { db in

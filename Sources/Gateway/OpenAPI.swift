@@ -116,7 +116,7 @@ enum OpenAPI {
         guard let message = pool.messages[name] else { return ["type": "object"] }
         var properties: [String: Any] = [:]
         for field in message.fields { properties[field.jsonName] = fieldSchema(field, pool: pool, used: &used) }
-        return ["type": "object", "properties": properties, "additionalProperties": false]
+        return requirements(["type": "object", "properties": properties, "additionalProperties": false], message: message, pool: pool)
     }
 
     static func fieldSchema(_ field: DescriptorPool.Field, pool: DescriptorPool, used: inout Set<String>) -> [String: Any] {
@@ -126,13 +126,14 @@ enum OpenAPI {
             return ["type": "object", "additionalProperties": single(value.kind, pool: pool, used: &used)]
         }
         let schema = single(field.kind, pool: pool, used: &used)
-        return field.isRepeated ? ["type": "array", "items": schema] : schema
+        return constrained(field.isRepeated ? ["type": "array", "items": schema] : schema, field: field, pool: pool, used: &used)
     }
 
     static func single(_ kind: DescriptorPool.FieldKind, pool: DescriptorPool, used: inout Set<String>) -> [String: Any] {
         switch kind {
         case .int32, .sint32, .sfixed32, .uint32, .fixed32: return ["type": "integer", "format": "int32"]
-        case .int64, .sint64, .sfixed64, .uint64, .fixed64: return ["type": "string", "format": "int64"]
+        case .int64, .sint64, .sfixed64: return int64Schema(unsigned: false)
+        case .uint64, .fixed64: return int64Schema(unsigned: true)
         case .double, .float: return ["type": "number"]
         case .bool: return ["type": "boolean"]
         case .string: return ["type": "string"]

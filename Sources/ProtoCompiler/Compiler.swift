@@ -29,6 +29,11 @@ public struct SchemaCompiler: Sendable {
         var resolver = Resolver(builtin: loader.builtin, displayPaths: loader.displayPaths)
         let schema = resolver.resolve(loader.ordered)
         diagnostics.append(contentsOf: resolver.diagnostics.diagnostics)
+        if !diagnostics.hasErrors {
+            var rules = FieldRulesChecker(schema: schema)
+            rules.check()
+            diagnostics.append(contentsOf: rules.diagnostics.diagnostics)
+        }
         let all = diagnostics.diagnostics
         if diagnostics.hasErrors {
             throw CompilationFailed(diagnostics: SchemaCompiler.ordered(all))

@@ -32,6 +32,18 @@ public protocol Message: Sendable, Hashable {
     /// Reads a proto3 JSON value (an object for ordinary messages) and merges it into `self`.
     /// - Throws: ``JSONDecodingError`` naming the path of the offending value.
     mutating func decodeJSON(from reader: inout JSONReader) throws
+
+    /// Checks the schema's field rules (`rpc.v1.rules`, docs/PROTOCOL.md "Field rules"). The
+    /// generator implements it for messages with rules (or holding messages with rules); for the
+    /// rest it is the empty default. The RPC server calls it on every request message.
+    /// - Throws: ``FieldViolation`` naming the first field that breaks its rule.
+    func validate() throws(FieldViolation)
+}
+
+extension Message {
+    /// No rules: nothing to check.
+    @inlinable
+    public func validate() throws(FieldViolation) {}
 }
 
 extension Message {

@@ -140,10 +140,10 @@ public struct AuthService: Auth.Handler {
     func createAccount(_ request: RegisterRequest, role: Role, context: ServerContext) async throws -> Account {
         // Internal callers (the admin tool) are not rate limited; everyone else per source.
         if context.caller?.kind != .service { try AuthService.limit(sourceLimiter, source(context), "attempts from this address") }
-        let username = try AccountRules.username(request.username)
-        let email = try AccountRules.email(request.email)
-        let password = try AccountRules.password(request.password)
-        let hash = try await hasher.hash(password)
+        // The schema's rules checked username, e-mail and password before the handler ran.
+        let username = request.username
+        let email = AccountRules.normalizedEmail(request.email)
+        let hash = try await hasher.hash(request.password)
         let now = self.now
         return try await write { db in
             try AuthSchema.insertAccount(db, username: username, email: email, role: role, passwordHash: hash, now: now)
@@ -169,13 +169,13 @@ public struct AuthService: Auth.Handler {
         let account: Account?
         switch request.identifier {
         case .email(let email)?:
-            guard let normalized = try? AccountRules.email(email) else {
-                throw RPCError(code: .invalidArgument, message: "email is not a valid e-mail address")
-            }
+            // A valid address (the schema's rule); the domain is compared lower-cased.
+            let normalized = AccountRules.normalizedEmail(email)
             account = try await database.read { db in try Account.fetch(db, email: normalized) }
         case .username(let username)?:
             account = try await database.read { db in try Account.fetch(db, username: username) }
         case nil:
+            // The schema's oneof rule answers this before the handler runs.
             throw RPCError(code: .invalidArgument, message: "login needs an email or a username")
         }
         guard let account, account.active else {
@@ -358,11 +358,9 @@ public struct AuthService: Auth.Handler {
     }
 
     public func updateAccount(_ request: UpdateAccountRequest, context: ServerContext) async throws -> User {
-        let username = try request.username.map(AccountRules.username)
-        let email = try request.email.map(AccountRules.email)
-        if let role = request.role, ![Role.customer, .provider, .admin].contains(role) {
-            throw RPCError(code: .invalidArgument, message: "role must be CUSTOMER, PROVIDER or ADMIN")
-        }
+        // The schema's rules checked username, e-mail and role (a known role, not UNSPECIFIED).
+        let username = request.username
+        let email = request.email.map(AccountRules.normalizedEmail)
         let now = self.now
         let (user, reroled) = try await write { db -> (User, Bool) in
             guard let before = try Account.fetch(db, id: request.userId), before.active else {

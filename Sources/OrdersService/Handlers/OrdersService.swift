@@ -38,9 +38,7 @@ public struct OrdersService: Orders.Handler {
 
     public func publishOrder(_ request: PublishOrderRequest, context: ServerContext) async throws -> OrderActionResponse {
         let customer = try context.requireUserID()
-        let fields = try OrderRules.validate(
-            title: request.title, description: request.description, serviceType: request.serviceType, price: request.price,
-            location: request.location, address: request.address, start: request.serviceStartTime, end: request.serviceEndTime)
+        let fields = try OrderRules.fields(request)
         let now = self.now
         let order = try await write { db -> Order in
             let id = try OrdersSchema.insert(db, customer: customer, fields, now: now)
@@ -130,7 +128,7 @@ public struct OrdersService: Orders.Handler {
     }
 
     public func cancelMyOrder(_ request: CancelOrderRequest, context: ServerContext) async throws -> OrderActionResponse {
-        let reason = try OrderRules.reason(request.reason)
+        let reason = OrderRules.trimmed(request.reason)
         let order = try await transition(request.orderId, .cancel(reason: reason), by: .customer(try context.requireUserID()), reason: reason)
         return OrderActionResponse(order: order, message: "Order \(order.id) cancelled")
     }
@@ -159,6 +157,7 @@ public struct OrdersService: Orders.Handler {
         case .inProgress: action = .start
         case .completed: action = .complete
         default:
+            // The schema allows only these two; this answers a caller that skipped validate().
             throw RPCError(code: .invalidArgument, message: "new_status must be in_progress or completed")
         }
         let order = try await transition(request.orderId, action, by: .provider(provider))
@@ -171,14 +170,14 @@ public struct OrdersService: Orders.Handler {
             let order = try await transition(request.orderId, .approve, by: .admin(admin))
             return OrderActionResponse(order: order, message: "Order \(order.id) approved; providers can see it now")
         }
-        let reason = try OrderRules.reason(request.rejectReason)
+        let reason = OrderRules.trimmed(request.rejectReason)
         guard !reason.isEmpty else { throw RPCError(code: .invalidArgument, message: "reject_reason is required to reject an order") }
         let order = try await transition(request.orderId, .reject(reason: reason), by: .admin(admin), reason: reason)
         return OrderActionResponse(order: order, message: "Order \(order.id) rejected: \(reason)")
     }
 
     public func adminCancelOrder(_ request: CancelOrderRequest, context: ServerContext) async throws -> OrderActionResponse {
-        let reason = try OrderRules.reason(request.reason.isEmpty ? "cancelled by an admin" : request.reason)
+        let reason = OrderRules.trimmed(request.reason.isEmpty ? "cancelled by an admin" : request.reason)
         let order = try await transition(request.orderId, .cancel(reason: reason), by: .admin(try context.requireUserID()), reason: reason)
         return OrderActionResponse(order: order, message: "Order \(order.id) cancelled")
     }
@@ -186,7 +185,7 @@ public struct OrdersService: Orders.Handler {
     public func adminUpdateOrder(_ request: AdminUpdateOrderRequest, context: ServerContext) async throws -> Order {
         let admin = try context.requireUserID()
         let selection = try OrderRules.selection(request)
-        let reason = try OrderRules.reason(request.reason)
+        let reason = OrderRules.trimmed(request.reason)
         guard let current = try await read({ db in try OrdersSchema.fetch(db, request.orderId) }) else {
             throw RPCError(code: .notFound, message: "order \(request.orderId) not found")
         }

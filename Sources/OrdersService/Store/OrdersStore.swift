@@ -180,20 +180,12 @@ extension OrderPage {
     static func available(_ request: ListAvailableOrdersRequest) throws -> OrderPage {
         var page = OrderPage()
         page.filter("status = ?", OrderStatus.pending.protoValue)
-        if request.location != .unspecified { page.filter("location = ?", try OrderRules.location(request.location).protoValue) }
-        if request.serviceType != .unspecified { page.filter("service_type = ?", try OrderRules.serviceType(request.serviceType).protoValue) }
-        if let min = request.minPrice {
-            guard min.cents >= 0 else { throw RPCError(code: .invalidArgument, message: "min_price must not be negative") }
-            page.filter("price_cents >= ?", min.cents)
-        }
-        if let max = request.maxPrice {
-            guard max.cents >= 0 else { throw RPCError(code: .invalidArgument, message: "max_price must not be negative") }
-            page.filter("price_cents <= ?", max.cents)
-        }
-        let keyword = request.keyword.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard TextLimit.fits(keyword, characters: 0...100) else {
-            throw RPCError(code: .invalidArgument, message: "keyword must be at most 100 characters and \(TextLimit.bytes(100)) bytes")
-        }
+        // The schema's rules checked the values (known enums, prices not negative, keyword length).
+        if request.location != .unspecified { page.filter("location = ?", request.location.protoValue) }
+        if request.serviceType != .unspecified { page.filter("service_type = ?", request.serviceType.protoValue) }
+        if let min = request.minPrice { page.filter("price_cents >= ?", min.cents) }
+        if let max = request.maxPrice { page.filter("price_cents <= ?", max.cents) }
+        let keyword = OrderRules.trimmed(request.keyword)
         if !keyword.isEmpty {
             let pattern = "%" + keyword.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_") + "%"
@@ -218,10 +210,8 @@ extension OrderPage {
 
     static func admin(_ status: OrderStatus) throws -> OrderPage {
         var page = OrderPage()
-        if status != .unspecified {
-            guard OrderStatus.allCases.contains(status) else { throw RPCError(code: .invalidArgument, message: "status is not an order status") }
-            page.filter("status = ?", status.protoValue)
-        }
+        // A known status (the schema's rule on AdminListOrdersRequest.status).
+        if status != .unspecified { page.filter("status = ?", status.protoValue) }
         return page
     }
 

@@ -1,5 +1,5 @@
 import ProtoRuntime
-import RPCSchema
+public import RPCSchema
 
 /// Messages, enums and services described by serialized `FileDescriptorProto`s: what tools need
 /// to call a method they were not compiled with (rpcctl, the gateway's generic JSON endpoint).
@@ -37,6 +37,8 @@ public struct DescriptorPool: Sendable {
         public let hasPresence: Bool
         /// The real oneof it belongs to.
         public let oneof: Int?
+        /// The field's `(rpc.v1.rules)` option (docs/PROTOCOL.md, "Field rules"), if any.
+        public let rules: FieldRules?
     }
 
     public struct MessageInfo: Sendable {
@@ -44,6 +46,8 @@ public struct DescriptorPool: Sendable {
         public let fields: [Field]
         public let isMapEntry: Bool
         public let oneofs: [String]
+        /// Each real oneof's `(rpc.v1.oneof_rules)` option, parallel to `oneofs`.
+        public let oneofRules: [OneofRules?]
         public let fileSyntax: String
 
         public func field(named name: String) -> Field? { fields.first { $0.jsonName == name || $0.name == name } }
@@ -125,11 +129,14 @@ public struct DescriptorPool: Sendable {
                 fields.append(
                     Field(
                         name: f.name ?? "", jsonName: f.jsonName ?? ProtoJSONNames.camel(f.name ?? ""), number: f.number ?? 0,
-                        kind: kind, isRepeated: repeated, hasPresence: presence, oneof: oneof))
+                        kind: kind, isRepeated: repeated, hasPresence: presence, oneof: oneof,
+                        rules: MethodDescriptor.extensionField(50004, in: f.options?.unknownFields.bytes ?? [])))
             }
             messages[name] = MessageInfo(
                 fullName: name, fields: fields, isMapEntry: m.options?.mapEntry == true,
-                oneofs: realOneofs.map { m.oneofDecl[$0].name ?? "" }, fileSyntax: syntax)
+                oneofs: realOneofs.map { m.oneofDecl[$0].name ?? "" },
+                oneofRules: realOneofs.map { MethodDescriptor.extensionField(50005, in: m.oneofDecl[$0].options?.unknownFields.bytes ?? []) },
+                fileSyntax: syntax)
             for nested in m.nestedType { addMessage(nested, scope: name) }
             for e in m.enumType { addEnum(e, scope: name) }
         }

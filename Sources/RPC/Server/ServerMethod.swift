@@ -24,11 +24,14 @@ public struct RequestStream<Message: ProtoRuntime.Message>: AsyncSequence, Senda
         public mutating func next() async throws -> Message? {
             guard let buffer = try await base.next() else { return nil }
             stream.consumed(buffer.readableBytes)
+            let message: Message
             do {
-                return try Message(buffer: buffer)
+                message = try Message(buffer: buffer)
             } catch {
                 throw RPCError(code: .invalidArgument, message: "request message does not decode as \(Message.protoMessageName): \(error)")
             }
+            try ServerMethod.check(message)
+            return message
         }
     }
 
@@ -48,11 +51,29 @@ public struct ServerMethod: Sendable {
 
     let body: Body
 
+    /// Decodes a request message and checks its field rules.
     static func decode<M: ProtoRuntime.Message>(_: M.Type, _ buffer: ByteBuffer) throws -> M {
+        let message: M
         do {
-            return try M(buffer: buffer)
+            message = try M(buffer: buffer)
         } catch {
             throw RPCError(code: .invalidArgument, message: "request message does not decode as \(M.protoMessageName): \(error)")
+        }
+        try check(message)
+        return message
+    }
+
+    /// The trailer naming the field a refused request broke the rules of.
+    public static let fieldViolationKey = "rpc-field-violation"
+
+    /// The schema's field rules (`validate()`), before the handler sees the message: a violation
+    /// is INVALID_ARGUMENT with the violation's text and the field's path in the
+    /// `rpc-field-violation` trailer. Interceptors have run by now, so 401/403 come first.
+    static func check<M: ProtoRuntime.Message>(_ message: M) throws(RPCError) {
+        do {
+            try message.validate()
+        } catch {
+            throw RPCError(code: .invalidArgument, message: error.description, metadata: Metadata([(fieldViolationKey, error.field)]))
         }
     }
 

@@ -37,13 +37,13 @@ public struct UsersService: Users.Handler {
         let id = try context.requireUserID()
         let now = self.now()
         var profile = UsersSchema.emptyCustomer(id, now: now)
-        profile.location = try ProfileRules.location(request.location ?? .north)
-        profile.address = try ProfileRules.text(request.address ?? "", field: "address", maximum: 255)
-        profile.budgetPreference = try ProfileRules.money(request.budgetPreference, field: "budget_preference")
-        profile.fullName = try ProfileRules.text(request.fullName ?? "", field: "full_name", maximum: 100)
-        profile.phone = try ProfileRules.text(request.phone ?? "", field: "phone", maximum: 32)
-        profile.structuredAddress = try ProfileRules.address(request.structuredAddress)
-        profile.preferredServiceTypes = try request.preferredServiceTypes.map { try ProfileRules.serviceType($0, field: "preferred_service_types") }
+        profile.location = request.location ?? .north
+        profile.address = ProfileRules.trimmed(request.address ?? "")
+        profile.budgetPreference = ProfileRules.money(request.budgetPreference)
+        profile.fullName = ProfileRules.trimmed(request.fullName ?? "")
+        profile.phone = ProfileRules.trimmed(request.phone ?? "")
+        profile.structuredAddress = ProfileRules.address(request.structuredAddress)
+        profile.preferredServiceTypes = request.preferredServiceTypes
         let created = profile
         return try await write { db in
             guard try UsersSchema.customer(db, id) == nil else {
@@ -79,33 +79,31 @@ public struct UsersService: Users.Handler {
         let selection = try UpdateSelection(mask: request.updateMask, known: customerFields)
         var changed: [String] = []
         if selection.wants("location", present: request.location != nil) {
-            profile.location = try ProfileRules.location(request.location ?? .unspecified)
+            profile.location = try ProfileRules.location(request.location)
             changed.append("location")
         }
         if selection.wants("address", present: request.address != nil) {
-            profile.address = try ProfileRules.text(request.address ?? "", field: "address", maximum: 255)
+            profile.address = ProfileRules.trimmed(request.address ?? "")
             changed.append("address")
         }
         if selection.wants("budget_preference", present: request.budgetPreference != nil) {
-            profile.budgetPreference = try ProfileRules.money(request.budgetPreference, field: "budget_preference")
+            profile.budgetPreference = ProfileRules.money(request.budgetPreference)
             changed.append("budget_preference")
         }
         if selection.wants("full_name", present: request.fullName != nil) {
-            profile.fullName = try ProfileRules.text(request.fullName ?? "", field: "full_name", maximum: 100)
+            profile.fullName = ProfileRules.trimmed(request.fullName ?? "")
             changed.append("full_name")
         }
         if selection.wants("phone", present: request.phone != nil) {
-            profile.phone = try ProfileRules.text(request.phone ?? "", field: "phone", maximum: 32)
+            profile.phone = ProfileRules.trimmed(request.phone ?? "")
             changed.append("phone")
         }
         if selection.wants("structured_address", present: request.structuredAddress != nil) {
-            profile.structuredAddress = try ProfileRules.address(request.structuredAddress)
+            profile.structuredAddress = ProfileRules.address(request.structuredAddress)
             changed.append("structured_address")
         }
         if selection.wants("preferred_service_types", present: !request.preferredServiceTypes.isEmpty) {
-            profile.preferredServiceTypes = try request.preferredServiceTypes.map {
-                try ProfileRules.serviceType($0, field: "preferred_service_types")
-            }
+            profile.preferredServiceTypes = request.preferredServiceTypes
             changed.append("preferred_service_types")
         }
         return changed
@@ -166,43 +164,43 @@ public struct UsersService: Users.Handler {
         let selection = try UpdateSelection(mask: request.updateMask, known: providerFields)
         var changed: [String] = []
         if selection.wants("skills", present: !request.skills.isEmpty) {
-            profile.skills = try ProfileRules.list(request.skills, field: "skills", count: 50, length: 50)
+            profile.skills = request.skills.map(ProfileRules.trimmed)
             changed.append("skills")
         }
         if selection.wants("experience_years", present: request.experienceYears != nil) {
-            profile.experienceYears = try ProfileRules.experience(request.experienceYears ?? 0)
+            profile.experienceYears = request.experienceYears ?? 0
             changed.append("experience_years")
         }
         if selection.wants("hourly_rate", present: request.hourlyRate != nil) {
-            profile.hourlyRate = try ProfileRules.money(request.hourlyRate, field: "hourly_rate")
+            profile.hourlyRate = ProfileRules.money(request.hourlyRate)
             changed.append("hourly_rate")
         }
         if selection.wants("availability", present: request.availability != nil) {
-            profile.availability = try ProfileRules.text(request.availability ?? "", field: "availability", maximum: 255)
+            profile.availability = ProfileRules.trimmed(request.availability ?? "")
             changed.append("availability")
         }
         if selection.wants("portfolio", present: !request.portfolio.isEmpty) {
-            profile.portfolio = try ProfileRules.list(request.portfolio, field: "portfolio", count: 50, length: 500)
+            profile.portfolio = request.portfolio.map(ProfileRules.trimmed)
             changed.append("portfolio")
         }
         if selection.wants("full_name", present: request.fullName != nil) {
-            profile.fullName = try ProfileRules.text(request.fullName ?? "", field: "full_name", maximum: 100)
+            profile.fullName = ProfileRules.trimmed(request.fullName ?? "")
             changed.append("full_name")
         }
         if selection.wants("phone", present: request.phone != nil) {
-            profile.phone = try ProfileRules.text(request.phone ?? "", field: "phone", maximum: 32)
+            profile.phone = ProfileRules.trimmed(request.phone ?? "")
             changed.append("phone")
         }
         if selection.wants("certifications", present: !request.certifications.isEmpty) {
-            profile.certifications = try ProfileRules.certifications(request.certifications)
+            profile.certifications = ProfileRules.certifications(request.certifications)
             changed.append("certifications")
         }
         if selection.wants("service_areas", present: !request.serviceAreas.isEmpty) {
-            profile.serviceAreas = try request.serviceAreas.map { try ProfileRules.location($0, field: "service_areas") }
+            profile.serviceAreas = request.serviceAreas
             changed.append("service_areas")
         }
         if selection.wants("service_types", present: !request.serviceTypes.isEmpty) {
-            profile.serviceTypes = try request.serviceTypes.map { try ProfileRules.serviceType($0, field: "service_types") }
+            profile.serviceTypes = request.serviceTypes
             changed.append("service_types")
         }
         return changed
@@ -218,13 +216,11 @@ public struct UsersService: Users.Handler {
     public func searchProviders(_ request: SearchProvidersRequest, context: ServerContext) async throws -> SearchProvidersResponse {
         let size = try PageToken.size(request.pageSize)
         var search = ProviderSearch()
-        if request.area != .unspecified { search.area = try ProfileRules.location(request.area, field: "area") }
-        if request.serviceType != .unspecified { search.serviceType = try ProfileRules.serviceType(request.serviceType, field: "service_type") }
-        search.skill = try ProfileRules.text(request.skill, field: "skill", maximum: 50).lowercased()
+        // The schema's rules checked the values (known enums, skill length, min_rating 0-5).
+        if request.area != .unspecified { search.area = request.area }
+        if request.serviceType != .unspecified { search.serviceType = request.serviceType }
+        search.skill = ProfileRules.trimmed(request.skill).lowercased()
         search.verifiedOnly = request.verifiedOnly
-        guard request.minRating.isFinite, (0...5).contains(request.minRating) else {
-            throw RPCError(code: .invalidArgument, message: "min_rating must be between 0 and 5")
-        }
         search.minRating = request.minRating
         let page = search.page
         let (providers, next) = try await read { db in try UsersSchema.providers(db, page, size: size, token: request.pageToken) }
@@ -331,8 +327,8 @@ public struct UsersService: Users.Handler {
     }
 
     public func verifyProvider(_ request: VerifyProviderRequest, context: ServerContext) async throws -> ProviderProfile {
-        let reason = try ProfileRules.text(request.reason, field: "reason", maximum: 500)
-        guard !reason.isEmpty else { throw RPCError(code: .invalidArgument, message: "reason is required") }
+        // Not blank and at most 500 characters (the schema's rule), so never empty once trimmed.
+        let reason = ProfileRules.trimmed(request.reason)
         let admin = Int64(context.caller?.subject ?? "") ?? 0
         let now = self.now()
         return try await write { db in

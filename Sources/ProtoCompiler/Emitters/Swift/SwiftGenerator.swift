@@ -138,12 +138,12 @@ public struct SwiftGenerator: Sendable {
     public var options: SwiftGeneratorOptions
     public var emitters: [any SwiftEmitter]
 
-    /// The standard emitters the options ask for: messages and enums with the embedded
-    /// descriptor, then services.
+    /// The standard emitters the options ask for: messages and enums, their field rules'
+    /// `validate()`, the embedded descriptor, then services.
     public init(options: SwiftGeneratorOptions = SwiftGeneratorOptions(), emitters: [any SwiftEmitter]? = nil) {
         self.options = options
         var standard: [any SwiftEmitter] = []
-        if options.emitMessages { standard += [MessageEmitter(), DescriptorEmbedEmitter()] }
+        if options.emitMessages { standard += [MessageEmitter(), ValidationEmitter(), DescriptorEmbedEmitter()] }
         if options.emitServices { standard.append(ServiceEmitter(rpcModule: options.rpcModule)) }
         self.emitters = emitters ?? standard
     }

@@ -31,7 +31,8 @@ public enum SwiftNaming {
         let camel = ProtoNaming.jsonName(fieldName)
         guard let first = camel.first else { return "_" }
         var result = first.lowercased() + camel.dropFirst()
-        if result == "unknownFields" { result += "_" }
+        // `unknownFields` and `validate()` are members of every message.
+        if result == "unknownFields" || result == "validate" { result += "_" }
         if let c = result.first, c.isNumber { result = "_" + result }
         return result
     }
