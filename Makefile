@@ -3,7 +3,7 @@ SWIFT ?= swift
 PROTOS := $(shell find Protos -name '*.proto' | sort)
 export PATH := $(PATH):/opt/swift/usr/bin
 
-.PHONY: help bootstrap build run test test-stress generate check-generated bench fuzz fuzz-http clean
+.PHONY: help bootstrap build run test lint format test-stress generate check-generated bench fuzz fuzz-http clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' Makefile | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -17,9 +17,18 @@ build: bootstrap ## Build everything (debug)
 run: build ## Build and start the system (bus 8007, auth 8000, users 8002; Ctrl-C stops)
 	$(SWIFT) run marketplace run
 
-test: bootstrap ## Build and run every test
+test: bootstrap lint ## Build and run every test (after the format check)
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# Our Swift, but not the golden file of generated code the compiler's tests compare with.
+FORMATTED = $(shell find Sources Tests Plugins Benchmarks/Sources -name '*.swift' -not -path '*/Golden/*' | sort) Package.swift Benchmarks/Package.swift
+
+lint: ## Check the code's format (swift format, in the toolchain; .swift-format: 120 columns)
+	@$(SWIFT) format lint --strict $(FORMATTED) && echo "lint: $(words $(FORMATTED)) files formatted as .swift-format says"
+
+format: ## Format the code in place (what lint checks)
+	$(SWIFT) format --in-place $(FORMATTED)
 
 test-stress: ## The whole suite RUNS times (default 10) beside a busy core (stress-ng --cpu 1); every run must pass
 	RUNS=$(or $(RUNS),10) ./scripts/test-stress.sh

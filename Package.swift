@@ -162,7 +162,10 @@ let package = Package(
         // The list of services (one line each) and the bus topology their definitions add up to.
         .target(
             name: "MarketplaceServices",
-            dependencies: ["AuthService", "UsersService", "OrdersService", "ServiceKit", "EventBus", "MarketplaceAPI", "ProtoRuntime"],
+            dependencies: [
+                "AuthService", "UsersService", "OrdersService", "ServiceKit", "EventBus", "MarketplaceAPI",
+                "ProtoRuntime",
+            ],
             swiftSettings: swiftSettings
         ),
         // The HTTP gateway: the legacy /api/v1 contract and /rpc JSON over the binary services.
@@ -209,9 +212,11 @@ let package = Package(
         .executableTarget(
             name: "marketplace",
             dependencies: [
-                "ProtoCompiler", "RPC", "EventBus", "AuthService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit",
+                "ProtoCompiler", "RPC", "EventBus", "AuthService", "OrdersService", "MarketplaceServices", "Gateway",
+                "ServiceKit",
                 "MarketplaceAPI", .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -244,7 +249,9 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
-            path: "Tests/TestSupport", swiftSettings: swiftSettings),
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ProtoCompilerTests",
             dependencies: ["ProtoCompiler", "TestSupport"],
@@ -255,7 +262,8 @@ let package = Package(
         .executableTarget(
             name: "bus-crash-peer",
             dependencies: [
-                "EventBus", "ServiceKit", "RPC", "RPCSchema", "ProtoRuntime", .product(name: "GRDB", package: "GRDB.swift"),
+                "EventBus", "ServiceKit", "RPC", "RPCSchema", "ProtoRuntime",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             path: "Tests/BusCrashPeer",
             swiftSettings: swiftSettings
@@ -282,19 +290,26 @@ let package = Package(
         .target(
             name: "ServiceTestSupport",
             dependencies: [
-                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit", "MarketplaceAPI", "EventBus", "RPC",
+                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit",
+                "MarketplaceAPI", "EventBus", "RPC",
                 "RPCSchema", "ProtoRuntime", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
-            path: "Tests/ServiceTestSupport", swiftSettings: swiftSettings),
+            path: "Tests/ServiceTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "ServiceKitTests",
             dependencies: [
-                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit", "MarketplaceAPI", "EventBus", "RPC",
-                "RPCSchema", "ProtoRuntime", "TestSupport", "ServiceTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit",
+                "MarketplaceAPI", "EventBus", "RPC",
+                "RPCSchema", "ProtoRuntime", "TestSupport", "ServiceTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -302,10 +317,13 @@ let package = Package(
         .testTarget(
             name: "AuthServiceTests",
             dependencies: [
-                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit", "MarketplaceAPI", "EventBus", "RPC",
-                "RPCSchema", "ProtoRuntime", "TestSupport", "ServiceTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit",
+                "MarketplaceAPI", "EventBus", "RPC",
+                "RPCSchema", "ProtoRuntime", "TestSupport", "ServiceTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -313,10 +331,13 @@ let package = Package(
         .testTarget(
             name: "UsersServiceTests",
             dependencies: [
-                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit", "MarketplaceAPI", "EventBus", "RPC",
-                "RPCSchema", "ProtoRuntime", "TestSupport", "ServiceTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit",
+                "MarketplaceAPI", "EventBus", "RPC",
+                "RPCSchema", "ProtoRuntime", "TestSupport", "ServiceTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -324,10 +345,13 @@ let package = Package(
         .testTarget(
             name: "OrdersServiceTests",
             dependencies: [
-                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit", "MarketplaceAPI", "EventBus", "RPC",
-                "RPCSchema", "ProtoRuntime", "TestSupport", "ServiceTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit",
+                "MarketplaceAPI", "EventBus", "RPC",
+                "RPCSchema", "ProtoRuntime", "TestSupport", "ServiceTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -335,10 +359,13 @@ let package = Package(
         .testTarget(
             name: "GatewayTests",
             dependencies: [
-                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit", "MarketplaceAPI", "EventBus", "RPC",
-                "RPCSchema", "ProtoRuntime", "TestSupport", "ServiceTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit",
+                "MarketplaceAPI", "EventBus", "RPC",
+                "RPCSchema", "ProtoRuntime", "TestSupport", "ServiceTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -346,10 +373,13 @@ let package = Package(
         .testTarget(
             name: "MarketplaceTests",
             dependencies: [
-                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit", "MarketplaceAPI", "EventBus", "RPC",
-                "RPCSchema", "ProtoRuntime", "TestSupport", "ServiceTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit",
+                "MarketplaceAPI", "EventBus", "RPC",
+                "RPCSchema", "ProtoRuntime", "TestSupport", "ServiceTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -377,7 +407,8 @@ let package = Package(
         .testTarget(
             name: "ProtoRuntimeTests",
             dependencies: [
-                "ProtoRuntime", "ProtoFixtures", "RPCSchema", "RPC", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                "ProtoRuntime", "ProtoFixtures", "RPCSchema", "RPC", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -59,7 +59,9 @@ struct ProtoGenPlugin: BuildToolPlugin {
         } catch {
             throw PluginError.badConfiguration(configURL.path(), "\(error)")
         }
-        let roots = config.importPaths.map { directory.appending(path: $0).standardizedFileURL.resolvingSymlinksInPath() }
+        let roots = config.importPaths.map {
+            directory.appending(path: $0).standardizedFileURL.resolvingSymlinksInPath()
+        }
         let allProtos = roots.flatMap { protoFiles(under: $0) }
         let tool = try context.tool(named: "protogen")
         var commands: [Command] = []
@@ -91,7 +93,9 @@ struct ProtoGenPlugin: BuildToolPlugin {
                     executable: tool.url,
                     arguments: arguments,
                     inputFiles: (input.map { [$0] } ?? []) + allProtos + [configURL],
-                    outputFiles: [output]))
+                    outputFiles: [output]
+                )
+            )
         }
         return commands
     }
@@ -99,7 +103,10 @@ struct ProtoGenPlugin: BuildToolPlugin {
     func protoFiles(under root: URL) -> [URL] {
         guard
             let enumerator = FileManager.default.enumerator(
-                at: root, includingPropertiesForKeys: nil, options: [.skipsHiddenFiles])
+                at: root,
+                includingPropertiesForKeys: nil,
+                options: [.skipsHiddenFiles]
+            )
         else { return [] }
         var result: [URL] = []
         for case let url as URL in enumerator where url.pathExtension == "proto" { result.append(url) }

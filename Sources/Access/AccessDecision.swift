@@ -36,7 +36,8 @@ extension AccessRule {
         if self.public { return .allowed }
         guard let caller else { return .unauthenticated("\(operation) needs a signed-in caller") }
         if self.internal {
-            return caller.kind == .service ? .allowed : .permissionDenied("\(operation) is for the system's services only")
+            return caller.kind == .service
+                ? .allowed : .permissionDenied("\(operation) is for the system's services only")
         }
         if roles.isEmpty { return .allowed }
         guard caller.kind == .user, !caller.roles.isDisjoint(with: roles) else {

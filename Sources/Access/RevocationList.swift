@@ -39,7 +39,8 @@ public final class RevocationList: Sendable {
     public func isRevoked(_ claims: TokenClaims) -> Bool {
         state.withLockedValue { state in
             if state.tokens[claims.jti] != nil { return true }
-            if let user = Int64(claims.sub), let at = state.users[user], Double(claims.iat) <= at.timeIntervalSince1970 {
+            if let user = Int64(claims.sub), let at = state.users[user], Double(claims.iat) <= at.timeIntervalSince1970
+            {
                 return true
             }
             return false

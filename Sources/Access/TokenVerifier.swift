@@ -11,7 +11,9 @@ public struct TokenVerifier: Sendable {
     let now: @Sendable () -> Date
 
     public init(
-        accessKey: Curve25519.Signing.PublicKey, serviceKey: Curve25519.Signing.PublicKey, revocations: RevocationList = RevocationList(),
+        accessKey: Curve25519.Signing.PublicKey,
+        serviceKey: Curve25519.Signing.PublicKey,
+        revocations: RevocationList = RevocationList(),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.accessKey = accessKey
@@ -31,8 +33,15 @@ public struct TokenVerifier: Sendable {
             guard let role = claims.role, let name = RoleName.forID(role) else { throw .invalidClaims("unknown role") }
             return Caller(kind: .user, subject: String(id), roles: [name], tokenID: claims.jti, expiresAt: expires)
         default:
-            guard claims.sub.hasPrefix("service:"), claims.sub.count > 8 else { throw .invalidClaims("sub must name a service") }
-            return Caller(kind: .service, subject: String(claims.sub.dropFirst(8)), tokenID: claims.jti, expiresAt: expires)
+            guard claims.sub.hasPrefix("service:"), claims.sub.count > 8 else {
+                throw .invalidClaims("sub must name a service")
+            }
+            return Caller(
+                kind: .service,
+                subject: String(claims.sub.dropFirst(8)),
+                tokenID: claims.jti,
+                expiresAt: expires
+            )
         }
     }
 

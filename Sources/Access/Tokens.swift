@@ -101,7 +101,10 @@ public enum JWT {
     ///   - now: the current time (injectable for tests).
     ///   - leeway: tolerated clock skew for `iat`.
     public static func verify(
-        _ token: String, keys: [String: Curve25519.Signing.PublicKey], now: Date, leeway: TimeInterval = 30
+        _ token: String,
+        keys: [String: Curve25519.Signing.PublicKey],
+        now: Date,
+        leeway: TimeInterval = 30
     ) throws(TokenError) -> TokenClaims {
         guard token.utf8.count <= maximumLength else { throw .malformed("longer than \(maximumLength) bytes") }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
@@ -110,7 +113,9 @@ public enum JWT {
             let signature = Base64URL.decode(parts[2])
         else { throw .malformed("a part is not base64url") }
         let decoder = JSONDecoder()
-        guard let header = try? decoder.decode(Header.self, from: headerBytes) else { throw .malformed("header is not a JWT header") }
+        guard let header = try? decoder.decode(Header.self, from: headerBytes) else {
+            throw .malformed("header is not a JWT header")
+        }
         guard header.alg == "EdDSA" else { throw .unsupportedAlgorithm(header.alg) }
         let claims: TokenClaims
         do { claims = try decoder.decode(TokenClaims.self, from: payloadBytes) } catch {

@@ -11,17 +11,26 @@ extension ServiceDefinition {
     /// else verifies, and its revocation list comes from its own tables.
     /// - Parameters:
     ///   - signingKeyPath: the token signing key (default `<data>/keys/auth-ed25519.key`, created if absent).
-    public static func auth(_ configuration: AuthConfiguration = AuthConfiguration(), signingKeyPath: String? = nil) -> ServiceDefinition {
+    public static func auth(_ configuration: AuthConfiguration = AuthConfiguration(), signingKeyPath: String? = nil)
+        -> ServiceDefinition
+    {
         ServiceDefinition(
-            name: "auth", rpcServices: [Auth.serviceName], tokens: .issues(keyPath: signingKeyPath), migrate: AuthSchema.migrate,
+            name: "auth",
+            rpcServices: [Auth.serviceName],
+            tokens: .issues(keyPath: signingKeyPath),
+            migrate: AuthSchema.migrate,
             now: configuration.now
         ) { environment in
             guard let signingKey = environment.signingKey else {
                 throw ServiceHostError(message: "auth: the host gave no signing key")
             }
             let service = try await AuthService(
-                database: environment.database, signingKey: signingKey, configuration: configuration,
-                revocations: environment.revocations, logger: environment.logger)
+                database: environment.database,
+                signingKey: signingKey,
+                configuration: configuration,
+                revocations: environment.revocations,
+                logger: environment.logger
+            )
             return ServiceParts(handlers: [service], revocationSnapshot: { try await service.revocationSnapshot() })
         }
     }
@@ -32,7 +41,10 @@ extension AuthService {
     /// first admin of `make run`); publishes `user.registered` through the outbox like any other.
     /// - Throws: INVALID_ARGUMENT for a bad username, e-mail or password; ALREADY_EXISTS when taken.
     public static func createAdmin(
-        dataDirectory: String, username: String, email: String, password: String,
+        dataDirectory: String,
+        username: String,
+        email: String,
+        password: String,
         parameters: PasswordHasher.Parameters = .standard
     ) async throws -> User {
         let database = try ServiceHost.openDatabase(.auth(), dataDirectory: dataDirectory)
@@ -41,7 +53,14 @@ extension AuthService {
         let hash = try await PasswordHasher(parameters: parameters).hash(password)
         let now = Date()
         return try await database.write { db in
-            try AuthSchema.insertAccount(db, username: username, email: email, role: .admin, passwordHash: hash, now: now).user
+            try AuthSchema.insertAccount(
+                db,
+                username: username,
+                email: email,
+                role: .admin,
+                passwordHash: hash,
+                now: now
+            ).user
         }
     }
 

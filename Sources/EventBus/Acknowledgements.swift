@@ -45,7 +45,8 @@ public final class Acknowledgements: Sendable {
     /// Runs `body` with an `Acknowledgements` whose messages go out on `writer`; when `body`
     /// returns, what it settled is sent before this returns.
     public static func run<T: Sendable>(
-        _ writer: RequestWriter<SubscribeRequest>, _ body: (Acknowledgements) async throws -> T
+        _ writer: RequestWriter<SubscribeRequest>,
+        _ body: (Acknowledgements) async throws -> T
     ) async throws -> T {
         let acks = Acknowledgements()
         return try await withThrowingTaskGroup(of: Void.self) { group in

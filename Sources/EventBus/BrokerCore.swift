@@ -110,7 +110,13 @@ public actor BrokerCore {
             }
             var state = QueueState(settings: settings)
             for entry in try await store.entries(of: settings.name) {
-                state.ready.append(Entry(sequence: entry.sequence, deliveryCount: entry.deliveryCount, receivedAt: entry.receivedAtMicros))
+                state.ready.append(
+                    Entry(
+                        sequence: entry.sequence,
+                        deliveryCount: entry.deliveryCount,
+                        receivedAt: entry.receivedAtMicros
+                    )
+                )
             }
             queues[settings.name] = state
         }
@@ -142,11 +148,17 @@ public actor BrokerCore {
     ///   - owner: the identity declaring it, when its queues are counted against `quota`.
     ///   - exclusiveTo: the credential (token id) that alone may consume it.
     public func declareQueue(
-        _ settings: BrokerStore.QueueSettings, applyingLimits: Bool = false, owner: String? = nil, exclusiveTo: String? = nil,
+        _ settings: BrokerStore.QueueSettings,
+        applyingLimits: Bool = false,
+        owner: String? = nil,
+        exclusiveTo: String? = nil,
         quota: Int = .max
     ) async throws -> Bool {
         if var existing = queues[settings.name]?.settings {
-            if applyingLimits, existing.maxLength != settings.maxLength || existing.messageTTLMilliseconds != settings.messageTTLMilliseconds {
+            if applyingLimits,
+                existing.maxLength != settings.maxLength
+                    || existing.messageTTLMilliseconds != settings.messageTTLMilliseconds
+            {
                 existing.maxLength = settings.maxLength
                 existing.messageTTLMilliseconds = settings.messageTTLMilliseconds
                 try await store.updateLimits(existing)
@@ -155,7 +167,8 @@ public actor BrokerCore {
             }
             guard existing == settings else {
                 throw BrokerError.conflictingDeclaration(
-                    "queue '\(settings.name)' exists with other settings (max deliveries \(existing.maxDeliveries), dead-letter queue '\(existing.deadLetterQueue)', ack timeout \(existing.ackTimeoutMilliseconds) ms)")
+                    "queue '\(settings.name)' exists with other settings (max deliveries \(existing.maxDeliveries), dead-letter queue '\(existing.deadLetterQueue)', ack timeout \(existing.ackTimeoutMilliseconds) ms)"
+                )
             }
             return false
         }
@@ -182,13 +195,21 @@ public actor BrokerCore {
         try await store.saveQueue(settings)
         // The actor may have declared it meanwhile (reentrancy across the await): keep that one.
         if let existing = queues[settings.name]?.settings {
-            guard existing == settings else { throw BrokerError.conflictingDeclaration("queue '\(settings.name)' was declared concurrently with other settings") }
+            guard existing == settings else {
+                throw BrokerError.conflictingDeclaration(
+                    "queue '\(settings.name)' was declared concurrently with other settings"
+                )
+            }
             return false
         }
         queues[settings.name] = QueueState(settings: settings, owner: owner, exclusiveTo: exclusiveTo)
         if queues[settings.deadLetterQueue] == nil, !settings.name.hasSuffix(".dead"), !settings.autoDelete {
             // As long as the queue it serves (a dead-letter queue nobody drains stays bounded too).
-            let dead = BrokerStore.QueueSettings(name: settings.deadLetterQueue, maxDeliveries: Int.max / 2, maxLength: settings.maxLength)
+            let dead = BrokerStore.QueueSettings(
+                name: settings.deadLetterQueue,
+                maxDeliveries: Int.max / 2,
+                maxLength: settings.maxLength
+            )
             try await store.saveQueue(dead)
             if queues[dead.name] == nil { queues[dead.name] = QueueState(settings: dead) }
         }
@@ -199,13 +220,17 @@ public actor BrokerCore {
     public func bind(queue: String, exchange: String, pattern: String) async throws -> Bool {
         guard exchanges[exchange] != nil else { throw BrokerError.unknownExchange(exchange) }
         guard queues[queue] != nil else { throw BrokerError.unknownQueue(queue) }
-        if let problem = TopicPattern.lengthProblem(pattern, what: "the binding pattern") { throw BrokerError.tooLong(problem) }
+        if let problem = TopicPattern.lengthProblem(pattern, what: "the binding pattern") {
+            throw BrokerError.tooLong(problem)
+        }
         let existing = bindings.values.reduce(0) { $0 + $1.filter { $0.queue == queue }.count }
         if bindings[exchange, default: []].contains(where: { $0.queue == queue && $0.pattern.description == pattern }) {
             return false
         }
         guard existing < BrokerCore.maximumBindingsPerQueue else {
-            throw BrokerError.limitExceeded("queue '\(queue)' has \(existing) bindings, its maximum is \(BrokerCore.maximumBindingsPerQueue)")
+            throw BrokerError.limitExceeded(
+                "queue '\(queue)' has \(existing) bindings, its maximum is \(BrokerCore.maximumBindingsPerQueue)"
+            )
         }
         try await store.saveBinding(queue: queue, exchange: exchange, pattern: pattern)
         bindings[exchange, default: []].append((queue, TopicPattern(pattern)))
@@ -221,7 +246,10 @@ public actor BrokerCore {
         var appends: [BrokerStore.Append] = []
         for event in events {
             guard exchanges[event.exchange] != nil else { throw BrokerError.unknownExchange(event.exchange) }
-            if let problem = TopicPattern.lengthProblem(event.routingKey, what: "the routing key of event '\(event.id.prefix(64))'") {
+            if let problem = TopicPattern.lengthProblem(
+                event.routingKey,
+                what: "the routing key of event '\(event.id.prefix(64))'"
+            ) {
                 throw BrokerError.tooLong(problem)
             }
             var matched: [String] = []
@@ -239,11 +267,15 @@ public actor BrokerCore {
             // A queue deleted during the commit (a temporary queue whose last consumer left)
             // holds nothing: its stored entry goes with the next commit.
             let living = append.queues.filter { queues[$0] != nil }
-            for gone in append.queues where queues[gone] == nil { commit.acknowledge(queue: gone, sequences: [sequence]) }
+            for gone in append.queues where queues[gone] == nil {
+                commit.acknowledge(queue: gone, sequences: [sequence])
+            }
             guard !living.isEmpty else { continue }
             cached[sequence] = (event, living.count)
             for queue in living {
-                queues[queue]?.ready.append(Entry(sequence: sequence, deliveryCount: 0, receivedAt: event.receivedAtMicros))
+                queues[queue]?.ready.append(
+                    Entry(sequence: sequence, deliveryCount: 0, receivedAt: event.receivedAtMicros)
+                )
                 touched.insert(queue)
             }
         }
@@ -406,7 +438,9 @@ public actor BrokerCore {
         queues[queue]?.deadLettered += 1
         // Already there (another queue dead-lettered the same event into it): one copy is enough.
         guard moved else { return }
-        queues[settings.deadLetterQueue]?.ready.append(Entry(sequence: entry.sequence, deliveryCount: 0, receivedAt: entry.receivedAt))
+        queues[settings.deadLetterQueue]?.ready.append(
+            Entry(sequence: entry.sequence, deliveryCount: 0, receivedAt: entry.receivedAt)
+        )
         dropOverflow(settings.deadLetterQueue)
         await dispatch(settings.deadLetterQueue)
     }
@@ -452,7 +486,13 @@ public actor BrokerCore {
             if entry.deliveryCount > queue.settings.maxDeliveries || expired {
                 do {
                     try await deadLetter(
-                        Entry(sequence: entry.sequence, deliveryCount: entry.deliveryCount - 1, receivedAt: entry.receivedAt), from: queueName)
+                        Entry(
+                            sequence: entry.sequence,
+                            deliveryCount: entry.deliveryCount - 1,
+                            receivedAt: entry.receivedAt
+                        ),
+                        from: queueName
+                    )
                 } catch {
                     entry.deliveryCount -= 1
                     queues[queueName]?.ready.prepend(entry)
@@ -488,7 +528,8 @@ public actor BrokerCore {
             consumer.unacked[tag] = (entry, .now + timeout)
             consumers[id] = consumer
             consumer.continuation.yield(
-                BrokerDelivery(tag: tag, queue: queueName, event: event, deliveryCount: entry.deliveryCount))
+                BrokerDelivery(tag: tag, queue: queueName, event: event, deliveryCount: entry.deliveryCount)
+            )
         }
     }
 
@@ -552,13 +593,17 @@ public actor BrokerCore {
         let infos = queues.values.map { queue in
             let oldest = queue.ready.lazy.map(\.receivedAt).filter { $0 > 0 }.min()
             return QueueInfo(
-                name: queue.settings.name, depth: queue.ready.count,
+                name: queue.settings.name,
+                depth: queue.ready.count,
                 unacked: queue.consumers.compactMap { consumers[$0]?.unacked.count }.reduce(0, +),
-                consumers: queue.consumers.count, deadLettered: queue.deadLettered,
+                consumers: queue.consumers.count,
+                deadLettered: queue.deadLettered,
                 bindings: bindings.flatMap { exchange, list in
                     list.filter { $0.queue == queue.settings.name }.map { "\(exchange): \($0.pattern)" }
                 }.sorted(),
-                oldestAgeMilliseconds: oldest.map { max(0, now - $0) / 1000 } ?? 0, settings: queue.settings)
+                oldestAgeMilliseconds: oldest.map { max(0, now - $0) / 1000 } ?? 0,
+                settings: queue.settings
+            )
         }.sorted { $0.name < $1.name }
         return (exchanges, infos)
     }

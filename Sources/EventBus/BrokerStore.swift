@@ -25,8 +25,16 @@ public final class BrokerStore: Sendable {
         public var receivedAtMicros: Int64
 
         public init(
-            sequence: Int64 = 0, id: String, exchange: String, routingKey: String, type: String, payload: [UInt8],
-            publishedAtMicros: Int64, headers: [UInt8] = [], publisher: String = "", receivedAtMicros: Int64? = nil
+            sequence: Int64 = 0,
+            id: String,
+            exchange: String,
+            routingKey: String,
+            type: String,
+            payload: [UInt8],
+            publishedAtMicros: Int64,
+            headers: [UInt8] = [],
+            publisher: String = "",
+            receivedAtMicros: Int64? = nil
         ) {
             self.publisher = publisher
             self.receivedAtMicros = receivedAtMicros ?? BrokerStore.nowMicros()
@@ -55,8 +63,13 @@ public final class BrokerStore: Sendable {
         public var messageTTLMilliseconds: Int
 
         public init(
-            name: String, maxDeliveries: Int = 5, deadLetterQueue: String = "", ackTimeoutMilliseconds: Int = 30_000, autoDelete: Bool = false,
-            maxLength: Int = 0, messageTTLMilliseconds: Int = 0
+            name: String,
+            maxDeliveries: Int = 5,
+            deadLetterQueue: String = "",
+            ackTimeoutMilliseconds: Int = 30_000,
+            autoDelete: Bool = false,
+            maxLength: Int = 0,
+            messageTTLMilliseconds: Int = 0
         ) {
             self.name = name
             self.maxLength = maxLength
@@ -109,7 +122,8 @@ public final class BrokerStore: Sendable {
                         PRIMARY KEY (queue, sequence)) WITHOUT ROWID;
                     CREATE INDEX entry_by_sequence ON entry (sequence);
                     CREATE TABLE counter (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);
-                    """)
+                    """
+            )
         }
         // Publisher identities (stamped by the bus), receive times and queue limits.
         migrator.registerMigration("v2") { db in
@@ -119,12 +133,15 @@ public final class BrokerStore: Sendable {
                     ALTER TABLE event ADD COLUMN received_at INTEGER NOT NULL DEFAULT 0;
                     ALTER TABLE queue ADD COLUMN max_length INTEGER NOT NULL DEFAULT 0;
                     ALTER TABLE queue ADD COLUMN message_ttl_ms INTEGER NOT NULL DEFAULT 0;
-                    """)
+                    """
+            )
             // Events stored before publishers were verified came through the owners' outboxes:
             // they keep being accepted by consumers.
             for (exchange, owner) in EventOwnership.standard {
                 try db.execute(
-                    sql: "UPDATE event SET publisher = ? WHERE publisher = '' AND exchange = ?", arguments: ["service:\(owner)", exchange])
+                    sql: "UPDATE event SET publisher = ? WHERE publisher = '' AND exchange = ?",
+                    arguments: ["service:\(owner)", exchange]
+                )
             }
         }
         try migrator.migrate(pool)
@@ -149,9 +166,11 @@ public final class BrokerStore: Sendable {
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    queue.name, queue.maxDeliveries, queue.deadLetterQueue, queue.ackTimeoutMilliseconds, queue.autoDelete, queue.maxLength,
+                    queue.name, queue.maxDeliveries, queue.deadLetterQueue, queue.ackTimeoutMilliseconds,
+                    queue.autoDelete, queue.maxLength,
                     queue.messageTTLMilliseconds,
-                ])
+                ]
+            )
         }
     }
 
@@ -160,7 +179,8 @@ public final class BrokerStore: Sendable {
         try await pool.write { db in
             try db.execute(
                 sql: "UPDATE queue SET max_length = ?, message_ttl_ms = ? WHERE name = ?",
-                arguments: [queue.maxLength, queue.messageTTLMilliseconds, queue.name])
+                arguments: [queue.maxLength, queue.messageTTLMilliseconds, queue.name]
+            )
         }
     }
 
@@ -168,23 +188,36 @@ public final class BrokerStore: Sendable {
         try await pool.write { db in
             try db.execute(
                 sql: "INSERT OR IGNORE INTO binding (queue, exchange, pattern) VALUES (?, ?, ?)",
-                arguments: [queue, exchange, pattern])
+                arguments: [queue, exchange, pattern]
+            )
         }
     }
 
     /// Exchanges (name → type), queues and bindings (queue, exchange, pattern), as stored.
-    public func topology() async throws -> (exchanges: [String: String], queues: [QueueSettings], bindings: [(String, String, String)]) {
+    public func topology() async throws -> (
+        exchanges: [String: String], queues: [QueueSettings], bindings: [(String, String, String)]
+    ) {
         try await pool.read { db in
             var exchanges: [String: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT name, type FROM exchange") { exchanges[row["name"]] = row["type"] }
+            for row in try Row.fetchAll(db, sql: "SELECT name, type FROM exchange") {
+                exchanges[row["name"]] = row["type"]
+            }
             let queues = try Row.fetchAll(db, sql: "SELECT * FROM queue ORDER BY name").map { row in
                 QueueSettings(
-                    name: row["name"], maxDeliveries: row["max_deliveries"], deadLetterQueue: row["dead_letter_queue"],
-                    ackTimeoutMilliseconds: row["ack_timeout_ms"], autoDelete: row["auto_delete"], maxLength: row["max_length"],
-                    messageTTLMilliseconds: row["message_ttl_ms"])
+                    name: row["name"],
+                    maxDeliveries: row["max_deliveries"],
+                    deadLetterQueue: row["dead_letter_queue"],
+                    ackTimeoutMilliseconds: row["ack_timeout_ms"],
+                    autoDelete: row["auto_delete"],
+                    maxLength: row["max_length"],
+                    messageTTLMilliseconds: row["message_ttl_ms"]
+                )
             }
-            let bindings = try Row.fetchAll(db, sql: "SELECT queue, exchange, pattern FROM binding ORDER BY queue, exchange, pattern")
-                .map { ($0["queue"] as String, $0["exchange"] as String, $0["pattern"] as String) }
+            let bindings = try Row.fetchAll(
+                db,
+                sql: "SELECT queue, exchange, pattern FROM binding ORDER BY queue, exchange, pattern"
+            )
+            .map { ($0["queue"] as String, $0["exchange"] as String, $0["pattern"] as String) }
             return (exchanges, queues, bindings)
         }
     }
@@ -209,7 +242,8 @@ public final class BrokerStore: Sendable {
                     sql: """
                         INSERT INTO event (id, exchange, routing_key, type, payload, published_at, headers, publisher, received_at)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """)
+                        """
+                )
                 let insertEntry = try db.cachedStatement(sql: "INSERT INTO entry (queue, sequence) VALUES (?, ?)")
                 for item in batch {
                     guard !item.queues.isEmpty else {
@@ -220,7 +254,8 @@ public final class BrokerStore: Sendable {
                     let e = item.event
                     try insertEvent.execute(
                         arguments: [
-                            e.id, e.exchange, e.routingKey, e.type, Data(e.payload), e.publishedAtMicros, Data(e.headers), e.publisher,
+                            e.id, e.exchange, e.routingKey, e.type, Data(e.payload), e.publishedAtMicros,
+                            Data(e.headers), e.publisher,
                             e.receivedAtMicros,
                         ])
                     let sequence = db.lastInsertedRowID
@@ -231,8 +266,10 @@ public final class BrokerStore: Sendable {
                 }
                 if unroutable > 0 {
                     try db.execute(
-                        sql: "INSERT INTO counter (name, value) VALUES ('unroutable', ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
-                        arguments: [unroutable])
+                        sql:
+                            "INSERT INTO counter (name, value) VALUES ('unroutable', ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value",
+                        arguments: [unroutable]
+                    )
                 }
                 try bookkeeping.apply(db)
                 return .commit
@@ -259,13 +296,16 @@ public final class BrokerStore: Sendable {
 
         func apply(_ db: Database) throws {
             if !deliveries.isEmpty {
-                let update = try db.cachedStatement(sql: "UPDATE entry SET delivery_count = ? WHERE queue = ? AND sequence = ?")
+                let update = try db.cachedStatement(
+                    sql: "UPDATE entry SET delivery_count = ? WHERE queue = ? AND sequence = ?"
+                )
                 for (key, count) in deliveries { try update.execute(arguments: [count, key.queue, key.sequence]) }
             }
             if !acks.isEmpty {
                 let delete = try db.cachedStatement(sql: "DELETE FROM entry WHERE queue = ? AND sequence = ?")
                 let retain = try db.cachedStatement(
-                    sql: "DELETE FROM event WHERE sequence = ? AND NOT EXISTS (SELECT 1 FROM entry WHERE sequence = ?)")
+                    sql: "DELETE FROM event WHERE sequence = ? AND NOT EXISTS (SELECT 1 FROM entry WHERE sequence = ?)"
+                )
                 for key in acks {
                     try delete.execute(arguments: [key.queue, key.sequence])
                     try retain.execute(arguments: [key.sequence, key.sequence])
@@ -282,7 +322,8 @@ public final class BrokerStore: Sendable {
                 try db.execute(sql: "DELETE FROM entry WHERE queue = ? AND sequence = ?", arguments: [queue, sequence])
                 try db.execute(
                     sql: "DELETE FROM event WHERE sequence = ? AND NOT EXISTS (SELECT 1 FROM entry WHERE sequence = ?)",
-                    arguments: [sequence, sequence])
+                    arguments: [sequence, sequence]
+                )
             }
         }
     }
@@ -291,7 +332,9 @@ public final class BrokerStore: Sendable {
     public func recordDelivery(queue: String, sequence: Int64, count: Int) async throws {
         try await relaxedWrite { db in
             try db.execute(
-                sql: "UPDATE entry SET delivery_count = ? WHERE queue = ? AND sequence = ?", arguments: [count, queue, sequence])
+                sql: "UPDATE entry SET delivery_count = ? WHERE queue = ? AND sequence = ?",
+                arguments: [count, queue, sequence]
+            )
         }
     }
 
@@ -317,7 +360,9 @@ public final class BrokerStore: Sendable {
         try await pool.write { db in
             try db.execute(sql: "DELETE FROM entry WHERE queue = ? AND sequence = ?", arguments: [queue, sequence])
             try db.execute(
-                sql: "INSERT OR IGNORE INTO entry (queue, sequence) VALUES (?, ?)", arguments: [deadLetterQueue, sequence])
+                sql: "INSERT OR IGNORE INTO entry (queue, sequence) VALUES (?, ?)",
+                arguments: [deadLetterQueue, sequence]
+            )
             let inserted = db.changesCount == 1
             try db.execute(sql: "UPDATE queue SET dead_lettered = dead_lettered + 1 WHERE name = ?", arguments: [queue])
             return inserted
@@ -325,14 +370,17 @@ public final class BrokerStore: Sendable {
     }
 
     /// The entries of `queue` in order (after a restart every one of them is ready again).
-    public func entries(of queue: String) async throws -> [(sequence: Int64, deliveryCount: Int, receivedAtMicros: Int64)] {
+    public func entries(of queue: String) async throws -> [(
+        sequence: Int64, deliveryCount: Int, receivedAtMicros: Int64
+    )] {
         try await pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
                     SELECT entry.sequence, entry.delivery_count, event.received_at FROM entry JOIN event USING (sequence)
                     WHERE entry.queue = ? ORDER BY entry.sequence
-                    """, arguments: [queue]
+                    """,
+                arguments: [queue]
             )
             .map { ($0["sequence"], $0["delivery_count"], $0["received_at"]) }
         }
@@ -342,9 +390,17 @@ public final class BrokerStore: Sendable {
         try await pool.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM event WHERE sequence = ?", arguments: [sequence]).map { row in
                 StoredEvent(
-                    sequence: row["sequence"], id: row["id"], exchange: row["exchange"], routingKey: row["routing_key"],
-                    type: row["type"], payload: [UInt8](row["payload"] as Data), publishedAtMicros: row["published_at"],
-                    headers: [UInt8](row["headers"] as Data), publisher: row["publisher"], receivedAtMicros: row["received_at"])
+                    sequence: row["sequence"],
+                    id: row["id"],
+                    exchange: row["exchange"],
+                    routingKey: row["routing_key"],
+                    type: row["type"],
+                    payload: [UInt8](row["payload"] as Data),
+                    publishedAtMicros: row["published_at"],
+                    headers: [UInt8](row["headers"] as Data),
+                    publisher: row["publisher"],
+                    receivedAtMicros: row["received_at"]
+                )
             }
         }
     }
@@ -355,7 +411,9 @@ public final class BrokerStore: Sendable {
             try db.execute(sql: "DELETE FROM binding WHERE queue = ?", arguments: [name])
             try db.execute(sql: "DELETE FROM entry WHERE queue = ?", arguments: [name])
             try db.execute(sql: "DELETE FROM queue WHERE name = ?", arguments: [name])
-            try db.execute(sql: "DELETE FROM event WHERE NOT EXISTS (SELECT 1 FROM entry WHERE entry.sequence = event.sequence)")
+            try db.execute(
+                sql: "DELETE FROM event WHERE NOT EXISTS (SELECT 1 FROM entry WHERE entry.sequence = event.sequence)"
+            )
         }
     }
 
@@ -365,7 +423,9 @@ public final class BrokerStore: Sendable {
     }
 
     public func unroutableCount() async throws -> Int {
-        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT value FROM counter WHERE name = 'unroutable'") ?? 0 }
+        try await pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT value FROM counter WHERE name = 'unroutable'") ?? 0
+        }
     }
 }
 
@@ -478,7 +538,11 @@ public final class GroupCommit: Sendable {
                 return
             }
             do {
-                let sequences = try store.writeBatch(batch.flatMap(\.items), bookkeeping: bookkeeping, durable: !batch.isEmpty)
+                let sequences = try store.writeBatch(
+                    batch.flatMap(\.items),
+                    bookkeeping: bookkeeping,
+                    durable: !batch.isEmpty
+                )
                 state.withLockedValue {
                     $0.commits += 1
                     $0.events += sequences.count

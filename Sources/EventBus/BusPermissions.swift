@@ -36,8 +36,11 @@ public struct BusPermission: Codable, Sendable, Hashable {
     public static func service(_ name: String, exchange: String?, consumes: [String] = []) -> BusPermission {
         let feed = "revocations.\(name).*"
         return BusPermission(
-            identity: "service:\(name)", configure: [feed], write: (exchange.map { [$0] } ?? []) + [feed],
-            read: consumes + [feed, "auth_events"])
+            identity: "service:\(name)",
+            configure: [feed],
+            write: (exchange.map { [$0] } ?? []) + [feed],
+            read: consumes + [feed, "auth_events"]
+        )
     }
 
     /// Operators: an admin's access token, or the operator identity minted from the service key
@@ -123,7 +126,9 @@ public struct BusAccess: Sendable {
             }
             throw RPCError(
                 code: .permissionDenied,
-                message: "\(identity) may not \(verb) \(kind) '\(resource)' (no '\(operation.rawValue)' permission in the bus topology)")
+                message:
+                    "\(identity) may not \(verb) \(kind) '\(resource)' (no '\(operation.rawValue)' permission in the bus topology)"
+            )
         }
     }
 }

@@ -51,8 +51,13 @@ public struct BusTopology: Codable, Sendable, Hashable {
         public var bindings: [Binding]
 
         public init(
-            name: String, maxDeliveries: Int? = nil, deadLetterQueue: String? = nil, ackTimeoutMs: Int? = nil, maxLength: Int? = nil,
-            messageTtlMs: Int? = nil, bindings: [Binding]
+            name: String,
+            maxDeliveries: Int? = nil,
+            deadLetterQueue: String? = nil,
+            ackTimeoutMs: Int? = nil,
+            maxLength: Int? = nil,
+            messageTtlMs: Int? = nil,
+            bindings: [Binding]
         ) {
             self.name = name
             self.maxLength = maxLength
@@ -65,8 +70,13 @@ public struct BusTopology: Codable, Sendable, Hashable {
 
         var settings: BrokerStore.QueueSettings {
             BrokerStore.QueueSettings(
-                name: name, maxDeliveries: maxDeliveries ?? 5, deadLetterQueue: deadLetterQueue ?? "",
-                ackTimeoutMilliseconds: ackTimeoutMs ?? 30_000, maxLength: maxLength ?? 0, messageTTLMilliseconds: messageTtlMs ?? 0)
+                name: name,
+                maxDeliveries: maxDeliveries ?? 5,
+                deadLetterQueue: deadLetterQueue ?? "",
+                ackTimeoutMilliseconds: ackTimeoutMs ?? 30_000,
+                maxLength: maxLength ?? 0,
+                messageTTLMilliseconds: messageTtlMs ?? 0
+            )
         }
     }
 
@@ -125,17 +135,23 @@ public struct BusTopology: Codable, Sendable, Hashable {
         for queue in queues {
             guard !queue.name.isEmpty else { throw fail("a queue needs a name") }
             guard seen.insert(queue.name).inserted else { throw fail("queue '\(queue.name)' is declared twice") }
-            if let max = queue.maxDeliveries, max < 1 { throw fail("queue '\(queue.name)': maxDeliveries must be at least 1") }
+            if let max = queue.maxDeliveries, max < 1 {
+                throw fail("queue '\(queue.name)': maxDeliveries must be at least 1")
+            }
             if let timeout = queue.ackTimeoutMs, !(1...86_400_000).contains(timeout) {
                 throw fail("queue '\(queue.name)': ackTimeoutMs must be 1-86400000")
             }
-            if let max = queue.maxLength, !(0...100_000_000).contains(max) { throw fail("queue '\(queue.name)': maxLength must be 0-100000000") }
+            if let max = queue.maxLength, !(0...100_000_000).contains(max) {
+                throw fail("queue '\(queue.name)': maxLength must be 0-100000000")
+            }
             if let ttl = queue.messageTtlMs, !(0...Int(UInt32.max)).contains(ttl) {
                 throw fail("queue '\(queue.name)': messageTtlMs must be 0-\(UInt32.max)")
             }
             for binding in queue.bindings {
                 guard exchanges.contains(binding.exchange) else {
-                    throw fail("queue '\(queue.name)' binds to exchange '\(binding.exchange)', which the topology does not declare")
+                    throw fail(
+                        "queue '\(queue.name)' binds to exchange '\(binding.exchange)', which the topology does not declare"
+                    )
                 }
                 if let problem = TopicPattern.lengthProblem(binding.pattern, what: "the pattern of a binding") {
                     throw fail("queue '\(queue.name)': \(problem)")
@@ -147,7 +163,8 @@ public struct BusTopology: Codable, Sendable, Hashable {
             guard identity == "admin" || (identity.hasPrefix("service:") && identity.count > 8) else {
                 throw fail("permission for '\(identity)': an identity is 'admin' or 'service:<name>'")
             }
-            for pattern in permission.configure + permission.write + permission.read where pattern.isEmpty || pattern.dropLast().contains("*") {
+            for pattern in permission.configure + permission.write + permission.read
+            where pattern.isEmpty || pattern.dropLast().contains("*") {
                 throw fail("permission for '\(identity)': '\(pattern)' is not a name, a prefix ending in '*', or '*'")
             }
         }
@@ -172,7 +189,8 @@ public struct BusTopology: Codable, Sendable, Hashable {
         }
         switch error {
         case .keyNotFound(let key, let context): return "missing '\(key.stringValue)'\(path(context))"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context): return "\(context.debugDescription)\(path(context))"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            return "\(context.debugDescription)\(path(context))"
         case .dataCorrupted(let context): return "not valid JSON\(path(context)): \(context.debugDescription)"
         @unknown default: return "\(error)"
         }

@@ -36,8 +36,12 @@ public final class EventConsumer: Service, Sendable {
     ///     handled (the revocation feed loads its snapshot here, so nothing falls between).
     ///   - handle: what to do with each event (throw: nack and requeue).
     public init(
-        bus: Broker.Client, queue: Queue, prefetch: UInt32 = 64, owners: [String: String] = EventOwnership.standard,
-        logger: Logger = Logger(label: "consumer"), subscribed: @escaping @Sendable () async throws -> Void = {},
+        bus: Broker.Client,
+        queue: Queue,
+        prefetch: UInt32 = 64,
+        owners: [String: String] = EventOwnership.standard,
+        logger: Logger = Logger(label: "consumer"),
+        subscribed: @escaping @Sendable () async throws -> Void = {},
         handle: @escaping @Sendable (Event) async throws -> Void
     ) {
         self.bus = bus
@@ -52,8 +56,13 @@ public final class EventConsumer: Service, Sendable {
     /// An idempotent consumer of a durable queue: each event runs `handler` in a transaction of
     /// `database` that also records its id (``IdempotentConsumer``), so a redelivery changes nothing.
     public convenience init(
-        database: any DatabaseWriter, bus: Broker.Client, queue: String, prefetch: UInt32 = 64,
-        owners: [String: String] = EventOwnership.standard, logger: Logger = Logger(label: "consumer"), handler: @escaping Handler
+        database: any DatabaseWriter,
+        bus: Broker.Client,
+        queue: String,
+        prefetch: UInt32 = 64,
+        owners: [String: String] = EventOwnership.standard,
+        logger: Logger = Logger(label: "consumer"),
+        handler: @escaping Handler
     ) {
         self.init(bus: bus, queue: .durable(queue), prefetch: prefetch, owners: owners, logger: logger) { event in
             try await IdempotentConsumer.handle(database, eventID: event.id) { db in try handler(event, db) }
@@ -63,10 +72,17 @@ public final class EventConsumer: Service, Sendable {
     /// An idempotent consumer whose events go to typed `routes` (an event of a type no route
     /// takes is recorded as handled: nothing to do).
     public convenience init(
-        database: any DatabaseWriter, bus: Broker.Client, queue: String, routes: EventRoutes<Database>, prefetch: UInt32 = 64,
-        owners: [String: String] = EventOwnership.standard, logger: Logger = Logger(label: "consumer")
+        database: any DatabaseWriter,
+        bus: Broker.Client,
+        queue: String,
+        routes: EventRoutes<Database>,
+        prefetch: UInt32 = 64,
+        owners: [String: String] = EventOwnership.standard,
+        logger: Logger = Logger(label: "consumer")
     ) {
-        self.init(database: database, bus: bus, queue: queue, prefetch: prefetch, owners: owners, logger: logger) { event, db in
+        self.init(database: database, bus: bus, queue: queue, prefetch: prefetch, owners: owners, logger: logger) {
+            event,
+            db in
             try routes.handle(event, db)
         }
     }
@@ -78,7 +94,10 @@ public final class EventConsumer: Service, Sendable {
                 try await cancelWhenGracefulShutdown { try await self.consume() }
                 backoff = .milliseconds(50)
             } catch {
-                logger.debug("subscription ended; resubscribing", metadata: ["error": .string("\(error)"), "in": .string("\(backoff)")])
+                logger.debug(
+                    "subscription ended; resubscribing",
+                    metadata: ["error": .string("\(error)"), "in": .string("\(backoff)")]
+                )
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
             }
@@ -88,7 +107,9 @@ public final class EventConsumer: Service, Sendable {
     /// One subscription, until the stream ends or fails.
     func consume() async throws {
         let name = try await declare()
-        let (handle, subscribed, prefetch, owners, logger) = (self.handle, self.subscribed, self.prefetch, self.owners, self.logger)
+        let (handle, subscribed, prefetch, owners, logger) = (
+            self.handle, self.subscribed, self.prefetch, self.owners, self.logger
+        )
         let durable = if case .durable = queue { true } else { false }
         try await bus.subscribe { writer, deliveries in
             try await writer.write(SubscribeRequest(kind: .subscribe(.init(queue: name, prefetch: prefetch))))
@@ -99,15 +120,26 @@ public final class EventConsumer: Service, Sendable {
                     guard EventOwnership.accepts(event, owners: owners) else {
                         logger.warning(
                             "event refused: not from the owner of its exchange",
-                            metadata: ["event": "\(event.id)", "exchange": "\(event.exchange)", "publisher": "\(event.publisher)"])
-                        if durable { acks.nack(delivery.deliveryTag, requeue: false) } else { acks.ack(delivery.deliveryTag) }
+                            metadata: [
+                                "event": "\(event.id)", "exchange": "\(event.exchange)",
+                                "publisher": "\(event.publisher)",
+                            ]
+                        )
+                        if durable {
+                            acks.nack(delivery.deliveryTag, requeue: false)
+                        } else {
+                            acks.ack(delivery.deliveryTag)
+                        }
                         continue
                     }
                     do {
                         try await handle(event)
                         acks.ack(delivery.deliveryTag)
                     } catch {
-                        logger.debug("event handler failed; requeued", metadata: ["event": "\(event.id)", "error": "\(error)"])
+                        logger.debug(
+                            "event handler failed; requeued",
+                            metadata: ["event": "\(event.id)", "error": "\(error)"]
+                        )
                         acks.nack(delivery.deliveryTag, requeue: true)
                     }
                 }
@@ -123,7 +155,9 @@ public final class EventConsumer: Service, Sendable {
         case .temporary(let prefix, let bindings):
             let name = "\(prefix).\(UUID().uuidString.prefix(8).lowercased())"
             _ = try await bus.declareQueue(DeclareQueueRequest(name: name, autoDelete: true))
-            for binding in bindings { _ = try await bus.bind(BindRequest(queue: name, exchange: binding.exchange, pattern: binding.pattern)) }
+            for binding in bindings {
+                _ = try await bus.bind(BindRequest(queue: name, exchange: binding.exchange, pattern: binding.pattern))
+            }
             return name
         }
     }

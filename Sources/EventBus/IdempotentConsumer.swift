@@ -8,7 +8,9 @@ public enum IdempotentConsumer {
     public static func register(in migrator: inout DatabaseMigrator) {
         migrator.registerMigration("handled-events.v1") { db in
             try db.execute(
-                sql: "CREATE TABLE handled_event (event_id TEXT PRIMARY KEY NOT NULL, handled_at INTEGER NOT NULL) WITHOUT ROWID")
+                sql:
+                    "CREATE TABLE handled_event (event_id TEXT PRIMARY KEY NOT NULL, handled_at INTEGER NOT NULL) WITHOUT ROWID"
+            )
         }
     }
 
@@ -16,18 +18,22 @@ public enum IdempotentConsumer {
     /// - Returns: whether the event was applied now (false: it had been, and nothing ran).
     @discardableResult
     public static func handle(
-        _ database: any DatabaseWriter, eventID: String, apply: @escaping @Sendable (Database) throws -> Void
+        _ database: any DatabaseWriter,
+        eventID: String,
+        apply: @escaping @Sendable (Database) throws -> Void
     ) async throws -> Bool {
         try await database.write { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM handled_event WHERE event_id = ?", arguments: [eventID]) == true {
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM handled_event WHERE event_id = ?", arguments: [eventID])
+                == true
+            {
                 return false
             }
             try apply(db)
             try db.execute(
                 sql: "INSERT INTO handled_event (event_id, handled_at) VALUES (?, ?)",
-                arguments: [eventID, Int64(Date().timeIntervalSince1970)])
+                arguments: [eventID, Int64(Date().timeIntervalSince1970)]
+            )
             return true
         }
     }
 }
-

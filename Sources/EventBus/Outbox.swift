@@ -14,7 +14,8 @@ public enum Outbox {
                     CREATE TABLE outbox (
                         sequence INTEGER PRIMARY KEY AUTOINCREMENT, event_id TEXT NOT NULL UNIQUE, exchange TEXT NOT NULL,
                         routing_key TEXT NOT NULL, type TEXT NOT NULL, payload BLOB NOT NULL, created_at INTEGER NOT NULL)
-                    """)
+                    """
+            )
         }
         migrator.registerMigration("outbox.v2") { db in
             // Rows the bus refuses for good (an unknown exchange, say) wait here for a person,
@@ -24,14 +25,19 @@ public enum Outbox {
                     CREATE TABLE outbox_parked (
                         sequence INTEGER PRIMARY KEY, event_id TEXT NOT NULL, exchange TEXT NOT NULL, routing_key TEXT NOT NULL,
                         type TEXT NOT NULL, payload BLOB NOT NULL, created_at INTEGER NOT NULL, error TEXT NOT NULL, parked_at INTEGER NOT NULL)
-                    """)
+                    """
+            )
         }
     }
 
     /// Queues an event inside the caller's transaction; returns its id.
     @discardableResult
     public static func enqueue<M: ProtoRuntime.Message>(
-        _ db: Database, exchange: String, routingKey: String, event: M, id: String = UUID().uuidString.lowercased()
+        _ db: Database,
+        exchange: String,
+        routingKey: String,
+        event: M,
+        id: String = UUID().uuidString.lowercased()
     ) throws -> String {
         try db.execute(
             sql: """
@@ -41,7 +47,8 @@ public enum Outbox {
             arguments: [
                 id, exchange, routingKey, M.protoMessageName, Data(event.serializedBytes()),
                 Int64(Date().timeIntervalSince1970 * 1_000_000),
-            ])
+            ]
+        )
         return id
     }
 
@@ -50,4 +57,3 @@ public enum Outbox {
         try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") ?? 0
     }
 }
-

@@ -22,7 +22,10 @@ public final class OutboxRelay: Service, Sendable {
     ///   - batchSize: events per publish.
     ///   - idleInterval: how often an empty outbox is looked at again.
     public init(
-        database: any DatabaseWriter, bus: Broker.Client, batchSize: Int = 256, idleInterval: Duration = .milliseconds(20),
+        database: any DatabaseWriter,
+        bus: Broker.Client,
+        batchSize: Int = 256,
+        idleInterval: Duration = .milliseconds(20),
         logger: Logger = Logger(label: "outbox")
     ) {
         self.database = database
@@ -41,9 +44,13 @@ public final class OutboxRelay: Service, Sendable {
             try Row.fetchAll(db, sql: "SELECT * FROM outbox ORDER BY sequence LIMIT ?", arguments: [limit]).map { row in
                 let micros: Int64 = row["created_at"]
                 let event = Event(
-                    id: row["event_id"], exchange: row["exchange"], routingKey: row["routing_key"], type: row["type"],
+                    id: row["event_id"],
+                    exchange: row["exchange"],
+                    routingKey: row["routing_key"],
+                    type: row["type"],
                     payload: [UInt8](row["payload"] as Data),
-                    publishedAt: ProtoTimestamp(seconds: micros / 1_000_000, nanos: Int32(micros % 1_000_000) * 1000))
+                    publishedAt: ProtoTimestamp(seconds: micros / 1_000_000, nanos: Int32(micros % 1_000_000) * 1000)
+                )
                 return (row["sequence"] as Int64, event)
             }
         }
@@ -55,7 +62,9 @@ public final class OutboxRelay: Service, Sendable {
             // The bus refuses the batch for good (or it is too large as one message): find the rows it refuses, park them, go on.
             return try await publishOneByOne(rows)
         }
-        try await database.write { db in try db.execute(sql: "DELETE FROM outbox WHERE sequence <= ?", arguments: [last]) }
+        try await database.write { db in
+            try db.execute(sql: "DELETE FROM outbox WHERE sequence <= ?", arguments: [last])
+        }
         return rows.count
     }
 
@@ -75,11 +84,14 @@ public final class OutboxRelay: Service, Sendable {
         for (sequence, event) in rows {
             do {
                 _ = try await bus.publish(PublishRequest(events: [event]))
-                try await database.write { db in try db.execute(sql: "DELETE FROM outbox WHERE sequence = ?", arguments: [sequence]) }
+                try await database.write { db in
+                    try db.execute(sql: "DELETE FROM outbox WHERE sequence = ?", arguments: [sequence])
+                }
             } catch let error as RPCError where OutboxRelay.refusedForGood(error) {
                 logger.error(
                     "the bus refuses an outbox event; parked in outbox_parked",
-                    metadata: ["event": "\(event.id)", "exchange": "\(event.exchange)", "error": "\(error)"])
+                    metadata: ["event": "\(event.id)", "exchange": "\(event.exchange)", "error": "\(error)"]
+                )
                 let text = "\(error)"
                 let parkedAt = Int64(Date().timeIntervalSince1970 * 1_000_000)
                 try await database.write { db in
@@ -88,7 +100,8 @@ public final class OutboxRelay: Service, Sendable {
                             INSERT OR REPLACE INTO outbox_parked
                             SELECT sequence, event_id, exchange, routing_key, type, payload, created_at, ?, ? FROM outbox WHERE sequence = ?
                             """,
-                        arguments: [text, parkedAt, sequence])
+                        arguments: [text, parkedAt, sequence]
+                    )
                     try db.execute(sql: "DELETE FROM outbox WHERE sequence = ?", arguments: [sequence])
                 }
             }
@@ -104,7 +117,10 @@ public final class OutboxRelay: Service, Sendable {
                 backoff = .milliseconds(50)
                 if published == 0 { try? await Task.sleep(for: idleInterval) }
             } catch {
-                logger.debug("publish failed; retrying", metadata: ["error": .string("\(error)"), "in": .string("\(backoff)")])
+                logger.debug(
+                    "publish failed; retrying",
+                    metadata: ["error": .string("\(error)"), "in": .string("\(backoff)")]
+                )
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
             }
@@ -113,4 +129,3 @@ public final class OutboxRelay: Service, Sendable {
         while let published = try? await publishBatch(), published > 0 {}
     }
 }
-

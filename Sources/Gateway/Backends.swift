@@ -4,7 +4,9 @@ extension Gateway {
     /// Calls `method` of its service with the caller's `authorization`, the request id and the
     /// client's address; the answer's bytes, or the service's ``RPCError`` (UNAVAILABLE for a
     /// service the gateway has no address for).
-    func call(_ method: MethodDescriptor, payload: [UInt8], authorization: String?, context: GatewayContext) async throws -> [UInt8] {
+    func call(_ method: MethodDescriptor, payload: [UInt8], authorization: String?, context: GatewayContext)
+        async throws -> [UInt8]
+    {
         guard let client = clients[method.service] else {
             throw RPCError(code: .unavailable, message: "Service unavailable: \(method.service) is not configured")
         }
@@ -12,8 +14,11 @@ extension Gateway {
         if let authorization { metadata.add(MetadataKeys.authorization, authorization) }
         metadata.add(MetadataKeys.clientAddress, context.clientAddress)
         let response = try await client.unary(
-            method, request: RawMessage(bytes: payload), responseType: RawMessage.self,
-            options: CallOptions(timeout: configuration.callTimeout, metadata: metadata))
+            method,
+            request: RawMessage(bytes: payload),
+            responseType: RawMessage.self,
+            options: CallOptions(timeout: configuration.callTimeout, metadata: metadata)
+        )
         return response.message.bytes
     }
 }

@@ -34,8 +34,11 @@ public final class Gateway: Sendable {
     ///   - registry: where `/metrics` comes from (request counts are added to it).
     /// - Throws: ``ProtoDecodingError`` if the generated schema does not decode.
     public init(
-        configuration: GatewayConfiguration, backends: GatewayBackends, authPublicKey: Curve25519.Signing.PublicKey,
-        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), logger: Logger
+        configuration: GatewayConfiguration,
+        backends: GatewayBackends,
+        authPublicKey: Curve25519.Signing.PublicKey,
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        logger: Logger
     ) throws {
         schema = try GatewaySchema.marketplace()
         codec = DynamicCodec(pool: schema.pool)

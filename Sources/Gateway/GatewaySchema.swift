@@ -49,8 +49,11 @@ struct GatewaySchema: Sendable {
                 let name = [file.package ?? "", service.name ?? ""].filter { !$0.isEmpty }.joined(separator: ".")
                 let methods = service.method.map { method in
                     MethodDescriptor(
-                        service: name, method: method.name ?? "", kind: GatewaySchema.kind(method),
-                        options: method.options?.serializedBytes() ?? [])
+                        service: name,
+                        method: method.name ?? "",
+                        kind: GatewaySchema.kind(method),
+                        options: method.options?.serializedBytes() ?? []
+                    )
                 }
                 services.append(ServedService(name: name, methods: methods))
             }

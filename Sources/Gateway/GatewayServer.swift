@@ -25,16 +25,26 @@ public struct GatewayServer: Service {
             router: gateway.makeRouter(),
             server: HTTPServerBuilder { responder in
                 GatewayHTTP1Channel(
-                    base: HTTP1Channel(responder: responder, configuration: .init(idleTimeout: TimeAmount(configuration.idleTimeout))),
-                    requestHeadTimeout: TimeAmount(configuration.requestHeadTimeout))
+                    base: HTTP1Channel(
+                        responder: responder,
+                        configuration: .init(idleTimeout: TimeAmount(configuration.idleTimeout))
+                    ),
+                    requestHeadTimeout: TimeAmount(configuration.requestHeadTimeout)
+                )
             },
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: "marketplace-gateway"),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: "marketplace-gateway"
+            ),
             onServerRunning: { channel in
                 let bound = channel.localAddress?.port ?? configuration.port
                 port.withLockedValue { $0 = bound }
-                for waiter in waiters.withLockedValue({ list in defer { list = [] }; return list }) { waiter.resume(returning: bound) }
+                for waiter in waiters.withLockedValue({ list in
+                    defer { list = [] }; return list
+                }) { waiter.resume(returning: bound) }
             },
-            logger: logger)
+            logger: logger
+        )
     }
 
     /// The port it listens on, once it does.

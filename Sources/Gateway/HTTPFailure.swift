@@ -35,7 +35,10 @@ struct HTTPFailure: HTTPResponseError {
 enum GatewayResponse {
     /// `value` as the body, `application/json`.
     static func json(_ status: Int, _ value: JSONValue) -> Response {
-        var response = Response(status: HTTPResponse.Status(code: status), body: .init(byteBuffer: ByteBuffer(bytes: value.serialized)))
+        var response = Response(
+            status: HTTPResponse.Status(code: status),
+            body: .init(byteBuffer: ByteBuffer(bytes: value.serialized))
+        )
         response.headers[.contentType] = "application/json"
         return response
     }

@@ -18,7 +18,10 @@ struct LegacyCodec: Sendable {
     /// - Throws: ``HTTPFailure`` 422 for a wrong type, 400 for an unknown enum value.
     func canonical(_ value: JSONValue, as messageName: String, path: String = "") throws -> JSONValue {
         guard case .object(let members) = value else {
-            throw HTTPFailure(status: 422, detail: path.isEmpty ? "the body must be a JSON object" : "\(path) must be an object")
+            throw HTTPFailure(
+                status: 422,
+                detail: path.isEmpty ? "the body must be a JSON object" : "\(path) must be an object"
+            )
         }
         guard let message = pool.messages[messageName] else { return value }
         var out: [(String, JSONValue)] = []
@@ -34,8 +37,12 @@ struct LegacyCodec: Sendable {
 
     func convert(_ value: JSONValue, field: DescriptorPool.Field, path: String) throws -> JSONValue {
         if field.isRepeated {
-            guard case .array(let elements) = value else { throw HTTPFailure(status: 422, detail: "\(path) must be an array") }
-            return .array(try elements.enumerated().map { try convertSingle($1, kind: field.kind, path: "\(path)[\($0)]") })
+            guard case .array(let elements) = value else {
+                throw HTTPFailure(status: 422, detail: "\(path) must be an array")
+            }
+            return .array(
+                try elements.enumerated().map { try convertSingle($1, kind: field.kind, path: "\(path)[\($0)]") }
+            )
         }
         return try convertSingle(value, kind: field.kind, path: path)
     }
@@ -90,7 +97,9 @@ struct LegacyCodec: Sendable {
         case .string(let t): text = t
         default: throw HTTPFailure(status: 422, detail: "\(path) must be a number")
         }
-        guard let amount = Double(text), amount.isFinite else { throw HTTPFailure(status: 422, detail: "\(path) must be a number") }
+        guard let amount = Double(text), amount.isFinite else {
+            throw HTTPFailure(status: 422, detail: "\(path) must be a number")
+        }
         let cents = (amount * 100).rounded()
         guard abs(cents) < 1e15 else { throw HTTPFailure(status: 422, detail: "\(path) is out of range") }
         return Int64(cents)
@@ -99,7 +108,9 @@ struct LegacyCodec: Sendable {
     /// The schema's name of an enum value given as the contract spells it (`in_progress`,
     /// `NORTH`, `CENTRAL`, `1`), or a 400 listing the accepted values.
     func enumValue(_ value: JSONValue, enumName: String, path: String) throws -> String {
-        guard let info = pool.enums[enumName] else { throw HTTPFailure(status: 400, detail: "\(path) has an unknown type") }
+        guard let info = pool.enums[enumName] else {
+            throw HTTPFailure(status: 400, detail: "\(path) has an unknown type")
+        }
         let prefix = LegacyCodec.prefix(of: info)
         let valid = info.values.filter { $0.number != 0 }
         var candidate: String?
@@ -119,7 +130,9 @@ struct LegacyCodec: Sendable {
             if let hit = valid.first(where: { $0.name == wanted || $0.name == prefix + wanted }) { return hit.name }
         default: break
         }
-        let accepted = valid.map { LegacyCodec.legacySpelling($0.name, prefix: prefix, enumName: enumName) }.joined(separator: ", ")
+        let accepted = valid.map { LegacyCodec.legacySpelling($0.name, prefix: prefix, enumName: enumName) }.joined(
+            separator: ", "
+        )
         throw HTTPFailure(status: 400, detail: "\(path) must be one of \(accepted)")
     }
 
@@ -153,7 +166,8 @@ struct LegacyCodec: Sendable {
             body.removeLast()
         } else if body.count > 6 {
             let tail = body.suffix(6)
-            if (tail.first == "+" || tail.first == "-"), tail.dropFirst().count == 5, tail.dropFirst().dropFirst(2).first == ":",
+            if (tail.first == "+" || tail.first == "-"), tail.dropFirst().count == 5,
+                tail.dropFirst().dropFirst(2).first == ":",
                 let hours = Int(tail.dropFirst().prefix(2)), let minutes = Int(tail.suffix(2))
             {
                 offsetSeconds = (hours * 3600 + minutes * 60) * (tail.first == "-" ? -1 : 1)
@@ -168,7 +182,9 @@ struct LegacyCodec: Sendable {
         if let dot = time.firstIndex(of: ".") {
             // Only 1-9 digits: `Double` would also take exponents ("0.1e300").
             let digits = time[time.index(after: dot)...]
-            guard (1...9).contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }), let f = Double("0." + digits) else {
+            guard (1...9).contains(digits.count), digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+                let f = Double("0." + digits)
+            else {
                 return nil
             }
             fraction = f
@@ -203,7 +219,12 @@ struct LegacyCodec: Sendable {
         var seconds = time_t(timestamp.seconds)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        let date = String(format: "%04d-%02d-%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday))
+        let date = String(
+            format: "%04d-%02d-%02d",
+            Int(parts.tm_year) + 1900,
+            Int(parts.tm_mon) + 1,
+            Int(parts.tm_mday)
+        )
         let clock = String(format: "%02d:%02d:%02d", Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
         switch style {
         case .t: return .string(date + "T" + clock)

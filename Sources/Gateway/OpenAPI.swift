@@ -19,8 +19,10 @@ enum OpenAPI {
                 "security": security(route.access),
                 "responses": [
                     "200": [
-                        "description": "The legacy envelope `{success, data, message: \"\(route.message.isEmpty ? "Success" : route.message)\", error: null}`"
-                            + (route.presentation.isEmpty ? "; data is the canonical response" : "; data shaped as '\(route.presentation)'"),
+                        "description":
+                            "The legacy envelope `{success, data, message: \"\(route.message.isEmpty ? "Success" : route.message)\", error: null}`"
+                            + (route.presentation.isEmpty
+                                ? "; data is the canonical response" : "; data shaped as '\(route.presentation)'"),
                         "content": ["application/json": ["schema": ["$ref": "#/components/schemas/LegacyEnvelope"]]],
                     ],
                     "default": [
@@ -31,13 +33,18 @@ enum OpenAPI {
             ]
             var parameters: [[String: Any]] = []
             for case .variable(let name) in route.segments {
-                parameters.append(["name": name, "in": "path", "required": true, "schema": ["type": "integer", "format": "int64"]])
+                parameters.append([
+                    "name": name, "in": "path", "required": true, "schema": ["type": "integer", "format": "int64"],
+                ])
             }
             if route.verb == "GET", let message = pool.messages[info.inputType] {
                 let pathNames = Set(route.segments.compactMap { if case .variable(let n) = $0 { n } else { nil } })
                 for field in message.fields where !pathNames.contains(field.name) && !field.isRepeated {
                     if case .message(let name) = field.kind, name != "marketplace.v1.Money" { continue }
-                    parameters.append(["name": field.name == "role" ? "role_id" : field.name, "in": "query", "required": false, "schema": fieldSchema(field, pool: pool, used: &used)])
+                    parameters.append([
+                        "name": field.name == "role" ? "role_id" : field.name, "in": "query", "required": false,
+                        "schema": fieldSchema(field, pool: pool, used: &used),
+                    ])
                 }
             }
             if !parameters.isEmpty { operation["parameters"] = parameters }
@@ -52,7 +59,9 @@ enum OpenAPI {
             paths[path, default: [:]][route.verb.lowercased()] = operation
         }
         for method in methods {
-            guard let info = pool.methods["\(method.service)/\(method.method)"], !method.kind.clientStreams, !method.kind.serverStreams else { continue }
+            guard let info = pool.methods["\(method.service)/\(method.method)"], !method.kind.clientStreams,
+                !method.kind.serverStreams
+            else { continue }
             used.insert(info.inputType)
             used.insert(info.outputType)
             paths["/rpc/\(method.service)/\(method.method)"] = [
@@ -60,10 +69,18 @@ enum OpenAPI {
                     "operationId": method.service + "." + method.method,
                     "tags": ["rpc"],
                     "security": security(method.accessRule),
-                    "requestBody": ["required": true, "content": ["application/json": ["schema": ["$ref": ref(info.inputType)]]]],
+                    "requestBody": [
+                        "required": true, "content": ["application/json": ["schema": ["$ref": ref(info.inputType)]]],
+                    ],
                     "responses": [
-                        "200": ["description": "The response message (proto3 JSON)", "content": ["application/json": ["schema": ["$ref": ref(info.outputType)]]]],
-                        "default": ["description": "`{\"code\": \"NOT_FOUND\", \"message\": \"…\"}`", "content": ["application/json": ["schema": ["$ref": "#/components/schemas/RPCError"]]]],
+                        "200": [
+                            "description": "The response message (proto3 JSON)",
+                            "content": ["application/json": ["schema": ["$ref": ref(info.outputType)]]],
+                        ],
+                        "default": [
+                            "description": "`{\"code\": \"NOT_FOUND\", \"message\": \"…\"}`",
+                            "content": ["application/json": ["schema": ["$ref": "#/components/schemas/RPCError"]]],
+                        ],
                     ] as [String: Any],
                 ] as [String: Any]
             ]
@@ -72,10 +89,16 @@ enum OpenAPI {
         var schemas: [String: Any] = [
             "LegacyEnvelope": [
                 "type": "object", "required": ["success", "data", "message", "error"],
-                "properties": ["success": ["type": "boolean"], "data": [:] as [String: Any], "message": ["type": "string"], "error": ["type": "null"]],
+                "properties": [
+                    "success": ["type": "boolean"], "data": [:] as [String: Any], "message": ["type": "string"],
+                    "error": ["type": "null"],
+                ],
             ],
             "LegacyError": ["type": "object", "required": ["detail"], "properties": ["detail": [:] as [String: Any]]],
-            "RPCError": ["type": "object", "required": ["code", "message"], "properties": ["code": ["type": "string"], "message": ["type": "string"]]],
+            "RPCError": [
+                "type": "object", "required": ["code", "message"],
+                "properties": ["code": ["type": "string"], "message": ["type": "string"]],
+            ],
         ]
         var pending = Array(used)
         var done: Set<String> = []
@@ -89,7 +112,8 @@ enum OpenAPI {
             "openapi": "3.1.0",
             "info": [
                 "title": "Home-services marketplace", "version": "1.0.0",
-                "description": "The legacy /api/v1 contract and the canonical /rpc JSON endpoints, generated from Protos/.",
+                "description":
+                    "The legacy /api/v1 contract and the canonical /rpc JSON endpoints, generated from Protos/.",
             ],
             "paths": paths,
             "components": [
@@ -116,20 +140,33 @@ enum OpenAPI {
         guard let message = pool.messages[name] else { return ["type": "object"] }
         var properties: [String: Any] = [:]
         for field in message.fields { properties[field.jsonName] = fieldSchema(field, pool: pool, used: &used) }
-        return requirements(["type": "object", "properties": properties, "additionalProperties": false], message: message, pool: pool)
+        return requirements(
+            ["type": "object", "properties": properties, "additionalProperties": false],
+            message: message,
+            pool: pool
+        )
     }
 
-    static func fieldSchema(_ field: DescriptorPool.Field, pool: DescriptorPool, used: inout Set<String>) -> [String: Any] {
-        if field.isRepeated, case .message(let entryName) = field.kind, let entry = pool.messages[entryName], entry.isMapEntry,
+    static func fieldSchema(_ field: DescriptorPool.Field, pool: DescriptorPool, used: inout Set<String>) -> [String:
+        Any]
+    {
+        if field.isRepeated, case .message(let entryName) = field.kind, let entry = pool.messages[entryName],
+            entry.isMapEntry,
             let value = entry.field(number: 2)
         {
             return ["type": "object", "additionalProperties": single(value.kind, pool: pool, used: &used)]
         }
         let schema = single(field.kind, pool: pool, used: &used)
-        return constrained(field.isRepeated ? ["type": "array", "items": schema] : schema, field: field, pool: pool, used: &used)
+        return constrained(
+            field.isRepeated ? ["type": "array", "items": schema] : schema,
+            field: field,
+            pool: pool,
+            used: &used
+        )
     }
 
-    static func single(_ kind: DescriptorPool.FieldKind, pool: DescriptorPool, used: inout Set<String>) -> [String: Any] {
+    static func single(_ kind: DescriptorPool.FieldKind, pool: DescriptorPool, used: inout Set<String>) -> [String: Any]
+    {
         switch kind {
         case .int32, .sint32, .sfixed32, .uint32, .fixed32: return ["type": "integer", "format": "int32"]
         case .int64, .sint64, .sfixed64: return int64Schema(unsigned: false)
@@ -148,7 +185,12 @@ enum OpenAPI {
     /// The document as pretty, key-sorted JSON (what is served and committed).
     static func bytes(pool: DescriptorPool, routes: RouteTable, methods: [MethodDescriptor]) -> [UInt8] {
         let object = document(pool: pool, routes: routes, methods: methods)
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) else {
+        guard
+            let data = try? JSONSerialization.data(
+                withJSONObject: object,
+                options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            )
+        else {
             return Array("{}".utf8)
         }
         return [UInt8](data) + [0x0A]

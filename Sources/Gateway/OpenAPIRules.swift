@@ -9,7 +9,8 @@ import RPCSchema
 extension OpenAPI {
     /// The scalars the not-blank rule counts as white space (`FieldCheck.whitespace`), as a
     /// pattern that finds one scalar outside them: the same to ECMA-262 and Python's `re`.
-    static let notBlankPattern = "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]"
+    static let notBlankPattern =
+        "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]"
 
     /// 64-bit integers: proto3 JSON takes a number or a decimal string. The string form is held
     /// to 18 digits and the number form to the type's range, so every value the document allows
@@ -23,7 +24,12 @@ extension OpenAPI {
     }
 
     /// `schema` (the field's plain schema) with the field's rules.
-    static func constrained(_ schema: [String: Any], field: DescriptorPool.Field, pool: DescriptorPool, used: inout Set<String>) -> [String: Any] {
+    static func constrained(
+        _ schema: [String: Any],
+        field: DescriptorPool.Field,
+        pool: DescriptorPool,
+        used: inout Set<String>
+    ) -> [String: Any] {
         guard let rules = field.rules else { return schema }
         guard field.isRepeated else { return apply(rules, to: schema, kind: field.kind, pool: pool, used: &used) }
         var result = schema
@@ -40,7 +46,13 @@ extension OpenAPI {
     }
 
     /// One value's schema with `rules` (the kind's constraints).
-    static func apply(_ rules: FieldRules, to schema: [String: Any], kind: DescriptorPool.FieldKind, pool: DescriptorPool, used: inout Set<String>)
+    static func apply(
+        _ rules: FieldRules,
+        to schema: [String: Any],
+        kind: DescriptorPool.FieldKind,
+        pool: DescriptorPool,
+        used: inout Set<String>
+    )
         -> [String: Any]
     {
         var result = schema
@@ -56,7 +68,9 @@ extension OpenAPI {
             if let maxLength { result["maxLength"] = maxLength }
             var patterns: [String] = []
             if r.notBlank { patterns.append(notBlankPattern) }
-            if !r.chars.isEmpty, let ranges = FieldCheck.characterRanges(r.chars) { patterns.append("^[" + ranges.map(classItem).joined() + "]*$") }
+            if !r.chars.isEmpty, let ranges = FieldCheck.characterRanges(r.chars) {
+                patterns.append("^[" + ranges.map(classItem).joined() + "]*$")
+            }
             if patterns.count == 1 {
                 result["pattern"] = patterns[0]
             } else if patterns.count > 1 {
@@ -98,7 +112,9 @@ extension OpenAPI {
                     guard let field = message.field(named: sub.name), let rules = sub.rules else { continue }
                     let plain = properties[field.jsonName] as? [String: Any] ?? [:]
                     properties[field.jsonName] = apply(rules, to: plain, kind: field.kind, pool: pool, used: &used)
-                    if !field.hasPresence, !field.isRepeated, zeroFails(rules, kind: field.kind, pool: pool) { required.insert(field.jsonName) }
+                    if !field.hasPresence, !field.isRepeated, zeroFails(rules, kind: field.kind, pool: pool) {
+                        required.insert(field.jsonName)
+                    }
                 }
                 inline["properties"] = properties
                 if !required.isEmpty { inline["required"] = required.sorted() }
@@ -108,9 +124,13 @@ extension OpenAPI {
             // RFC 3339 text with an offset of up to a day: the years strictly inside the bounds'
             // are what the document can promise. 1970 ..< 10000 (the usual bounds) → 1971-9998.
             if r.gteSeconds == 0, r.ltSeconds == 253_402_300_800 {
-                result = ["type": "string", "format": "date-time", "pattern": "^(197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"]
+                result = [
+                    "type": "string", "format": "date-time",
+                    "pattern": "^(197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-",
+                ]
             } else if r.gteSeconds != nil || r.ltSeconds != nil {
-                result["description"] = "Unix seconds in [\(r.gteSeconds.map(String.init) ?? "…"), \(r.ltSeconds.map(String.init) ?? "…"))"
+                result["description"] =
+                    "Unix seconds in [\(r.gteSeconds.map(String.init) ?? "…"), \(r.ltSeconds.map(String.init) ?? "…"))"
             }
         case .repeated?, nil:
             break
@@ -120,12 +140,16 @@ extension OpenAPI {
 
     /// `message`'s object schema with `required` (fields whose zero value the rules refuse, or
     /// marked required) and `oneOf` for required oneofs.
-    static func requirements(_ schema: [String: Any], message: DescriptorPool.MessageInfo, pool: DescriptorPool) -> [String: Any] {
+    static func requirements(_ schema: [String: Any], message: DescriptorPool.MessageInfo, pool: DescriptorPool)
+        -> [String: Any]
+    {
         var result = schema
         var required: [String] = []
         for field in message.fields {
             guard let rules = field.rules else { continue }
-            if rules.required || (!field.hasPresence && zeroFails(rules, kind: field.kind, pool: pool, repeated: field.isRepeated)) {
+            if rules.required
+                || (!field.hasPresence && zeroFails(rules, kind: field.kind, pool: pool, repeated: field.isRepeated))
+            {
                 required.append(field.jsonName)
             }
         }
@@ -144,14 +168,20 @@ extension OpenAPI {
 
     /// Whether the rules refuse the field's zero value (what an absent proto3 JSON field means),
     /// so the field must be sent.
-    static func zeroFails(_ rules: FieldRules, kind: DescriptorPool.FieldKind, pool: DescriptorPool, repeated: Bool = false) -> Bool {
+    static func zeroFails(
+        _ rules: FieldRules,
+        kind: DescriptorPool.FieldKind,
+        pool: DescriptorPool,
+        repeated: Bool = false
+    ) -> Bool {
         if rules.required { return true }
         if repeated {
             if case .repeated(let r)? = rules.kind { return (r.minItems ?? 0) > 0 }
             return false
         }
         switch rules.kind {
-        case .string(let r)?: return (r.minLen ?? 0) > 0 || r.notBlank || r.email || (!r.in.isEmpty && !r.in.contains(""))
+        case .string(let r)?:
+            return (r.minLen ?? 0) > 0 || r.notBlank || r.email || (!r.in.isEmpty && !r.in.contains(""))
         case .int(let r)?:
             return (r.gt.map { 0 <= $0 } ?? false) || (r.gte.map { 0 < $0 } ?? false) || (r.lt.map { 0 >= $0 } ?? false)
                 || (r.lte.map { 0 > $0 } ?? false)
@@ -177,10 +207,13 @@ extension OpenAPI {
     /// Python read it alike.
     static func classItem(_ range: ClosedRange<UInt32>) -> String {
         func item(_ v: UInt32) -> String {
-            if let s = Unicode.Scalar(v), s.isASCII, s.properties.isAlphabetic || ("0"..."9").contains(s) { return String(Character(s)) }
+            if let s = Unicode.Scalar(v), s.isASCII, s.properties.isAlphabetic || ("0"..."9").contains(s) {
+                return String(Character(s))
+            }
             let hex = String(v, radix: 16)
             return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
         }
-        return range.lowerBound == range.upperBound ? item(range.lowerBound) : item(range.lowerBound) + "-" + item(range.upperBound)
+        return range.lowerBound == range.upperBound
+            ? item(range.lowerBound) : item(range.lowerBound) + "-" + item(range.upperBound)
     }
 }

@@ -11,11 +11,14 @@ enum Presentations {
     static let table: [String: Shape] = [
         "user_created": { response in
             let user = response["user"] ?? .null
-            return object(["id": int(user["id"]), "username": user["username"] ?? .null, "email": user["email"] ?? .null])
+            return object([
+                "id": int(user["id"]), "username": user["username"] ?? .null, "email": user["email"] ?? .null,
+            ])
         },
         "token": { response in
             object([
-                "access_token": response["access_token"] ?? .null, "token_type": response["token_type"] ?? .string("bearer"),
+                "access_token": response["access_token"] ?? .null,
+                "token_type": response["token_type"] ?? .string("bearer"),
                 "expires_in": int(response["expires_in"]), "refresh_token": response["refresh_token"] ?? .null,
             ])
         },
@@ -28,14 +31,18 @@ enum Presentations {
         "customer_profile": { customerProfile($0) },
         "provider_profile": { providerProfile($0) },
         "user_summaries": { response in
-            .array(array(response["users"]).map { summary in
-                let user = summary["user"] ?? .null
-                return object([
-                    "user_id": int(user["id"]), "id": int(user["id"]), "username": user["username"] ?? .null, "email": user["email"] ?? .null,
-                    "role_id": roleID(user["role"]), "role_name": roleName(user["role"]), "has_profile": summary["has_profile"] ?? .bool(false),
-                    "created_at": time(user["created_at"], .t),
-                ])
-            })
+            .array(
+                array(response["users"]).map { summary in
+                    let user = summary["user"] ?? .null
+                    return object([
+                        "user_id": int(user["id"]), "id": int(user["id"]), "username": user["username"] ?? .null,
+                        "email": user["email"] ?? .null,
+                        "role_id": roleID(user["role"]), "role_name": roleName(user["role"]),
+                        "has_profile": summary["has_profile"] ?? .bool(false),
+                        "created_at": time(user["created_at"], .t),
+                    ])
+                }
+            )
         },
         "user_detail": { detail in
             let user = detail["user"] ?? .null
@@ -53,7 +60,9 @@ enum Presentations {
             ])
         },
         "user_deleted": { response in
-            object(["user_id": int(response["user_id"]), "message": .string("User \(text(response["user_id"])) deleted")])
+            object([
+                "user_id": int(response["user_id"]), "message": .string("User \(text(response["user_id"])) deleted"),
+            ])
         },
         "order_published": { orderAction($0) },
         "order_action": { orderAction($0) },
@@ -78,10 +87,12 @@ enum Presentations {
         let status = reviewed ? JSONValue.string("completed") : lower(order["status"], prefix: "ORDER_STATUS_")
         return object([
             "id": int(order["id"]), "customer_id": int(order["customer_id"]), "title": order["title"] ?? .null,
-            "description": nullIfEmpty(order["description"]), "service_type": lower(order["service_type"], prefix: "SERVICE_TYPE_"),
+            "description": nullIfEmpty(order["description"]),
+            "service_type": lower(order["service_type"], prefix: "SERVICE_TYPE_"),
             "status": status, "price": money(order["price"]), "location": upper(order["location"], prefix: "LOCATION_"),
             "address": nullIfEmpty(order["address"]), "service_start_time": time(order["service_start_time"], service),
-            "service_end_time": time(order["service_end_time"], service), "created_at": time(order["created_at"], created),
+            "service_end_time": time(order["service_end_time"], service),
+            "created_at": time(order["created_at"], created),
             "updated_at": time(order["updated_at"], created), "provider_id": int(order["provider_id"]),
             "payment_status": lower(order["payment_status"], prefix: "PAYMENT_STATUS_"),
             "has_review": .bool(reviewed), "status_reason": nullIfEmpty(order["status_reason"]),
@@ -91,7 +102,8 @@ enum Presentations {
     static func orderAction(_ response: JSONValue) -> JSONValue {
         let order = response["order"] ?? .null
         return object([
-            "order_id": int(order["id"]), "status": lower(order["status"], prefix: "ORDER_STATUS_"), "message": response["message"] ?? .null,
+            "order_id": int(order["id"]), "status": lower(order["status"], prefix: "ORDER_STATUS_"),
+            "message": response["message"] ?? .null,
             "provider_id": int(order["provider_id"]),
         ])
     }
@@ -99,9 +111,12 @@ enum Presentations {
     static func customerProfile(_ profile: JSONValue) -> JSONValue {
         object([
             "user_id": int(profile["user_id"]), "location": upper(profile["location"], prefix: "LOCATION_"),
-            "address": nullIfEmpty(profile["address"]), "budget_preference": money(profile["budget_preference"], zero: true),
+            "address": nullIfEmpty(profile["address"]),
+            "budget_preference": money(profile["budget_preference"], zero: true),
             "full_name": nullIfEmpty(profile["full_name"]), "phone": nullIfEmpty(profile["phone"]),
-            "preferred_service_types": .array(array(profile["preferred_service_types"]).map { lower($0, prefix: "SERVICE_TYPE_") }),
+            "preferred_service_types": .array(
+                array(profile["preferred_service_types"]).map { lower($0, prefix: "SERVICE_TYPE_") }
+            ),
             "created_at": time(profile["created_at"], .fraction), "updated_at": time(profile["updated_at"], .fraction),
         ])
     }
@@ -109,7 +124,8 @@ enum Presentations {
     static func providerProfile(_ profile: JSONValue) -> JSONValue {
         object([
             "user_id": int(profile["user_id"]), "skills": profile["skills"] ?? .array([]),
-            "experience_years": int(profile["experience_years"]), "hourly_rate": money(profile["hourly_rate"], zero: true),
+            "experience_years": int(profile["experience_years"]),
+            "hourly_rate": money(profile["hourly_rate"], zero: true),
             "availability": nullIfEmpty(profile["availability"]), "portfolio": profile["portfolio"] ?? .array([]),
             "rating": profile["rating"] ?? .number("5.0"), "total_reviews": int(profile["total_reviews"]),
             "full_name": nullIfEmpty(profile["full_name"]), "phone": nullIfEmpty(profile["phone"]),
@@ -122,16 +138,23 @@ enum Presentations {
     }
 
     static func defaultCustomer(_ id: JSONValue?) -> JSONValue {
-        .object([("user_id", id ?? .null), ("location", .string("LOCATION_NORTH")), ("budget_preference", .object([("cents", .string("0"))]))])
+        .object([
+            ("user_id", id ?? .null), ("location", .string("LOCATION_NORTH")),
+            ("budget_preference", .object([("cents", .string("0"))])),
+        ])
     }
 
     static func defaultProvider(_ id: JSONValue?) -> JSONValue {
-        .object([("user_id", id ?? .null), ("rating", .number("5.0")), ("hourly_rate", .object([("cents", .string("0"))]))])
+        .object([
+            ("user_id", id ?? .null), ("rating", .number("5.0")), ("hourly_rate", .object([("cents", .string("0"))])),
+        ])
     }
 
     // MARK: Values
 
-    static func object(_ members: KeyValuePairs<String, JSONValue>) -> JSONValue { .object(members.map { ($0.key, $0.value) }) }
+    static func object(_ members: KeyValuePairs<String, JSONValue>) -> JSONValue {
+        .object(members.map { ($0.key, $0.value) })
+    }
 
     static func array(_ value: JSONValue?) -> [JSONValue] {
         if case .array(let elements)? = value { return elements }

@@ -38,7 +38,9 @@ final class RequestHeadTimeoutHandler: ChannelInboundHandler, RemovableChannelHa
         if !headComplete {
             let buffer = unwrapInboundIn(data)
             let window = tail + buffer.readableBytesView.suffix(4096)
-            if window.firstRange(of: [13, 10, 13, 10]) != nil || buffer.readableBytesView.firstRange(of: [13, 10, 13, 10]) != nil {
+            if window.firstRange(of: [13, 10, 13, 10]) != nil
+                || buffer.readableBytesView.firstRange(of: [13, 10, 13, 10]) != nil
+            {
                 headComplete = true
                 timer?.cancel()
                 timer = nil

@@ -36,7 +36,8 @@ extension Gateway {
     /// must not see (internal failures) or cannot act on without a hint.
     static func legacyDetail(_ error: RPCError) -> String {
         switch error.code {
-        case .unavailable where !error.message.hasPrefix("Service unavailable"): return "Service unavailable: \(error.message)"
+        case .unavailable where !error.message.hasPrefix("Service unavailable"):
+            return "Service unavailable: \(error.message)"
         case .resourceExhausted where error.isMessageTooLarge:
             return "The answer is too large to send (\(error.message)); ask for less, e.g. with page_size"
         case .internalError, .unknown, .dataLoss: return "Internal server error"

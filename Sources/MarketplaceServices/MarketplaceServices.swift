@@ -41,7 +41,8 @@ public enum MarketplaceServices {
 
     /// The standard ports (the seed's; DESIGN.md §9), by service name, with the bus's and the gateway's.
     public static let ports: [String: Int] = [
-        "auth": 8000, "users": 8002, "orders": 8003, "payments": 8004, "reviews": 8005, "notifications": 8006, "bus": 8007,
+        "auth": 8000, "users": 8002, "orders": 8003, "payments": 8004, "reviews": 8005, "notifications": 8006,
+        "bus": 8007,
         "gateway": 8080,
     ]
 }

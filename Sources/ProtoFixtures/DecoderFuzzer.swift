@@ -38,19 +38,54 @@ public struct DecoderFuzzer {
 
     static func sampleMessages() -> [any Message] {
         var order = BenchOrder(
-            id: 42, customerId: 7, providerId: 9, title: "Fix the kitchen sink", description: "Leaks under pressure.",
-            status: .pending, serviceType: .repair, location: .mid, priceCents: 12_500,
-            createdAt: ProtoTimestamp(seconds: 1_700_000_000, nanos: 5), tags: ["urgent", "water"])
+            id: 42,
+            customerId: 7,
+            providerId: 9,
+            title: "Fix the kitchen sink",
+            description: "Leaks under pressure.",
+            status: .pending,
+            serviceType: .repair,
+            location: .mid,
+            priceCents: 12_500,
+            createdAt: ProtoTimestamp(seconds: 1_700_000_000, nanos: 5),
+            tags: ["urgent", "water"]
+        )
         order.address = BenchAddress(street: "Main St 1", city: "Oslo", postalCode: "0150")
         let all = AllTypes(
-            fInt32: -1, fInt64: .min, fUint32: .max, fUint64: 1 << 63, fSint32: -5, fSint64: 5, fFixed32: 1, fFixed64: 2,
-            fSfixed32: -3, fSfixed64: -4, fFloat: 1.5, fDouble: -2.25, fBool: true, fString: "héllo 😀", fBytes: [0, 1, 255],
-            fEnum: .negative, fNested: .init(a: 1, b: "b", inner: .init(values: [1, -1], color: .blue)), oInt32: 0,
-            oString: "", rInt32: [1, 300, -1], rFloat: [0.5], rString: ["a", "b"], rEnum: [.red, .unrecognized(77)],
-            rNested: [.init(a: 2)], rUnpackedInt32: [4, 5], mStringString: ["k": "v"], mInt32Int64: [-1: 1],
-            mFixed64Nested: [9: .init(b: "n")], mBoolString: [true: "t"], choice: .cNested(.init(a: 3)),
-            fTimestamp: ProtoTimestamp(seconds: -1, nanos: 999), fDuration: ProtoDuration(seconds: -1, nanos: -5),
-            customJson: "c")
+            fInt32: -1,
+            fInt64: .min,
+            fUint32: .max,
+            fUint64: 1 << 63,
+            fSint32: -5,
+            fSint64: 5,
+            fFixed32: 1,
+            fFixed64: 2,
+            fSfixed32: -3,
+            fSfixed64: -4,
+            fFloat: 1.5,
+            fDouble: -2.25,
+            fBool: true,
+            fString: "héllo 😀",
+            fBytes: [0, 1, 255],
+            fEnum: .negative,
+            fNested: .init(a: 1, b: "b", inner: .init(values: [1, -1], color: .blue)),
+            oInt32: 0,
+            oString: "",
+            rInt32: [1, 300, -1],
+            rFloat: [0.5],
+            rString: ["a", "b"],
+            rEnum: [.red, .unrecognized(77)],
+            rNested: [.init(a: 2)],
+            rUnpackedInt32: [4, 5],
+            mStringString: ["k": "v"],
+            mInt32Int64: [-1: 1],
+            mFixed64Nested: [9: .init(b: "n")],
+            mBoolString: [true: "t"],
+            choice: .cNested(.init(a: 3)),
+            fTimestamp: ProtoTimestamp(seconds: -1, nanos: 999),
+            fDuration: ProtoDuration(seconds: -1, nanos: -5),
+            customJson: "c"
+        )
         var tree = Tree(label: "root", left: Tree(label: "l"), children: [Tree(label: "c")])
         tree.named = ["n": Tree(label: "m")]
         tree.extra = .weight(3)
@@ -105,12 +140,16 @@ public struct DecoderFuzzer {
             let text = message.jsonUTF8Bytes()
             let again = try M(jsonUTF8Bytes: text)
             if again.jsonUTF8Bytes() != text {
-                report.violations.append("\(M.self): JSON re-encoding of \(String(decoding: input, as: UTF8.self)) is unstable")
+                report.violations.append(
+                    "\(M.self): JSON re-encoding of \(String(decoding: input, as: UTF8.self)) is unstable"
+                )
             }
         } catch is JSONDecodingError {
             report.rejected += 1
         } catch {
-            report.violations.append("\(M.self): unexpected error \(error) for \(String(decoding: input, as: UTF8.self))")
+            report.violations.append(
+                "\(M.self): unexpected error \(error) for \(String(decoding: input, as: UTF8.self))"
+            )
         }
     }
 
@@ -129,7 +168,8 @@ public struct DecoderFuzzer {
         for _ in 0...below(4) {
             switch below(9) {
             case 0 where !data.isEmpty: data[below(data.count)] ^= UInt8(1 << below(8))
-            case 1 where !data.isEmpty: data[below(data.count)] = DecoderFuzzer.interestingBytes[below(DecoderFuzzer.interestingBytes.count)]
+            case 1 where !data.isEmpty:
+                data[below(data.count)] = DecoderFuzzer.interestingBytes[below(DecoderFuzzer.interestingBytes.count)]
             case 2: data.insert(UInt8(truncatingIfNeeded: rng.next()), at: below(data.count + 1))
             case 3 where !data.isEmpty:
                 let start = below(data.count)
@@ -145,7 +185,9 @@ public struct DecoderFuzzer {
                 data = Array(data.prefix(below(data.count + 1))) + other[cut...]
             case 7:
                 // An overlong or maximal varint somewhere.
-                let varint: [UInt8] = below(2) == 0 ? Array(repeating: 0xFF, count: 1 + below(12)) + [0x01] : [0xFF, 0xFF, 0xFF, 0xFF, 0x0F]
+                let varint: [UInt8] =
+                    below(2) == 0
+                    ? Array(repeating: 0xFF, count: 1 + below(12)) + [0x01] : [0xFF, 0xFF, 0xFF, 0xFF, 0x0F]
                 data.insert(contentsOf: varint, at: below(data.count + 1))
             default:
                 // A nested length prefix that lies.
@@ -157,7 +199,8 @@ public struct DecoderFuzzer {
 
     static let jsonTokens: [String] = [
         "{", "}", "[", "]", ",", ":", "\"", "\\", "\\u", "\\ud800", "null", "true", "false", "-", "0", "1e999", "-0",
-        "\"fNested\":", "\"rInt32\":", "\"mInt32Int64\":", "\"fTimestamp\":", "\"9999-12-31T23:59:59Z\"", "1.5", "\u{0}",
+        "\"fNested\":", "\"rInt32\":", "\"mInt32Int64\":", "\"fTimestamp\":", "\"9999-12-31T23:59:59Z\"", "1.5",
+        "\u{0}",
         "\"NaN\"", "\"Infinity\"", "18446744073709551616", "\"AAA=\"", "\"left\":", "\"children\":", "\u{FF}",
     ]
 

@@ -37,7 +37,10 @@ public struct AccessControl: ServerInterceptor {
             throw RPCError(code: .unauthenticated, message: "this method needs a bearer token in 'authorization'")
         }
         guard verifier.revocations.isReady else {
-            throw RPCError(code: .unavailable, message: "the service is starting (token revocations not loaded yet); retry shortly")
+            throw RPCError(
+                code: .unavailable,
+                message: "the service is starting (token revocations not loaded yet); retry shortly"
+            )
         }
         let caller: Caller
         do { caller = try verifier.caller(for: token) } catch {

@@ -25,7 +25,9 @@ public struct BusAuthenticator: ServerInterceptor {
     /// again after a failed fetch, at most once every few seconds).
     public final class AccessKeySource: Sendable {
         let fetch: (@Sendable () async throws -> Curve25519.Signing.PublicKey)?
-        let state = NIOLockedValueBox<(key: Curve25519.Signing.PublicKey?, lastAttempt: ContinuousClock.Instant?)>((nil, nil))
+        let state = NIOLockedValueBox<(key: Curve25519.Signing.PublicKey?, lastAttempt: ContinuousClock.Instant?)>(
+            (nil, nil)
+        )
 
         public init(key: Curve25519.Signing.PublicKey) {
             fetch = nil
@@ -50,7 +52,11 @@ public struct BusAuthenticator: ServerInterceptor {
         }
     }
 
-    public init(serviceKey: Curve25519.Signing.PublicKey, accessKey: AccessKeySource, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        serviceKey: Curve25519.Signing.PublicKey,
+        accessKey: AccessKeySource,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.serviceKey = serviceKey
         self.accessKey = accessKey
         self.now = now
@@ -66,7 +72,8 @@ public struct BusAuthenticator: ServerInterceptor {
         do {
             context.caller = try TokenVerifier(accessKey: access, serviceKey: serviceKey, now: now).caller(for: token)
         } catch {
-            if access.rawRepresentation == AccessKeySource.unknown.rawRepresentation, let fetched = await accessKey.key(fetching: true),
+            if access.rawRepresentation == AccessKeySource.unknown.rawRepresentation,
+                let fetched = await accessKey.key(fetching: true),
                 let caller = try? TokenVerifier(accessKey: fetched, serviceKey: serviceKey, now: now).caller(for: token)
             {
                 context.caller = caller
@@ -76,7 +83,9 @@ public struct BusAuthenticator: ServerInterceptor {
             let unknown = access.rawRepresentation == AccessKeySource.unknown.rawRepresentation
             throw RPCError(
                 code: .unauthenticated,
-                message: "event bus: \(error.description)\(unknown ? " (the bus does not have the auth service's key yet)" : "")")
+                message:
+                    "event bus: \(error.description)\(unknown ? " (the bus does not have the auth service's key yet)" : "")"
+            )
         }
         try await next(context)
     }
@@ -91,7 +100,10 @@ extension BusAuthenticator {
     /// service key; admin tokens with `authPublicKey`, else the auth key file (`authKeyFile`, by
     /// default the data directory's), else the key fetched from `auth` when first needed.
     public static func make(
-        dataDirectory: String, authPublicKey: Curve25519.Signing.PublicKey? = nil, authKeyFile: String? = nil, auth: [Endpoint] = []
+        dataDirectory: String,
+        authPublicKey: Curve25519.Signing.PublicKey? = nil,
+        authKeyFile: String? = nil,
+        auth: [Endpoint] = []
     ) throws -> BusAuthenticator {
         let serviceKey = try ServiceKeys.serviceKey(dataDirectory: dataDirectory).publicKey
         let keyPath = authKeyFile ?? ServiceKeys.authKeyPath(dataDirectory: dataDirectory)
@@ -106,7 +118,11 @@ extension BusAuthenticator {
             source = AccessKeySource(fetch: {
                 let client = RPCClient(endpoints: auth)
                 do {
-                    let key = try await AuthPublicKey.fetch(from: Auth.Client(client), attempts: 1, logger: Logger(label: "bus"))
+                    let key = try await AuthPublicKey.fetch(
+                        from: Auth.Client(client),
+                        attempts: 1,
+                        logger: Logger(label: "bus")
+                    )
                     await client.close()
                     return key
                 } catch {

@@ -29,14 +29,21 @@ public enum KeyFile {
         let directory = (path as NSString).deletingLastPathComponent
         do {
             try FileManager.default.createDirectory(
-                atPath: directory.isEmpty ? "." : directory, withIntermediateDirectories: true,
-                attributes: [.posixPermissions: 0o700])
+                atPath: directory.isEmpty ? "." : directory,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
         } catch {
             throw Failure.unwritable(path, error.localizedDescription)
         }
         // Written to a temporary name and renamed, so a crash never leaves half a key behind.
         let temporary = path + ".tmp-\(UUID().uuidString)"
-        guard FileManager.default.createFile(atPath: temporary, contents: key.rawRepresentation, attributes: [.posixPermissions: 0o600])
+        guard
+            FileManager.default.createFile(
+                atPath: temporary,
+                contents: key.rawRepresentation,
+                attributes: [.posixPermissions: 0o600]
+            )
         else { throw Failure.unwritable(path, "create failed") }
         // link(2) publishes the complete file only if the name is free: two processes starting
         // together end up with one key (the loser loads the winner's), never two.

@@ -37,25 +37,51 @@ public final class RevocationFollower: Service, Sendable {
     }()
 
     /// Follows with the snapshot from the auth service (`ListRevocations`, with a service identity).
-    public convenience init(revocations: RevocationList, auth: Auth.Client, bus: Broker.Client, service: String, logger: Logger) {
-        self.init(revocations: revocations, snapshot: { try await auth.listRevocations(ListRevocationsRequest()) }, bus: bus, service: service, logger: logger)
+    public convenience init(
+        revocations: RevocationList,
+        auth: Auth.Client,
+        bus: Broker.Client,
+        service: String,
+        logger: Logger
+    ) {
+        self.init(
+            revocations: revocations,
+            snapshot: { try await auth.listRevocations(ListRevocationsRequest()) },
+            bus: bus,
+            service: service,
+            logger: logger
+        )
     }
 
-    public init(revocations: RevocationList, snapshot: @escaping Snapshot, bus: Broker.Client, service: String, logger: Logger) {
+    public init(
+        revocations: RevocationList,
+        snapshot: @escaping Snapshot,
+        bus: Broker.Client,
+        service: String,
+        logger: Logger
+    ) {
         self.revocations = revocations
         let routes = RevocationFollower.routes
         self.consumer = EventConsumer(
-            bus: bus, queue: .temporary(prefix: "revocations.\(service)", bindings: routes.bindings), prefetch: 256, logger: logger,
+            bus: bus,
+            queue: .temporary(prefix: "revocations.\(service)", bindings: routes.bindings),
+            prefetch: 256,
+            logger: logger,
             // Subscribed: whatever is revoked from now on arrives on the queue; what was before comes now.
             subscribed: { RevocationFollower.apply(try await snapshot(), to: revocations) },
             // A payload that does not decode revokes nothing, and is not worth a redelivery.
-            handle: { event in _ = try? routes.handle(event, revocations) })
+            handle: { event in _ = try? routes.handle(event, revocations) }
+        )
     }
 
     /// Applies a snapshot to `revocations` and marks it ready.
     public static func apply(_ snapshot: ListRevocationsResponse, to revocations: RevocationList) {
-        for token in snapshot.tokens { revocations.revoke(tokenID: token.tokenId, until: token.expiresAt?.date ?? Date()) }
-        for user in snapshot.users { revocations.refuseTokens(of: user.userId, issuedUpTo: user.deactivatedAt?.date ?? Date()) }
+        for token in snapshot.tokens {
+            revocations.revoke(tokenID: token.tokenId, until: token.expiresAt?.date ?? Date())
+        }
+        for user in snapshot.users {
+            revocations.refuseTokens(of: user.userId, issuedUpTo: user.deactivatedAt?.date ?? Date())
+        }
         revocations.markReady()
     }
 

@@ -14,7 +14,12 @@ public final class ServiceIdentity: Sendable {
     let now: @Sendable () -> Date
     let cached = NIOLockedValueBox<(token: String, expires: Date)?>(nil)
 
-    public init(name: String, key: Curve25519.Signing.PrivateKey, lifetime: TimeInterval = 300, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        name: String,
+        key: Curve25519.Signing.PrivateKey,
+        lifetime: TimeInterval = 300,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.name = name
         self.key = key
         self.keyID = KeyFile.keyID(key.publicKey)
@@ -25,10 +30,18 @@ public final class ServiceIdentity: Sendable {
     /// A valid token (renewed when less than a third of its lifetime is left).
     public func token() throws -> String {
         let now = now()
-        if let cached = cached.withLockedValue({ $0 }), cached.expires.timeIntervalSince(now) > lifetime / 3 { return cached.token }
+        if let cached = cached.withLockedValue({ $0 }), cached.expires.timeIntervalSince(now) > lifetime / 3 {
+            return cached.token
+        }
         let issued = Int64(now.timeIntervalSince1970)
         let claims = TokenClaims(
-            sub: "service:\(name)", role: nil, iat: issued, exp: issued + Int64(lifetime), jti: UUID().uuidString.lowercased(), use: "service")
+            sub: "service:\(name)",
+            role: nil,
+            iat: issued,
+            exp: issued + Int64(lifetime),
+            jti: UUID().uuidString.lowercased(),
+            use: "service"
+        )
         let token = try JWT.sign(claims, key: key, keyID: keyID)
         cached.withLockedValue { $0 = (token, Date(timeIntervalSince1970: Double(claims.exp))) }
         return token
@@ -40,7 +53,11 @@ public final class ServiceIdentity: Sendable {
     struct Interceptor: ClientInterceptor {
         let identity: ServiceIdentity
 
-        func intercept(method: MethodDescriptor, options: CallOptions, next: @Sendable (CallOptions) async throws -> Void) async throws {
+        func intercept(
+            method: MethodDescriptor,
+            options: CallOptions,
+            next: @Sendable (CallOptions) async throws -> Void
+        ) async throws {
             var options = options
             if options.metadata[MetadataKeys.authorization] == nil {
                 options.metadata.add(MetadataKeys.authorization, "Bearer \(try identity.token())")

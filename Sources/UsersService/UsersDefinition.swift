@@ -8,12 +8,24 @@ extension ServiceDefinition {
     /// - Parameter now: the clock (tests move it by hand).
     public static func users(now: @escaping @Sendable () -> Date = { Date() }) -> ServiceDefinition {
         ServiceDefinition(
-            name: "users", rpcServices: [Users.serviceName], calls: ["auth"], migrate: UsersSchema.migrate, queue: UsersEvents.queue,
+            name: "users",
+            rpcServices: [Users.serviceName],
+            calls: ["auth"],
+            migrate: UsersSchema.migrate,
+            queue: UsersEvents.queue,
             now: now
         ) { environment in
             ServiceParts(
-                handlers: [UsersService(database: environment.database, auth: try environment.auth(), now: now, logger: environment.logger)],
-                routes: UsersEvents.routes(now: now))
+                handlers: [
+                    UsersService(
+                        database: environment.database,
+                        auth: try environment.auth(),
+                        now: now,
+                        logger: environment.logger
+                    )
+                ],
+                routes: UsersEvents.routes(now: now)
+            )
         }
     }
 }

@@ -16,11 +16,18 @@ enum FirstAdmin {
         let generated = environment["MARKETPLACE_ADMIN_PASSWORD"] == nil
         let password = environment["MARKETPLACE_ADMIN_PASSWORD"] ?? FirstAdmin.randomPassword()
         do {
-            let user = try await AuthService.createAdmin(dataDirectory: dataDirectory, username: username, email: email, password: password)
+            let user = try await AuthService.createAdmin(
+                dataDirectory: dataDirectory,
+                username: username,
+                email: email,
+                password: password
+            )
             print("first admin created: \(user.username) <\(user.email)>")
             if generated { print("  password (shown once, change it): \(password)") }
         } catch let error as RPCError {
-            throw ValidationError("cannot create the first admin: \(error.message) (check MARKETPLACE_ADMIN_EMAIL / _PASSWORD / _USERNAME)")
+            throw ValidationError(
+                "cannot create the first admin: \(error.message) (check MARKETPLACE_ADMIN_EMAIL / _PASSWORD / _USERNAME)"
+            )
         }
     }
 

@@ -7,5 +7,6 @@ struct Marketplace: AsyncParsableCommand {
         commandName: "marketplace",
         abstract: "The home-services marketplace.",
         subcommands: [Run.self, Serve.self, Admin.self, Schema.self, OpenAPICommand.self],
-        defaultSubcommand: Run.self)
+        defaultSubcommand: Run.self
+    )
 }

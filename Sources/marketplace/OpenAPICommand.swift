@@ -6,7 +6,9 @@ extension Marketplace {
     /// The gateway's OpenAPI document, from the schema.
     struct OpenAPICommand: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "openapi", abstract: "Print (or write) the gateway's OpenAPI document, generated from the schema.")
+            commandName: "openapi",
+            abstract: "Print (or write) the gateway's OpenAPI document, generated from the schema."
+        )
 
         @Option(help: "Write it to this file instead of standard output.")
         var out: String?

@@ -6,7 +6,8 @@ extension Marketplace {
     /// A summary of the schemas, compiled by our own compiler.
     struct Schema: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Compile the schemas in Protos/ and print a summary of their messages, enums and services.")
+            abstract: "Compile the schemas in Protos/ and print a summary of their messages, enums and services."
+        )
 
         @Option(name: [.customLong("proto-path"), .customShort("I")], help: "The schema root.")
         var protoPath = "Protos"

@@ -20,7 +20,8 @@ extension Marketplace {
         static var parts: [String] { ["bus"] + MarketplaceServices.names + ["gateway"] }
 
         static let configuration = CommandConfiguration(
-            abstract: "Run one part alone: bus, \(MarketplaceServices.names.joined(separator: ", ")) or gateway.")
+            abstract: "Run one part alone: bus, \(MarketplaceServices.names.joined(separator: ", ")) or gateway."
+        )
 
         @Argument(help: "The part to run: \(Serve.parts.joined(separator: ", ")).")
         var service: String
@@ -42,7 +43,8 @@ extension Marketplace {
         func validate() throws {
             guard Serve.parts.contains(service) else {
                 throw ValidationError(
-                    "unknown service '\(service)'; available: \(Serve.parts.joined(separator: ", ")) (the others are not built yet)")
+                    "unknown service '\(service)'; available: \(Serve.parts.joined(separator: ", ")) (the others are not built yet)"
+                )
             }
             if let port, !(0...65535).contains(port) { throw ValidationError("--port must be 0-65535") }
         }
@@ -59,15 +61,23 @@ extension Marketplace {
             let port = self.port ?? MarketplaceServices.ports[service] ?? 0
             if let definition = definitions.first(where: { $0.name == service }) {
                 part = try await ServiceHost.make(
-                    definition, dataDirectory: directory, configuration: ServerConfiguration(host: host, port: port),
-                    peers: try peers.endpoints(["bus", "auth"] + definition.calls), authPublicKey: try peers.publicKey(), logger: logger)
+                    definition,
+                    dataDirectory: directory,
+                    configuration: ServerConfiguration(host: host, port: port),
+                    peers: try peers.endpoints(["bus", "auth"] + definition.calls),
+                    authPublicKey: try peers.publicKey(),
+                    logger: logger
+                )
             } else if service == "gateway" {
                 let backends = try peers.endpoints(definitions.map(\.name))
                 let key: Curve25519PublicKey
                 if let given = try peers.publicKey() {
                     key = given
                 } else {
-                    key = try await AuthPublicKey.fetch(from: Auth.Client(RPCClient(endpoints: backends["auth"] ?? [])), logger: logger)
+                    key = try await AuthPublicKey.fetch(
+                        from: Auth.Client(RPCClient(endpoints: backends["auth"] ?? [])),
+                        logger: logger
+                    )
                 }
                 let registry = PrometheusCollectorRegistry()
                 MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
@@ -76,18 +86,32 @@ extension Marketplace {
                 configuration.port = port
                 part = GatewayServer(
                     gateway: try Gateway(
-                        configuration: configuration, backends: GatewayBackends(definitions, peers: backends), authPublicKey: key,
-                        registry: registry, logger: logger),
-                    configuration: configuration, logger: logger)
+                        configuration: configuration,
+                        backends: GatewayBackends(definitions, peers: backends),
+                        authPublicKey: key,
+                        registry: registry,
+                        logger: logger
+                    ),
+                    configuration: configuration,
+                    logger: logger
+                )
             } else {
                 part = try await EventBusServer.make(
-                    dataDirectory: directory, configuration: ServerConfiguration(host: host, port: port),
+                    dataDirectory: directory,
+                    configuration: ServerConfiguration(host: host, port: port),
                     topology: try self.bus.topology(),
                     authenticator: try BusAuthenticator.make(
-                        dataDirectory: directory, authPublicKey: try peers.publicKey(), auth: try peers.endpoints("auth")),
-                    eventSchemas: MarketplaceServices.eventSchemas, logger: logger)
+                        dataDirectory: directory,
+                        authPublicKey: try peers.publicKey(),
+                        auth: try peers.endpoints("auth")
+                    ),
+                    eventSchemas: MarketplaceServices.eventSchemas,
+                    logger: logger
+                )
             }
-            let group = ServiceGroup(configuration: .init(services: [part], gracefulShutdownSignals: [], logger: logger))
+            let group = ServiceGroup(
+                configuration: .init(services: [part], gracefulShutdownSignals: [], logger: logger)
+            )
             try await group.runUntilSignalled(logger: logger)
         }
     }

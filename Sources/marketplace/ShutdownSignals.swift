@@ -43,7 +43,10 @@ extension ServiceGroup {
     /// Runs the group until a signal (or a service's end) asks for a graceful shutdown.
     func runUntilSignalled(logger: Logger) async throws {
         ShutdownSignals.watch { signal in
-            logger.notice("shutting down gracefully", metadata: ["signal": "\(signal == SIGTERM ? "SIGTERM" : "SIGINT")"])
+            logger.notice(
+                "shutting down gracefully",
+                metadata: ["signal": "\(signal == SIGTERM ? "SIGTERM" : "SIGINT")"]
+            )
             Task { await self.triggerGracefulShutdown() }
         }
         try await run()

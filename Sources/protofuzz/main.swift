@@ -8,7 +8,8 @@ import RPC
 struct ProtoFuzz: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "protofuzz",
-        abstract: "Fuzz the protobuf binary decoder and JSON parser with a seeded mutation loop.")
+        abstract: "Fuzz the protobuf binary decoder and JSON parser with a seeded mutation loop."
+    )
 
     @Option(help: "Inputs per target.")
     var iterations: Int = 1_000_000

@@ -11,9 +11,13 @@ struct ProtoGen: ParsableCommand {
         discussion: """
             FILES are import paths (relative to a --proto-path root) or paths on disk inside one.
             Errors are printed as 'file:line:column: error: message'; the exit code is 1 if any.
-            """)
+            """
+    )
 
-    @Option(name: [.customLong("proto-path"), .customShort("I")], help: "An import root (repeatable; first match wins).")
+    @Option(
+        name: [.customLong("proto-path"), .customShort("I")],
+        help: "An import root (repeatable; first match wins)."
+    )
     var protoPath: [String] = []
 
     @Option(name: .customLong("out"), help: "Directory for one <path_with_underscores>.pb.swift per file.")
@@ -78,11 +82,16 @@ struct ProtoGen: ParsableCommand {
         let outputs = GeneratedOutputs.make(
             result,
             options: SwiftGeneratorOptions(
-                visibility: level, emitMessages: !noMessages, emitServices: !noServices, extraImports: imports,
-                moduleName: moduleName),
+                visibility: level,
+                emitMessages: !noMessages,
+                emitServices: !noServices,
+                extraImports: imports,
+                moduleName: moduleName
+            ),
             descriptorSetName: descriptorSetOut.map {
                 URL(fileURLWithPath: $0).lastPathComponent
-            })
+            }
+        )
         var stale: [String] = []
         if let out {
             for (name, text) in outputs.swiftFiles {

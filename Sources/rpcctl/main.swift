@@ -16,7 +16,8 @@ struct RPCCtl: AsyncParsableCommand {
             Exit status: 0 on success, otherwise the call's status code (3 INVALID_ARGUMENT, 5 NOT_FOUND,
             12 UNIMPLEMENTED, 14 UNAVAILABLE, ...), or 64 for a usage error.
             """,
-        subcommands: [List.self, Describe.self, Call.self, HealthCheck.self, Events.self])
+        subcommands: [List.self, Describe.self, Call.self, HealthCheck.self, Events.self]
+    )
 }
 
 /// Options every subcommand shares.
@@ -58,7 +59,8 @@ struct ConnectionOptions: ParsableArguments {
 func parseDuration(_ text: String) -> Duration? {
     let units: [(String, Double)] = [("ms", 0.001), ("us", 0.000_001), ("s", 1), ("m", 60), ("h", 3600)]
     for (suffix, scale) in units where text.hasSuffix(suffix) {
-        guard let value = Double(text.dropLast(suffix.count)), value > 0, value.isFinite, value * scale < 86_400 * 365 else {
+        guard let value = Double(text.dropLast(suffix.count)), value > 0, value.isFinite, value * scale < 86_400 * 365
+        else {
             return nil
         }
         return .nanoseconds(Int64(value * scale * 1e9))
@@ -81,8 +83,12 @@ func runReporting(_ body: () async throws -> Void) async throws {
         throw ExitCode(error.code)
     } catch let error as RPCError {
         var hint = ""
-        if error.code == .unauthenticated { hint = " (the credential was refused: an expired or foreign token, or the wrong key file)" }
-        if error.code == .permissionDenied { hint = " (the credential is valid, but its identity lacks this permission)" }
+        if error.code == .unauthenticated {
+            hint = " (the credential was refused: an expired or foreign token, or the wrong key file)"
+        }
+        if error.code == .permissionDenied {
+            hint = " (the credential is valid, but its identity lacks this permission)"
+        }
         FileHandle.standardError.write(Data("rpcctl: \(error.code.name): \(error.message)\(hint)\n".utf8))
         throw ExitCode(error.code.rawValue)
     } catch let error as JSONDecodingError {
@@ -92,7 +98,9 @@ func runReporting(_ body: () async throws -> Void) async throws {
 }
 
 /// Loads the schema of `symbol` from the server's reflection service.
-func pool(for symbol: String, client: RPCClient, options: CallOptions) async throws -> (DescriptorPool, DescribeResponse) {
+func pool(for symbol: String, client: RPCClient, options: CallOptions) async throws -> (
+    DescriptorPool, DescribeResponse
+) {
     let reflection = Reflection.Client(client)
     let described: DescribeResponse
     do {
@@ -122,7 +130,9 @@ struct List: AsyncParsableCommand {
                 let (pool, _) = try await pool(for: service, client: client, options: options)
                 for method in pool.services[service] ?? [] { print("\(service)/\(method.name)") }
             } else {
-                for name in try await Reflection.Client(client).listServices(ListServicesRequest(), options: options).services {
+                for name in try await Reflection.Client(client).listServices(ListServicesRequest(), options: options)
+                    .services
+                {
                     print(name)
                 }
             }
@@ -135,7 +145,9 @@ struct Describe: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Argument(help: "A service (pkg.Service), method (pkg.Service/Method or pkg.Service.Method) or message (pkg.Message).")
+    @Argument(
+        help: "A service (pkg.Service), method (pkg.Service/Method or pkg.Service.Method) or message (pkg.Message)."
+    )
     var symbol: String
 
     func run() async throws {
@@ -149,10 +161,14 @@ struct Describe: AsyncParsableCommand {
             case "service":
                 for m in pool.services[symbol] ?? [] { print("  " + signature(m)) }
             case "method":
-                if let m = pool.methods.values.first(where: { "\($0.service).\($0.name)" == symbol }) { print("  " + signature(m)) }
+                if let m = pool.methods.values.first(where: { "\($0.service).\($0.name)" == symbol }) {
+                    print("  " + signature(m))
+                }
             default:
                 for field in pool.messages[symbol]?.fields ?? [] {
-                    print("  \(field.isRepeated ? "repeated " : "")\(kindName(field.kind)) \(field.name) = \(field.number);")
+                    print(
+                        "  \(field.isRepeated ? "repeated " : "")\(kindName(field.kind)) \(field.name) = \(field.number);"
+                    )
                 }
             }
         }
@@ -172,14 +188,18 @@ struct Describe: AsyncParsableCommand {
 
 struct Call: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Call a method with JSON; print the response(s) as JSON (server streams as NDJSON).")
+        abstract: "Call a method with JSON; print the response(s) as JSON (server streams as NDJSON)."
+    )
 
     @OptionGroup var connection: ConnectionOptions
 
     @Argument(help: "pkg.Service/Method")
     var method: String
 
-    @Option(name: [.customShort("d"), .customLong("data")], help: "The request: JSON, @file, or @- for stdin (NDJSON for client streams).")
+    @Option(
+        name: [.customShort("d"), .customLong("data")],
+        help: "The request: JSON, @file, or @- for stdin (NDJSON for client streams)."
+    )
     var data: String = "{}"
 
     @Flag(name: .shortAndLong, help: "Print metadata, trailers and timing on stderr.")
@@ -197,40 +217,64 @@ struct Call: AsyncParsableCommand {
             let options = try connection.callOptions()
             let (pool, _) = try await pool(for: service, client: client, options: options)
             guard let info = pool.methods[path] else {
-                throw CLIError(code: RPCCode.unimplemented.rawValue, message: "'\(service)' has no method '\(path[path.index(after: slash)...])'")
+                throw CLIError(
+                    code: RPCCode.unimplemented.rawValue,
+                    message: "'\(service)' has no method '\(path[path.index(after: slash)...])'"
+                )
             }
             let codec = DynamicCodec(pool: pool)
             let kind: CallKind =
-                info.clientStreaming ? (info.serverStreaming ? .bidiStreaming : .clientStreaming)
+                info.clientStreaming
+                ? (info.serverStreaming ? .bidiStreaming : .clientStreaming)
                 : (info.serverStreaming ? .serverStreaming : .unary)
             let descriptor = MethodDescriptor(service: service, method: info.name, kind: kind)
             let input = try readInput()
             let requests: [RawMessage]
             if kind.clientStreams {
-                requests = try input.split(separator: UInt8(ascii: "\n")).filter { !$0.allSatisfy { $0 == 32 || $0 == 13 } }
-                    .map { RawMessage(bytes: try codec.encode(json: Array($0), as: info.inputType)) }
+                requests = try input.split(separator: UInt8(ascii: "\n")).filter {
+                    !$0.allSatisfy { $0 == 32 || $0 == 13 }
+                }
+                .map { RawMessage(bytes: try codec.encode(json: Array($0), as: info.inputType)) }
             } else {
                 requests = [RawMessage(bytes: try codec.encode(json: input, as: info.inputType))]
             }
             let jsonOptions = JSONEncodingOptions(emitDefaults: true)
             func show(_ message: RawMessage) throws {
-                print(String(decoding: try codec.json(from: message.bytes, as: info.outputType, options: jsonOptions), as: UTF8.self))
+                print(
+                    String(
+                        decoding: try codec.json(from: message.bytes, as: info.outputType, options: jsonOptions),
+                        as: UTF8.self
+                    )
+                )
             }
             let start = ContinuousClock.now
             if verbose { report("request metadata", options.metadata) }
             switch kind {
             case .unary:
-                let response = try await client.unary(descriptor, request: requests[0], responseType: RawMessage.self, options: options)
+                let response = try await client.unary(
+                    descriptor,
+                    request: requests[0],
+                    responseType: RawMessage.self,
+                    options: options
+                )
                 if verbose { report("response metadata", response.metadata) }
                 try show(response.message)
                 if verbose { report("trailers", response.trailers) }
             case .serverStreaming:
-                let stream = try await client.serverStreaming(descriptor, request: requests[0], responseType: RawMessage.self, options: options)
+                let stream = try await client.serverStreaming(
+                    descriptor,
+                    request: requests[0],
+                    responseType: RawMessage.self,
+                    options: options
+                )
                 for try await message in stream { try show(message) }
                 if verbose { report("trailers", stream.trailers) }
             case .clientStreaming:
                 let response = try await client.clientStreaming(
-                    descriptor, requestType: RawMessage.self, responseType: RawMessage.self, options: options
+                    descriptor,
+                    requestType: RawMessage.self,
+                    responseType: RawMessage.self,
+                    options: options
                 ) { writer in
                     for request in requests { try await writer.write(request) }
                 }
@@ -238,7 +282,10 @@ struct Call: AsyncParsableCommand {
                 if verbose { report("trailers", response.trailers) }
             case .bidiStreaming:
                 try await client.bidiStreaming(
-                    descriptor, requestType: RawMessage.self, responseType: RawMessage.self, options: options
+                    descriptor,
+                    requestType: RawMessage.self,
+                    responseType: RawMessage.self,
+                    options: options
                 ) { writer, responses in
                     for request in requests { try await writer.write(request) }
                     writer.finish()
@@ -270,7 +317,10 @@ struct Call: AsyncParsableCommand {
 }
 
 struct HealthCheck: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "health", abstract: "Check a server's (or a service's) health.")
+    static let configuration = CommandConfiguration(
+        commandName: "health",
+        abstract: "Check a server's (or a service's) health."
+    )
 
     @OptionGroup var connection: ConnectionOptions
 
@@ -281,7 +331,10 @@ struct HealthCheck: AsyncParsableCommand {
         try await runReporting {
             let client = RPCClient(endpoints: [try connection.endpoint()])
             defer { Task { await client.close() } }
-            let response = try await Health.Client(client).check(HealthCheckRequest(service: service), options: try connection.callOptions())
+            let response = try await Health.Client(client).check(
+                HealthCheckRequest(service: service),
+                options: try connection.callOptions()
+            )
             print(response.status.protoName ?? "\(response.status.protoValue)")
             if response.status != .serving { throw ExitCode(1) }
         }
@@ -293,7 +346,8 @@ struct HealthCheck: AsyncParsableCommand {
 struct Events: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Watch, publish and inspect events on the event bus.",
-        subcommands: [Tail.self, Publish.self, Queues.self])
+        subcommands: [Tail.self, Publish.self, Queues.self]
+    )
 
     /// Where the bus is and who we are to it: every bus call needs a credential.
     struct BusOptions: ParsableArguments {
@@ -303,18 +357,29 @@ struct Events: AsyncParsableCommand {
         @Option(help: "An admin's access token (default: $RPCCTL_TOKEN).")
         var token: String?
 
-        @Option(help: "On the bus machine: the service key file (<data-dir>/keys/service-ed25519.key); calls are made as the operator, or as --as.")
+        @Option(
+            help:
+                "On the bus machine: the service key file (<data-dir>/keys/service-ed25519.key); calls are made as the operator, or as --as."
+        )
         var keyFile: String?
 
-        @Option(name: .customLong("as"), help: "With --key-file: the service to act as (default: operator, who may do everything; consumers accept an event only from its exchange's owner, e.g. payments for payment_events).")
+        @Option(
+            name: .customLong("as"),
+            help:
+                "With --key-file: the service to act as (default: operator, who may do everything; consumers accept an event only from its exchange's owner, e.g. payments for payment_events)."
+        )
         var service = "operator"
 
         func client() throws -> Broker.Client {
             guard let endpoint = Endpoint(bus) else { throw CLIError(code: 64, message: "'\(bus)' is not host:port") }
             let interceptor: any ClientInterceptor
             if let keyFile {
-                guard !service.isEmpty, service.utf8.count <= 64 else { throw CLIError(code: 64, message: "--as needs a service name") }
-                do { interceptor = ServiceIdentity(name: service, key: try KeyFile.load(path: keyFile)).interceptor } catch {
+                guard !service.isEmpty, service.utf8.count <= 64 else {
+                    throw CLIError(code: 64, message: "--as needs a service name")
+                }
+                do {
+                    interceptor = ServiceIdentity(name: service, key: try KeyFile.load(path: keyFile)).interceptor
+                } catch {
                     throw CLIError(code: 64, message: "--key-file: \(error)")
                 }
             } else if let token = token ?? ProcessInfo.processInfo.environment["RPCCTL_TOKEN"], !token.isEmpty {
@@ -322,7 +387,9 @@ struct Events: AsyncParsableCommand {
             } else {
                 throw CLIError(
                     code: 64,
-                    message: "the event bus needs a credential: --token <an admin's access token> (or $RPCCTL_TOKEN), or --key-file <data-dir>/keys/service-ed25519.key on the bus machine")
+                    message:
+                        "the event bus needs a credential: --token <an admin's access token> (or $RPCCTL_TOKEN), or --key-file <data-dir>/keys/service-ed25519.key on the bus machine"
+                )
             }
             return Broker.Client(RPCClient(endpoints: [endpoint], interceptors: [interceptor]))
         }
@@ -332,7 +399,11 @@ struct Events: AsyncParsableCommand {
     struct BearerToken: ClientInterceptor {
         let token: String
 
-        func intercept(method: MethodDescriptor, options: CallOptions, next: @Sendable (CallOptions) async throws -> Void) async throws {
+        func intercept(
+            method: MethodDescriptor,
+            options: CallOptions,
+            next: @Sendable (CallOptions) async throws -> Void
+        ) async throws {
             var options = options
             options.metadata.add(MetadataKeys.authorization, "Bearer \(token)")
             try await next(options)
@@ -347,7 +418,8 @@ struct Events: AsyncParsableCommand {
                 printed as JSON, decoded by its type: from --descriptor-set when given, else from the bus's reflection \
                 (a payload of a type neither knows: as JSON when it is JSON text, else base64). Each line is written as \
                 it arrives, into a terminal, a pipe or a file.
-                """)
+                """
+        )
 
         @Argument(help: "A topic pattern: '*' is one word, '#' zero or more (default '#').")
         var pattern = "#"
@@ -360,18 +432,26 @@ struct Events: AsyncParsableCommand {
         @Option(help: "Stop after this many events (0: never).")
         var count = 0
 
-        @Option(help: "A FileDescriptorSet (protoc's --descriptor_set_out with imports, e.g. Generated/descriptors.binpb) that describes the payload types.")
+        @Option(
+            help:
+                "A FileDescriptorSet (protoc's --descriptor_set_out with imports, e.g. Generated/descriptors.binpb) that describes the payload types."
+        )
         var descriptorSet: String?
 
         func run() async throws {
             try await runReporting {
                 let bus = try options.client()
-                var decoder = try PayloadDecoder(descriptorSet: descriptorSet, reflection: Reflection.Client(bus.client))
+                var decoder = try PayloadDecoder(
+                    descriptorSet: descriptorSet,
+                    reflection: Reflection.Client(bus.client)
+                )
                 let queue = "tail.\(UUID().uuidString.prefix(8).lowercased())"
                 _ = try await bus.declareQueue(DeclareQueueRequest(name: queue, autoDelete: true))
                 var targets = exchanges
                 if targets.isEmpty { targets = try await bus.inspect(InspectRequest()).exchanges.map(\.name) }
-                for exchange in targets { _ = try await bus.bind(BindRequest(queue: queue, exchange: exchange, pattern: pattern)) }
+                for exchange in targets {
+                    _ = try await bus.bind(BindRequest(queue: queue, exchange: exchange, pattern: pattern))
+                }
                 try await bus.subscribe { writer, deliveries in
                     try await writer.write(SubscribeRequest(kind: .subscribe(.init(queue: queue, prefetch: 100))))
                     var seen = 0
@@ -381,7 +461,9 @@ struct Events: AsyncParsableCommand {
                         // Line by line, even when standard output is a pipe or a file (`tail … | grep`).
                         print(Events.json(delivery, payload: payload))
                         fflush(nil)
-                        try await writer.write(SubscribeRequest(kind: .ack(.init(deliveryTags: [delivery.deliveryTag]))))
+                        try await writer.write(
+                            SubscribeRequest(kind: .ack(.init(deliveryTags: [delivery.deliveryTag])))
+                        )
                         seen += 1
                         if count > 0, seen >= count { break }
                     }
@@ -431,13 +513,22 @@ struct Events: AsyncParsableCommand {
         /// The payload as JSON: decoded by `type` when a schema describes it, else the payload
         /// itself when it is JSON text; nil otherwise (the caller writes base64).
         mutating func json(_ payload: [UInt8], type: String) async -> JSONValue? {
-            if pool.messages[type] == nil, let reflection, asked.insert(type).inserted, !type.isEmpty, !type.contains("/") {
-                if let described = try? await reflection.describe(DescribeRequest(symbol: type), options: CallOptions(timeout: .seconds(5))) {
+            if pool.messages[type] == nil, let reflection, asked.insert(type).inserted, !type.isEmpty,
+                !type.contains("/")
+            {
+                if let described = try? await reflection.describe(
+                    DescribeRequest(symbol: type),
+                    options: CallOptions(timeout: .seconds(5))
+                ) {
                     for file in described.fileDescriptors { try? pool.add(serializedFile: file) }
                 }
             }
             if pool.messages[type] != nil,
-                let text = try? DynamicCodec(pool: pool).json(from: payload, as: type, options: JSONEncodingOptions(emitDefaults: true)),
+                let text = try? DynamicCodec(pool: pool).json(
+                    from: payload,
+                    as: type,
+                    options: JSONEncodingOptions(emitDefaults: true)
+                ),
                 let value = try? JSONValue.parse(text)
             {
                 return value
@@ -448,7 +539,9 @@ struct Events: AsyncParsableCommand {
 
     struct Publish: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Publish one event; the payload is the JSON given (type application/json) unless --type says otherwise.")
+            abstract:
+                "Publish one event; the payload is the JSON given (type application/json) unless --type says otherwise."
+        )
 
         @Argument(help: "The exchange, e.g. order_events.")
         var exchange: String
@@ -478,17 +571,27 @@ struct Events: AsyncParsableCommand {
                 let response = try await bus.publish(
                     PublishRequest(events: [
                         Event(
-                            id: id, exchange: exchange, routingKey: routingKey, type: type, payload: payload,
-                            publishedAt: ProtoTimestamp(seconds: Int64(Date().timeIntervalSince1970)))
-                    ]))
-                print(response.unroutable == 0 ? "published \(id)" : "published \(id) (no queue is bound to it: unroutable)")
+                            id: id,
+                            exchange: exchange,
+                            routingKey: routingKey,
+                            type: type,
+                            payload: payload,
+                            publishedAt: ProtoTimestamp(seconds: Int64(Date().timeIntervalSince1970))
+                        )
+                    ])
+                )
+                print(
+                    response.unroutable == 0
+                        ? "published \(id)" : "published \(id) (no queue is bound to it: unroutable)"
+                )
             }
         }
     }
 
     struct Queues: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List queues: depth, age of the oldest waiting event, unacked, consumers, dead-lettered, limits.")
+            abstract: "List queues: depth, age of the oldest waiting event, unacked, consumers, dead-lettered, limits."
+        )
 
         @OptionGroup var options: BusOptions
 
@@ -497,7 +600,8 @@ struct Events: AsyncParsableCommand {
                 let inspected = try await options.client().inspect(InspectRequest())
                 let widths = [40, 7, 10, 7, 9, 6, 17]
                 func row(_ cells: [String], _ rest: String) -> String {
-                    zip(cells, widths).map { $0.padding(toLength: max($1, $0.count), withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                    zip(cells, widths).map { $0.padding(toLength: max($1, $0.count), withPad: " ", startingAt: 0) }
+                        .joined(separator: "  ")
                         + "  " + rest
                 }
                 print(row(["QUEUE", "DEPTH", "OLDEST", "UNACKED", "CONSUMERS", "DEAD", "LIMITS"], "BINDINGS"))
@@ -506,7 +610,8 @@ struct Events: AsyncParsableCommand {
                     if q.maxLength > 0 { limits.append("max \(q.maxLength)") }
                     if q.messageTtlMs > 0 { limits.append("ttl \(Events.age(UInt64(q.messageTtlMs)))") }
                     let cells = [
-                        q.name, String(q.depth), q.depth == 0 ? "-" : Events.age(q.oldestAgeMs), String(q.unacked), String(q.consumers),
+                        q.name, String(q.depth), q.depth == 0 ? "-" : Events.age(q.oldestAgeMs), String(q.unacked),
+                        String(q.consumers),
                         String(q.deadLettered), limits.isEmpty ? "-" : limits.joined(separator: ","),
                     ]
                     print(row(cells, q.bindings.joined(separator: ", ")))

@@ -9,7 +9,9 @@ struct AccessDecisionTests {
     static let admin = Caller(kind: .user, subject: "1", roles: ["admin"])
     static let service = Caller(kind: .service, subject: "orders")
 
-    func rule(public: Bool = false, authenticated: Bool = false, roles: [String] = [], internal: Bool = false) -> AccessRule {
+    func rule(public: Bool = false, authenticated: Bool = false, roles: [String] = [], internal: Bool = false)
+        -> AccessRule
+    {
         var rule = AccessRule()
         rule.public = `public`
         rule.authenticated = authenticated
@@ -32,7 +34,9 @@ struct AccessDecisionTests {
                 continue
             }
         }
-        let error = #expect(throws: RPCError.self) { try rule(authenticated: true).decision(for: nil, operation: "GetMe").enforce() }
+        let error = #expect(throws: RPCError.self) {
+            try rule(authenticated: true).decision(for: nil, operation: "GetMe").enforce()
+        }
         #expect(error?.code == .unauthenticated)
     }
 
@@ -41,16 +45,25 @@ struct AccessDecisionTests {
         #expect(rule(internal: true).decision(for: Self.service, operation: "ListRevocations") == .allowed)
         #expect(
             rule(internal: true).decision(for: Self.admin, operation: "ListRevocations")
-                == .permissionDenied("ListRevocations is for the system's services only"))
+                == .permissionDenied("ListRevocations is for the system's services only")
+        )
     }
 
     @Test("roles: a user holding one of them; services and other roles are PERMISSION_DENIED")
     func roles() {
         let adminOnly = rule(authenticated: true, roles: ["admin", "provider"])
         #expect(adminOnly.decision(for: Self.admin, operation: "ListUsers") == .allowed)
-        #expect(adminOnly.decision(for: Self.customer, operation: "ListUsers") == .permissionDenied("ListUsers requires the role admin or provider"))
-        #expect(adminOnly.decision(for: Self.service, operation: "ListUsers") == .permissionDenied("ListUsers requires the role admin or provider"))
-        let error = #expect(throws: RPCError.self) { try adminOnly.decision(for: Self.customer, operation: "ListUsers").enforce() }
+        #expect(
+            adminOnly.decision(for: Self.customer, operation: "ListUsers")
+                == .permissionDenied("ListUsers requires the role admin or provider")
+        )
+        #expect(
+            adminOnly.decision(for: Self.service, operation: "ListUsers")
+                == .permissionDenied("ListUsers requires the role admin or provider")
+        )
+        let error = #expect(throws: RPCError.self) {
+            try adminOnly.decision(for: Self.customer, operation: "ListUsers").enforce()
+        }
         #expect(error?.code == .permissionDenied)
     }
 

@@ -16,7 +16,10 @@ import Testing
 @Suite("Auth limits: concurrent hashing, attempts per source and per account")
 struct AuthLimitsTests {
     /// An auth server alone (no bus needed for registration and login), with `configure` applied.
-    func withAuth(_ configure: @Sendable (inout AuthConfiguration) -> Void, _ body: @Sendable (Auth.Client) async throws -> Void) async throws {
+    func withAuth(
+        _ configure: @Sendable (inout AuthConfiguration) -> Void,
+        _ body: @Sendable (Auth.Client) async throws -> Void
+    ) async throws {
         let dir = try makeTemporaryDirectory("auth-limits")
         defer { try? FileManager.default.removeItem(at: dir) }
         var configuration = AuthConfiguration()
@@ -24,12 +27,18 @@ struct AuthLimitsTests {
         configure(&configuration)
         // Port 9 (discard): the outbox relay retries in the background; nothing here needs the bus.
         let auth = try await ServiceHost.make(
-            .auth(configuration), dataDirectory: dir.path, configuration: Cluster.server, peers: ["bus": [Endpoint(host: "127.0.0.1", port: 9)]],
-            logger: Cluster.quiet)
+            .auth(configuration),
+            dataDirectory: dir.path,
+            configuration: Cluster.server,
+            peers: ["bus": [Endpoint(host: "127.0.0.1", port: 9)]],
+            logger: Cluster.quiet
+        )
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await auth.run() }
             defer { group.cancelAll() }
-            let client = Auth.Client(RPCClient(endpoints: [Endpoint(host: "127.0.0.1", port: try await auth.server.localPort)]))
+            let client = Auth.Client(
+                RPCClient(endpoints: [Endpoint(host: "127.0.0.1", port: try await auth.server.localPort)])
+            )
             try await body(client)
             await client.client.close()
         }
@@ -37,10 +46,14 @@ struct AuthLimitsTests {
 
     func register(_ auth: Auth.Client, _ name: String, options: CallOptions = CallOptions()) async throws {
         _ = try await auth.register(
-            RegisterRequest(username: name, email: "\(name)@example.com", password: "password123", role: .customer), options: options)
+            RegisterRequest(username: name, email: "\(name)@example.com", password: "password123", role: .customer),
+            options: options
+        )
     }
 
-    @Test("40 concurrent logins with the real scrypt cost: past one hash at a time and a queue of 2, RESOURCE_EXHAUSTED at once with retry-after; then logins work again")
+    @Test(
+        "40 concurrent logins with the real scrypt cost: past one hash at a time and a queue of 2, RESOURCE_EXHAUSTED at once with retry-after; then logins work again"
+    )
     func hashingGate() async throws {
         try await withAuth({ configuration in
             configuration.passwordParameters = .standard  // the production cost (32 MiB, ~80 ms)
@@ -56,11 +69,15 @@ struct AuthLimitsTests {
                 for _ in 0..<40 {
                     group.addTask {
                         do {
-                            _ = try await auth.login(LoginRequest(identifier: .username("gina"), password: "password123"))
+                            _ = try await auth.login(
+                                LoginRequest(identifier: .username("gina"), password: "password123")
+                            )
                             outcomes.withLockedValue { $0[.ok, default: 0] += 1 }
                         } catch let error as RPCError {
                             outcomes.withLockedValue { $0[error.code, default: 0] += 1 }
-                            if let value = error.metadata["retry-after"] { retryAfter.withLockedValue { _ = $0.insert(value) } }
+                            if let value = error.metadata["retry-after"] {
+                                retryAfter.withLockedValue { _ = $0.insert(value) }
+                            }
                         } catch {
                             outcomes.withLockedValue { $0[.unknown, default: 0] += 1 }
                         }
@@ -73,11 +90,16 @@ struct AuthLimitsTests {
             #expect(counts[.ok, default: 0] + counts[.resourceExhausted, default: 0] == 40, "\(counts)")
             #expect(retryAfter.withLockedValue { $0 } == ["1"])
             // Nothing stays held: the next login goes through.
-            #expect(!(try await auth.login(LoginRequest(identifier: .username("gina"), password: "password123"))).accessToken.isEmpty)
+            #expect(
+                !(try await auth.login(LoginRequest(identifier: .username("gina"), password: "password123")))
+                    .accessToken.isEmpty
+            )
         }
     }
 
-    @Test("per source: a burst of attempts, then RESOURCE_EXHAUSTED with retry-after; x-client-address counts only from a trusted peer")
+    @Test(
+        "per source: a burst of attempts, then RESOURCE_EXHAUSTED with retry-after; x-client-address counts only from a trusted peer"
+    )
     func perSource() async throws {
         for trusted in [true, false] {
             try await withAuth({ configuration in
@@ -90,7 +112,9 @@ struct AuthLimitsTests {
                 #expect(refused?.code == .resourceExhausted)
                 #expect(refused?.message.contains("too many attempts from this address") == true)
                 #expect(refused?.metadata["retry-after"].flatMap { Int($0) }.map { $0 >= 1 } == true)
-                await #expect(throws: RPCError.self) { _ = try await auth.login(LoginRequest(identifier: .username("ann"), password: "password123")) }
+                await #expect(throws: RPCError.self) {
+                    _ = try await auth.login(LoginRequest(identifier: .username("ann"), password: "password123"))
+                }
                 // The gateway names the client it serves: another client has its own budget,
                 // unless the peer is not a trusted proxy (then the header means nothing).
                 let forwarded = CallOptions(metadata: Metadata([(MetadataKeys.clientAddress, "203.0.113.7")]))
@@ -110,7 +134,9 @@ struct AuthLimitsTests {
         #expect(AuthService.bucket("::1") == "0:0:0:0::/64")
     }
 
-    @Test("per account: a burst of attempts on one account (existing or not), then RESOURCE_EXHAUSTED; other accounts are unaffected")
+    @Test(
+        "per account: a burst of attempts on one account (existing or not), then RESOURCE_EXHAUSTED; other accounts are unaffected"
+    )
     func perAccount() async throws {
         try await withAuth({ configuration in
             configuration.perAccount = (burst: 2, perMinute: 1)
@@ -120,13 +146,31 @@ struct AuthLimitsTests {
             try await register(auth, "gus")
             for account in ["fay", "nobody"] {
                 for _ in 0..<2 {
-                    #expect(await code { _ = try await auth.login(LoginRequest(identifier: .username(account), password: "wrong-password")) } == .unauthenticated)
+                    #expect(
+                        await code {
+                            _ = try await auth.login(
+                                LoginRequest(identifier: .username(account), password: "wrong-password")
+                            )
+                        } == .unauthenticated
+                    )
                 }
-                #expect(await code { _ = try await auth.login(LoginRequest(identifier: .username(account), password: "password123")) } == .resourceExhausted)
+                #expect(
+                    await code {
+                        _ = try await auth.login(LoginRequest(identifier: .username(account), password: "password123"))
+                    } == .resourceExhausted
+                )
             }
             // By e-mail or username, case aside, it is one account's budget.
-            #expect(await code { _ = try await auth.login(LoginRequest(identifier: .username("FAY"), password: "password123")) } == .resourceExhausted)
-            #expect(await code { _ = try await auth.login(LoginRequest(identifier: .username("gus"), password: "password123")) } == nil)
+            #expect(
+                await code {
+                    _ = try await auth.login(LoginRequest(identifier: .username("FAY"), password: "password123"))
+                } == .resourceExhausted
+            )
+            #expect(
+                await code {
+                    _ = try await auth.login(LoginRequest(identifier: .username("gus"), password: "password123"))
+                } == nil
+            )
         }
     }
 
@@ -135,10 +179,17 @@ struct AuthLimitsTests {
         try await Cluster.with(authLimits: { $0.perAccount = (burst: 1, perMinute: 1) }) { cluster in
             let http = LegacyClient(endpoint: cluster.gatewayEndpoint)
             _ = try await cluster.signUp("hal")
-            let limited = try await http.call("POST", "/auth/login", json: #"{"username":"hal","password":"password123"}"#)
+            let limited = try await http.call(
+                "POST",
+                "/auth/login",
+                json: #"{"username":"hal","password":"password123"}"#
+            )
             #expect(limited.status == 429, "\(limited.text)")
             #expect(limited.headers["retry-after"].flatMap { Int($0) }.map { $0 >= 1 } == true)
-            #expect(limited.json?["detail"].map { "\($0)" }?.contains("too many login attempts for this account") == true, "\(limited.text)")
+            #expect(
+                limited.json?["detail"].map { "\($0)" }?.contains("too many login attempts for this account") == true,
+                "\(limited.text)"
+            )
         }
     }
 }

@@ -20,7 +20,9 @@ struct Peer {
     static func main() async throws {
         let arguments = Array(CommandLine.arguments.dropFirst())
         guard arguments.count == 5, let endpoint = Endpoint(arguments[2]) else {
-            FileHandle.standardError.write(Data("usage: bus-crash-peer produce|consume DB HOST:PORT COUNT|QUEUE KEY\n".utf8))
+            FileHandle.standardError.write(
+                Data("usage: bus-crash-peer produce|consume DB HOST:PORT COUNT|QUEUE KEY\n".utf8)
+            )
             exit(64)
         }
         let key = try KeyFile.load(path: arguments[4])
@@ -32,14 +34,20 @@ struct Peer {
         configuration.busyMode = .timeout(10)
         let bus = Broker.Client(
             RPCClient(
-                endpoints: [endpoint], configuration: ClientConfiguration(maximumBackoff: .milliseconds(200)), interceptors: [identity.interceptor]))
+                endpoints: [endpoint],
+                configuration: ClientConfiguration(maximumBackoff: .milliseconds(200)),
+                interceptors: [identity.interceptor]
+            )
+        )
 
         switch arguments[0] {
         case "produce":
             guard let count = Int(arguments[3]) else { exit(64) }
             let db = try DatabasePool(path: arguments[1], configuration: configuration)
             var migrator = DatabaseMigrator()
-            migrator.registerMigration("domain") { db in try db.execute(sql: "CREATE TABLE item (id INTEGER PRIMARY KEY)") }
+            migrator.registerMigration("domain") { db in
+                try db.execute(sql: "CREATE TABLE item (id INTEGER PRIMARY KEY)")
+            }
             Outbox.register(in: &migrator)
             try migrator.migrate(db)
             let relay = OutboxRelay(database: db, bus: bus, idleInterval: .milliseconds(5))
@@ -50,19 +58,29 @@ struct Peer {
                 try await db.write { db in
                     for i in batch {
                         try db.execute(sql: "INSERT INTO item (id) VALUES (?)", arguments: [i])
-                        try Outbox.enqueue(db, exchange: "order_events", routingKey: "order.created", event: ProtoEmpty(), id: "event-\(i)")
+                        try Outbox.enqueue(
+                            db,
+                            exchange: "order_events",
+                            routingKey: "order.created",
+                            event: ProtoEmpty(),
+                            id: "event-\(i)"
+                        )
                     }
                 }
                 next = batch.upperBound
             }
-            while try await db.read({ try Outbox.pendingCount($0) }) > 0 { try await Task.sleep(for: .milliseconds(20)) }
+            while try await db.read({ try Outbox.pendingCount($0) }) > 0 {
+                try await Task.sleep(for: .milliseconds(20))
+            }
             relaying.cancel()
             print("produced \(count)")
         case "consume":
             let queue = arguments[3]
             let db = try DatabasePool(path: arguments[1], configuration: configuration)
             var migrator = DatabaseMigrator()
-            migrator.registerMigration("domain") { db in try db.execute(sql: "CREATE TABLE applied (event_id TEXT NOT NULL)") }
+            migrator.registerMigration("domain") { db in
+                try db.execute(sql: "CREATE TABLE applied (event_id TEXT NOT NULL)")
+            }
             IdempotentConsumer.register(in: &migrator)
             try migrator.migrate(db)
             while true {

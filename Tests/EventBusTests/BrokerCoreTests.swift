@@ -17,17 +17,30 @@ struct BrokerCoreTests {
         func remove() { try? FileManager.default.removeItem(at: directory) }
     }
 
-    func event(_ id: String, key: String = "order.created", exchange: String = "order_events") -> BrokerStore.StoredEvent {
-        BrokerStore.StoredEvent(id: id, exchange: exchange, routingKey: key, type: "t", payload: Array(id.utf8), publishedAtMicros: 0)
+    func event(_ id: String, key: String = "order.created", exchange: String = "order_events")
+        -> BrokerStore.StoredEvent
+    {
+        BrokerStore.StoredEvent(
+            id: id,
+            exchange: exchange,
+            routingKey: key,
+            type: "t",
+            payload: Array(id.utf8),
+            publishedAtMicros: 0
+        )
     }
 
-    func setUp(_ broker: BrokerCore, queue: String = "q", pattern: String = "order.*", maxDeliveries: Int = 3) async throws {
+    func setUp(_ broker: BrokerCore, queue: String = "q", pattern: String = "order.*", maxDeliveries: Int = 3)
+        async throws
+    {
         _ = try await broker.declareExchange("order_events")
         _ = try await broker.declareQueue(.init(name: queue, maxDeliveries: maxDeliveries))
         _ = try await broker.bind(queue: queue, exchange: "order_events", pattern: pattern)
     }
 
-    func next(_ iterator: inout AsyncStream<BrokerDelivery>.AsyncIterator) async -> BrokerDelivery? { await iterator.next() }
+    func next(_ iterator: inout AsyncStream<BrokerDelivery>.AsyncIterator) async -> BrokerDelivery? {
+        await iterator.next()
+    }
 
     @Test("publish routes by pattern; a consumer gets events in order; ack removes them; unroutable is counted")
     func basic() async throws {
@@ -44,7 +57,9 @@ struct BrokerCoreTests {
         #expect(first.deliveryCount == 1)
         await broker.ack(id, tags: [first.tag, second.tag])
         #expect(await broker.inspect().queues.first { $0.name == "q" }?.depth == 0)
-        await #expect(throws: BrokerError.unknownExchange("nope")) { _ = try await broker.publish([event("z", exchange: "nope")]) }
+        await #expect(throws: BrokerError.unknownExchange("nope")) {
+            _ = try await broker.publish([event("z", exchange: "nope")])
+        }
     }
 
     @Test("prefetch limits unacked deliveries; an ack lets the next one through")
@@ -136,7 +151,9 @@ struct BrokerCoreTests {
         #expect(try await broker.declareExchange("x") == false)
         #expect(try await broker.declareQueue(.init(name: "q")) == true)
         #expect(try await broker.declareQueue(.init(name: "q")) == false)
-        await #expect(throws: BrokerError.self) { _ = try await broker.declareQueue(.init(name: "q", maxDeliveries: 9)) }
+        await #expect(throws: BrokerError.self) {
+            _ = try await broker.declareQueue(.init(name: "q", maxDeliveries: 9))
+        }
         await #expect(throws: BrokerError.self) { _ = try await broker.declareExchange("y", type: "fanout") }
         #expect(try await broker.bind(queue: "q", exchange: "x", pattern: "a.#") == true)
         #expect(try await broker.bind(queue: "q", exchange: "x", pattern: "a.#") == false)

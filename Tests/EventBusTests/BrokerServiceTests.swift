@@ -18,15 +18,22 @@ struct BrokerServiceTests {
     func publishSubscribe() async throws {
         try await withBus { bus in
             #expect(try await bus.declareQueue(DeclareQueueRequest(name: "notifications.orders")).created)
-            #expect(try await bus.bind(BindRequest(queue: "notifications.orders", exchange: "order_events", pattern: "order.*")).created)
+            #expect(
+                try await bus.bind(
+                    BindRequest(queue: "notifications.orders", exchange: "order_events", pattern: "order.*")
+                ).created
+            )
             let published = try await bus.publish(
                 PublishRequest(events: [
                     Event(id: "e1", exchange: "order_events", routingKey: "order.created", payload: [1]),
                     Event(id: "e2", exchange: "order_events", routingKey: "review.created", payload: [2]),
-                ]))
+                ])
+            )
             #expect(published.unroutable == 1)
             let received = try await bus.subscribe { writer, deliveries in
-                try await writer.write(SubscribeRequest(kind: .subscribe(.init(queue: "notifications.orders", prefetch: 10))))
+                try await writer.write(
+                    SubscribeRequest(kind: .subscribe(.init(queue: "notifications.orders", prefetch: 10)))
+                )
                 var iterator = deliveries.makeAsyncIterator()
                 let delivery = try #require(try await iterator.next())
                 try await writer.write(SubscribeRequest(kind: .ack(.init(deliveryTags: [delivery.deliveryTag]))))

@@ -7,8 +7,15 @@ import Testing
 struct BrokerStoreTests {
     func event(_ id: String, key: String = "order.created") -> BrokerStore.StoredEvent {
         BrokerStore.StoredEvent(
-            sequence: 0, id: id, exchange: "order_events", routingKey: key, type: "test.v1.Order", payload: Array(id.utf8),
-            publishedAtMicros: 1, headers: [])
+            sequence: 0,
+            id: id,
+            exchange: "order_events",
+            routingKey: key,
+            type: "test.v1.Order",
+            payload: Array(id.utf8),
+            publishedAtMicros: 1,
+            headers: []
+        )
     }
 
     @Test("appended events survive reopening the file; unroutable ones are only counted")
@@ -65,7 +72,9 @@ struct BrokerStoreTests {
         let store = try BrokerStore(path: dir.appendingPathComponent("bus.sqlite").path)
         try await store.saveQueue(.init(name: "a"))
         let commit = GroupCommit(store: store)
-        let sequences = try await commit.append([.init(event: event("e1"), queues: ["a", "b"]), .init(event: event("e2"), queues: ["a"])])
+        let sequences = try await commit.append([
+            .init(event: event("e1"), queues: ["a", "b"]), .init(event: event("e2"), queues: ["a"]),
+        ])
         let first = try #require(sequences[0])
         let second = try #require(sequences[1])
         try await store.acknowledge(queue: "a", sequences: [first])
@@ -77,7 +86,9 @@ struct BrokerStoreTests {
         #expect(try await store.entries(of: "a.dead").map(\.sequence) == [second])
     }
 
-    @Test("acks and delivery counts alone are committed once a batch is full or after the delay; a flush commits them at once")
+    @Test(
+        "acks and delivery counts alone are committed once a batch is full or after the delay; a flush commits them at once"
+    )
     func bookkeeping() async throws {
         let dir = try makeTemporaryDirectory("bus")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -85,7 +96,8 @@ struct BrokerStoreTests {
         func entries() async throws -> [Int64] { try await store.entries(of: "q").map(\.sequence) }
         // Never by timer here: only a full batch (2) or a flush writes.
         let batched = GroupCommit(store: store, bookkeepingBatch: 2, bookkeepingDelay: .seconds(3600))
-        let sequences = try await batched.append((0..<4).map { .init(event: event("e\($0)"), queues: ["q"]) }).compactMap { $0 }
+        let sequences = try await batched.append((0..<4).map { .init(event: event("e\($0)"), queues: ["q"]) })
+            .compactMap { $0 }
         batched.acknowledge(queue: "q", sequences: [sequences[0]])
         try await Task.sleep(for: .milliseconds(50))
         #expect(try await entries() == sequences, "one ack waits for its batch")
@@ -98,7 +110,10 @@ struct BrokerStoreTests {
         // By timer.
         let timed = GroupCommit(store: store, bookkeepingBatch: 512, bookkeepingDelay: .milliseconds(10))
         timed.acknowledge(queue: "q", sequences: [sequences[2]])
-        #expect(try await eventually { try await entries() == [sequences[3]] }, "the delay passes and the ack is written")
+        #expect(
+            try await eventually { try await entries() == [sequences[3]] },
+            "the delay passes and the ack is written"
+        )
         #expect(try await store.eventCount() == 1, "acked events are deleted with their last entry")
     }
 }

@@ -30,14 +30,20 @@ struct BusAccessTests {
         let signing = try key ?? KeyFile.load(path: ServiceKeys.authKeyPath(dataDirectory: dir))
         let now = Int64(Date().timeIntervalSince1970)
         return try JWT.sign(
-            TokenClaims(sub: String(user), role: role, iat: now, exp: now + 600, jti: UUID().uuidString, use: "access"), key: signing,
-            keyID: KeyFile.keyID(signing.publicKey))
+            TokenClaims(sub: String(user), role: role, iat: now, exp: now + 600, jti: UUID().uuidString, use: "access"),
+            key: signing,
+            keyID: KeyFile.keyID(signing.publicKey)
+        )
     }
 
     func client(_ endpoint: Endpoint, token: String?) -> Broker.Client {
         struct Bearer: ClientInterceptor {
             let token: String
-            func intercept(method: MethodDescriptor, options: CallOptions, next: @Sendable (CallOptions) async throws -> Void) async throws {
+            func intercept(
+                method: MethodDescriptor,
+                options: CallOptions,
+                next: @Sendable (CallOptions) async throws -> Void
+            ) async throws {
                 var options = options
                 options.metadata.add("authorization", "Bearer \(token)")
                 try await next(options)
@@ -50,20 +56,23 @@ struct BusAccessTests {
         Event(id: id, exchange: exchange, routingKey: key, type: "test", payload: [1], publisher: publisher)
     }
 
-
     /// Takes one delivery from `queue` and acks it.
     func receive(_ bus: Broker.Client, _ queue: String) async throws -> Delivery? {
         try await bus.subscribe { writer, deliveries in
             try await writer.write(SubscribeRequest(kind: .subscribe(.init(queue: queue, prefetch: 1))))
             var iterator = deliveries.makeAsyncIterator()
             let delivery = try await iterator.next()
-            if let delivery { try await writer.write(SubscribeRequest(kind: .ack(.init(deliveryTags: [delivery.deliveryTag])))) }
+            if let delivery {
+                try await writer.write(SubscribeRequest(kind: .ack(.init(deliveryTags: [delivery.deliveryTag]))))
+            }
             writer.finish()
             return delivery
         }
     }
 
-    @Test("no credential, a garbage one, a foreign key, a service token of another data directory: UNAUTHENTICATED for every call")
+    @Test(
+        "no credential, a garbage one, a foreign key, a service token of another data directory: UNAUTHENTICATED for every call"
+    )
     func anonymous() async throws {
         try await withAccessBus { endpoint, dir in
             let foreign = Curve25519.Signing.PrivateKey()
@@ -73,12 +82,21 @@ struct BusAccessTests {
             ]
             for token in tokens {
                 let bus = client(endpoint, token: token)
-                let publish = await code { _ = try await bus.publish(PublishRequest(events: [event("x", "payment_events", "payment.completed")])) }
+                let publish = await code {
+                    _ = try await bus.publish(
+                        PublishRequest(events: [event("x", "payment_events", "payment.completed")])
+                    )
+                }
                 let declare = await code { _ = try await bus.declareQueue(DeclareQueueRequest(name: "stolen")) }
-                let bind = await code { _ = try await bus.bind(BindRequest(queue: "users.events", exchange: "order_events", pattern: "#")) }
+                let bind = await code {
+                    _ = try await bus.bind(BindRequest(queue: "users.events", exchange: "order_events", pattern: "#"))
+                }
                 let consume = await code { _ = try await receive(bus, "users.events") }
                 let inspect = await code { _ = try await bus.inspect(InspectRequest()) }
-                for (name, code) in [("publish", publish), ("declare", declare), ("bind", bind), ("consume", consume), ("inspect", inspect)] {
+                for (name, code) in [
+                    ("publish", publish), ("declare", declare), ("bind", bind), ("consume", consume),
+                    ("inspect", inspect),
+                ] {
                     #expect(code == .unauthenticated, "\(name) with \(token ?? "no token")")
                 }
                 await bus.client.close()
@@ -97,13 +115,21 @@ struct BusAccessTests {
             for role in [1, 2] {
                 let bus = client(endpoint, token: try accessToken(dir, user: 7, role: role))
                 #expect(await code { _ = try await bus.inspect(InspectRequest()) } == .permissionDenied)
-                #expect(await code { _ = try await bus.publish(PublishRequest(events: [event("x", "order_events", "order.created")])) } == .permissionDenied)
+                #expect(
+                    await code {
+                        _ = try await bus.publish(PublishRequest(events: [event("x", "order_events", "order.created")]))
+                    } == .permissionDenied
+                )
                 await bus.client.close()
             }
             let admin = client(endpoint, token: try accessToken(dir, user: 1, role: 3))
             #expect(try await admin.declareQueue(DeclareQueueRequest(name: "audit")).created)
             #expect(try await admin.bind(BindRequest(queue: "audit", exchange: "payment_events", pattern: "#")).created)
-            _ = try await admin.publish(PublishRequest(events: [event("a1", "payment_events", "payment.completed", publisher: "service:payments")]))
+            _ = try await admin.publish(
+                PublishRequest(events: [
+                    event("a1", "payment_events", "payment.completed", publisher: "service:payments")
+                ])
+            )
             let delivery = try await receive(admin, "audit")
             #expect(delivery?.event?.publisher == "admin:1", "stamped with the verified identity, not the claimed one")
             #expect(try await admin.inspect(InspectRequest()).queues.count >= 6, "admins see every queue")
@@ -111,33 +137,83 @@ struct BusAccessTests {
         }
     }
 
-    @Test("a service may publish to its own exchange and consume its own queue, nothing else; its events carry its name")
+    @Test(
+        "a service may publish to its own exchange and consume its own queue, nothing else; its events carry its name"
+    )
     func services() async throws {
         try await withAccessBus { endpoint, dir in
             let orders = try busClient(endpoint, dataDirectory: dir, as: "orders")
             let denied: [(String, RPCCode?)] = [
-                ("publish to payment_events", await code { _ = try await orders.publish(PublishRequest(events: [event("f", "payment_events", "payment.completed")])) }),
-                ("publish a batch with one foreign event", await code {
-                    _ = try await orders.publish(PublishRequest(events: [event("ok", "order_events", "order.created"), event("f", "auth_events", "user.deactivated")]))
-                }),
+                (
+                    "publish to payment_events",
+                    await code {
+                        _ = try await orders.publish(
+                            PublishRequest(events: [event("f", "payment_events", "payment.completed")])
+                        )
+                    }
+                ),
+                (
+                    "publish a batch with one foreign event",
+                    await code {
+                        _ = try await orders.publish(
+                            PublishRequest(events: [
+                                event("ok", "order_events", "order.created"),
+                                event("f", "auth_events", "user.deactivated"),
+                            ])
+                        )
+                    }
+                ),
                 ("consume users.events", await code { _ = try await receive(orders, "users.events") }),
-                ("declare a queue", await code { _ = try await orders.declareQueue(DeclareQueueRequest(name: "mine")) }),
-                ("declare an exchange", await code { _ = try await orders.declareExchange(DeclareExchangeRequest(name: "x", type: "topic")) }),
-                ("bind its feed to order_events", await code {
-                    _ = try await orders.declareQueue(DeclareQueueRequest(name: "revocations.orders.t1", autoDelete: true))
-                    _ = try await orders.bind(BindRequest(queue: "revocations.orders.t1", exchange: "payment_events", pattern: "#"))
-                }),
-                ("bind users.events", await code { _ = try await orders.bind(BindRequest(queue: "users.events", exchange: "auth_events", pattern: "#")) }),
+                (
+                    "declare a queue",
+                    await code { _ = try await orders.declareQueue(DeclareQueueRequest(name: "mine")) }
+                ),
+                (
+                    "declare an exchange",
+                    await code {
+                        _ = try await orders.declareExchange(DeclareExchangeRequest(name: "x", type: "topic"))
+                    }
+                ),
+                (
+                    "bind its feed to order_events",
+                    await code {
+                        _ = try await orders.declareQueue(
+                            DeclareQueueRequest(name: "revocations.orders.t1", autoDelete: true)
+                        )
+                        _ = try await orders.bind(
+                            BindRequest(queue: "revocations.orders.t1", exchange: "payment_events", pattern: "#")
+                        )
+                    }
+                ),
+                (
+                    "bind users.events",
+                    await code {
+                        _ = try await orders.bind(
+                            BindRequest(queue: "users.events", exchange: "auth_events", pattern: "#")
+                        )
+                    }
+                ),
             ]
             for (what, code) in denied { #expect(code == .permissionDenied, "orders may not \(what)") }
             // Nothing of the refused batch was stored (all or nothing).
             let admin = try busClient(endpoint, dataDirectory: dir)
-            #expect(try await admin.inspect(InspectRequest()).queues.first { $0.name == "notifications.events" }?.depth == 0)
+            #expect(
+                try await admin.inspect(InspectRequest()).queues.first { $0.name == "notifications.events" }?.depth == 0
+            )
 
             // What it needs works: its revocation feed, its own exchange, its own queue.
-            #expect(try await orders.declareQueue(DeclareQueueRequest(name: "revocations.orders.t2", autoDelete: true)).created)
-            #expect(try await orders.bind(BindRequest(queue: "revocations.orders.t2", exchange: "auth_events", pattern: "token.revoked")).created)
-            _ = try await orders.publish(PublishRequest(events: [event("o1", "order_events", "order.created", publisher: "service:payments")]))
+            #expect(
+                try await orders.declareQueue(DeclareQueueRequest(name: "revocations.orders.t2", autoDelete: true))
+                    .created
+            )
+            #expect(
+                try await orders.bind(
+                    BindRequest(queue: "revocations.orders.t2", exchange: "auth_events", pattern: "token.revoked")
+                ).created
+            )
+            _ = try await orders.publish(
+                PublishRequest(events: [event("o1", "order_events", "order.created", publisher: "service:payments")])
+            )
             let payments = try busClient(endpoint, dataDirectory: dir, as: "payments")
             _ = try await payments.publish(PublishRequest(events: [event("p1", "payment_events", "payment.completed")]))
             let delivery = try await receive(orders, "orders.events")
@@ -145,36 +221,65 @@ struct BusAccessTests {
             #expect(delivery?.event?.publisher == "service:payments")
             let notification = try await receive(admin, "notifications.events")
             #expect(notification?.event?.id == "o1")
-            #expect(notification?.event?.publisher == "service:orders", "the claimed publisher is replaced by the verified one")
+            #expect(
+                notification?.event?.publisher == "service:orders",
+                "the claimed publisher is replaced by the verified one"
+            )
             #expect(EventOwnership.accepts(notification?.event ?? Event()))
             var forged = notification?.event ?? Event()
             forged.exchange = "payment_events"
-            #expect(!EventOwnership.accepts(forged), "an order service's event on the payments exchange is not accepted")
+            #expect(
+                !EventOwnership.accepts(forged),
+                "an order service's event on the payments exchange is not accepted"
+            )
 
             // It sees only its own queues.
             let names = try await orders.inspect(InspectRequest()).queues.map(\.name)
-            #expect(Set(names).isSubset(of: ["orders.events", "revocations.orders.t1", "revocations.orders.t2"]), "\(names)")
+            #expect(
+                Set(names).isSubset(of: ["orders.events", "revocations.orders.t1", "revocations.orders.t2"]),
+                "\(names)"
+            )
             #expect(names.contains("orders.events"))
             for client in [orders, payments, admin] { await client.client.close() }
         }
     }
 
-    @Test("a service's own queues: only temporary ones, bounded, at most 64, and consumable only with the credential that declared them")
+    @Test(
+        "a service's own queues: only temporary ones, bounded, at most 64, and consumable only with the credential that declared them"
+    )
     func serviceQueues() async throws {
         try await withAccessBus { endpoint, dir in
             let orders = try busClient(endpoint, dataDirectory: dir, as: "orders")
-            #expect(await code { _ = try await orders.declareQueue(DeclareQueueRequest(name: "revocations.orders.durable")) } == .permissionDenied)
-            #expect(try await orders.declareQueue(DeclareQueueRequest(name: "revocations.orders.feed", autoDelete: true)).created)
+            #expect(
+                await code {
+                    _ = try await orders.declareQueue(DeclareQueueRequest(name: "revocations.orders.durable"))
+                } == .permissionDenied
+            )
+            #expect(
+                try await orders.declareQueue(DeclareQueueRequest(name: "revocations.orders.feed", autoDelete: true))
+                    .created
+            )
             let admin = try busClient(endpoint, dataDirectory: dir)
             let feed = try await admin.inspect(InspectRequest()).queues.first { $0.name == "revocations.orders.feed" }
-            #expect(feed?.maxLength == UInt32(BrokerService.serviceQueueLength), "a service's queue is bounded even when it asks for no limit")
+            #expect(
+                feed?.maxLength == UInt32(BrokerService.serviceQueueLength),
+                "a service's queue is bounded even when it asks for no limit"
+            )
             // Another holder of the same permissions (another token of the same service) cannot drain it.
             let thief = try busClient(endpoint, dataDirectory: dir, as: "orders")
             #expect(await code { _ = try await receive(thief, "revocations.orders.feed") } == .permissionDenied)
             for i in 1..<BrokerService.serviceQueueQuota {
-                _ = try await orders.declareQueue(DeclareQueueRequest(name: "revocations.orders.q\(i)", autoDelete: true))
+                _ = try await orders.declareQueue(
+                    DeclareQueueRequest(name: "revocations.orders.q\(i)", autoDelete: true)
+                )
             }
-            #expect(await code { _ = try await orders.declareQueue(DeclareQueueRequest(name: "revocations.orders.more", autoDelete: true)) } == .resourceExhausted)
+            #expect(
+                await code {
+                    _ = try await orders.declareQueue(
+                        DeclareQueueRequest(name: "revocations.orders.more", autoDelete: true)
+                    )
+                } == .resourceExhausted
+            )
             for client in [orders, admin, thief] { await client.client.close() }
         }
     }
@@ -184,25 +289,42 @@ struct BusAccessTests {
         let dir = try makeTemporaryDirectory("bus-cycles")
         defer { try? FileManager.default.removeItem(at: dir) }
         try await withBus(in: dir) { bus in
-            #expect(await code { _ = try await bus.declareQueue(DeclareQueueRequest(name: "self", deadLetterQueue: "self", maxLength: 1)) } == .invalidArgument)
+            #expect(
+                await code {
+                    _ = try await bus.declareQueue(
+                        DeclareQueueRequest(name: "self", deadLetterQueue: "self", maxLength: 1)
+                    )
+                } == .invalidArgument
+            )
             // a → b (made as a's dead-letter queue) → b.dead: declaring b.dead to dead-letter into a closes a cycle.
             _ = try await bus.declareQueue(DeclareQueueRequest(name: "a", deadLetterQueue: "b"))
-            #expect(await code { _ = try await bus.declareQueue(DeclareQueueRequest(name: "b.dead", deadLetterQueue: "a")) } == .invalidArgument)
+            #expect(
+                await code { _ = try await bus.declareQueue(DeclareQueueRequest(name: "b.dead", deadLetterQueue: "a")) }
+                    == .invalidArgument
+            )
             for i in 0..<BrokerCore.maximumBindingsPerQueue {
                 _ = try await bus.bind(BindRequest(queue: "a", exchange: "order_events", pattern: "k\(i)"))
             }
-            #expect(await code { _ = try await bus.bind(BindRequest(queue: "a", exchange: "order_events", pattern: "one.more")) } == .resourceExhausted)
+            #expect(
+                await code {
+                    _ = try await bus.bind(BindRequest(queue: "a", exchange: "order_events", pattern: "one.more"))
+                } == .resourceExhausted
+            )
         }
     }
 
-    @Test("queue limits: past max_length the oldest go to the dead-letter queue; past the TTL they do too; inspect shows ages")
+    @Test(
+        "queue limits: past max_length the oldest go to the dead-letter queue; past the TTL they do too; inspect shows ages"
+    )
     func limits() async throws {
         let dir = try makeTemporaryDirectory("bus-limits")
         defer { try? FileManager.default.removeItem(at: dir) }
         try await withBus(in: dir) { bus in
             _ = try await bus.declareQueue(DeclareQueueRequest(name: "short", maxLength: 3))
             _ = try await bus.bind(BindRequest(queue: "short", exchange: "order_events", pattern: "short.#"))
-            for i in 1...5 { _ = try await bus.publish(PublishRequest(events: [event("s\(i)", "order_events", "short.x")])) }
+            for i in 1...5 {
+                _ = try await bus.publish(PublishRequest(events: [event("s\(i)", "order_events", "short.x")]))
+            }
             let queues = try await bus.inspect(InspectRequest()).queues
             let short = queues.first { $0.name == "short" }
             #expect(short?.depth == 3)
@@ -215,11 +337,18 @@ struct BusAccessTests {
             _ = try await bus.declareQueue(DeclareQueueRequest(name: "brief", messageTtlMs: 200))
             _ = try await bus.bind(BindRequest(queue: "brief", exchange: "order_events", pattern: "brief.#"))
             _ = try await bus.publish(PublishRequest(events: [event("b1", "order_events", "brief.x")]))
-            #expect(try await eventually(timeout: .seconds(60)) {
-                let all = try await bus.inspect(InspectRequest()).queues
-                return all.first { $0.name == "brief" }?.depth == 0 && all.first { $0.name == "brief.dead" }?.depth == 1
-            }, "expired into the dead-letter queue")
-            #expect(try await bus.inspect(InspectRequest()).queues.first { $0.name == "brief.dead" }?.oldestAgeMs ?? 0 >= 200)
+            #expect(
+                try await eventually(timeout: .seconds(60)) {
+                    let all = try await bus.inspect(InspectRequest()).queues
+                    return all.first { $0.name == "brief" }?.depth == 0
+                        && all.first { $0.name == "brief.dead" }?.depth == 1
+                },
+                "expired into the dead-letter queue"
+            )
+            #expect(
+                try await bus.inspect(InspectRequest()).queues.first { $0.name == "brief.dead" }?.oldestAgeMs ?? 0
+                    >= 200
+            )
         }
     }
 
@@ -227,7 +356,10 @@ struct BusAccessTests {
     func queueCount() async throws {
         let dir = try makeTemporaryDirectory("bus-count")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let core = try await BrokerCore(store: try BrokerStore(path: dir.appendingPathComponent("bus.sqlite").path), maximumQueues: 6)
+        let core = try await BrokerCore(
+            store: try BrokerStore(path: dir.appendingPathComponent("bus.sqlite").path),
+            maximumQueues: 6
+        )
         _ = try await core.declareQueue(.init(name: "a"))  // and a.dead
         _ = try await core.declareQueue(.init(name: "b"))
         _ = try await core.declareQueue(.init(name: "c"))
@@ -247,7 +379,8 @@ struct BusAccessTests {
             return try BusTopology.load(path: path)
         }
         let topology = try load(
-            #"{"exchanges": ["e"], "queues": [{"name": "q", "maxLength": 10, "messageTtlMs": 1000, "bindings": []}], "permissions": [{"identity": "service:x", "configure": [], "write": ["e"], "read": ["q"]}]}"#)
+            #"{"exchanges": ["e"], "queues": [{"name": "q", "maxLength": 10, "messageTtlMs": 1000, "bindings": []}], "permissions": [{"identity": "service:x", "configure": [], "write": ["e"], "read": ["q"]}]}"#
+        )
         let access = BusAccess(topology.permissions ?? [])
         let x = BusIdentity(Caller(kind: .service, subject: "x"))
         #expect(x.map { access.allows($0, .write, "e") } == true)
@@ -255,11 +388,17 @@ struct BusAccessTests {
         #expect(topology.queues.first?.settings.maxLength == 10)
         #expect(BusIdentity(Caller(kind: .user, subject: "3", roles: ["customer"])) == nil)
         #expect(throws: BusTopologyError.self) {
-            _ = try load(#"{"exchanges": [], "queues": [], "permissions": [{"identity": "nobody", "configure": [], "write": [], "read": []}]}"#)
+            _ = try load(
+                #"{"exchanges": [], "queues": [], "permissions": [{"identity": "nobody", "configure": [], "write": [], "read": []}]}"#
+            )
         }
         #expect(throws: BusTopologyError.self) {
-            _ = try load(#"{"exchanges": [], "queues": [], "permissions": [{"identity": "admin", "configure": ["a*b"], "write": [], "read": []}]}"#)
+            _ = try load(
+                #"{"exchanges": [], "queues": [], "permissions": [{"identity": "admin", "configure": ["a*b"], "write": [], "read": []}]}"#
+            )
         }
-        #expect(throws: BusTopologyError.self) { _ = try load(#"{"exchanges": [], "queues": [{"name": "q", "maxLength": -1, "bindings": []}]}"#) }
+        #expect(throws: BusTopologyError.self) {
+            _ = try load(#"{"exchanges": [], "queues": [{"name": "q", "maxLength": -1, "bindings": []}]}"#)
+        }
     }
 }

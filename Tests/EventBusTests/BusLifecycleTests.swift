@@ -27,13 +27,24 @@ struct BusLifecycleTests {
         try await BusTopology.standard.declare(on: core)
         try await BusTopology.standard.declare(on: core)  // idempotent
         let (exchanges, queues) = await core.inspect()
-        #expect(Set(exchanges.keys) == ["auth_events", "user_events", "order_events", "payment_events", "review_events", "notification_events"])
+        #expect(
+            Set(exchanges.keys) == [
+                "auth_events", "user_events", "order_events", "payment_events", "review_events", "notification_events",
+            ]
+        )
         let users = try #require(queues.first { $0.name == "users.events" })
         #expect(users.bindings.contains("auth_events: user.*"))
         #expect(queues.contains { $0.name == "users.events.dead" })
         // An order event reaches notifications, not users.
         _ = try await core.publish([
-            BrokerStore.StoredEvent(id: "1", exchange: "order_events", routingKey: "order.created", type: "t", payload: [], publishedAtMicros: 0)
+            BrokerStore.StoredEvent(
+                id: "1",
+                exchange: "order_events",
+                routingKey: "order.created",
+                type: "t",
+                payload: [],
+                publishedAtMicros: 0
+            )
         ])
         let after = await core.inspect().queues
         #expect(after.first { $0.name == "notifications.events" }?.depth == 1)
@@ -49,14 +60,20 @@ struct BusLifecycleTests {
             try Data(text.utf8).write(to: URL(fileURLWithPath: path))
             return path
         }
-        let good = try write("""
+        let good = try write(
+            """
             {"exchanges": ["order_events"],
              "queues": [{"name": "audit", "maxDeliveries": 2, "bindings": [{"exchange": "order_events", "pattern": "#"}]}]}
-            """)
+            """
+        )
         let topology = try BusTopology.load(path: good)
         #expect(topology.queues.first?.maxDeliveries == 2)
         let bus = try await EventBusServer.make(
-            dataDirectory: dir.path, configuration: ServerConfiguration(), topology: topology, logger: quiet)
+            dataDirectory: dir.path,
+            configuration: ServerConfiguration(),
+            topology: topology,
+            logger: quiet
+        )
         _ = bus
 
         func refusal(_ text: String) throws -> String {
@@ -71,19 +88,34 @@ struct BusLifecycleTests {
         }
         #expect(try refusal("{").contains("not valid JSON"))
         #expect(try refusal(#"{"exchanges": []}"#).contains("missing 'queues'"))
-        #expect(try refusal(##"{"exchanges": ["x"], "queues": [{"name": "q", "bindings": [{"exchange": "y", "pattern": "#"}]}]}"##)
-            .contains("exchange 'y', which the topology does not declare"))
-        #expect(try refusal(#"{"exchanges": ["x"], "queues": [{"name": "q", "maxDeliveries": 0, "bindings": []}]}"#)
-            .contains("maxDeliveries must be at least 1"))
-        #expect(try refusal(#"{"exchanges": [], "queues": [{"name": "q", "bindings": []}, {"name": "q", "bindings": []}]}"#)
-            .contains("declared twice"))
-        #expect(throws: BusTopologyError.self) { try BusTopology.load(path: dir.appendingPathComponent("missing.json").path) }
+        #expect(
+            try refusal(
+                ##"{"exchanges": ["x"], "queues": [{"name": "q", "bindings": [{"exchange": "y", "pattern": "#"}]}]}"##
+            )
+            .contains("exchange 'y', which the topology does not declare")
+        )
+        #expect(
+            try refusal(#"{"exchanges": ["x"], "queues": [{"name": "q", "maxDeliveries": 0, "bindings": []}]}"#)
+                .contains("maxDeliveries must be at least 1")
+        )
+        #expect(
+            try refusal(#"{"exchanges": [], "queues": [{"name": "q", "bindings": []}, {"name": "q", "bindings": []}]}"#)
+                .contains("declared twice")
+        )
+        #expect(throws: BusTopologyError.self) {
+            try BusTopology.load(path: dir.appendingPathComponent("missing.json").path)
+        }
 
         // Restarting with other settings for a stored queue is a conflict, not a silent change.
         var changed = topology
         changed.queues[0].maxDeliveries = 7
         await #expect(throws: BusTopologyError.self) {
-            _ = try await EventBusServer.make(dataDirectory: dir.path, configuration: ServerConfiguration(), topology: changed, logger: quiet)
+            _ = try await EventBusServer.make(
+                dataDirectory: dir.path,
+                configuration: ServerConfiguration(),
+                topology: changed,
+                logger: quiet
+            )
         }
     }
 
@@ -94,10 +126,20 @@ struct BusLifecycleTests {
         let path = dir.appendingPathComponent("bus.sqlite").path
         do {
             let core = try await BrokerCore(store: try BrokerStore(path: path))
-            try await BusTopology(exchanges: ["order_events"], queues: [.init(name: "q", bindings: [.init(exchange: "order_events", pattern: "#")])])
-                .declare(on: core)
+            try await BusTopology(
+                exchanges: ["order_events"],
+                queues: [.init(name: "q", bindings: [.init(exchange: "order_events", pattern: "#")])]
+            )
+            .declare(on: core)
             let events = ["a", "b", "c"].map {
-                BrokerStore.StoredEvent(id: $0, exchange: "order_events", routingKey: "order.x", type: "t", payload: [], publishedAtMicros: 0)
+                BrokerStore.StoredEvent(
+                    id: $0,
+                    exchange: "order_events",
+                    routingKey: "order.x",
+                    type: "t",
+                    payload: [],
+                    publishedAtMicros: 0
+                )
             }
             _ = try await core.publish(events)
             let (id, deliveries) = try await core.subscribe(queue: "q", prefetch: 2)
@@ -128,10 +170,20 @@ struct BusLifecycleTests {
         let dir = try makeTemporaryDirectory("bus-grace")
         defer { try? FileManager.default.removeItem(at: dir) }
         let core = try await BrokerCore(store: try BrokerStore(path: dir.appendingPathComponent("bus.sqlite").path))
-        try await BusTopology(exchanges: ["order_events"], queues: [.init(name: "q", bindings: [.init(exchange: "order_events", pattern: "#")])])
-            .declare(on: core)
+        try await BusTopology(
+            exchanges: ["order_events"],
+            queues: [.init(name: "q", bindings: [.init(exchange: "order_events", pattern: "#")])]
+        )
+        .declare(on: core)
         _ = try await core.publish([
-            BrokerStore.StoredEvent(id: "a", exchange: "order_events", routingKey: "k", type: "t", payload: [], publishedAtMicros: 0)
+            BrokerStore.StoredEvent(
+                id: "a",
+                exchange: "order_events",
+                routingKey: "k",
+                type: "t",
+                payload: [],
+                publishedAtMicros: 0
+            )
         ])
         let (_, deliveries) = try await core.subscribe(queue: "q", prefetch: 1)
         var iterator = deliveries.makeAsyncIterator()
@@ -143,14 +195,22 @@ struct BusLifecycleTests {
 }
 
 extension BusLifecycleTests {
-    @Test("graceful shutdown of the bus process: a subscriber acks what it holds, then its stream ends UNAVAILABLE; publishes are refused")
+    @Test(
+        "graceful shutdown of the bus process: a subscriber acks what it holds, then its stream ends UNAVAILABLE; publishes are refused"
+    )
     func gracefulOverRPC() async throws {
         let dir = try makeTemporaryDirectory("bus-graceful")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let topology = BusTopology(exchanges: ["order_events"], queues: [.init(name: "q", bindings: [.init(exchange: "order_events", pattern: "order.*")])])
+        let topology = BusTopology(
+            exchanges: ["order_events"],
+            queues: [.init(name: "q", bindings: [.init(exchange: "order_events", pattern: "order.*")])]
+        )
         let bus = try await EventBusServer.make(
-            dataDirectory: dir.path, configuration: ServerConfiguration(shutdownGracePeriod: .seconds(30)), topology: topology,
-            logger: quiet)
+            dataDirectory: dir.path,
+            configuration: ServerConfiguration(shutdownGracePeriod: .seconds(30)),
+            topology: topology,
+            logger: quiet
+        )
         let group = ServiceGroup(services: [bus], logger: quiet)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
@@ -189,11 +249,17 @@ extension BusLifecycleTests {
         #expect(try await store.entries(of: "q").count == 1, "a acked and gone, b kept for the restart")
     }
 
-    @Test("hostile input on the bus port: bad frames get GOAWAY, bad payloads INVALID_ARGUMENT, and the bus keeps serving")
+    @Test(
+        "hostile input on the bus port: bad frames get GOAWAY, bad payloads INVALID_ARGUMENT, and the bus keeps serving"
+    )
     func hostileInput() async throws {
         let dir = try makeTemporaryDirectory("bus-hostile")
         defer { try? FileManager.default.removeItem(at: dir) }
-        let bus = try await EventBusServer.make(dataDirectory: dir.path, configuration: ServerConfiguration(), logger: quiet)
+        let bus = try await EventBusServer.make(
+            dataDirectory: dir.path,
+            configuration: ServerConfiguration(),
+            logger: quiet
+        )
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await bus.run() }
             defer { tasks.cancelAll() }
@@ -203,14 +269,18 @@ extension BusLifecycleTests {
             #expect(String(decoding: http, as: UTF8.self).hasPrefix("HTTP/1.1 400"))
             let garbage = try goAway(in: try await rawExchange(endpoint, Array(repeating: 0xFF, count: 64)))
             #expect(garbage?.errorCode == ConnectionErrorCode.protocolError.rawValue)
-            let oversized = try goAway(in: try await rawExchange(endpoint, clientHello + [0x7F, 0xFF, 0xFF, 0xFF, 3, 0, 0, 0, 0, 1]))
+            let oversized = try goAway(
+                in: try await rawExchange(endpoint, clientHello + [0x7F, 0xFF, 0xFF, 0xFF, 3, 0, 0, 0, 0, 1])
+            )
             #expect(oversized?.errorCode == ConnectionErrorCode.frameSizeError.rawValue)
 
             // A Publish whose payload is not a PublishRequest; a subscription that starts with an
             // ack; a publish with an invalid wire type (each with a valid credential).
-            let token = try ServiceIdentity(name: "operator", key: try ServiceKeys.serviceKey(dataDirectory: dir.path)).token()
+            let token = try ServiceIdentity(name: "operator", key: try ServiceKeys.serviceKey(dataDirectory: dir.path))
+                .token()
             func start(_ method: String) -> [UInt8] {
-                CallStart(method: method, metadata: [MetadataEntry(key: "authorization", value: "Bearer \(token)")]).serializedBytes()
+                CallStart(method: method, metadata: [MetadataEntry(key: "authorization", value: "Bearer \(token)")])
+                    .serializedBytes()
             }
             let bytes =
                 clientHello
@@ -221,7 +291,9 @@ extension BusLifecycleTests {
             let answer = try await rawExchange(endpoint, bytes, timeout: .seconds(120)) { received in
                 ((try? frames(in: received)) ?? []).filter { $0.type == .status }.count >= 3
             }
-            let statuses = try frames(in: answer).filter { $0.type == .status }.map { ($0.streamID, try Status(buffer: $0.payload)) }
+            let statuses = try frames(in: answer).filter { $0.type == .status }.map {
+                ($0.streamID, try Status(buffer: $0.payload))
+            }
             #expect(statuses.count == 3)
             for (stream, status) in statuses {
                 #expect(status.code == RPCCode.invalidArgument.rawValue, "stream \(stream): \(status.message)")

@@ -63,7 +63,9 @@ func runProcessSync(_ executable: String, _ arguments: [String]) throws -> Strin
 struct CrashTests {
     let build = repositoryRoot.appendingPathComponent(".build/debug")
 
-    @Test("10,000 events through the outbox while the bus is SIGKILLed twice and the consumer once: each applied exactly once")
+    @Test(
+        "10,000 events through the outbox while the bus is SIGKILLed twice and the consumer once: each applied exactly once"
+    )
     func exactlyOnce() async throws {
         let dir = try makeTemporaryDirectory("crash")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -77,25 +79,34 @@ struct CrashTests {
         func startBus() throws -> Child {
             try Child(
                 build.appendingPathComponent("marketplace").path,
-                ["serve", "bus", "--port", "\(port)", "--data-dir", dir.appendingPathComponent("bus").path], log: log)
+                ["serve", "bus", "--port", "\(port)", "--data-dir", dir.appendingPathComponent("bus").path],
+                log: log
+            )
         }
         func startConsumer() throws -> Child {
             try Child(
                 build.appendingPathComponent("bus-crash-peer").path,
-                ["consume", dir.appendingPathComponent("consumer.sqlite").path, address, "crash.orders", keyFile], log: log)
+                ["consume", dir.appendingPathComponent("consumer.sqlite").path, address, "crash.orders", keyFile],
+                log: log
+            )
         }
         var bus = try startBus()
         var consumer = try startConsumer()
         // Events that match no binding are dropped (as in RabbitMQ): publish only once the
         // consumer's queue is declared and bound.
         let bound = try await waitUntil(.seconds(60)) {
-            let queues = try? runProcessSync(build.appendingPathComponent("rpcctl").path, ["events", "queues", "--bus", address, "--key-file", keyFile])
+            let queues = try? runProcessSync(
+                build.appendingPathComponent("rpcctl").path,
+                ["events", "queues", "--bus", address, "--key-file", keyFile]
+            )
             return queues?.contains("order_events: order.*") == true
         }
         #expect(bound)
         let producer = try Child(
             build.appendingPathComponent("bus-crash-peer").path,
-            ["produce", dir.appendingPathComponent("producer.sqlite").path, address, "\(count)", keyFile], log: log)
+            ["produce", dir.appendingPathComponent("producer.sqlite").path, address, "\(count)", keyFile],
+            log: log
+        )
         defer {
             producer.terminate()
             consumer.terminate()
@@ -112,12 +123,13 @@ struct CrashTests {
                 reader = try? DatabaseQueue(path: consumerDB, configuration: configuration)
             }
             guard let db = reader else { return (0, 0) }
-            return (try? db.read { db in
-                (
-                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM applied") ?? 0,
-                    try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT event_id) FROM applied") ?? 0
-                )
-            }) ?? (0, 0)
+            return
+                (try? db.read { db in
+                    (
+                        try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM applied") ?? 0,
+                        try Int.fetchOne(db, sql: "SELECT COUNT(DISTINCT event_id) FROM applied") ?? 0
+                    )
+                }) ?? (0, 0)
         }
 
         // Crash the bus once events flow, then the consumer, then the bus again. Each stage's
@@ -126,7 +138,9 @@ struct CrashTests {
         func stage(_ name: String, above threshold: Int) async throws {
             let start = ContinuousClock.now
             let reached = try await waitUntil(.seconds(60)) { applied().distinct > threshold }
-            stages.append("\(name): \(reached ? "reached" : "NOT reached") \(threshold) after \(ContinuousClock.now - start), applied \(applied())")
+            stages.append(
+                "\(name): \(reached ? "reached" : "NOT reached") \(threshold) after \(ContinuousClock.now - start), applied \(applied())"
+            )
         }
         try await stage("before the first bus kill", above: 500)
         bus.kill9()
@@ -144,9 +158,15 @@ struct CrashTests {
         let finished = try await waitUntil(.seconds(240)) { applied().distinct == count }
         if !finished {
             let logText = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            let queues = try? await runProcess(build.appendingPathComponent("rpcctl").path, ["events", "queues", "--bus", address, "--key-file", keyFile])
+            let queues = try? await runProcess(
+                build.appendingPathComponent("rpcctl").path,
+                ["events", "queues", "--bus", address, "--key-file", keyFile]
+            )
             let outbox = try? await DatabaseQueue(path: dir.appendingPathComponent("producer.sqlite").path).read { db in
-                (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") ?? -1, try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox_parked") ?? -1)
+                (
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox") ?? -1,
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outbox_parked") ?? -1
+                )
             }
             Issue.record(
                 """
@@ -155,7 +175,8 @@ struct CrashTests {
                 producer running: \(producer.process.isRunning), consumer running: \(consumer.process.isRunning), bus running: \(bus.process.isRunning)
                 bus: \(queues?.output ?? "?")
                 log tail: \(logText.suffix(4000))
-                """)
+                """
+            )
             return
         }
         let result = applied()

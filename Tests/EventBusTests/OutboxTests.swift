@@ -23,13 +23,17 @@ struct OutboxTests {
     func consumerDatabase(_ dir: URL) throws -> DatabasePool {
         let pool = try DatabasePool(path: dir.appendingPathComponent("consumer.sqlite").path)
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("domain") { db in try db.execute(sql: "CREATE TABLE applied (event_id TEXT NOT NULL)") }
+        migrator.registerMigration("domain") { db in
+            try db.execute(sql: "CREATE TABLE applied (event_id TEXT NOT NULL)")
+        }
         IdempotentConsumer.register(in: &migrator)
         try migrator.migrate(pool)
         return pool
     }
 
-    @Test("domain rows and their events commit together; the relay publishes them in order, retrying until the bus is up")
+    @Test(
+        "domain rows and their events commit together; the relay publishes them in order, retrying until the bus is up"
+    )
     func relay() async throws {
         let dir = try makeTemporaryDirectory("outbox")
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -42,7 +46,13 @@ struct OutboxTests {
         for i in 0..<50 {
             try await producer.write { db in
                 try db.execute(sql: "INSERT INTO item (id) VALUES (?)", arguments: ["\(i)"])
-                try Outbox.enqueue(db, exchange: "order_events", routingKey: "order.created", event: ProtoEmpty(), id: "event-\(i)")
+                try Outbox.enqueue(
+                    db,
+                    exchange: "order_events",
+                    routingKey: "order.created",
+                    event: ProtoEmpty(),
+                    id: "event-\(i)"
+                )
             }
         }
         let relay = OutboxRelay(database: producer, bus: bus)
@@ -50,7 +60,9 @@ struct OutboxTests {
         await #expect(throws: RPCError.self) { _ = try await relay.publishBatch() }
         #expect(try await producer.read { try Outbox.pendingCount($0) } == 50)
         let server = try await EventBusServer.make(
-            dataDirectory: busDirectory, configuration: ServerConfiguration(port: port))
+            dataDirectory: busDirectory,
+            configuration: ServerConfiguration(port: port)
+        )
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
             _ = try await server.server.localPort
@@ -90,9 +102,21 @@ struct OutboxTests {
         let producer = try producerDatabase(dir)
         try await withBus(in: dir.appendingPathComponent("bus")) { client in
             try await producer.write { db in
-                try Outbox.enqueue(db, exchange: "order_events", routingKey: "order.a", event: Event(id: "first"), id: "a")
+                try Outbox.enqueue(
+                    db,
+                    exchange: "order_events",
+                    routingKey: "order.a",
+                    event: Event(id: "first"),
+                    id: "a"
+                )
                 try Outbox.enqueue(db, exchange: "no_such_exchange", routingKey: "x", event: Event(id: "bad"), id: "b")
-                try Outbox.enqueue(db, exchange: "order_events", routingKey: "order.c", event: Event(id: "third"), id: "c")
+                try Outbox.enqueue(
+                    db,
+                    exchange: "order_events",
+                    routingKey: "order.c",
+                    event: Event(id: "third"),
+                    id: "c"
+                )
             }
             let relay = OutboxRelay(database: producer, bus: client)
             #expect(try await relay.publishBatch() == 3)
@@ -113,23 +137,39 @@ struct OutboxTests {
             // The bus takes frames of 4 MiB at most; this event's payload alone is 5 MiB.
             let large = Event(id: "large", payload: [UInt8](repeating: 7, count: 5 << 20))
             try await producer.write { db in
-                try Outbox.enqueue(db, exchange: "order_events", routingKey: "order.a", event: Event(id: "first"), id: "a")
+                try Outbox.enqueue(
+                    db,
+                    exchange: "order_events",
+                    routingKey: "order.a",
+                    event: Event(id: "first"),
+                    id: "a"
+                )
                 try Outbox.enqueue(db, exchange: "order_events", routingKey: "order.b", event: large, id: "b")
-                try Outbox.enqueue(db, exchange: "order_events", routingKey: "order.c", event: Event(id: "third"), id: "c")
+                try Outbox.enqueue(
+                    db,
+                    exchange: "order_events",
+                    routingKey: "order.c",
+                    event: Event(id: "third"),
+                    id: "c"
+                )
             }
             let relay = OutboxRelay(database: producer, bus: client)
             #expect(try await relay.publishBatch() == 3)
             let (pending, parked) = try await producer.read { db in
                 (
                     try Outbox.pendingCount(db),
-                    try Row.fetchAll(db, sql: "SELECT event_id, error FROM outbox_parked").map { ($0["event_id"] as String, $0["error"] as String) }
+                    try Row.fetchAll(db, sql: "SELECT event_id, error FROM outbox_parked").map {
+                        ($0["event_id"] as String, $0["error"] as String)
+                    }
                 )
             }
             #expect(pending == 0)
             #expect(parked.map(\.0) == ["b"])
             #expect(parked.first?.1.contains("RESOURCE_EXHAUSTED") == true)
             // The bus connection was never torn down: the client still publishes on it.
-            _ = try await client.publish(PublishRequest(events: [Event(id: "later", exchange: "order_events", routingKey: "order.d")]))
+            _ = try await client.publish(
+                PublishRequest(events: [Event(id: "later", exchange: "order_events", routingKey: "order.d")])
+            )
         }
     }
 
@@ -162,7 +202,9 @@ struct OutboxTests {
         let database = try consumerDatabase(dir)
         try await withBus(in: dir.appendingPathComponent("bus")) { bus in
             _ = try await bus.declareQueue(DeclareQueueRequest(name: "users.registrations"))
-            _ = try await bus.bind(BindRequest(queue: "users.registrations", exchange: "auth_events", pattern: "user.#"))
+            _ = try await bus.bind(
+                BindRequest(queue: "users.registrations", exchange: "auth_events", pattern: "user.#")
+            )
             let consumer = EventConsumer(database: database, bus: bus, queue: "users.registrations") { event, db in
                 try db.execute(sql: "INSERT INTO applied (event_id) VALUES (?)", arguments: [event.id])
             }
@@ -170,13 +212,19 @@ struct OutboxTests {
             defer { consuming.cancel() }
             // The same id twice (a producer retry after a lost confirm), and another event, from
             // the owner of auth_events.
-            let auth = try busClient(bus.client.endpoints[0], dataDirectory: dir.appendingPathComponent("bus").path, as: "auth")
+            let auth = try busClient(
+                bus.client.endpoints[0],
+                dataDirectory: dir.appendingPathComponent("bus").path,
+                as: "auth"
+            )
             defer { Task { await auth.client.close() } }
-            _ = try await auth.publish(PublishRequest(events: [
-                Event(id: "u1", exchange: "auth_events", routingKey: "user.registered"),
-                Event(id: "u1", exchange: "auth_events", routingKey: "user.registered"),
-                Event(id: "u2", exchange: "auth_events", routingKey: "user.registered"),
-            ]))
+            _ = try await auth.publish(
+                PublishRequest(events: [
+                    Event(id: "u1", exchange: "auth_events", routingKey: "user.registered"),
+                    Event(id: "u1", exchange: "auth_events", routingKey: "user.registered"),
+                    Event(id: "u2", exchange: "auth_events", routingKey: "user.registered"),
+                ])
+            )
             var settled = false
             for _ in 0..<500 where !settled {
                 let queue = try await bus.inspect(InspectRequest()).queues.first { $0.name == "users.registrations" }
@@ -184,7 +232,9 @@ struct OutboxTests {
                 if !settled { try await Task.sleep(for: .milliseconds(10)) }
             }
             #expect(settled)
-            let applied = try await database.read { try String.fetchAll($0, sql: "SELECT event_id FROM applied ORDER BY event_id") }
+            let applied = try await database.read {
+                try String.fetchAll($0, sql: "SELECT event_id FROM applied ORDER BY event_id")
+            }
             #expect(applied == ["u1", "u2"])
         }
     }

@@ -25,24 +25,34 @@ struct TopicLimitTests {
         }
     }
 
-    @Test("a 100 KB routing key or pattern is INVALID_ARGUMENT at publish and bind; 255 bytes is accepted; the bus keeps serving")
+    @Test(
+        "a 100 KB routing key or pattern is INVALID_ARGUMENT at publish and bind; 255 bytes is accepted; the bus keeps serving"
+    )
     func longKeysOverRPC() async throws {
         try await withBus { bus in
             _ = try await bus.declareQueue(DeclareQueueRequest(name: "limits"))
             let long = String(repeating: "a.", count: 50_000)
             let publish = await code {
-                _ = try await bus.publish(PublishRequest(events: [Event(id: "long", exchange: "order_events", routingKey: long)]))
+                _ = try await bus.publish(
+                    PublishRequest(events: [Event(id: "long", exchange: "order_events", routingKey: long)])
+                )
             }
             #expect(publish?.0 == .invalidArgument, "\(String(describing: publish))")
             #expect(publish?.1.contains("at most 255") == true)
-            let bind = await code { _ = try await bus.bind(BindRequest(queue: "limits", exchange: "order_events", pattern: "#." + long)) }
+            let bind = await code {
+                _ = try await bus.bind(BindRequest(queue: "limits", exchange: "order_events", pattern: "#." + long))
+            }
             #expect(bind?.0 == .invalidArgument, "\(String(describing: bind))")
 
             let longest = String(repeating: "#.a.", count: 63) + "#.a"  // 255 bytes
             #expect(longest.utf8.count == 255)
-            #expect(try await bus.bind(BindRequest(queue: "limits", exchange: "order_events", pattern: longest)).created)
+            #expect(
+                try await bus.bind(BindRequest(queue: "limits", exchange: "order_events", pattern: longest)).created
+            )
             let key = String(repeating: "a.", count: 127) + "a"  // 255 bytes
-            let confirm = try await bus.publish(PublishRequest(events: [Event(id: "ok", exchange: "order_events", routingKey: key)]))
+            let confirm = try await bus.publish(
+                PublishRequest(events: [Event(id: "ok", exchange: "order_events", routingKey: key)])
+            )
             #expect(confirm.unroutable == 0, "the 255-byte pattern matched the 255-byte key")
         }
     }
@@ -53,7 +63,10 @@ struct TopicLimitTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let long = dir.appendingPathComponent("long.json")
         let pattern = String(repeating: "x", count: 300)
-        try Data(#"{"exchanges": ["e"], "queues": [{"name": "q", "bindings": [{"exchange": "e", "pattern": "\#(pattern)"}]}]}"#.utf8).write(to: long)
+        try Data(
+            #"{"exchanges": ["e"], "queues": [{"name": "q", "bindings": [{"exchange": "e", "pattern": "\#(pattern)"}]}]}"#
+                .utf8
+        ).write(to: long)
         do {
             _ = try BusTopology.load(path: long.path)
             Issue.record("a 300-byte pattern was accepted")

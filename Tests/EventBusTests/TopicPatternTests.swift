@@ -50,7 +50,8 @@ struct TopicPatternTests {
             ("user.#.deleted", "user.deleted", true),
             ("*.#", "", true),
             ("*.#", "a.b.c", true),
-        ])
+        ]
+    )
     func matches(pattern: String, key: String, expected: Bool) {
         #expect(TopicPattern(pattern).matches(key) == expected, "\(pattern) vs \(key)")
     }

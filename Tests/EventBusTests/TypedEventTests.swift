@@ -23,7 +23,9 @@ struct TypedEventTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         try await withBus(in: dir) { bus in
             _ = try await bus.declareQueue(DeclareQueueRequest(name: "notifications.orders"))
-            _ = try await bus.bind(BindRequest(queue: "notifications.orders", exchange: "order_events", pattern: "order.*"))
+            _ = try await bus.bind(
+                BindRequest(queue: "notifications.orders", exchange: "order_events", pattern: "order.*")
+            )
             // A typed subscription accepts an event only from the owner of its exchange.
             let operatorID = try await bus.publish(OrderCreated(orderId: 6, title: "Forged"))
             let orders = try busClient(bus.client.endpoints[0], dataDirectory: dir.path, as: "orders")
@@ -44,11 +46,15 @@ struct TypedEventTests {
             // Neither is lost: the operator's was nacked without requeue (dead-lettered, or back in
             // the queue if the subscription ended before the nack went out), and the one the body
             // threw on was never acked (back in the queue).
-            #expect(try await eventually {
-                let queues = try await bus.inspect(InspectRequest()).queues
-                let waiting = queues.filter { $0.name == "notifications.orders" || $0.name == "notifications.orders.dead" }.map(\.depth).reduce(0, +)
-                return waiting == 2
-            })
+            #expect(
+                try await eventually {
+                    let queues = try await bus.inspect(InspectRequest()).queues
+                    let waiting = queues.filter {
+                        $0.name == "notifications.orders" || $0.name == "notifications.orders.dead"
+                    }.map(\.depth).reduce(0, +)
+                    return waiting == 2
+                }
+            )
             #expect(delivery.event == OrderCreated(orderId: 7, title: "Fix the sink"))
 
             let producer = try DatabaseQueue(path: dir.appendingPathComponent("producer.sqlite").path)

@@ -21,9 +21,12 @@ func string(_ value: JSONValue?) -> String? {
 
 @Suite("End to end over HTTP: the legacy contract through the gateway to the real services")
 struct EndToEndTests {
-    static let order = #"{"title":"Fix the sink","description":"It leaks","service_type":"cleaning_repair","price":120.5,"location":"CENTRAL","address":"1 Main St","service_start_time":"2026-12-01T10:00","service_end_time":"2026-12-01T12:00"}"#
+    static let order =
+        #"{"title":"Fix the sink","description":"It leaks","service_type":"cleaning_repair","price":120.5,"location":"CENTRAL","address":"1 Main St","service_start_time":"2026-12-01T10:00","service_end_time":"2026-12-01T12:00"}"#
 
-    @Test("sign up, publish, approve, accept, start, complete: envelope, shapes, time formats and statuses as the contract has them")
+    @Test(
+        "sign up, publish, approve, accept, start, complete: envelope, shapes, time formats and statuses as the contract has them"
+    )
     func happyPath() async throws {
         try await Cluster.with { cluster in
             let http = LegacyClient(endpoint: cluster.gatewayEndpoint)
@@ -57,22 +60,50 @@ struct EndToEndTests {
 
             let pending = try await http.call("GET", "/admin/orders/pending-review", token: admin)
             #expect(pending.status == 200)
-            let approve = try await http.call("POST", "/admin/orders/\(orderID)/approve", token: admin, json: #"{"approved": true}"#)
+            let approve = try await http.call(
+                "POST",
+                "/admin/orders/\(orderID)/approve",
+                token: admin,
+                json: #"{"approved": true}"#
+            )
             #expect(approve.status == 200, "\(approve.text)")
             #expect(approve.json?["message"] == .string("Order approval processed"))
-            let available = try await http.call("GET", "/provider/orders/available?location=MID&min_price=100&keyword=sink", token: provider)
+            let available = try await http.call(
+                "GET",
+                "/provider/orders/available?location=MID&min_price=100&keyword=sink",
+                token: provider
+            )
             #expect(available.status == 200)
-            if case .array(let list)? = available.json?["data"] { #expect(list.count == 1) } else { Issue.record("no list: \(available.text)") }
+            if case .array(let list)? = available.json?["data"] {
+                #expect(list.count == 1)
+            } else {
+                Issue.record("no list: \(available.text)")
+            }
             let accept = try await http.call("POST", "/provider/orders/accept/\(orderID)", token: provider)
             #expect(accept.status == 200, "\(accept.text)")
             #expect(string(accept.json?["data"]?["status"]) == "accepted")
-            let started = try await http.call("POST", "/provider/orders/status/\(orderID)", token: provider, json: #"{"new_status":"in_progress"}"#)
+            let started = try await http.call(
+                "POST",
+                "/provider/orders/status/\(orderID)",
+                token: provider,
+                json: #"{"new_status":"in_progress"}"#
+            )
             #expect(started.status == 200, "\(started.text)")
-            let wrongOrder = try await http.call("POST", "/provider/orders/status/\(orderID)", token: provider, json: #"{"new_status":"in_progress"}"#)
+            let wrongOrder = try await http.call(
+                "POST",
+                "/provider/orders/status/\(orderID)",
+                token: provider,
+                json: #"{"new_status":"in_progress"}"#
+            )
             #expect(wrongOrder.status == 400)
             let cancelLate = try await http.call("POST", "/customer/orders/cancel/\(orderID)", token: customer)
             #expect(cancelLate.status == 400, "a customer cannot cancel work in progress")
-            let done = try await http.call("POST", "/provider/orders/status/\(orderID)", token: provider, json: #"{"new_status":"completed"}"#)
+            let done = try await http.call(
+                "POST",
+                "/provider/orders/status/\(orderID)",
+                token: provider,
+                json: #"{"new_status":"completed"}"#
+            )
             #expect(string(done.json?["data"]?["status"]) == "completed")
             let history = try await http.call("GET", "/provider/orders/history", token: provider)
             if case .array(let list)? = history.json?["data"] {
@@ -86,25 +117,46 @@ struct EndToEndTests {
             #expect(transitions.status == 200)
 
             // A reviewed order reads as completed with has_review (the contract has no `reviewed`).
-            let review = ReviewCreated(reviewId: 1, orderId: orderID, customerId: customerID, providerId: providerID, stars: 5)
+            let review = ReviewCreated(
+                reviewId: 1,
+                orderId: orderID,
+                customerId: customerID,
+                providerId: providerID,
+                stars: 5
+            )
             try await cluster.bus(as: "reviews") { reviews in
-                _ = try await reviews.publish(PublishRequest(events: [
-                    Event(id: "review-\(orderID)", exchange: ReviewCreated.eventExchange, routingKey: ReviewCreated.eventRoutingKey,
-                          type: ReviewCreated.protoMessageName, payload: review.serializedBytes())
-                ]))
+                _ = try await reviews.publish(
+                    PublishRequest(events: [
+                        Event(
+                            id: "review-\(orderID)",
+                            exchange: ReviewCreated.eventExchange,
+                            routingKey: ReviewCreated.eventRoutingKey,
+                            type: ReviewCreated.protoMessageName,
+                            payload: review.serializedBytes()
+                        )
+                    ])
+                )
             }
-            #expect(try await eventually {
-                let read = try await http.call("GET", "/customer/orders/my/\(orderID)", token: customer)
-                return read.json?["data"]?["has_review"] == .bool(true)
-            })
+            #expect(
+                try await eventually {
+                    let read = try await http.call("GET", "/customer/orders/my/\(orderID)", token: customer)
+                    return read.json?["data"]?["has_review"] == .bool(true)
+                }
+            )
             let reviewed = try await http.call("GET", "/customer/orders/my/\(orderID)", token: customer)
             #expect(string(reviewed.json?["data"]?["status"]) == "completed")
 
             // Pages: page_size and page_token in the query, the next token in a header.
-            for _ in 0..<3 { _ = try await http.call("POST", "/customer/orders/publish", token: customer, json: Self.order) }
+            for _ in 0..<3 {
+                _ = try await http.call("POST", "/customer/orders/publish", token: customer, json: Self.order)
+            }
             let first = try await http.call("GET", "/customer/orders/history?page_size=2", token: customer)
             let next = try #require(first.headers["x-next-page-token"])
-            let second = try await http.call("GET", "/customer/orders/history?page_size=2&page_token=\(next)", token: customer)
+            let second = try await http.call(
+                "GET",
+                "/customer/orders/history?page_size=2&page_token=\(next)",
+                token: customer
+            )
             if case .array(let a)? = first.json?["data"], case .array(let b)? = second.json?["data"] {
                 #expect(a.count == 2)
                 #expect(b.count == 2)
@@ -114,7 +166,9 @@ struct EndToEndTests {
             }
             #expect(second.headers["x-next-page-token"] == nil, "4 orders: two pages")
             // Without page_size/page_token the contract's whole array comes back, pages followed.
-            for _ in 0..<120 { _ = try await http.call("POST", "/customer/orders/publish", token: customer, json: Self.order) }
+            for _ in 0..<120 {
+                _ = try await http.call("POST", "/customer/orders/publish", token: customer, json: Self.order)
+            }
             let whole = try await http.call("GET", "/customer/orders/history", token: customer)
             if case .array(let all)? = whole.json?["data"] {
                 #expect(all.count == 124)
@@ -137,12 +191,24 @@ struct EndToEndTests {
             for i in 0..<50 { providers.append(try await http.signUp("runner\(i)", roleID: 2)) }
             let contenders = providers
             for round in 0..<20 {
-                let published = try await http.call("POST", "/customer/orders/publish", token: customer, json: Self.order)
+                let published = try await http.call(
+                    "POST",
+                    "/customer/orders/publish",
+                    token: customer,
+                    json: Self.order
+                )
                 let orderID = try #require(number(published.json?["data"]?["order_id"]))
-                _ = try await http.call("POST", "/admin/orders/\(orderID)/approve", token: admin, json: #"{"approved": true}"#)
+                _ = try await http.call(
+                    "POST",
+                    "/admin/orders/\(orderID)/approve",
+                    token: admin,
+                    json: #"{"approved": true}"#
+                )
                 let results = try await withThrowingTaskGroup(of: (Int64, HTTPResult).self) { group in
                     for (id, token) in contenders {
-                        group.addTask { (id, try await http.call("POST", "/provider/orders/accept/\(orderID)", token: token)) }
+                        group.addTask {
+                            (id, try await http.call("POST", "/provider/orders/accept/\(orderID)", token: token))
+                        }
                     }
                     var all: [(Int64, HTTPResult)] = []
                     for try await result in group { all.append(result) }
@@ -153,7 +219,10 @@ struct EndToEndTests {
                 let winner = try #require(winners.first?.0)
                 for (_, result) in results where result.status != 200 {
                     #expect(result.status == 400)
-                    #expect(string(result.json?["detail"])?.contains("provider \(winner) accepted it first") == true, "\(result.text)")
+                    #expect(
+                        string(result.json?["detail"])?.contains("provider \(winner) accepted it first") == true,
+                        "\(result.text)"
+                    )
                 }
             }
         }
@@ -166,8 +235,11 @@ struct EndToEndTests {
             let (_, customer) = try await http.signUp("nora", roleID: 1)
             let routes = RouteTable(methods: Auth.Method.all + Users.Method.all + Orders.Method.all)
             for route in routes.routes where route.access?.public != true {
-                let path = route.path.replacingOccurrences(of: "{order_id}", with: "1").replacingOccurrences(of: "{user_id}", with: "1")
-                    .replacingOccurrences(of: "{provider_id}", with: "1").dropFirst("/api/v1".count)
+                let path = route.path.replacingOccurrences(of: "{order_id}", with: "1").replacingOccurrences(
+                    of: "{user_id}",
+                    with: "1"
+                )
+                .replacingOccurrences(of: "{provider_id}", with: "1").dropFirst("/api/v1".count)
                 let result = try await http.call(route.verb, String(path), json: route.body == "*" ? "{}" : nil)
                 #expect(result.status == 403, "\(route.verb) \(route.path): \(result.status)")
                 #expect(string(result.json?["detail"]) == "Not authenticated", "\(route.verb) \(route.path)")
@@ -175,18 +247,29 @@ struct EndToEndTests {
             let garbage = try await http.call("GET", "/auth/me", token: "not.a.token")
             #expect(garbage.status == 401)
             #expect(string(garbage.json?["detail"])?.hasPrefix("Invalid token") == true)
-            let basic = try await httpRequest(cluster.gatewayEndpoint, "GET", "/api/v1/auth/me", headers: [("Authorization", "Basic abc")])
+            let basic = try await httpRequest(
+                cluster.gatewayEndpoint,
+                "GET",
+                "/api/v1/auth/me",
+                headers: [("Authorization", "Basic abc")]
+            )
             #expect(basic.status == 403)
             let wrongRole = try await http.call("GET", "/admin/orders", token: customer)
             #expect(wrongRole.status == 403)
             let providerOnly = try await http.call("POST", "/provider/orders/accept/1", token: customer)
             #expect(providerOnly.status == 403)
-            let badLogin = try await http.call("POST", "/auth/login", json: #"{"email":"nora@example.com","password":"wrong-password"}"#)
+            let badLogin = try await http.call(
+                "POST",
+                "/auth/login",
+                json: #"{"email":"nora@example.com","password":"wrong-password"}"#
+            )
             #expect(badLogin.status == 401)
         }
     }
 
-    @Test("hostile input: malformed JSON, wrong types, unknown enums, oversized bodies, bad ids → 4xx with a message, never 500")
+    @Test(
+        "hostile input: malformed JSON, wrong types, unknown enums, oversized bodies, bad ids → 4xx with a message, never 500"
+    )
     func badInput() async throws {
         var configuration = Cluster.gatewayDefaults
         configuration.maximumBodyBytes = 4096
@@ -197,20 +280,49 @@ struct EndToEndTests {
                 ("POST", "/customer/orders/publish", "{not json", 422),
                 ("POST", "/customer/orders/publish", "[1, 2]", 422),
                 ("POST", "/customer/orders/publish", "", 422),
-                ("POST", "/customer/orders/publish", #"{"title": 5, "service_type": "other", "price": 1, "location": "NORTH"}"#, 422),
-                ("POST", "/customer/orders/publish", #"{"title": "x", "service_type": "other", "price": "lots", "location": "NORTH"}"#, 422),
-                ("POST", "/customer/orders/publish", #"{"title": "x", "service_type": "gardening", "price": 1, "location": "NORTH"}"#, 400),
-                ("POST", "/customer/orders/publish", #"{"title": "x", "service_type": "other", "price": 1, "location": "ATLANTIS"}"#, 400),
-                ("POST", "/customer/orders/publish", #"{"title": "x", "service_type": "other", "price": 0, "location": "NORTH"}"#, 400),
-                ("POST", "/customer/orders/publish", #"{"title": "x", "service_type": "other", "price": 1, "location": "NORTH", "service_start_time": "tomorrow"}"#, 422),
-                ("POST", "/customer/orders/publish", #"{"title": "x", "service_type": "other", "price": 1, "location": "NORTH", "service_start_time": "2026-12-02T10:00", "service_end_time": "2026-12-01T10:00"}"#, 400),
+                (
+                    "POST", "/customer/orders/publish",
+                    #"{"title": 5, "service_type": "other", "price": 1, "location": "NORTH"}"#, 422
+                ),
+                (
+                    "POST", "/customer/orders/publish",
+                    #"{"title": "x", "service_type": "other", "price": "lots", "location": "NORTH"}"#, 422
+                ),
+                (
+                    "POST", "/customer/orders/publish",
+                    #"{"title": "x", "service_type": "gardening", "price": 1, "location": "NORTH"}"#, 400
+                ),
+                (
+                    "POST", "/customer/orders/publish",
+                    #"{"title": "x", "service_type": "other", "price": 1, "location": "ATLANTIS"}"#, 400
+                ),
+                (
+                    "POST", "/customer/orders/publish",
+                    #"{"title": "x", "service_type": "other", "price": 0, "location": "NORTH"}"#, 400
+                ),
+                (
+                    "POST", "/customer/orders/publish",
+                    #"{"title": "x", "service_type": "other", "price": 1, "location": "NORTH", "service_start_time": "tomorrow"}"#,
+                    422
+                ),
+                (
+                    "POST", "/customer/orders/publish",
+                    #"{"title": "x", "service_type": "other", "price": 1, "location": "NORTH", "service_start_time": "2026-12-02T10:00", "service_end_time": "2026-12-01T10:00"}"#,
+                    400
+                ),
                 ("GET", "/customer/orders/my/abc", nil, 422),
                 ("GET", "/customer/orders/my/99999", nil, 404),
-                ("POST", "/customer/orders/publish", "{\"title\": \"" + String(repeating: "x", count: 5000) + "\"}", 413),
+                (
+                    "POST", "/customer/orders/publish", "{\"title\": \"" + String(repeating: "x", count: 5000) + "\"}",
+                    413
+                ),
             ]
             for (method, path, body, expected) in cases {
                 let result = try await http.call(method, path, token: customer, json: body)
-                #expect(result.status == expected, "\(method) \(path) \(body?.prefix(60) ?? ""): \(result.status) \(result.text.prefix(200))")
+                #expect(
+                    result.status == expected,
+                    "\(method) \(path) \(body?.prefix(60) ?? ""): \(result.status) \(result.text.prefix(200))"
+                )
                 #expect(string(result.json?["detail"])?.isEmpty == false, "a message for \(path)")
                 #expect(result.headers["access-control-allow-origin"] == "*", "CORS on errors too")
             }
@@ -220,7 +332,9 @@ struct EndToEndTests {
         }
     }
 
-    @Test("the HTTP surface: 404, 405, 307 for a trailing slash, CORS preflight, /rpc JSON, /healthz, /metrics, /health")
+    @Test(
+        "the HTTP surface: 404, 405, 307 for a trailing slash, CORS preflight, /rpc JSON, /healthz, /metrics, /health"
+    )
     func surface() async throws {
         try await Cluster.with { cluster in
             let http = LegacyClient(endpoint: cluster.gatewayEndpoint)
@@ -234,20 +348,43 @@ struct EndToEndTests {
             #expect(slash.status == 307)
             #expect(slash.headers["location"] == "/api/v1/auth/me")
             let preflight = try await httpRequest(
-                cluster.gatewayEndpoint, "OPTIONS", "/api/v1/customer/orders",
-                headers: [("Origin", "http://client.example"), ("Access-Control-Request-Method", "POST"), ("Access-Control-Request-Headers", "authorization,content-type")])
+                cluster.gatewayEndpoint,
+                "OPTIONS",
+                "/api/v1/customer/orders",
+                headers: [
+                    ("Origin", "http://client.example"), ("Access-Control-Request-Method", "POST"),
+                    ("Access-Control-Request-Headers", "authorization,content-type"),
+                ]
+            )
             #expect(preflight.status == 200)
             #expect(preflight.headers["access-control-allow-origin"] == "http://client.example")
             #expect(preflight.headers["access-control-allow-headers"] == "authorization,content-type")
             #expect(preflight.headers["access-control-max-age"] == "600")
 
-            let rpc = try await httpJSON(cluster.gatewayEndpoint, "POST", "/rpc/marketplace.v1.Auth/GetMe", token: customer, json: "{}")
+            let rpc = try await httpJSON(
+                cluster.gatewayEndpoint,
+                "POST",
+                "/rpc/marketplace.v1.Auth/GetMe",
+                token: customer,
+                json: "{}"
+            )
             #expect(rpc.status == 200, "\(rpc.text)")
             #expect(string(rpc.json?["username"]) == "ivy", "canonical proto3 JSON")
-            let rpcError = try await httpJSON(cluster.gatewayEndpoint, "POST", "/rpc/marketplace.v1.Orders/GetMyOrder", token: customer, json: #"{"orderId": "4242"}"#)
+            let rpcError = try await httpJSON(
+                cluster.gatewayEndpoint,
+                "POST",
+                "/rpc/marketplace.v1.Orders/GetMyOrder",
+                token: customer,
+                json: #"{"orderId": "4242"}"#
+            )
             #expect(rpcError.status == 404)
             #expect(rpcError.json?["code"] == .string("NOT_FOUND"))
-            let noMethod = try await httpJSON(cluster.gatewayEndpoint, "POST", "/rpc/marketplace.v1.Auth/Nope", json: "{}")
+            let noMethod = try await httpJSON(
+                cluster.gatewayEndpoint,
+                "POST",
+                "/rpc/marketplace.v1.Auth/Nope",
+                json: "{}"
+            )
             #expect(noMethod.status == 404)
 
             let health = try await httpRequest(cluster.gatewayEndpoint, "GET", "/healthz")
@@ -283,11 +420,23 @@ struct EndToEndTests {
             var statuses: [Int] = []
             for i in 0..<8 {
                 let result = try await httpRequest(
-                    cluster.gatewayEndpoint, "GET", "/api/v1/reviews/provider/1/rating", headers: [("X-Forwarded-For", "198.51.100.\(i), 203.0.113.9")])
+                    cluster.gatewayEndpoint,
+                    "GET",
+                    "/api/v1/reviews/provider/1/rating",
+                    headers: [("X-Forwarded-For", "198.51.100.\(i), 203.0.113.9")]
+                )
                 statuses.append(result.status)
             }
-            #expect(statuses.filter { $0 == 429 }.count >= 3, "spoofed first entries do not buy new buckets: \(statuses)")
-            let other = try await httpRequest(cluster.gatewayEndpoint, "GET", "/api/v1/reviews/provider/1/rating", headers: [("X-Forwarded-For", "203.0.113.10")])
+            #expect(
+                statuses.filter { $0 == 429 }.count >= 3,
+                "spoofed first entries do not buy new buckets: \(statuses)"
+            )
+            let other = try await httpRequest(
+                cluster.gatewayEndpoint,
+                "GET",
+                "/api/v1/reviews/provider/1/rating",
+                headers: [("X-Forwarded-For", "203.0.113.10")]
+            )
             #expect(other.status != 429, "another client has its own bucket")
         }
     }
@@ -349,16 +498,28 @@ struct GatewayFuzzTests {
         case 1: return Bool.random(using: &generator) ? "true" : "false"
         case 2: return String(Int.random(in: -1_000_000_000...1_000_000_000, using: &generator))
         case 3: return String(Double.random(in: -1e12...1e12, using: &generator))
-        case 4: return ["\"\"", "\"NORTH\"", "\"CENTRAL\"", "\"in_progress\"", "\"cleaning_repair\"", "\"2026-12-01T10:00\"", "\"x\u{0000}y\"", "\"é\"", "\"\\ud800\""].randomElement(using: &generator) ?? "\"\""
+        case 4:
+            return [
+                "\"\"", "\"NORTH\"", "\"CENTRAL\"", "\"in_progress\"", "\"cleaning_repair\"", "\"2026-12-01T10:00\"",
+                "\"x\u{0000}y\"", "\"é\"", "\"\\ud800\"",
+            ].randomElement(using: &generator) ?? "\"\""
         case 5: return "\"" + String(repeating: "a", count: Int.random(in: 0...300, using: &generator)) + "\""
         case 6: return ["1e400", "-0", "0.000001", "99999999999999999999999"].randomElement(using: &generator) ?? "0"
-        case 7: return "[" + (0..<Int.random(in: 0...3, using: &generator)).map { _ in value(&generator, depth: depth + 1) }.joined(separator: ",") + "]"
+        case 7:
+            return "["
+                + (0..<Int.random(in: 0...3, using: &generator)).map { _ in value(&generator, depth: depth + 1) }
+                .joined(separator: ",") + "]"
         default:
-            let keys = ["title", "price", "location", "service_type", "role_id", "email", "password", "username", "approved", "reject_reason",
-                "new_status", "service_start_time", "service_end_time", "budget_preference", "skills", "hourly_rate", "status", "x"]
-            return "{" + (0..<Int.random(in: 0...5, using: &generator)).map { _ in
-                "\"\(keys.randomElement(using: &generator) ?? "x")\":\(value(&generator, depth: depth + 1))"
-            }.joined(separator: ",") + "}"
+            let keys = [
+                "title", "price", "location", "service_type", "role_id", "email", "password", "username", "approved",
+                "reject_reason",
+                "new_status", "service_start_time", "service_end_time", "budget_preference", "skills", "hourly_rate",
+                "status", "x",
+            ]
+            return "{"
+                + (0..<Int.random(in: 0...5, using: &generator)).map { _ in
+                    "\"\(keys.randomElement(using: &generator) ?? "x")\":\(value(&generator, depth: depth + 1))"
+                }.joined(separator: ",") + "}"
         }
     }
 
@@ -369,11 +530,18 @@ struct GatewayFuzzTests {
             let (_, customer) = try await http.signUp("fuzzc", roleID: 1)
             let (_, provider) = try await http.signUp("fuzzp", roleID: 2)
             let (_, admin) = try await cluster.admin()
-            let published = try await http.call("POST", "/customer/orders/publish", token: customer, json: EndToEndTests.order)
+            let published = try await http.call(
+                "POST",
+                "/customer/orders/publish",
+                token: customer,
+                json: EndToEndTests.order
+            )
             let id = number(published.json?["data"]?["order_id"]) ?? 1
             let routes: [(String, String, String)] = [
-                ("POST", "/customer/orders/publish", customer), ("PUT", "/customer/profile", customer), ("PUT", "/provider/profile", provider),
-                ("POST", "/admin/orders/\(id)/approve", admin), ("PUT", "/admin/orders/\(id)", admin), ("POST", "/provider/orders/status/\(id)", provider),
+                ("POST", "/customer/orders/publish", customer), ("PUT", "/customer/profile", customer),
+                ("PUT", "/provider/profile", provider),
+                ("POST", "/admin/orders/\(id)/approve", admin), ("PUT", "/admin/orders/\(id)", admin),
+                ("POST", "/provider/orders/status/\(id)", provider),
                 ("POST", "/auth/register", ""), ("POST", "/auth/login", ""), ("PUT", "/admin/users/2", admin),
             ]
             var generator = SeededGenerator(state: 2026)
@@ -381,8 +549,13 @@ struct GatewayFuzzTests {
                 let (method, path, token) = routes[i % routes.count]
                 let body = Self.value(&generator)
                 let result = try await http.call(method, path, token: token.isEmpty ? nil : token, json: body)
-                #expect(result.status < 500, "\(method) \(path) \(body.prefix(120)): \(result.status) \(result.text.prefix(200))")
-                if result.status >= 400 { #expect(string(result.json?["detail"])?.isEmpty == false, "\(path): \(result.text.prefix(120))") }
+                #expect(
+                    result.status < 500,
+                    "\(method) \(path) \(body.prefix(120)): \(result.status) \(result.text.prefix(200))"
+                )
+                if result.status >= 400 {
+                    #expect(string(result.json?["detail"])?.isEmpty == false, "\(path): \(result.text.prefix(120))")
+                }
                 #expect(result.headers["access-control-allow-origin"] == "*")
             }
         }

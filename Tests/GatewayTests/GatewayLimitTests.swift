@@ -28,17 +28,32 @@ struct GatewayLimitTests {
             return
         }
         #expect(target == "/api/v1/auth/me")
-        #expect(Self.isNotFound(Self.table.match(verb: "GET", path: "/api/v1/auth/me//")), "two slashes are not stripped")
+        #expect(
+            Self.isNotFound(Self.table.match(verb: "GET", path: "/api/v1/auth/me//")),
+            "two slashes are not stripped"
+        )
         for count in [2, 2_000, 100_000] {
-            #expect(Self.isNotFound(Self.table.match(verb: "GET", path: "/api/v1/" + String(repeating: "/", count: count))))
+            #expect(
+                Self.isNotFound(Self.table.match(verb: "GET", path: "/api/v1/" + String(repeating: "/", count: count)))
+            )
         }
-        #expect(Self.isNotFound(Self.table.match(verb: "GET", path: "/api/v1/" + String(repeating: "a/", count: 50_000))))
-        #expect(Self.isNotFound(Self.table.match(verb: "GET", path: "/api/v1/" + String(repeating: "x", count: 100_000))))
+        #expect(
+            Self.isNotFound(Self.table.match(verb: "GET", path: "/api/v1/" + String(repeating: "a/", count: 50_000)))
+        )
+        #expect(
+            Self.isNotFound(Self.table.match(verb: "GET", path: "/api/v1/" + String(repeating: "x", count: 100_000)))
+        )
         // A path over the limit is refused whole, even one that would otherwise match.
-        #expect(Self.isNotFound(Self.table.match(verb: "GET", path: "/api/v1/customer/orders/my/" + String(repeating: "1", count: 3000))))
+        #expect(
+            Self.isNotFound(
+                Self.table.match(verb: "GET", path: "/api/v1/customer/orders/my/" + String(repeating: "1", count: 3000))
+            )
+        )
     }
 
-    @Test("GET /api/v1/ with 2,000 or 100,000 slashes, long segment paths and long queries: 404 or 414 with a detail, and the gateway lives")
+    @Test(
+        "GET /api/v1/ with 2,000 or 100,000 slashes, long segment paths and long queries: 404 or 414 with a detail, and the gateway lives"
+    )
     func longPathsOverHTTP() async throws {
         try await Cluster.with { cluster in
             // Our bounds: 404 under the path limit, 414 over it (with the contract's detail).
@@ -53,11 +68,17 @@ struct GatewayLimitTests {
             ]
             for (path, expected) in cases {
                 let result = try await httpRequest(cluster.gatewayEndpoint, "GET", path)
-                #expect(result.status == expected, "\(path.prefix(40))… (\(path.utf8.count) bytes): \(result.status) \(result.text.prefix(200))")
+                #expect(
+                    result.status == expected,
+                    "\(path.prefix(40))… (\(path.utf8.count) bytes): \(result.status) \(result.text.prefix(200))"
+                )
                 #expect(string(result.json?["detail"])?.isEmpty == false, "a message for \(path.prefix(40))…")
             }
             // 100,000 bytes: the HTTP parser refuses a request line that long (400) before routing.
-            for path in ["/api/v1/" + String(repeating: "/", count: 100_000), "/api/v1/" + String(repeating: "a/", count: 50_000)] {
+            for path in [
+                "/api/v1/" + String(repeating: "/", count: 100_000),
+                "/api/v1/" + String(repeating: "a/", count: 50_000),
+            ] {
                 let result = try await httpRequest(cluster.gatewayEndpoint, "GET", path)
                 #expect((400..<500).contains(result.status), "\(path.prefix(40))…: \(result.status)")
             }
@@ -75,16 +96,28 @@ struct GatewayLimitTests {
             let documents = [
                 String(repeating: "[", count: depth) + String(repeating: "]", count: depth),
                 String(repeating: #"{"a":"#, count: depth) + "1" + String(repeating: "}", count: depth),
-                #"{"title":"#  + String(repeating: "[", count: depth),
+                #"{"title":"# + String(repeating: "[", count: depth),
             ]
             for document in documents {
                 let legacy = try await http.call("POST", "/customer/orders/publish", token: customer, json: document)
                 #expect(legacy.status == 422, "\(legacy.status) \(legacy.text.prefix(200))")
-                #expect(string(legacy.json?["detail"])?.contains("nesting deeper than 100 levels") == true, "\(legacy.text.prefix(200))")
-                let rpc = try await httpJSON(cluster.gatewayEndpoint, "POST", "/rpc/marketplace.v1.Orders/PublishOrder", token: customer, json: document)
+                #expect(
+                    string(legacy.json?["detail"])?.contains("nesting deeper than 100 levels") == true,
+                    "\(legacy.text.prefix(200))"
+                )
+                let rpc = try await httpJSON(
+                    cluster.gatewayEndpoint,
+                    "POST",
+                    "/rpc/marketplace.v1.Orders/PublishOrder",
+                    token: customer,
+                    json: document
+                )
                 #expect(rpc.status == 400, "\(rpc.status) \(rpc.text.prefix(200))")
                 #expect(rpc.json?["code"] == .string("INVALID_ARGUMENT"))
-                #expect(string(rpc.json?["message"])?.contains("nesting deeper than 100 levels") == true, "\(rpc.text.prefix(200))")
+                #expect(
+                    string(rpc.json?["message"])?.contains("nesting deeper than 100 levels") == true,
+                    "\(rpc.text.prefix(200))"
+                )
             }
             let alive = try await http.call("GET", "/auth/me", token: customer)
             #expect(alive.status == 200)
@@ -119,14 +152,20 @@ struct GatewayLimitTests {
         file.messageType = [node]
         file.service = [service]
         let pool = try DescriptorPool(serializedFiles: [file.serializedBytes()])
-        let document = OpenAPI.document(pool: pool, routes: RouteTable(methods: []), methods: [MethodDescriptor(service: "t.S", method: "Walk", kind: .unary)])
+        let document = OpenAPI.document(
+            pool: pool,
+            routes: RouteTable(methods: []),
+            methods: [MethodDescriptor(service: "t.S", method: "Walk", kind: .unary)]
+        )
         let schemas = (document["components"] as? [String: Any])?["schemas"] as? [String: Any]
         let schema = schemas?["t.Node"] as? [String: Any]
         let next = (schema?["properties"] as? [String: Any])?["next"] as? [String: Any]
         #expect(next?["$ref"] as? String == "#/components/schemas/t.Node")
     }
 
-    @Test("the gateway's own refusals on /rpc (429, 405, 414) are {code, message}, as the OpenAPI document says, never {detail}")
+    @Test(
+        "the gateway's own refusals on /rpc (429, 405, 414) are {code, message}, as the OpenAPI document says, never {detail}"
+    )
     func rpcRefusalShape() async throws {
         var configuration = Cluster.gatewayDefaults
         configuration.perIP = (burst: 3, perMinute: 1)
@@ -134,12 +173,21 @@ struct GatewayLimitTests {
             let wrongVerb = try await httpRequest(cluster.gatewayEndpoint, "GET", "/rpc/marketplace.v1.Auth/GetMe")
             #expect(wrongVerb.status == 405)
             #expect(wrongVerb.json?["code"] == .string("UNIMPLEMENTED"), "\(wrongVerb.text)")
-            let long = try await httpRequest(cluster.gatewayEndpoint, "POST", "/rpc/" + String(repeating: "x", count: 3000))
+            let long = try await httpRequest(
+                cluster.gatewayEndpoint,
+                "POST",
+                "/rpc/" + String(repeating: "x", count: 3000)
+            )
             #expect(long.status == 414)
             #expect(long.json?["code"] == .string("INVALID_ARGUMENT"), "\(long.text)")
             var limited: HTTPResult?
             for _ in 0..<6 {
-                let result = try await httpJSON(cluster.gatewayEndpoint, "POST", "/rpc/marketplace.v1.Auth/GetPublicKey", json: "{}")
+                let result = try await httpJSON(
+                    cluster.gatewayEndpoint,
+                    "POST",
+                    "/rpc/marketplace.v1.Auth/GetPublicKey",
+                    json: "{}"
+                )
                 if result.status == 429 { limited = result }
             }
             let refusal = try #require(limited, "the bucket of 3 ran out")

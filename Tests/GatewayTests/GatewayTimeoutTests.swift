@@ -10,7 +10,9 @@ import Testing
 struct GatewayTimeoutTests {
     /// A gateway with no backends (these tests never reach one) and the given timeouts.
     func withGateway(
-        head: Duration = .milliseconds(300), idle: Duration = .milliseconds(600), _ body: @Sendable (Endpoint) async throws -> Void
+        head: Duration = .milliseconds(300),
+        idle: Duration = .milliseconds(600),
+        _ body: @Sendable (Endpoint) async throws -> Void
     ) async throws {
         var configuration = GatewayConfiguration()
         configuration.port = 0
@@ -18,9 +20,14 @@ struct GatewayTimeoutTests {
         configuration.idleTimeout = idle
         let server = GatewayServer(
             gateway: try Gateway(
-                configuration: configuration, backends: GatewayBackends([:]),
-                authPublicKey: Curve25519.Signing.PrivateKey().publicKey, logger: Cluster.quiet),
-            configuration: configuration, logger: Cluster.quiet)
+                configuration: configuration,
+                backends: GatewayBackends([:]),
+                authPublicKey: Curve25519.Signing.PrivateKey().publicKey,
+                logger: Cluster.quiet
+            ),
+            configuration: configuration,
+            logger: Cluster.quiet
+        )
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
             defer { group.cancelAll() }
@@ -28,7 +35,9 @@ struct GatewayTimeoutTests {
         }
     }
 
-    @Test("connections that send nothing, half a request head, or a head trickled byte by byte are closed by the server")
+    @Test(
+        "connections that send nothing, half a request head, or a head trickled byte by byte are closed by the server"
+    )
     func halfSent() async throws {
         try await withGateway { endpoint in
             var peers: [RawConnection] = []
@@ -52,13 +61,18 @@ struct GatewayTimeoutTests {
         }
     }
 
-    @Test("a complete request is served; a kept-alive connection that sends no further request is closed after the idle timeout")
+    @Test(
+        "a complete request is served; a kept-alive connection that sends no further request is closed after the idle timeout"
+    )
     func idleKeepAlive() async throws {
         // The head timeout at its default (10 s): a loaded machine may take longer than a short
         // one to read a head that arrived at once, and this test is about what follows.
         try await withGateway(head: .seconds(10), idle: .seconds(1)) { endpoint in
             #expect(try await httpRequest(endpoint, "GET", "/health").status == 200)
-            let peer = try await RawConnection.connect(endpoint, sending: Array("GET /health HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+            let peer = try await RawConnection.connect(
+                endpoint,
+                sending: Array("GET /health HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+            )
             #expect(try await peer.waitForClose())
             #expect(String(decoding: peer.received, as: UTF8.self).hasPrefix("HTTP/1.1 200"))
         }

@@ -19,7 +19,13 @@ struct SchemaRulesTests {
     }
 
     static let valid = PublishOrderRequest(
-        title: "Fix the sink", description: "", serviceType: .cleaningRepair, price: Money(cents: 5000), location: .north, address: "")
+        title: "Fix the sink",
+        description: "",
+        serviceType: .cleaningRepair,
+        price: Money(cents: 5000),
+        location: .north,
+        address: ""
+    )
 
     @Test("PublishOrderRequest: the title's length and blankness, the price, the enums, the times")
     func publish() {
@@ -50,7 +56,10 @@ struct SchemaRulesTests {
     func paths() {
         var customer = CreateCustomerProfileRequest()
         customer.structuredAddress = Address(street: String(repeating: "x", count: 256))
-        #expect(Self.violation(customer)?.description == "structured_address.street must be at most 255 characters and 1020 bytes")
+        #expect(
+            Self.violation(customer)?.description
+                == "structured_address.street must be at most 255 characters and 1020 bytes"
+        )
         var provider = CreateProviderProfileRequest()
         provider.certifications = [Certification(name: "ok"), Certification(name: " ")]
         #expect(Self.violation(provider)?.description == "certifications[1].name must not be blank")
@@ -66,11 +75,18 @@ struct SchemaRulesTests {
 
     @Test("accounts: username characters, e-mail, a required oneof")
     func accounts() {
-        let register = RegisterRequest(username: "ann_1.x-y", email: "ann@example.org", password: "12345678", role: .customer)
+        let register = RegisterRequest(
+            username: "ann_1.x-y",
+            email: "ann@example.org",
+            password: "12345678",
+            role: .customer
+        )
         #expect(Self.violation(register) == nil)
         var bad = register
         bad.username = "ann smith"
-        #expect(Self.violation(bad)?.description == "username must be 3-50 characters of letters, digits, '_', '.' and '-'")
+        #expect(
+            Self.violation(bad)?.description == "username must be 3-50 characters of letters, digits, '_', '.' and '-'"
+        )
         bad = register
         bad.email = "ann@localhost"
         #expect(Self.violation(bad)?.description == "email is not a valid e-mail address")
@@ -79,7 +95,9 @@ struct SchemaRulesTests {
         #expect(Self.violation(LoginRequest(identifier: .username("anything goes"), password: "x")) == nil)
     }
 
-    @Test("the OpenAPI document states the rules (PublishOrder's title, price, enums; Register's username; Login's oneof)")
+    @Test(
+        "the OpenAPI document states the rules (PublishOrder's title, price, enums; Register's username; Login's oneof)"
+    )
     func document() throws {
         let json = try JSONSerialization.jsonObject(with: Data(try Gateway.openAPIDocument())) as? [String: Any]
         let schemas = try #require((json?["components"] as? [String: Any])?["schemas"] as? [String: Any])
@@ -90,17 +108,27 @@ struct SchemaRulesTests {
         #expect(title["minLength"] as? Int == 1)
         #expect(title["maxLength"] as? Int == 200)
         #expect(title["pattern"] as? String == OpenAPI.notBlankPattern)
-        let cents = try #require(((properties["price"] as? [String: Any])?["properties"] as? [String: Any])?["cents"] as? [String: Any])
+        let cents = try #require(
+            ((properties["price"] as? [String: Any])?["properties"] as? [String: Any])?["cents"] as? [String: Any]
+        )
         #expect(cents["type"] as? String == "integer")
         #expect(cents["minimum"] as? Int == 1)
         #expect(cents["maximum"] as? Int == 100_000_000)
         let serviceType = try #require(properties["serviceType"] as? [String: Any])
         #expect((serviceType["enum"] as? [String])?.contains("SERVICE_TYPE_UNSPECIFIED") == false)
         #expect((serviceType["enum"] as? [String])?.count == 6)
-        let username = try #require((schemas["marketplace.v1.RegisterRequest"] as? [String: Any]).flatMap { ($0["properties"] as? [String: Any])?["username"] as? [String: Any] })
+        let username = try #require(
+            (schemas["marketplace.v1.RegisterRequest"] as? [String: Any]).flatMap {
+                ($0["properties"] as? [String: Any])?["username"] as? [String: Any]
+            }
+        )
         #expect(username["pattern"] as? String == "^[\\u002d-\\u002e0-9A-Z\\u005fa-z]*$")
         #expect(username["minLength"] as? Int == 3)
-        let email = try #require((schemas["marketplace.v1.RegisterRequest"] as? [String: Any]).flatMap { ($0["properties"] as? [String: Any])?["email"] as? [String: Any] })
+        let email = try #require(
+            (schemas["marketplace.v1.RegisterRequest"] as? [String: Any]).flatMap {
+                ($0["properties"] as? [String: Any])?["email"] as? [String: Any]
+            }
+        )
         #expect(email["format"] as? String == "email")
         let login = try #require(schemas["marketplace.v1.LoginRequest"] as? [String: Any])
         #expect((login["oneOf"] as? [[String: Any]])?.count == 2)
@@ -110,7 +138,9 @@ struct SchemaRulesTests {
     func patternsAgreeWithPython() async throws {
         let username = try #require(FieldCheck.characterRanges("A-Za-z0-9_.-"))
         let pattern = "^[" + username.map(OpenAPI.classItem).joined() + "]*$"
-        let samples = ["ann", "a b", "a-b.c_d", "ä", "\u{85}", " \u{FEFF} ", "x\u{200B}", "\u{3000}", "-", "\\", "^", "]"]
+        let samples = [
+            "ann", "a b", "a-b.c_d", "ä", "\u{85}", " \u{FEFF} ", "x\u{200B}", "\u{3000}", "-", "\\", "^", "]",
+        ]
         var script = "import re, json, sys\nsamples = json.loads(sys.argv[1])\n"
         script += "u = re.compile(sys.argv[2]); b = re.compile(sys.argv[3])\n"
         script += "print(json.dumps([[bool(u.search(s)) for s in samples], [bool(b.search(s)) for s in samples]]))\n"

@@ -18,9 +18,13 @@ struct SchemathesisTests {
     /// The hard wall-clock bound of each role's run (schemathesis is killed past it).
     static let seconds = Int(environment["SCHEMATHESIS_SECONDS"] ?? "") ?? 60
     /// The checks (`SCHEMATHESIS_CHECKS` to try others, e.g. `positive_data_acceptance`).
-    static let checks = environment["SCHEMATHESIS_CHECKS"] ?? "not_a_server_error,response_schema_conformance,content_type_conformance"
+    static let checks =
+        environment["SCHEMATHESIS_CHECKS"] ?? "not_a_server_error,response_schema_conformance,content_type_conformance"
 
-    @Test("signed in as an admin, a customer and a provider: no 5xx, no response outside the schema", .timeLimit(.minutes(60)))
+    @Test(
+        "signed in as an admin, a customer and a provider: no 5xx, no response outside the schema",
+        .timeLimit(.minutes(60))
+    )
     func conformance() async throws {
         try await Cluster.with { cluster in
             let http = LegacyClient(endpoint: cluster.gatewayEndpoint)
@@ -35,19 +39,28 @@ struct SchemathesisTests {
                 let result = try await runProcess(
                     "timeout",
                     [
-                        "--kill-after=10", "\(Self.seconds)", "schemathesis", "run", base + "/api/v1/openapi.json", "--url", base,
+                        "--kill-after=10", "\(Self.seconds)", "schemathesis", "run", base + "/api/v1/openapi.json",
+                        "--url", base,
                         "-H", "Authorization: Bearer \(token)",
                         "--checks", Self.checks,
                         // Their services do not exist yet: their routes answer 503 by design.
                         "--exclude-operation-id-regex", "(Payments|Reviews|Notifications)\\.",
                         "--max-examples", "\(Self.maxExamples)", "--seed", "2026", "--workers", "1", "--no-shrink",
                         "--suppress-health-check", "all",
-                    ], in: work)
+                    ],
+                    in: work
+                )
                 if let log = Self.environment["SCHEMATHESIS_LOG"] {
                     try Data(result.output.utf8).write(to: URL(fileURLWithPath: "\(log)-\(role).txt"))
                 }
-                #expect(result.status != 124 && result.status != 137, "schemathesis (\(role)) ran past \(Self.seconds) s")
-                #expect(result.status == 0, "schemathesis as \(role) (exit \(result.status)):\n\(result.output.suffix(6000))")
+                #expect(
+                    result.status != 124 && result.status != 137,
+                    "schemathesis (\(role)) ran past \(Self.seconds) s"
+                )
+                #expect(
+                    result.status == 0,
+                    "schemathesis as \(role) (exit \(result.status)):\n\(result.output.suffix(6000))"
+                )
             }
         }
     }

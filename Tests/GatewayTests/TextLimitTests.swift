@@ -28,8 +28,14 @@ struct TextLimitTests {
             let (_, customer) = try await cluster.signUp("cara")
             let refused = await code {
                 _ = try await cluster.orders.publishOrder(
-                    PublishOrderRequest(title: Self.combiningTitle, serviceType: .other, price: Money(cents: 100), location: .east),
-                    options: bearer(customer))
+                    PublishOrderRequest(
+                        title: Self.combiningTitle,
+                        serviceType: .other,
+                        price: Money(cents: 100),
+                        location: .east
+                    ),
+                    options: bearer(customer)
+                )
             }
             #expect(refused == .invalidArgument)
             let body = JSONValue.object([
@@ -37,23 +43,40 @@ struct TextLimitTests {
                 ("location", .string("EAST")),
             ])
             let answer = try await httpJSON(
-                cluster.gatewayEndpoint, "POST", "/api/v1/customer/orders/publish", token: customer,
-                json: String(decoding: body.serialized, as: UTF8.self))
+                cluster.gatewayEndpoint,
+                "POST",
+                "/api/v1/customer/orders/publish",
+                token: customer,
+                json: String(decoding: body.serialized, as: UTF8.self)
+            )
             #expect(answer.status == 400)
-            #expect(answer.json?["detail"].flatMap { if case .string(let s) = $0 { s } else { nil } }?.contains("800 bytes") == true)
+            #expect(
+                answer.json?["detail"].flatMap { if case .string(let s) = $0 { s } else { nil } }?.contains("800 bytes")
+                    == true
+            )
             // Two hundred ordinary multi-byte characters are a fine title.
             let fine = try await cluster.orders.publishOrder(
-                PublishOrderRequest(title: String(repeating: "é", count: 200), serviceType: .other, price: Money(cents: 100), location: .east),
-                options: bearer(customer))
+                PublishOrderRequest(
+                    title: String(repeating: "é", count: 200),
+                    serviceType: .other,
+                    price: Money(cents: 100),
+                    location: .east
+                ),
+                options: bearer(customer)
+            )
             #expect(fine.order?.title.count == 200)
         }
     }
 
-    @Test("the gateway answers a call refused for a too-large message with 502, not the 429 of other RESOURCE_EXHAUSTED")
+    @Test(
+        "the gateway answers a call refused for a too-large message with 502, not the 429 of other RESOURCE_EXHAUSTED"
+    )
     func tooLargeIsNotARateLimit() {
         let tooLarge = RPCError(
-            code: .resourceExhausted, message: "the response message of 5041512 bytes exceeds the maximum frame size of 4194304 bytes",
-            metadata: Metadata([(RPCError.messageTooLargeKey, "5041512")]))
+            code: .resourceExhausted,
+            message: "the response message of 5041512 bytes exceeds the maximum frame size of 4194304 bytes",
+            metadata: Metadata([(RPCError.messageTooLargeKey, "5041512")])
+        )
         #expect(Gateway.legacyStatus(tooLarge) == 502)
         #expect(Gateway.rpcStatus(tooLarge) == 502)
         #expect(Gateway.legacyDetail(tooLarge).hasPrefix("The answer is too large to send"))

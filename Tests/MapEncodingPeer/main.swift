@@ -19,9 +19,13 @@ do {
     let codec = DynamicCodec(pool: try DescriptorPool(serializedFiles: ConformanceProtoFile.files.map(\.serialized)))
     let binary = message.serializedBytes()
     try Data(binary).write(to: out.appendingPathComponent("generated.bin"))
-    try Data(try codec.encode(json: json, as: AllTypes.protoMessageName)).write(to: out.appendingPathComponent("dynamic.bin"))
+    try Data(try codec.encode(json: json, as: AllTypes.protoMessageName)).write(
+        to: out.appendingPathComponent("dynamic.bin")
+    )
     try Data(message.jsonUTF8Bytes()).write(to: out.appendingPathComponent("generated.json"))
-    try Data(try codec.json(from: binary, as: AllTypes.protoMessageName)).write(to: out.appendingPathComponent("dynamic.json"))
+    try Data(try codec.json(from: binary, as: AllTypes.protoMessageName)).write(
+        to: out.appendingPathComponent("dynamic.json")
+    )
 } catch {
     FileHandle.standardError.write(Data("map-encoding-peer: \(error)\n".utf8))
     exit(1)

@@ -15,7 +15,11 @@ struct RPCCtlTailTests {
 
     /// Waits until the bus has a `tail.` queue with a consumer (the tail is subscribed).
     func tailSubscribed(_ cluster: Cluster) async throws -> Bool {
-        try await eventually { try await cluster.bus.inspect(InspectRequest()).queues.contains { $0.name.hasPrefix("tail.") && $0.consumers == 1 } }
+        try await eventually {
+            try await cluster.bus.inspect(InspectRequest()).queues.contains {
+                $0.name.hasPrefix("tail.") && $0.consumers == 1
+            }
+        }
     }
 
     @Test("into a file, while tail still runs: the event's payload as JSON, decoded with the bus's reflection")
@@ -40,7 +44,9 @@ struct RPCCtlTailTests {
             }
             #expect(try await tailSubscribed(cluster))
             _ = try await cluster.bus(as: "orders") { bus in
-                _ = try await bus.publish(OrderCreated(orderId: 7, customerId: 3, title: "Fix the sink", price: Money(cents: 12_50)))
+                _ = try await bus.publish(
+                    OrderCreated(orderId: 7, customerId: 3, title: "Fix the sink", price: Money(cents: 12_50))
+                )
             }
             var line = ""
             let arrived = try await eventually {
@@ -67,9 +73,12 @@ struct RPCCtlTailTests {
                 try await runProcess(
                     rpcctl,
                     [
-                        "events", "tail", "review.*", "--bus", "\(cluster.busEndpoint.host):\(cluster.busEndpoint.port)", "--count", "1",
-                        "--descriptor-set", set, "--key-file", ServiceKeys.serviceKeyPath(dataDirectory: cluster.directory.path),
-                    ])
+                        "events", "tail", "review.*", "--bus",
+                        "\(cluster.busEndpoint.host):\(cluster.busEndpoint.port)", "--count", "1",
+                        "--descriptor-set", set, "--key-file",
+                        ServiceKeys.serviceKeyPath(dataDirectory: cluster.directory.path),
+                    ]
+                )
             }
             #expect(try await tailSubscribed(cluster))
             _ = try await cluster.bus(as: "reviews") { bus in
@@ -90,10 +99,15 @@ struct RPCCtlTailTests {
         let path = dir.appendingPathComponent("garbage.binpb").path
         _ = FileManager.default.createFile(atPath: path, contents: Data([0xFF, 0xFF, 0xFF]))
         let result = try await runProcess(
-            rpcctl, ["events", "tail", "--bus", "127.0.0.1:1", "--token", "x", "--descriptor-set", path])
+            rpcctl,
+            ["events", "tail", "--bus", "127.0.0.1:1", "--token", "x", "--descriptor-set", path]
+        )
         #expect(result.status == 64, "\(result.output)")
         #expect(result.output.contains("is not a FileDescriptorSet"), "\(result.output)")
-        let missing = try await runProcess(rpcctl, ["events", "tail", "--bus", "127.0.0.1:1", "--token", "x", "--descriptor-set", dir.path + "/nope"])
+        let missing = try await runProcess(
+            rpcctl,
+            ["events", "tail", "--bus", "127.0.0.1:1", "--token", "x", "--descriptor-set", dir.path + "/nope"]
+        )
         #expect(missing.status == 64)
         #expect(missing.output.contains("cannot read"), "\(missing.output)")
     }

@@ -8,7 +8,8 @@ import Testing
 @Suite("Order state machine: random actions by random actors")
 struct OrderStateMachineTests {
     static let actions: [OrderStateMachine.Action] = [
-        .approve, .reject(reason: "no"), .reject(reason: " "), .accept, .start, .complete, .cancel(reason: ""), .markReviewed,
+        .approve, .reject(reason: "no"), .reject(reason: " "), .accept, .start, .complete, .cancel(reason: ""),
+        .markReviewed,
     ]
 
     static func randomActor(_ generator: inout SeededGenerator) -> OrderStateMachine.Actor {
@@ -33,7 +34,10 @@ struct OrderStateMachineTests {
                 let action = Self.actions.randomElement(using: &generator) ?? .approve
                 let actor = Self.randomActor(&generator)
                 guard case .success(let next) = OrderStateMachine.apply(action, by: actor, to: facts) else { continue }
-                #expect(OrderStateMachine.allowed.contains([facts.status, next]), "\(facts.status) -> \(next) by \(actor)")
+                #expect(
+                    OrderStateMachine.allowed.contains([facts.status, next]),
+                    "\(facts.status) -> \(next) by \(actor)"
+                )
                 if case .accept = action { facts.providerID = actor.id }
                 log.append([facts.status, next])
                 facts.status = next
@@ -64,22 +68,58 @@ struct OrderStateMachineTests {
                 for _ in 0..<15 {
                     let id = order.id
                     switch Int.random(in: 0..<9, using: &generator) {
-                    case 0: _ = try? await cluster.orders.reviewOrder(ReviewOrderRequest(orderId: id, approved: true), options: bearer(admin))
-                    case 1: _ = try? await cluster.orders.reviewOrder(ReviewOrderRequest(orderId: id, approved: false, rejectReason: "no"), options: bearer(admin))
-                    case 2: _ = try? await cluster.orders.acceptOrder(AcceptOrderRequest(orderId: id), options: bearer(Bool.random(using: &generator) ? providerA : providerB))
-                    case 3: _ = try? await cluster.orders.updateOrderStatus(UpdateOrderStatusRequest(orderId: id, newStatus: .inProgress), options: bearer(Bool.random(using: &generator) ? providerA : providerB))
-                    case 4: _ = try? await cluster.orders.updateOrderStatus(UpdateOrderStatusRequest(orderId: id, newStatus: .completed), options: bearer(Bool.random(using: &generator) ? providerA : providerB))
-                    case 5: _ = try? await cluster.orders.cancelMyOrder(CancelOrderRequest(orderId: id), options: bearer(Bool.random(using: &generator) ? customer : stranger))
-                    case 6: _ = try? await cluster.orders.adminCancelOrder(CancelOrderRequest(orderId: id), options: bearer(admin))
+                    case 0:
+                        _ = try? await cluster.orders.reviewOrder(
+                            ReviewOrderRequest(orderId: id, approved: true),
+                            options: bearer(admin)
+                        )
+                    case 1:
+                        _ = try? await cluster.orders.reviewOrder(
+                            ReviewOrderRequest(orderId: id, approved: false, rejectReason: "no"),
+                            options: bearer(admin)
+                        )
+                    case 2:
+                        _ = try? await cluster.orders.acceptOrder(
+                            AcceptOrderRequest(orderId: id),
+                            options: bearer(Bool.random(using: &generator) ? providerA : providerB)
+                        )
+                    case 3:
+                        _ = try? await cluster.orders.updateOrderStatus(
+                            UpdateOrderStatusRequest(orderId: id, newStatus: .inProgress),
+                            options: bearer(Bool.random(using: &generator) ? providerA : providerB)
+                        )
+                    case 4:
+                        _ = try? await cluster.orders.updateOrderStatus(
+                            UpdateOrderStatusRequest(orderId: id, newStatus: .completed),
+                            options: bearer(Bool.random(using: &generator) ? providerA : providerB)
+                        )
+                    case 5:
+                        _ = try? await cluster.orders.cancelMyOrder(
+                            CancelOrderRequest(orderId: id),
+                            options: bearer(Bool.random(using: &generator) ? customer : stranger)
+                        )
+                    case 6:
+                        _ = try? await cluster.orders.adminCancelOrder(
+                            CancelOrderRequest(orderId: id),
+                            options: bearer(admin)
+                        )
                     case 7:
                         var edit = AdminUpdateOrderRequest(orderId: id)
-                        edit.status = [OrderStatus.pending, .inProgress, .completed, .reviewed, .cancelled].randomElement(using: &generator)
+                        edit.status = [OrderStatus.pending, .inProgress, .completed, .reviewed, .cancelled]
+                            .randomElement(using: &generator)
                         _ = try? await cluster.orders.adminUpdateOrder(edit, options: bearer(admin))
-                    default: _ = try? await cluster.orders.publishOrder(PublishOrderRequest(), options: bearer(customer))
+                    default:
+                        _ = try? await cluster.orders.publishOrder(PublishOrderRequest(), options: bearer(customer))
                     }
                 }
-                let current = try await cluster.orders.adminGetOrder(GetOrderRequest(orderId: order.id), options: bearer(admin))
-                let history = try await cluster.orders.getOrderHistory(GetOrderHistoryRequest(orderId: order.id), options: bearer(admin))
+                let current = try await cluster.orders.adminGetOrder(
+                    GetOrderRequest(orderId: order.id),
+                    options: bearer(admin)
+                )
+                let history = try await cluster.orders.getOrderHistory(
+                    GetOrderHistoryRequest(orderId: order.id),
+                    options: bearer(admin)
+                )
                 #expect(history.transitions.first?.fromStatus == .unspecified)
                 #expect(history.transitions.first?.toStatus == .pendingReview)
                 for (previous, next) in zip(history.transitions, history.transitions.dropFirst()) {

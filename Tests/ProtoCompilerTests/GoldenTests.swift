@@ -8,7 +8,9 @@ struct GoldenTests {
     @Test("the Swift generated for golden.proto matches the checked-in golden.pb.swift")
     func golden() throws {
         let directory = repositoryRoot.appendingPathComponent("Tests/ProtoCompilerTests/Golden")
-        let result = try SchemaCompiler(provider: DirectorySourceProvider(roots: [directory.path])).compile(["golden.proto"])
+        let result = try SchemaCompiler(provider: DirectorySourceProvider(roots: [directory.path])).compile([
+            "golden.proto"
+        ])
         let file = try #require(result.requestedFiles.first)
         let generated = SwiftGenerator().generate(file, schema: result.schema)
         let goldenURL = directory.appendingPathComponent("golden.pb.swift")
@@ -36,8 +38,13 @@ struct GoldenTests {
         for name in listed where !expectedNames.contains(name) {
             Issue.record("Generated/swift/\(name) has no .proto in Protos/; run 'make generate' and delete it")
         }
-        let descriptors = FileManager.default.contents(atPath: generated.appendingPathComponent("descriptors.binpb").path)
-        #expect(descriptors.map(Array.init) == outputs.descriptorSet, "Generated/descriptors.binpb is stale; run 'make generate'")
+        let descriptors = FileManager.default.contents(
+            atPath: generated.appendingPathComponent("descriptors.binpb").path
+        )
+        #expect(
+            descriptors.map(Array.init) == outputs.descriptorSet,
+            "Generated/descriptors.binpb is stale; run 'make generate'"
+        )
     }
 
     @Test("swift naming: properties, cases, escaping")

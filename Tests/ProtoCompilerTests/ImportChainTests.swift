@@ -3,7 +3,9 @@ import Testing
 
 @Suite("Import chains")
 struct ImportChainTests {
-    @Test("a chain of 20,000 imports loads without growing the call stack, imports first; a cycle at its end is reported")
+    @Test(
+        "a chain of 20,000 imports loads without growing the call stack, imports first; a cycle at its end is reported"
+    )
     func longChain() throws {
         let length = 20_000
         var files: [String: String] = [:]
@@ -17,7 +19,8 @@ struct ImportChainTests {
         #expect(paths.first == "f\(length - 1).proto", "the deepest import comes first")
         #expect(paths.last == "f0.proto")
 
-        files["f\(length - 1).proto"] = "syntax = \"proto3\";\npackage p;\nimport \"f0.proto\";\nmessage M\(length - 1) {}\n"
+        files["f\(length - 1).proto"] =
+            "syntax = \"proto3\";\npackage p;\nimport \"f0.proto\";\nmessage M\(length - 1) {}\n"
         do {
             _ = try compile(files, main: "f0.proto")
             Issue.record("a cycle compiled")

@@ -172,9 +172,12 @@ struct ParserTests {
             """
         ])
         let fields = try #require(result.requestedFiles.first?.messages.last?.fields)
-        #expect(fields.map(\.type) == [
-            .message("a.b.Outer.Target"), .message("a.b.Target"), .message("a.b.Target"), .message("a.b.Outer.Target"),
-        ])
+        #expect(
+            fields.map(\.type) == [
+                .message("a.b.Outer.Target"), .message("a.b.Target"), .message("a.b.Target"),
+                .message("a.b.Outer.Target"),
+            ]
+        )
     }
 
     @Test("enum aliases with allow_alias, and negative values")

@@ -12,7 +12,10 @@ struct ProtogenCLITests {
         let dir = try makeTemporaryDirectory("protogen")
         defer { try? FileManager.default.removeItem(at: dir) }
         try "syntax = \"proto3\";\nmessage M {\n    Ordr o = 1;\n}\n".write(
-            to: dir.appendingPathComponent("bad.proto"), atomically: true, encoding: .utf8)
+            to: dir.appendingPathComponent("bad.proto"),
+            atomically: true,
+            encoding: .utf8
+        )
         let run = try await runProcess(protogen, ["-I", dir.path, "--out", dir.path, "bad.proto"])
         #expect(run.status == 1)
         #expect(run.output.contains("\(dir.path)/bad.proto:3:5: error: unknown type 'Ordr'"))
@@ -24,9 +27,15 @@ struct ProtogenCLITests {
         let dir = try makeTemporaryDirectory("protogen")
         defer { try? FileManager.default.removeItem(at: dir) }
         let proto = dir.appendingPathComponent("a/v1/thing.proto")
-        try FileManager.default.createDirectory(at: proto.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            at: proto.deletingLastPathComponent(),
+            withIntermediateDirectories: true
+        )
         try "syntax = \"proto3\";\npackage a.v1;\nmessage Thing { string name = 1; }\n".write(
-            to: proto, atomically: true, encoding: .utf8)
+            to: proto,
+            atomically: true,
+            encoding: .utf8
+        )
         let out = dir.appendingPathComponent("out")
         let generated = try await runProcess(protogen, ["-I", dir.path, "--out", out.path, proto.path])
         #expect(generated.status == 0, "\(generated.output)")
@@ -35,7 +44,10 @@ struct ProtogenCLITests {
         let fresh = try await runProcess(protogen, ["-I", dir.path, "--out", out.path, "--check", "a/v1/thing.proto"])
         #expect(fresh.status == 0)
         try "syntax = \"proto3\";\npackage a.v1;\nmessage Thing { string name = 1; int32 n = 2; }\n".write(
-            to: proto, atomically: true, encoding: .utf8)
+            to: proto,
+            atomically: true,
+            encoding: .utf8
+        )
         let stale = try await runProcess(protogen, ["-I", dir.path, "--out", out.path, "--check", "a/v1/thing.proto"])
         #expect(stale.status == 1)
         #expect(stale.output.contains("a_v1_thing.pb.swift: stale"))

@@ -22,14 +22,24 @@ struct ConformanceTests {
     @Test("Python bytes and JSON decode in Swift to equal values; Swift's output decodes in Python to equal messages")
     func bothDirections() async throws {
         let work = try makeTemporaryDirectory("conformance")
-        defer { if ProcessInfo.processInfo.environment["KEEP_CONFORMANCE"] == nil { try? FileManager.default.removeItem(at: work) } else { print("conformance work dir: \(work.path)") } }
+        defer {
+            if ProcessInfo.processInfo.environment["KEEP_CONFORMANCE"] == nil {
+                try? FileManager.default.removeItem(at: work)
+            } else {
+                print("conformance work dir: \(work.path)")
+            }
+        }
         let module = work.appendingPathComponent("module").path
         let compiled = try await runProcess(
-            "python3", [oracle, "compile", "--proto-path", fixtures, "--out", module, "test/v1/conformance.proto"])
+            "python3",
+            [oracle, "compile", "--proto-path", fixtures, "--out", module, "test/v1/conformance.proto"]
+        )
         try #require(compiled.status == 0, "protoc failed: \(compiled.output)")
         let count = 400
         let generated = try await runProcess(
-            "python3", [oracle, "generate", "--module-dir", module, "--work", work.path, "--count", "\(count)", "--seed", "7"])
+            "python3",
+            [oracle, "generate", "--module-dir", module, "--work", work.path, "--count", "\(count)", "--seed", "7"]
+        )
         try #require(generated.status == 0, "\(generated.output)")
 
         // Python-born cases: decode both forms, compare, re-encode for Python to check.

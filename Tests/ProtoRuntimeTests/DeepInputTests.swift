@@ -21,16 +21,24 @@ struct DeepInputTests {
         let entry = [0x0A, 0x01, UInt8(ascii: "k"), 0x12] + varintBytes(size)
         return [0x2A] + varintBytes(entry.count + size) + entry
     }
-    static let deepJSON = Array((String(repeating: #"{"left":"#, count: depth) + "{}" + String(repeating: "}", count: depth)).utf8)
+    static let deepJSON = Array(
+        (String(repeating: #"{"left":"#, count: depth) + "{}" + String(repeating: "}", count: depth)).utf8
+    )
     static let deepArrays = Array((String(repeating: "[", count: depth) + String(repeating: "]", count: depth)).utf8)
 
     @Test("generated code: binary through fields and maps, JSON through objects and skipped arrays")
     func generated() {
-        #expect(throws: ProtoDecodingError.nestingTooDeep(limit: WireReader.maximumDepth)) { try Tree(serializedBytes: Self.deepBinary) }
-        #expect(throws: ProtoDecodingError.nestingTooDeep(limit: WireReader.maximumDepth)) { try Tree(serializedBytes: Self.deepThroughMaps) }
+        #expect(throws: ProtoDecodingError.nestingTooDeep(limit: WireReader.maximumDepth)) {
+            try Tree(serializedBytes: Self.deepBinary)
+        }
+        #expect(throws: ProtoDecodingError.nestingTooDeep(limit: WireReader.maximumDepth)) {
+            try Tree(serializedBytes: Self.deepThroughMaps)
+        }
         #expect(throws: JSONDecodingError.self) { try Tree(jsonUTF8Bytes: Self.deepJSON) }
         let unknownDeep = Array(#"{"nope":"#.utf8) + Self.deepArrays + Array("}".utf8)
-        #expect(throws: JSONDecodingError.self) { try Tree(jsonUTF8Bytes: unknownDeep, options: JSONDecodingOptions(ignoreUnknownFields: true)) }
+        #expect(throws: JSONDecodingError.self) {
+            try Tree(jsonUTF8Bytes: unknownDeep, options: JSONDecodingOptions(ignoreUnknownFields: true))
+        }
     }
 
     @Test("JSONValue.parse: objects and arrays 100,000 deep are an error naming the limit")
@@ -45,7 +53,9 @@ struct DeepInputTests {
         }
     }
 
-    @Test("the dynamic codec: binary → JSON and JSON → binary, nested through fields and maps, and a value built deep in code")
+    @Test(
+        "the dynamic codec: binary → JSON and JSON → binary, nested through fields and maps, and a value built deep in code"
+    )
     func dynamicCodec() throws {
         #expect(throws: ProtoDecodingError.nestingTooDeep(limit: WireReader.maximumDepth)) {
             try codec.json(from: Self.deepBinary, as: "test.v1.Tree")
@@ -66,8 +76,15 @@ struct DeepInputTests {
     @Test("a descriptor whose nested types go 100,000 deep does not load (the decoder's limit bounds the pool's walk)")
     func descriptorPool() {
         // FileDescriptorProto.message_type (4) holding DescriptorProto.nested_type (3) chains.
-        let message = nestedBytes([0x0A, 0x01, UInt8(ascii: "M")], tag: 0x1A, depth: Self.depth, prefix: [0x0A, 0x01, UInt8(ascii: "N")])
+        let message = nestedBytes(
+            [0x0A, 0x01, UInt8(ascii: "M")],
+            tag: 0x1A,
+            depth: Self.depth,
+            prefix: [0x0A, 0x01, UInt8(ascii: "N")]
+        )
         let file = [0x0A, 0x06] + Array("t.prot".utf8) + [0x22] + varintBytes(message.count) + message
-        #expect(throws: ProtoDecodingError.nestingTooDeep(limit: WireReader.maximumDepth)) { try DescriptorPool(serializedFiles: [file]) }
+        #expect(throws: ProtoDecodingError.nestingTooDeep(limit: WireReader.maximumDepth)) {
+            try DescriptorPool(serializedFiles: [file])
+        }
     }
 }

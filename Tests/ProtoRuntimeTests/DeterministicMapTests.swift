@@ -20,15 +20,20 @@ struct DeterministicMapTests {
         func object(_ pairs: [(String, String)]) -> String {
             "{" + pairs.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
         }
-        let strings = (0..<20).map { "k\(($0 * 7) % 20)" } + ["", "Z", "é", "\u{1E0A}\u{0323}", "\u{1E0B}", "中", "😀", "a b"]
+        let strings =
+            (0..<20).map { "k\(($0 * 7) % 20)" } + ["", "Z", "é", "\u{1E0A}\u{0323}", "\u{1E0B}", "中", "😀", "a b"]
         let spread: [Int64] = (0..<20).map { (j: Int) -> Int64 in
             let magnitude = Int64(j * 37 % 41 + 2)
             return j % 2 == 0 ? magnitude : -magnitude
         }
         let int32s: [Int64] = [-2_147_483_648, 2_147_483_647, 0, 1, -1] + spread
-        let int64s = ["-9223372036854775808", "9223372036854775807", "4294967296", "-4294967296"] + (0..<20).map { String(($0 * 13 % 23) - 11) }
+        let int64s =
+            ["-9223372036854775808", "9223372036854775807", "4294967296", "-4294967296"]
+            + (0..<20).map { String(($0 * 13 % 23) - 11) }
         let uint32s = ["4294967295", "2147483648", "2147483647", "0"] + (0..<20).map { String($0 * 17 % 29 + 1) }
-        let uint64s = ["18446744073709551615", "9223372036854775808", "9223372036854775807", "0"] + (0..<20).map { String($0 * 11 % 31 + 1) }
+        let uint64s =
+            ["18446744073709551615", "9223372036854775808", "9223372036854775807", "0"]
+            + (0..<20).map { String($0 * 11 % 31 + 1) }
         let fields = [
             ("mStringString", object(strings.map { ($0, "\"v\($0.utf8.count)\"") })),
             ("mInt32Int64", object(int32s.map { (String($0), "\"\($0 * 3)\"") })),
@@ -44,17 +49,25 @@ struct DeterministicMapTests {
         return object(fields)
     }
 
-    @Test("two Swift processes (generated code and the dynamic codec) write Python's deterministic bytes; JSON maps in key order")
+    @Test(
+        "two Swift processes (generated code and the dynamic codec) write Python's deterministic bytes; JSON maps in key order"
+    )
     func acrossProcesses() async throws {
         let work = try makeTemporaryDirectory("maps")
         defer { try? FileManager.default.removeItem(at: work) }
         let input = work.appendingPathComponent("input.json")
         try Data(Self.input.utf8).write(to: input)
         let module = work.appendingPathComponent("module").path
-        let compiled = try await runProcess("python3", [oracle, "compile", "--proto-path", fixtures, "--out", module, "test/v1/conformance.proto"])
+        let compiled = try await runProcess(
+            "python3",
+            [oracle, "compile", "--proto-path", fixtures, "--out", module, "test/v1/conformance.proto"]
+        )
         try #require(compiled.status == 0, "protoc failed: \(compiled.output)")
         let pythonOut = work.appendingPathComponent("python.bin")
-        let python = try await runProcess("python3", [oracle, "deterministic", "--module-dir", module, "--json", input.path, "--out", pythonOut.path])
+        let python = try await runProcess(
+            "python3",
+            [oracle, "deterministic", "--module-dir", module, "--json", input.path, "--out", pythonOut.path]
+        )
         try #require(python.status == 0, "\(python.output)")
         let expected = try [UInt8](Data(contentsOf: pythonOut))
 
@@ -66,7 +79,9 @@ struct DeterministicMapTests {
             try #require(result.status == 0, "\(result.output)")
             runs.append(out)
         }
-        func read(_ run: URL, _ name: String) throws -> [UInt8] { try [UInt8](Data(contentsOf: run.appendingPathComponent(name))) }
+        func read(_ run: URL, _ name: String) throws -> [UInt8] {
+            try [UInt8](Data(contentsOf: run.appendingPathComponent(name)))
+        }
         for run in runs {
             #expect(try read(run, "generated.bin") == expected, "generated code in \(run.lastPathComponent)")
             #expect(try read(run, "dynamic.bin") == expected, "the dynamic codec in \(run.lastPathComponent)")
@@ -86,7 +101,9 @@ struct DeterministicMapTests {
         #expect(stringKeys.count == 28)
         #expect(stringKeys == stringKeys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
         #expect(keys("mInt64String").compactMap { Int64($0) } == keys("mInt64String").compactMap { Int64($0) }.sorted())
-        #expect(keys("mUint64Bytes").compactMap { UInt64($0) } == keys("mUint64Bytes").compactMap { UInt64($0) }.sorted())
+        #expect(
+            keys("mUint64Bytes").compactMap { UInt64($0) } == keys("mUint64Bytes").compactMap { UInt64($0) }.sorted()
+        )
         #expect(keys("mBoolString") == ["false", "true"])
         let dynamicJSON = try JSONValue.parse(read(runs[0], "dynamic.json"))
         if case .object(let members)? = dynamicJSON["mStringString"] { #expect(members.map(\.0) == stringKeys) }

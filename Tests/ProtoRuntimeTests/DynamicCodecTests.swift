@@ -21,11 +21,16 @@ struct DynamicCodecTests {
         for i in 0..<300 {
             let (message, name): (any ProtoRuntime.Message, String) =
                 i % 4 == 3 ? (random.tree(), "test.v1.Tree") : (random.allTypes(), "test.v1.AllTypes")
-            for options in [JSONEncodingOptions(), JSONEncodingOptions(emitDefaults: true, preserveProtoFieldNames: true)] {
+            for options in [
+                JSONEncodingOptions(), JSONEncodingOptions(emitDefaults: true, preserveProtoFieldNames: true),
+            ] {
                 let dynamic = try codec.json(from: message.serializedBytes(), as: name, options: options)
                 let generated = message.jsonUTF8Bytes(options: options)
                 // Same document, compared as parsed JSON (map key order may differ).
-                #expect(try JSONValue.parse(dynamic).normalized == JSONValue.parse(generated).normalized, "case \(i): \(json(dynamic))")
+                #expect(
+                    try JSONValue.parse(dynamic).normalized == JSONValue.parse(generated).normalized,
+                    "case \(i): \(json(dynamic))"
+                )
             }
         }
     }
@@ -42,7 +47,10 @@ struct DynamicCodecTests {
             ] {
                 let bytes = message.serializedBytes()
                 let text = try codec.json(from: bytes, as: name, options: options)
-                #expect(try codec.jsonValue(from: bytes, as: name, options: options) == JSONValue.parse(text), "case \(i): \(json(text))")
+                #expect(
+                    try codec.jsonValue(from: bytes, as: name, options: options) == JSONValue.parse(text),
+                    "case \(i): \(json(text))"
+                )
             }
         }
         #expect(throws: ProtoDecodingError.self) { try codec.jsonValue(from: [0xFF], as: "test.v1.AllTypes") }
@@ -61,8 +69,14 @@ struct DynamicCodecTests {
 
     @Test("errors name the path; unknown fields are refused unless ignored")
     func errors() throws {
-        #expect(throws: JSONDecodingError.self) { try codec.encode(json: Array(#"{"nope":1}"#.utf8), as: "test.v1.AllTypes") }
-        let ignored = try codec.encode(json: Array(#"{"nope":1,"fInt32":5}"#.utf8), as: "test.v1.AllTypes", ignoreUnknownFields: true)
+        #expect(throws: JSONDecodingError.self) {
+            try codec.encode(json: Array(#"{"nope":1}"#.utf8), as: "test.v1.AllTypes")
+        }
+        let ignored = try codec.encode(
+            json: Array(#"{"nope":1,"fInt32":5}"#.utf8),
+            as: "test.v1.AllTypes",
+            ignoreUnknownFields: true
+        )
         #expect(try AllTypes(serializedBytes: ignored).fInt32 == 5)
         do {
             _ = try codec.encode(json: Array(#"{"rNested":[{},{"a":"x"}]}"#.utf8), as: "test.v1.AllTypes")

@@ -25,7 +25,9 @@ struct FieldCheckTests {
     func blank() {
         #expect(FieldCheck.isBlank(""))
         #expect(FieldCheck.isBlank(" \t\n\r\u{0B}\u{0C}"))
-        #expect(FieldCheck.isBlank("\u{85}\u{A0}\u{1680}\u{2000}\u{200A}\u{2028}\u{2029}\u{202F}\u{205F}\u{3000}\u{FEFF}"))
+        #expect(
+            FieldCheck.isBlank("\u{85}\u{A0}\u{1680}\u{2000}\u{200A}\u{2028}\u{2029}\u{202F}\u{205F}\u{3000}\u{FEFF}")
+        )
         #expect(!FieldCheck.isBlank("\u{200B}"))  // zero-width space is not White_Space
         #expect(!FieldCheck.isBlank("  x  "))
         for range in FieldCheck.whitespace {
@@ -46,12 +48,18 @@ struct FieldCheckTests {
         #expect(FieldCheck.characterRanges("😀") == nil)
     }
 
-    @Test("e-mail addresses", arguments: [
-        ("a@b.co", true), ("first.last+tag@sub.example.org", true), ("x@example.XN--P1AI", true), ("A@EXAMPLE.COM", true),
-        ("", false), ("a@b", false), ("a@b.c", false), ("@b.co", false), ("a.@b.co", false), (".a@b.co", false), ("a..b@b.co", false),
-        ("a@-b.co", false), ("a@b-.co", false), ("a@b..co", false), ("a b@b.co", false), ("a@b@c.co", false), ("é@b.co", false),
-        ("a@b.c0", false), ("a@b.xn--", false),
-    ])
+    @Test(
+        "e-mail addresses",
+        arguments: [
+            ("a@b.co", true), ("first.last+tag@sub.example.org", true), ("x@example.XN--P1AI", true),
+            ("A@EXAMPLE.COM", true),
+            ("", false), ("a@b", false), ("a@b.c", false), ("@b.co", false), ("a.@b.co", false), (".a@b.co", false),
+            ("a..b@b.co", false),
+            ("a@-b.co", false), ("a@b-.co", false), ("a@b..co", false), ("a b@b.co", false), ("a@b@c.co", false),
+            ("é@b.co", false),
+            ("a@b.c0", false), ("a@b.xn--", false),
+        ]
+    )
     func email(address: String, valid: Bool) {
         #expect(FieldCheck.isEmailAddress(address) == valid)
     }
@@ -61,7 +69,8 @@ struct FieldCheckTests {
         #expect(FieldCheck.isEmailAddress(String(repeating: "a", count: 64) + "@b.co"))
         #expect(!FieldCheck.isEmailAddress(String(repeating: "a", count: 65) + "@b.co"))
         let label = String(repeating: "d", count: 60)
-        let long = String(repeating: "a", count: 10) + "@" + [label, label, label, label].joined(separator: ".") + ".com"
+        let long =
+            String(repeating: "a", count: 10) + "@" + [label, label, label, label].joined(separator: ".") + ".com"
         #expect(long.utf8.count > 254)
         #expect(!FieldCheck.isEmailAddress(long))
     }
@@ -70,8 +79,15 @@ struct FieldCheckTests {
     func violations() {
         let plain = FieldViolation(field: "street", reason: "must be at most 255 characters and 1020 bytes")
         #expect(plain.description == "street must be at most 255 characters and 1020 bytes")
-        #expect(plain.under("structured_address").description == "structured_address.street must be at most 255 characters and 1020 bytes")
-        let custom = FieldViolation(field: "price.cents", reason: "must be more than 0", message: "price must be more than 0 and at most 1,000,000.00")
+        #expect(
+            plain.under("structured_address").description
+                == "structured_address.street must be at most 255 characters and 1020 bytes"
+        )
+        let custom = FieldViolation(
+            field: "price.cents",
+            reason: "must be more than 0",
+            message: "price must be more than 0 and at most 1,000,000.00"
+        )
         #expect(custom.description == "price must be more than 0 and at most 1,000,000.00")
         #expect(custom.under("x").field == "x.price.cents")
     }

@@ -10,16 +10,22 @@ struct RandomMessages {
     mutating func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &rng) < p }
 
     mutating func int32() -> Int32 {
-        chance(0.5) ? [0, 1, -1, 127, 128, .max, .min, -300].randomElement(using: &rng) ?? 0 : Int32.random(in: .min ... .max, using: &rng)
+        chance(0.5)
+            ? [0, 1, -1, 127, 128, .max, .min, -300].randomElement(using: &rng) ?? 0
+            : Int32.random(in: .min ... .max, using: &rng)
     }
     mutating func int64() -> Int64 {
-        chance(0.5) ? [0, 1, -1, .max, .min, 1 << 32, -(1 << 40)].randomElement(using: &rng) ?? 0 : Int64.random(in: .min ... .max, using: &rng)
+        chance(0.5)
+            ? [0, 1, -1, .max, .min, 1 << 32, -(1 << 40)].randomElement(using: &rng) ?? 0
+            : Int64.random(in: .min ... .max, using: &rng)
     }
     mutating func uint32() -> UInt32 {
-        chance(0.5) ? [0, 1, 127, 128, .max].randomElement(using: &rng) ?? 0 : UInt32.random(in: 0 ... .max, using: &rng)
+        chance(0.5)
+            ? [0, 1, 127, 128, .max].randomElement(using: &rng) ?? 0 : UInt32.random(in: 0 ... .max, using: &rng)
     }
     mutating func uint64() -> UInt64 {
-        chance(0.5) ? [0, 1, .max, 1 << 63].randomElement(using: &rng) ?? 0 : UInt64.random(in: 0 ... .max, using: &rng)
+        chance(0.5)
+            ? [0, 1, .max, 1 << 63].randomElement(using: &rng) ?? 0 : UInt64.random(in: 0 ... .max, using: &rng)
     }
     mutating func float() -> Float {
         if chance(0.4) {
@@ -33,8 +39,10 @@ struct RandomMessages {
     }
     mutating func double() -> Double {
         if chance(0.4) {
-            return [0, -0.0, 1, -2.5, .greatestFiniteMagnitude, .leastNonzeroMagnitude, .infinity, -.infinity, 0.1, 1e21]
-                .randomElement(using: &rng) ?? 0
+            return [
+                0, -0.0, 1, -2.5, .greatestFiniteMagnitude, .leastNonzeroMagnitude, .infinity, -.infinity, 0.1, 1e21,
+            ]
+            .randomElement(using: &rng) ?? 0
         }
         while true {
             let v = Double(bitPattern: UInt64.random(in: 0 ... .max, using: &rng))
@@ -52,7 +60,8 @@ struct RandomMessages {
             let value: UInt32 =
                 pick < 0.6
                 ? UInt32.random(in: 0x20...0x7E, using: &rng)
-                : pick < 0.8 ? UInt32.random(in: 0xA0...0xD7FF, using: &rng) : UInt32.random(in: 0x10000...0x10FFFF, using: &rng)
+                : pick < 0.8
+                    ? UInt32.random(in: 0xA0...0xD7FF, using: &rng) : UInt32.random(in: 0x10000...0x10FFFF, using: &rng)
             if let scalar = Unicode.Scalar(value) { s.unicodeScalars.append(scalar) }
         }
         return s
@@ -66,7 +75,8 @@ struct RandomMessages {
     mutating func timestamp() -> ProtoTimestamp {
         ProtoTimestamp(
             seconds: Int64.random(in: ProtoTimestamp.minimumSeconds...ProtoTimestamp.maximumSeconds, using: &rng),
-            nanos: chance(0.5) ? 0 : Int32.random(in: 0...999_999_999, using: &rng))
+            nanos: chance(0.5) ? 0 : Int32.random(in: 0...999_999_999, using: &rng)
+        )
     }
     mutating func duration() -> ProtoDuration {
         let seconds = Int64.random(in: -ProtoDuration.maximumSeconds...ProtoDuration.maximumSeconds, using: &rng)
@@ -77,7 +87,9 @@ struct RandomMessages {
         guard chance(0.6) else { return [] }
         return (0..<Int.random(in: 0...4, using: &rng)).map { _ in make(&self) }
     }
-    mutating func map<K: Hashable, V>(_ key: (inout RandomMessages) -> K, _ value: (inout RandomMessages) -> V) -> [K: V] {
+    mutating func map<K: Hashable, V>(_ key: (inout RandomMessages) -> K, _ value: (inout RandomMessages) -> V) -> [K:
+        V]
+    {
         guard chance(0.5) else { return [:] }
         var result: [K: V] = [:]
         for _ in 0..<Int.random(in: 0...3, using: &rng) { result[key(&self)] = value(&self) }

@@ -12,7 +12,11 @@ struct CallTests {
     func unary() async throws {
         try await withServer { _, endpoint in
             let client = RPCClient(endpoints: [endpoint])
-            let response = try await client.unary(Echo.Method.get, request: EchoRequest(text: "hi"), responseType: EchoResponse.self)
+            let response = try await client.unary(
+                Echo.Method.get,
+                request: EchoRequest(text: "hi"),
+                responseType: EchoResponse.self
+            )
             #expect(response.message.text == "hi")
             #expect(response.metadata["x-echo"] == "hi")
             #expect(response.trailers["x-done"] == "yes")
@@ -25,7 +29,9 @@ struct CallTests {
         try await withServer { _, endpoint in
             let client = Echo.Client(RPCClient(endpoints: [endpoint]))
             var indices: [Int32] = []
-            for try await response in try await client.expand(EchoRequest(text: "s", count: 5)) { indices.append(response.index) }
+            for try await response in try await client.expand(EchoRequest(text: "s", count: 5)) {
+                indices.append(response.index)
+            }
             #expect(indices == [0, 1, 2, 3, 4])
             let collected = try await client.collect { writer in
                 for text in ["a", "b", "c"] { try await writer.write(EchoRequest(text: text)) }
@@ -116,7 +122,10 @@ struct CallTests {
             let start = ContinuousClock.now
             await #expect(throws: RPCError.self) {
                 do {
-                    _ = try await client.get(EchoRequest(text: "slow", delayMs: 5000), options: CallOptions(timeout: .milliseconds(100)))
+                    _ = try await client.get(
+                        EchoRequest(text: "slow", delayMs: 5000),
+                        options: CallOptions(timeout: .milliseconds(100))
+                    )
                 } catch let error as RPCError {
                     #expect(error.code == .deadlineExceeded)
                     throw error
@@ -153,7 +162,10 @@ struct CallTests {
                 // Generous: the hops may queue behind the rest of a loaded suite.
                 var options = CallOptions(timeout: .seconds(60))
                 options.metadata.add("x-trace-id", "trace-123")
-                let response = try await client.get(EchoRequest(text: "hop", forwardTo: "\(second)", hops: 1), options: options)
+                let response = try await client.get(
+                    EchoRequest(text: "hop", forwardTo: "\(second)", hops: 1),
+                    options: options
+                )
                 #expect(response.traceId == "trace-123")
                 #expect(response.remainingMicros > 0 && response.remainingMicros <= 60_000_000)
                 #expect(response.remainingMicros > 30_000_000)
@@ -170,7 +182,12 @@ struct CallTests {
             // The two slow calls stay open until cancelled, however slow the machine is.
             let slow = (0..<2).map { i in Task { try await client.get(EchoRequest(text: "\(i)", delayMs: 60_000)) } }
             #expect(try await eventually { service.started.withLockedValue { $0 } == 2 })
-            await #expect(throws: RPCError(code: .resourceExhausted, message: "too many concurrent calls on this connection (maximum 2)")) {
+            await #expect(
+                throws: RPCError(
+                    code: .resourceExhausted,
+                    message: "too many concurrent calls on this connection (maximum 2)"
+                )
+            ) {
                 _ = try await client.get(EchoRequest(text: "third"))
             }
             for task in slow { task.cancel() }
@@ -232,7 +249,9 @@ struct CallTests {
     func reconnect() async throws {
         let port = fixedPort()
         let endpoint = Endpoint(host: "127.0.0.1", port: port)
-        let client = Echo.Client(RPCClient(endpoints: [endpoint], configuration: ClientConfiguration(initialBackoff: .milliseconds(10))))
+        let client = Echo.Client(
+            RPCClient(endpoints: [endpoint], configuration: ClientConfiguration(initialBackoff: .milliseconds(10)))
+        )
         try await withServer(configuration: ServerConfiguration(port: port)) { _, _ in
             let text = try await client.get(EchoRequest(text: "one")).text
             #expect(text == "one")

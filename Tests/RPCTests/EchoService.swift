@@ -23,8 +23,11 @@ struct EchoService: Echo.Handler {
         if request.failCode == 100 { throw Boom() }
         if request.failCode != 0 {
             throw RPCError(
-                code: RPCCode(rawValue: request.failCode), message: "asked to fail", details: [1, 2, 3],
-                metadata: Metadata([("x-reason", "test")]))
+                code: RPCCode(rawValue: request.failCode),
+                message: "asked to fail",
+                details: [1, 2, 3],
+                metadata: Metadata([("x-reason", "test")])
+            )
         }
     }
 
@@ -32,7 +35,8 @@ struct EchoService: Echo.Handler {
         var response = EchoResponse(text: request.text, index: index, traceId: context.traceID)
         if let deadline = context.deadline {
             let remaining = deadline - .now
-            response.remainingMicros = remaining.components.seconds * 1_000_000 + remaining.components.attoseconds / 1_000_000_000_000
+            response.remainingMicros =
+                remaining.components.seconds * 1_000_000 + remaining.components.attoseconds / 1_000_000_000_000
         }
         return response
     }
@@ -72,7 +76,9 @@ struct EchoService: Echo.Handler {
         return EchoResponse(text: texts.joined(separator: ","), index: Int32(texts.count))
     }
 
-    func update(_ requests: RequestStream<EchoRequest>, writer: ResponseWriter<EchoResponse>, context: ServerContext) async throws {
+    func update(_ requests: RequestStream<EchoRequest>, writer: ResponseWriter<EchoResponse>, context: ServerContext)
+        async throws
+    {
         var index: Int32 = 0
         for try await request in requests {
             try await prepare(request)
@@ -84,7 +90,8 @@ struct EchoService: Echo.Handler {
 
 /// Runs a server on an ephemeral port for the duration of `body`, then shuts it down gracefully.
 func withServer<T: Sendable>(
-    _ service: EchoService = EchoService(), configuration: ServerConfiguration = ServerConfiguration(),
+    _ service: EchoService = EchoService(),
+    configuration: ServerConfiguration = ServerConfiguration(),
     _ body: @Sendable (RPCServer, Endpoint) async throws -> T
 ) async throws -> T {
     let server = RPCServer(services: [service], configuration: configuration)

@@ -4,7 +4,9 @@ import Testing
 
 @Suite("Field rules on the server")
 struct FieldRuleTests {
-    @Test("a request breaking a field rule is INVALID_ARGUMENT naming the field, before the handler runs, in every call kind")
+    @Test(
+        "a request breaking a field rule is INVALID_ARGUMENT naming the field, before the handler runs, in every call kind"
+    )
     func refusedBeforeTheHandler() async throws {
         let service = EchoService()
         try await withServer(service) { _, endpoint in

@@ -18,7 +18,9 @@ struct AuthInterceptor: ServerInterceptor {
 /// Adds a token to every call.
 struct TokenInterceptor: ClientInterceptor {
     let seen = NIOLockedValueBox<[String]>([])
-    func intercept(method: MethodDescriptor, options: CallOptions, next: @Sendable (CallOptions) async throws -> Void) async throws {
+    func intercept(method: MethodDescriptor, options: CallOptions, next: @Sendable (CallOptions) async throws -> Void)
+        async throws
+    {
         var options = options
         options.metadata.add("authorization", "Bearer good")
         seen.withLockedValue { $0.append(method.path) }
@@ -40,7 +42,11 @@ struct InterceptorTests {
             }
             let token = TokenInterceptor()
             let authed = Echo.Client(RPCClient(endpoints: [endpoint], interceptors: [token]))
-            let response = try await authed.client.unary(Echo.Method.get, request: EchoRequest(text: "y"), responseType: EchoResponse.self)
+            let response = try await authed.client.unary(
+                Echo.Method.get,
+                request: EchoRequest(text: "y"),
+                responseType: EchoResponse.self
+            )
             #expect(response.message.text == "y")
             #expect(response.metadata["x-caller"] == "alice", "the handler saw the context the interceptor passed on")
             #expect(token.seen.withLockedValue { $0 } == ["/test.v1.Echo/Get"])

@@ -66,8 +66,17 @@ struct LifecycleTests {
             #expect(service.kind == "service")
             #expect(service.file == "test/v1/echo.proto")
             let files = try service.fileDescriptors.map { try FileDescriptorProto(serializedBytes: $0) }
-            #expect(files.map { $0.name ?? "" } == ["google/protobuf/descriptor.proto", "rpc/v1/options.proto", "rpc/v1/rules.proto", "test/v1/echo.proto"])
-            #expect(files.last?.service.first?.method.map { $0.name ?? "" } == ["Get", "Expand", "Collect", "Update", "Reflect"])
+            #expect(
+                files.map { $0.name ?? "" } == [
+                    "google/protobuf/descriptor.proto", "rpc/v1/options.proto", "rpc/v1/rules.proto",
+                    "test/v1/echo.proto",
+                ]
+            )
+            #expect(
+                files.last?.service.first?.method.map { $0.name ?? "" } == [
+                    "Get", "Expand", "Collect", "Update", "Reflect",
+                ]
+            )
             #expect(try await reflection.describe(DescribeRequest(symbol: "test.v1.Echo.Get")).kind == "method")
             #expect(try await reflection.describe(DescribeRequest(symbol: "test.v1.EchoRequest")).kind == "message")
             await #expect(throws: RPCError.self) { _ = try await reflection.describe(DescribeRequest(symbol: "x.Y")) }

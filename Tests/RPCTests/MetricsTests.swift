@@ -30,10 +30,17 @@ struct MetricsTests {
             group.addTask { try await server.run() }
             let client = RPCClient(endpoints: [Endpoint(host: "127.0.0.1", port: try await server.localPort)])
             for text in ["a", "b"] {
-                _ = try await client.unary(MeteredService.get, request: EchoRequest(text: text), responseType: EchoResponse.self)
+                _ = try await client.unary(
+                    MeteredService.get,
+                    request: EchoRequest(text: text),
+                    responseType: EchoResponse.self
+                )
             }
             _ = try? await client.unary(
-                MeteredService.get, request: EchoRequest(failCode: RPCCode.notFound.rawValue), responseType: EchoResponse.self)
+                MeteredService.get,
+                request: EchoRequest(failCode: RPCCode.notFound.rawValue),
+                responseType: EchoResponse.self
+            )
             await client.close()
             group.cancelAll()
         }
@@ -43,7 +50,10 @@ struct MetricsTests {
         #expect(metrics.counterTotal(label: "rpc_server_calls_total", dimensions: notFound) == 1)
         #expect(metrics.counterTotal(label: "rpc_client_calls_total", dimensions: ok) == 2)
         #expect(metrics.counterTotal(label: "rpc_client_calls_total", dimensions: notFound) == 1)
-        let timers = metrics.timers.filter { $0.label == "rpc_server_call_duration_seconds" && $0.dimensions.contains { $0 == ("code", "OK") } && $0.dimensions.contains { $0 == ("method", "/test.v1.Metered/Get") } }
+        let timers = metrics.timers.filter {
+            $0.label == "rpc_server_call_duration_seconds" && $0.dimensions.contains { $0 == ("code", "OK") }
+                && $0.dimensions.contains { $0 == ("method", "/test.v1.Metered/Get") }
+        }
         #expect(timers.flatMap { $0.values }.count == 2)
     }
 }

@@ -59,7 +59,9 @@ struct ProtocolViolationTests {
     @Test("an unknown frame type gets GOAWAY(PROTOCOL_ERROR)")
     func unknownType() async throws {
         try await withServer { _, endpoint in
-            let goAway = try #require(try goAway(in: try await rawExchange(endpoint, clientHello + frame(0x7F, stream: 0, []))))
+            let goAway = try #require(
+                try goAway(in: try await rawExchange(endpoint, clientHello + frame(0x7F, stream: 0, [])))
+            )
             #expect(goAway.errorCode == ConnectionErrorCode.protocolError.rawValue)
             #expect(goAway.reason == "unknown frame type 0x7f")
             try await stillServes(endpoint)
@@ -69,7 +71,9 @@ struct ProtocolViolationTests {
     @Test("a garbage CALL_START payload gets GOAWAY(PROTOCOL_ERROR)")
     func garbageHeader() async throws {
         try await withServer { _, endpoint in
-            let goAway = try #require(try goAway(in: try await rawExchange(endpoint, clientHello + frame(1, stream: 1, [0xFF, 0xFF]))))
+            let goAway = try #require(
+                try goAway(in: try await rawExchange(endpoint, clientHello + frame(1, stream: 1, [0xFF, 0xFF])))
+            )
             #expect(goAway.errorCode == ConnectionErrorCode.protocolError.rawValue)
             #expect(goAway.reason.hasPrefix("malformed"))
             try await stillServes(endpoint)
@@ -89,11 +93,15 @@ struct ProtocolViolationTests {
     func streamErrors() async throws {
         try await withServer { _, endpoint in
             let bytes =
-                clientHello + frame(1, stream: 1, callStart("/test.v1.Echo/Get")) + frame(3, 1, stream: 1, [0x0A, 0x05, 0x61])
+                clientHello + frame(1, stream: 1, callStart("/test.v1.Echo/Get"))
+                + frame(3, 1, stream: 1, [0x0A, 0x05, 0x61])
                 + frame(1, 1, stream: 3, callStart("/test.v1.Echo/Nope"))
-                + frame(1, stream: 5, callStart("/test.v1.Echo/Get")) + frame(3, 1, stream: 5, EchoRequest(text: "fine").serializedBytes())
+                + frame(1, stream: 5, callStart("/test.v1.Echo/Get"))
+                + frame(3, 1, stream: 5, EchoRequest(text: "fine").serializedBytes())
             let answer = try await rawExchange(endpoint, bytes)
-            let statuses = try frames(in: answer).filter { $0.type == .status }.map { ($0.streamID, try Status(buffer: $0.payload)) }
+            let statuses = try frames(in: answer).filter { $0.type == .status }.map {
+                ($0.streamID, try Status(buffer: $0.payload))
+            }
             #expect(statuses.count == 3)
             #expect(statuses.first { $0.0 == 1 }?.1.code == RPCCode.invalidArgument.rawValue)
             #expect(statuses.first { $0.0 == 3 }?.1.code == RPCCode.unimplemented.rawValue)
@@ -134,13 +142,16 @@ struct ProtocolViolationTests {
             // however long the call stays open. (Before the echo the server may rightly find the
             // connection idle if this machine stalls the peer for longer than the timeout: such an
             // attempt is refused unprocessed, GOAWAY with last stream 0, and is tried again.)
-            let open = frame(1, stream: 1, callStart("/test.v1.Echo/Update")) + frame(3, stream: 1, EchoRequest(text: "a").serializedBytes())
+            let open =
+                frame(1, stream: 1, callStart("/test.v1.Echo/Update"))
+                + frame(3, stream: 1, EchoRequest(text: "a").serializedBytes())
             var attempts = 0
             while true {
                 attempts += 1
                 let peer = try await RawConnection.connect(endpoint, sending: clientHello + open)
                 try await peer.waitFor { frames in
-                    frames.contains { $0.type == .message && $0.streamID == 1 } || frames.contains { $0.type == .goAway }
+                    frames.contains { $0.type == .message && $0.streamID == 1 }
+                        || frames.contains { $0.type == .goAway }
                 }
                 let early = try goAway(in: peer.received)
                 if let early, early.lastStreamId == 0, attempts < 5 {
@@ -186,7 +197,8 @@ struct KeepaliveTests {
             .bind(host: "127.0.0.1", port: 0).get()
         let endpoint = Endpoint(host: "127.0.0.1", port: channel.localAddress?.port ?? 0)
         let client = Echo.Client(
-            RPCClient(endpoints: [endpoint], configuration: ClientConfiguration(keepaliveInterval: .milliseconds(100))))
+            RPCClient(endpoints: [endpoint], configuration: ClientConfiguration(keepaliveInterval: .milliseconds(100)))
+        )
         do {
             _ = try await client.get(EchoRequest(text: "x"), options: CallOptions(timeout: .seconds(30)))
             Issue.record("a call to a hung server succeeded")

@@ -33,19 +33,26 @@ struct RPCCtlTests {
     @Test("call: unary with defaults shown, server stream as NDJSON, client stream from a file, -v")
     func calls() async throws {
         try await withServer { _, endpoint in
-            let unary = try await run(["call", "\(endpoint)", "test.v1.Echo/Get", "-d", #"{"text":"hi"}"#, "-H", "x-trace-id: t1"])
+            let unary = try await run([
+                "call", "\(endpoint)", "test.v1.Echo/Get", "-d", #"{"text":"hi"}"#, "-H", "x-trace-id: t1",
+            ])
             #expect(unary.status == 0, "\(unary.output)")
             #expect(unary.output.hasPrefix(#"{"text":"hi","index":0,"remainingMicros":"#))
             #expect(unary.output.contains(#""traceId":"t1"}"#))
             let stream = try await run(["call", "\(endpoint)", "test.v1.Echo/Expand", "-d", #"{"text":"s","count":3}"#])
             #expect(stream.output.split(separator: "\n").count == 3)
-            let file = FileManager.default.temporaryDirectory.appendingPathComponent("rpcctl-\(UUID().uuidString).ndjson")
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "rpcctl-\(UUID().uuidString).ndjson"
+            )
             try "{\"text\":\"a\"}\n{\"text\":\"b\"}\n".write(to: file, atomically: true, encoding: .utf8)
             defer { try? FileManager.default.removeItem(at: file) }
             let collected = try await run(["call", "\(endpoint)", "test.v1.Echo/Collect", "-d", "@\(file.path)"])
             #expect(collected.output.hasPrefix(#"{"text":"a,b","index":2"#), "\(collected.output)")
             let fromStdin = try await runProcess(
-                rpcctl, ["call", "\(endpoint)", "test.v1.Echo/Update", "-d", "@-"], input: "{\"text\":\"p\"}\n{\"text\":\"q\"}\n")
+                rpcctl,
+                ["call", "\(endpoint)", "test.v1.Echo/Update", "-d", "@-"],
+                input: "{\"text\":\"p\"}\n{\"text\":\"q\"}\n"
+            )
             #expect(fromStdin.output.hasPrefix(#"{"text":"P","index":0"#), "\(fromStdin.output)")
             #expect(fromStdin.output.split(separator: "\n").count == 2)
             let verbose = try await run(["call", "\(endpoint)", "test.v1.Echo/Get", "-d", #"{"text":"v"}"#, "-v"])
@@ -72,7 +79,9 @@ struct RPCCtlTests {
             let unknownField = try await run(["call", "\(endpoint)", "test.v1.Echo/Get", "-d", #"{"nope":1}"#])
             #expect(unknownField.status == 3)
             #expect(unknownField.output.contains("$.nope: unknown field"))
-            let deadline = try await run(["call", "\(endpoint)", "test.v1.Echo/Get", "-d", #"{"delayMs":3000}"#, "--deadline", "200ms"])
+            let deadline = try await run([
+                "call", "\(endpoint)", "test.v1.Echo/Get", "-d", #"{"delayMs":3000}"#, "--deadline", "200ms",
+            ])
             #expect(deadline.status == 4)
         }
         let unreachable = try await run(["call", "127.0.0.1:1", "test.v1.Echo/Get"])

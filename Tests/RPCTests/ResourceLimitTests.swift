@@ -10,7 +10,9 @@ import Testing
 /// A CALL_START for `method` on `stream` with `entries` of metadata, each `size` bytes of value.
 func callStart(_ method: String, metadataEntries entries: Int, valueSize size: Int) -> [UInt8] {
     var start = CallStart(method: method)
-    for i in 0..<entries { start.metadata.append(MetadataEntry(key: "x-pad-\(i)", value: String(repeating: "v", count: size))) }
+    for i in 0..<entries {
+        start.metadata.append(MetadataEntry(key: "x-pad-\(i)", value: String(repeating: "v", count: size)))
+    }
     return start.serializedBytes()
 }
 
@@ -25,11 +27,14 @@ struct ResourceLimitTests {
             let bytes =
                 clientHello
                 // 20 KiB of metadata: decoded, counted, refused.
-                + frame(1, stream: 1, callStart(get, metadataEntries: 20, valueSize: 1024)) + frame(3, 1, stream: 1, fine)
+                + frame(1, stream: 1, callStart(get, metadataEntries: 20, valueSize: 1024))
+                + frame(3, 1, stream: 1, fine)
                 // 1 MiB: refused on its size alone, without decoding.
-                + frame(1, stream: 3, callStart(get, metadataEntries: 1, valueSize: 1 << 20)) + frame(3, 1, stream: 3, fine)
+                + frame(1, stream: 3, callStart(get, metadataEntries: 1, valueSize: 1 << 20))
+                + frame(3, 1, stream: 3, fine)
                 // Under the limit: served.
-                + frame(1, stream: 5, callStart(get, metadataEntries: 10, valueSize: 1024)) + frame(3, 1, stream: 5, fine)
+                + frame(1, stream: 5, callStart(get, metadataEntries: 10, valueSize: 1024))
+                + frame(3, 1, stream: 5, fine)
             let peer = try await RawConnection.connect(endpoint, sending: bytes)
             #expect(try await peer.waitFor { try statuses(in: $0).count == 3 })
             let answers = try statuses(in: peer.frames())
@@ -46,8 +51,13 @@ struct ResourceLimitTests {
     @Test("a call whose request never comes ends DEADLINE_EXCEEDED after the first-message timeout and is freed")
     func firstMessageTimeout() async throws {
         let service = EchoService()
-        try await withServer(service, configuration: ServerConfiguration(firstMessageTimeout: .milliseconds(200))) { _, endpoint in
-            let peer = try await RawConnection.connect(endpoint, sending: clientHello + frame(1, stream: 1, callStart(get)))
+        try await withServer(service, configuration: ServerConfiguration(firstMessageTimeout: .milliseconds(200))) {
+            _,
+            endpoint in
+            let peer = try await RawConnection.connect(
+                endpoint,
+                sending: clientHello + frame(1, stream: 1, callStart(get))
+            )
             #expect(try await peer.waitFor { try statuses(in: $0)[1] != nil })
             let status = try #require(try statuses(in: peer.frames())[1])
             #expect(status.code == RPCCode.deadlineExceeded.rawValue)
@@ -61,7 +71,9 @@ struct ResourceLimitTests {
         }
     }
 
-    @Test("request bytes a connection makes the server hold are bounded: the call that goes over gets RESOURCE_EXHAUSTED")
+    @Test(
+        "request bytes a connection makes the server hold are bounded: the call that goes over gets RESOURCE_EXHAUSTED"
+    )
     func bufferedRequestBytes() async throws {
         let configuration = ServerConfiguration(maximumBufferedRequestBytes: 64 << 10)
         try await withServer(configuration: configuration) { _, endpoint in
@@ -78,7 +90,9 @@ struct ResourceLimitTests {
             #expect(status.message.contains("65536 bytes"))
             // Metadata counts too: half-open calls with 15 KiB each, five of them, over 64 KiB.
             var more: [UInt8] = []
-            for id in stride(from: UInt32(3), through: 11, by: 2) { more += frame(1, stream: id, callStart(get, metadataEntries: 15, valueSize: 960)) }
+            for id in stride(from: UInt32(3), through: 11, by: 2) {
+                more += frame(1, stream: id, callStart(get, metadataEntries: 15, valueSize: 960))
+            }
             peer.send(more)
             #expect(try await peer.waitFor { try statuses(in: $0)[11] != nil })
             #expect(try statuses(in: peer.frames())[11]?.code == RPCCode.resourceExhausted.rawValue)
@@ -90,7 +104,9 @@ struct ResourceLimitTests {
         }
     }
 
-    @Test("a client that pipelines thousands of calls and never reads holds a bounded queue; others are served; it is closed after the idle timeout")
+    @Test(
+        "a client that pipelines thousands of calls and never reads holds a bounded queue; others are served; it is closed after the idle timeout"
+    )
     func backpressure() async throws {
         let service = EchoService()
         let configuration = ServerConfiguration(idleTimeout: .seconds(2), responseHighWaterMark: 256 << 10)
@@ -101,10 +117,16 @@ struct ResourceLimitTests {
             var bytes = clientHello
             for i in 0..<6000 {
                 let id = UInt32(2 * i + 1)
-                bytes += frame(1, stream: id, callStart("/test.v1.Echo/Get")) + frame(3, 1, stream: id, EchoRequest(text: text).serializedBytes())
+                bytes +=
+                    frame(1, stream: id, callStart("/test.v1.Echo/Get"))
+                    + frame(3, 1, stream: id, EchoRequest(text: text).serializedBytes())
             }
             let peer = try await RawConnection.connect(endpoint, sending: bytes, reading: false)
-            #expect(try await eventually(timeout: .seconds(60)) { await server.connectionStatistics().contains { $0.readsPaused } })
+            #expect(
+                try await eventually(timeout: .seconds(60)) {
+                    await server.connectionStatistics().contains { $0.readsPaused }
+                }
+            )
             let handled = service.started.withLockedValue { $0 }
             let statistics = try #require(await server.connectionStatistics().first { $0.readsPaused })
             // What is queued stays near the high-water mark (one more answer at most, written
@@ -116,12 +138,18 @@ struct ResourceLimitTests {
             #expect(try await client.get(EchoRequest(text: "other")).text == "other")
             await client.client.close()
             // A peer that reads none of its answers for the idle timeout is closed.
-            #expect(try await eventually(timeout: .seconds(60)) { await server.connectionStatistics().allSatisfy { !$0.readsPaused } })
+            #expect(
+                try await eventually(timeout: .seconds(60)) {
+                    await server.connectionStatistics().allSatisfy { !$0.readsPaused }
+                }
+            )
             await peer.close()
         }
     }
 
-    @Test("a streaming answer waits while its peer reads nothing, even with a huge window: the queue stays bounded, the connection open")
+    @Test(
+        "a streaming answer waits while its peer reads nothing, even with a huge window: the queue stays bounded, the connection open"
+    )
     func streamingBackpressure() async throws {
         let configuration = ServerConfiguration(responseHighWaterMark: 256 << 10)
         try await withServer(configuration: configuration) { server, endpoint in
@@ -132,7 +160,11 @@ struct ResourceLimitTests {
             let request = EchoRequest(text: String(repeating: "s", count: 4 << 10), count: 5000).serializedBytes()
             let bytes = hello + frame(1, stream: 1, callStart("/test.v1.Echo/Expand")) + frame(3, 1, stream: 1, request)
             let peer = try await RawConnection.connect(endpoint, sending: bytes, reading: false)
-            #expect(try await eventually(timeout: .seconds(60)) { await server.connectionStatistics().contains { $0.readsPaused } })
+            #expect(
+                try await eventually(timeout: .seconds(60)) {
+                    await server.connectionStatistics().contains { $0.readsPaused }
+                }
+            )
             let statistics = try #require(await server.connectionStatistics().first)
             #expect(statistics.queuedResponseBytes <= (256 << 10) + (64 << 10))
             #expect(statistics.openCalls == 1, "the call waits; it was not failed")
@@ -143,11 +175,21 @@ struct ResourceLimitTests {
     @Test("unknown method names share one metrics series: 200 random names add none")
     func metricsSeries() async throws {
         try await withServer { server, endpoint in
-            let peer = try await RawConnection.connect(endpoint, sending: clientHello + frame(1, 1, stream: 1, callStart("/x.Y/First")))
+            let peer = try await RawConnection.connect(
+                endpoint,
+                sending: clientHello + frame(1, 1, stream: 1, callStart("/x.Y/First"))
+            )
             #expect(try await peer.waitFor { try statuses(in: $0)[1] != nil })
             let before = server.core.metrics.seriesCount
             var bytes: [UInt8] = []
-            for i in 1...200 { bytes += frame(1, 1, stream: UInt32(2 * i + 1), callStart("/\(UUID().uuidString).S/\(UUID().uuidString)")) }
+            for i in 1...200 {
+                bytes += frame(
+                    1,
+                    1,
+                    stream: UInt32(2 * i + 1),
+                    callStart("/\(UUID().uuidString).S/\(UUID().uuidString)")
+                )
+            }
             peer.send(bytes)
             #expect(try await peer.waitFor { try statuses(in: $0).count == 201 })
             #expect(try statuses(in: peer.frames()).values.allSatisfy { $0.code == RPCCode.unimplemented.rawValue })
@@ -156,7 +198,9 @@ struct ResourceLimitTests {
         }
     }
 
-    @Test("a response larger than the client's frame maximum fails that call with RESOURCE_EXHAUSTED; the others and the connection go on")
+    @Test(
+        "a response larger than the client's frame maximum fails that call with RESOURCE_EXHAUSTED; the others and the connection go on"
+    )
     func responseTooLarge() async throws {
         let server = RPCServer(services: [EchoService(), BigAnswerService()])
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -169,10 +213,17 @@ struct ResourceLimitTests {
             let hello = ConnectionPreface.bytes + frame(0, stream: 0, settings.serializedBytes())
             let bytes =
                 hello
-                + frame(1, stream: 1, callStart("/test.v1.Echo/Get")) + frame(3, 1, stream: 1, EchoRequest(text: "slow", delayMs: 300).serializedBytes())
-                + frame(1, stream: 3, callStart(BigAnswerService.get.path)) + frame(3, 1, stream: 3, EchoRequest(count: 100_000).serializedBytes())
+                + frame(1, stream: 1, callStart("/test.v1.Echo/Get"))
+                + frame(3, 1, stream: 1, EchoRequest(text: "slow", delayMs: 300).serializedBytes())
+                + frame(1, stream: 3, callStart(BigAnswerService.get.path))
+                + frame(3, 1, stream: 3, EchoRequest(count: 100_000).serializedBytes())
                 + frame(1, stream: 5, callStart("/test.v1.Echo/Expand"))
-                + frame(3, 1, stream: 5, EchoRequest(text: String(repeating: "x", count: 100_000), count: 1).serializedBytes())
+                + frame(
+                    3,
+                    1,
+                    stream: 5,
+                    EchoRequest(text: String(repeating: "x", count: 100_000), count: 1).serializedBytes()
+                )
             let peer = try await RawConnection.connect(endpoint, sending: bytes)
             #expect(try await peer.waitFor { try statuses(in: $0).count == 3 })
             let answers = try statuses(in: peer.frames())
@@ -183,7 +234,10 @@ struct ResourceLimitTests {
             #expect(answers[1]?.code == 0, "the concurrent call on the same connection succeeds")
             #expect(try peer.frames().allSatisfy { $0.payload.readableBytes <= 64 << 10 })
             #expect(try goAway(in: peer.received) == nil)
-            peer.send(frame(1, stream: 7, callStart("/test.v1.Echo/Get")) + frame(3, 1, stream: 7, EchoRequest(text: "after").serializedBytes()))
+            peer.send(
+                frame(1, stream: 7, callStart("/test.v1.Echo/Get"))
+                    + frame(3, 1, stream: 7, EchoRequest(text: "after").serializedBytes())
+            )
             #expect(try await peer.waitFor { try statuses(in: $0)[7] != nil })
             #expect(try statuses(in: peer.frames())[7]?.code == 0)
             await peer.close()
@@ -216,9 +270,10 @@ struct BigAnswerService: RPCService {
     var serviceName: String { "test.v1.Big" }
     var fileDescriptors: [ProtoRuntime.EmbeddedFileDescriptor] { [] }
     var methods: [ServerMethod] {
-        [.unary(BigAnswerService.get, EchoRequest.self, EchoResponse.self) { request, _ in
-            EchoResponse(text: String(repeating: "b", count: Int(request.count)))
-        }]
+        [
+            .unary(BigAnswerService.get, EchoRequest.self, EchoResponse.self) { request, _ in
+                EchoResponse(text: String(repeating: "b", count: Int(request.count)))
+            }
+        ]
     }
 }
-

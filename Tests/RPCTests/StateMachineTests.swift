@@ -12,10 +12,20 @@ struct StateMachineTests {
     typealias Machine = ServerConnectionStateMachine
 
     func receive(
-        _ machine: inout Machine, _ type: FrameType, _ flags: FrameFlags = [], stream: UInt32 = 0, size: Int = 0,
+        _ machine: inout Machine,
+        _ type: FrameType,
+        _ flags: FrameFlags = [],
+        stream: UInt32 = 0,
+        size: Int = 0,
         increment: UInt32? = nil
     ) throws -> Machine.Action {
-        try machine.receive(typeByte: type.rawValue, flags: flags, streamID: stream, payloadSize: size, windowIncrement: increment)
+        try machine.receive(
+            typeByte: type.rawValue,
+            flags: flags,
+            streamID: stream,
+            payloadSize: size,
+            windowIncrement: increment
+        )
     }
 
     func active() throws -> Machine {
@@ -24,7 +34,10 @@ struct StateMachineTests {
         return machine
     }
 
-    @Test("the first frame must be SETTINGS (not an ACK)", arguments: [FrameType.callStart, .ping, .message, .goAway, .cancel])
+    @Test(
+        "the first frame must be SETTINGS (not an ACK)",
+        arguments: [FrameType.callStart, .ping, .message, .goAway, .cancel]
+    )
     func settingsFirst(type: FrameType) {
         var machine = Machine()
         #expect(throws: ProtocolViolation.self) { try receive(&machine, type, stream: 1, size: 8) }
@@ -37,7 +50,9 @@ struct StateMachineTests {
         var machine = try active()
         #expect(try receive(&machine, .callStart, stream: 1) == .openStream(1, endStream: false))
         #expect(machine.streams[1] == .open)
-        #expect(try receive(&machine, .message, .endStream, stream: 1) == .deliver(1, endStream: true, hasMessage: true))
+        #expect(
+            try receive(&machine, .message, .endStream, stream: 1) == .deliver(1, endStream: true, hasMessage: true)
+        )
         #expect(machine.streams[1] == .halfClosedRemote)
         #expect(throws: ProtocolViolation.self) { try receive(&machine, .message, stream: 1) }
         machine.streamClosed(1)
@@ -50,7 +65,10 @@ struct StateMachineTests {
     func halfClose() throws {
         var machine = try active()
         _ = try receive(&machine, .callStart, stream: 1)
-        #expect(try receive(&machine, .message, [.endStream, .noMessage], stream: 1) == .deliver(1, endStream: true, hasMessage: false))
+        #expect(
+            try receive(&machine, .message, [.endStream, .noMessage], stream: 1)
+                == .deliver(1, endStream: true, hasMessage: false)
+        )
     }
 
     @Test("stream ids must increase; MESSAGE needs an opened stream")
@@ -91,7 +109,9 @@ struct StateMachineTests {
         #expect(throws: ProtocolViolation.self) { try receive(&machine, .settings, stream: 1) }
         #expect(throws: ProtocolViolation.self) { try receive(&machine, .status, stream: 1) }
         #expect(throws: ProtocolViolation.self) { try receive(&machine, .responseStart, stream: 1) }
-        #expect(throws: ProtocolViolation.self) { try receive(&machine, .windowUpdate, stream: 1, size: 4, increment: 0) }
+        #expect(throws: ProtocolViolation.self) {
+            try receive(&machine, .windowUpdate, stream: 1, size: 4, increment: 0)
+        }
         #expect(try receive(&machine, .goAway) == .peerGoingAway)
         #expect(throws: ProtocolViolation.self) {
             try machine.receive(typeByte: 0x42, flags: [], streamID: 0, payloadSize: 0, windowIncrement: nil)
@@ -105,12 +125,18 @@ struct ConnectionHandlerTests {
     func unaryCall() throws {
         let channel = EmbeddedChannel()
         let core = ServerCore(
-            configuration: ServerConfiguration(idleTimeout: nil), methods: EchoService().methods, interceptors: [],
-            logger: .init(label: "test"))
+            configuration: ServerConfiguration(idleTimeout: nil),
+            methods: EchoService().methods,
+            interceptors: [],
+            logger: .init(label: "test")
+        )
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maximumPayloadSize: 1 << 20)))
-        try channel.pipeline.syncOperations.addHandler(ServerConnectionHandler(core: core, eventLoop: channel.eventLoop, peer: "test"))
+        try channel.pipeline.syncOperations.addHandler(
+            ServerConnectionHandler(core: core, eventLoop: channel.eventLoop, peer: "test")
+        )
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
-        let request = clientHello + frame(1, stream: 1, callStart("/test.v1.Echo/Get"))
+        let request =
+            clientHello + frame(1, stream: 1, callStart("/test.v1.Echo/Get"))
             + frame(3, 1, stream: 1, EchoRequest(text: "embedded").serializedBytes())
         try channel.writeInbound(ByteBuffer(bytes: request))
         channel.embeddedEventLoop.run()
@@ -121,7 +147,11 @@ struct ConnectionHandlerTests {
         // The unary fast path: the response's frames leave in one write (with the SETTINGS ack
         // that the same read produced).
         let last = try #require(writes.last)
-        #expect(try TestSupport.frames(in: Array(last.readableBytesView)).map(\.type) == [.settings, .responseStart, .message, .status])
+        #expect(
+            try TestSupport.frames(in: Array(last.readableBytesView)).map(\.type) == [
+                .settings, .responseStart, .message, .status,
+            ]
+        )
         #expect(out.starts(with: ConnectionPreface.bytes))
         #expect(frames.map(\.type) == [.settings, .settings, .responseStart, .message, .status])
         #expect(try EchoResponse(buffer: frames[3].payload).text == "embedded")

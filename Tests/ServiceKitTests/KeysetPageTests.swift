@@ -17,7 +17,10 @@ struct KeysetPageTests {
             for id in 1...250 {
                 let row = (Double(id % 7) / 2, Int64(id % 3), Int64(id))
                 rows.append(row)
-                try db.execute(sql: "INSERT INTO t (id, rating, total) VALUES (?, ?, ?)", arguments: [row.2, row.0, row.1])
+                try db.execute(
+                    sql: "INSERT INTO t (id, rating, total) VALUES (?, ?, ?)",
+                    arguments: [row.2, row.0, row.1]
+                )
             }
         }
         return (db, rows)
@@ -26,7 +29,10 @@ struct KeysetPageTests {
     @Test("mixed directions (rating desc, total desc, id asc): the pages, joined, are every row exactly once, in order")
     func pagesCoverTheOrder() throws {
         let (db, rows) = try database()
-        let page = KeysetPage(select: "SELECT id, rating, total FROM t", keys: [.descending("rating", .real), .descending("total"), .ascending("id")])
+        let page = KeysetPage(
+            select: "SELECT id, rating, total FROM t",
+            keys: [.descending("rating", .real), .descending("total"), .ascending("id")]
+        )
         let expected = rows.sorted { a, b in a.0 != b.0 ? a.0 > b.0 : a.1 != b.1 ? a.1 > b.1 : a.2 < b.2 }.map(\.2)
         for size in [1, 7, 50, 249, 250, 251] {
             var token = ""
@@ -49,20 +55,28 @@ struct KeysetPageTests {
         #expect(first == "SELECT * FROM orders WHERE customer_id = ? ORDER BY created_at DESC, id DESC LIMIT ?")
         #expect(firstArguments == [7, 51])
         let (next, arguments) = try page.query(size: 50, token: PageToken.encode(["1000", "5"]))
-        #expect(next == "SELECT * FROM orders WHERE customer_id = ? AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ?")
+        #expect(
+            next
+                == "SELECT * FROM orders WHERE customer_id = ? AND (created_at < ? OR (created_at = ? AND id < ?)) ORDER BY created_at DESC, id DESC LIMIT ?"
+        )
         #expect(arguments == [7, 1000, 1000, 5, 51])
     }
 
-    @Test("a token it did not issue: INVALID_ARGUMENT (other fields, wrong count, not numbers, not finite, too long, not base64)")
+    @Test(
+        "a token it did not issue: INVALID_ARGUMENT (other fields, wrong count, not numbers, not finite, too long, not base64)"
+    )
     func foreignTokens() throws {
         let page = KeysetPage(select: "SELECT * FROM t", keys: [.descending("rating", .real), .ascending("id")])
         for token in [
-            PageToken.encode(["1"]), PageToken.encode(["1", "2", "3"]), PageToken.encode(["x", "2"]), PageToken.encode(["1", "2.5"]),
+            PageToken.encode(["1"]), PageToken.encode(["1", "2", "3"]), PageToken.encode(["x", "2"]),
+            PageToken.encode(["1", "2.5"]),
             PageToken.encode(["inf", "2"]), PageToken.encode(["nan", "2"]), "%%%", String(repeating: "A", count: 600),
             Base64URL.encode(Data("v0:1\u{1F}2".utf8)),
         ] {
             #expect(throws: RPCError.self, "\(token)") { _ = try page.query(size: 10, token: token) }
-            do { _ = try page.query(size: 10, token: token) } catch let error as RPCError { #expect(error.code == .invalidArgument) }
+            do { _ = try page.query(size: 10, token: token) } catch let error as RPCError {
+                #expect(error.code == .invalidArgument)
+            }
         }
         #expect(try page.query(size: 10, token: PageToken.encode(["2.5", "9"])).1 == [2.5, 2.5, 9, 11])
     }

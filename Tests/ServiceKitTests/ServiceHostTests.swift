@@ -21,14 +21,28 @@ struct ServiceHostTests {
         let directory = try makeTemporaryDirectory("host-unbound")
         defer { try? FileManager.default.removeItem(at: directory) }
         var users = ServiceDefinition.users()
-        let narrowed = BusTopology.Queue(name: "users.events", bindings: [.init(exchange: "auth_events", pattern: "user.*")])
+        let narrowed = BusTopology.Queue(
+            name: "users.events",
+            bindings: [.init(exchange: "auth_events", pattern: "user.*")]
+        )
         users = ServiceDefinition(
-            name: users.name, rpcServices: users.rpcServices, calls: users.calls, migrate: users.migrate, queue: narrowed, build: users.build)
+            name: users.name,
+            rpcServices: users.rpcServices,
+            calls: users.calls,
+            migrate: users.migrate,
+            queue: narrowed,
+            build: users.build
+        )
         let nowhere = [Endpoint(host: "127.0.0.1", port: 1)]
         let error = await #expect(throws: ServiceHostError.self) {
             _ = try await ServiceHost.make(
-                users, dataDirectory: directory.path, configuration: Cluster.server, peers: ["bus": nowhere, "auth": nowhere],
-                authPublicKey: Curve25519.Signing.PrivateKey().publicKey, logger: Cluster.quiet)
+                users,
+                dataDirectory: directory.path,
+                configuration: Cluster.server,
+                peers: ["bus": nowhere, "auth": nowhere],
+                authPublicKey: Curve25519.Signing.PrivateKey().publicKey,
+                logger: Cluster.quiet
+            )
         }
         #expect(error?.message.contains("marketplace.v1.RatingUpdated") == true, "\(String(describing: error))")
         #expect(error?.message.contains("marketplace.v1.OrderCompleted") == true)
@@ -40,9 +54,12 @@ struct ServiceHostTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let error = await #expect(throws: ServiceHostError.self) {
             _ = try await ServiceHost.make(
-                .orders(), dataDirectory: directory.path, configuration: Cluster.server,
+                .orders(),
+                dataDirectory: directory.path,
+                configuration: Cluster.server,
                 peers: ["bus": [Endpoint(host: "127.0.0.1", port: 1)], "auth": [Endpoint(host: "127.0.0.1", port: 1)]],
-                logger: Cluster.quiet)
+                logger: Cluster.quiet
+            )
         }
         #expect(error?.message == "orders calls users, but no address of users was given")
     }
@@ -63,13 +80,19 @@ struct ServiceHostTests {
         try await Cluster.with { cluster in
             // A second auth host (a replica: the cluster's bus and data directory): register through it, then stop it at once.
             let auth = try await ServiceHost.make(
-                .auth(Cluster.cheapAuth), dataDirectory: cluster.directory.path,
-                configuration: Cluster.server, peers: ["bus": [cluster.busEndpoint]], logger: Cluster.quiet)
+                .auth(Cluster.cheapAuth),
+                dataDirectory: cluster.directory.path,
+                configuration: Cluster.server,
+                peers: ["bus": [cluster.busEndpoint]],
+                logger: Cluster.quiet
+            )
             let group = ServiceGroup(configuration: .init(services: [auth], logger: Cluster.quiet))
             let running = Task { try await group.run() }
             let endpoint = Endpoint(host: "127.0.0.1", port: try await auth.server.localPort)
             let client = Auth.Client(RPCClient(endpoints: [endpoint]))
-            _ = try await client.register(RegisterRequest(username: "last", email: "last@example.com", password: "password123", role: .customer))
+            _ = try await client.register(
+                RegisterRequest(username: "last", email: "last@example.com", password: "password123", role: .customer)
+            )
             await client.client.close()
             // Its user.registered waits in its outbox (or is published already); shut down now.
             await group.triggerGracefulShutdown()
@@ -78,7 +101,11 @@ struct ServiceHostTests {
             #expect(left == 0, "the relay flushed the outbox before the host stopped")
             // The server is gone: a new call cannot connect.
             let late = Auth.Client(RPCClient(endpoints: [endpoint]))
-            #expect(await code { _ = try await late.getPublicKey(GetPublicKeyRequest(), options: CallOptions(timeout: .seconds(5))) } != nil)
+            #expect(
+                await code {
+                    _ = try await late.getPublicKey(GetPublicKeyRequest(), options: CallOptions(timeout: .seconds(5)))
+                } != nil
+            )
             await late.client.close()
         }
     }

@@ -67,8 +67,11 @@ public struct Cluster: Sendable {
 
     /// Runs `body` with a fresh cluster; everything is stopped and deleted afterwards.
     public static func with<T: Sendable>(
-        maximumFailedLogins: Int = 5, requireVerifiedProviders: Bool = false, gateway gatewayConfiguration: GatewayConfiguration? = nil,
-        authLimits: (@Sendable (inout AuthConfiguration) -> Void)? = nil, _ body: @Sendable (Cluster) async throws -> T
+        maximumFailedLogins: Int = 5,
+        requireVerifiedProviders: Bool = false,
+        gateway gatewayConfiguration: GatewayConfiguration? = nil,
+        authLimits: (@Sendable (inout AuthConfiguration) -> Void)? = nil,
+        _ body: @Sendable (Cluster) async throws -> T
     ) async throws -> T {
         let directory = try makeTemporaryDirectory("cluster")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -76,9 +79,13 @@ public struct Cluster: Sendable {
         // The token key before the bus, which verifies admins' tokens with it.
         _ = try KeyFile.loadOrCreate(path: ServiceKeys.authKeyPath(dataDirectory: directory.path))
         let bus = try await EventBusServer.make(
-            dataDirectory: directory.path, configuration: Cluster.server, topology: .standard,
-            authenticator: try BusAuthenticator.make(dataDirectory: directory.path), eventSchemas: MarketplaceServices.eventSchemas,
-            logger: quiet)
+            dataDirectory: directory.path,
+            configuration: Cluster.server,
+            topology: .standard,
+            authenticator: try BusAuthenticator.make(dataDirectory: directory.path),
+            eventSchemas: MarketplaceServices.eventSchemas,
+            logger: quiet
+        )
         return try await withThrowingTaskGroup(of: Void.self) { group in
             defer { group.cancelAll() }
             group.addTask { try await bus.run() }
@@ -93,22 +100,35 @@ public struct Cluster: Sendable {
             configuration.now = clock.now
             configuration.maximumFailedLogins = maximumFailedLogins
             let auth = try await ServiceHost.make(
-                .auth(configuration), dataDirectory: directory.path, configuration: Cluster.server, peers: ["bus": [busEndpoint]],
-                logger: quiet)
+                .auth(configuration),
+                dataDirectory: directory.path,
+                configuration: Cluster.server,
+                peers: ["bus": [busEndpoint]],
+                logger: quiet
+            )
             group.addTask { try await auth.run() }
             let authEndpoint = Endpoint(host: "127.0.0.1", port: try await auth.server.localPort)
             let users = try await ServiceHost.make(
-                .users(now: clock.now), dataDirectory: directory.path, configuration: Cluster.server,
-                peers: ["bus": [busEndpoint], "auth": [authEndpoint]], authPublicKey: auth.tokenKey, logger: quiet)
+                .users(now: clock.now),
+                dataDirectory: directory.path,
+                configuration: Cluster.server,
+                peers: ["bus": [busEndpoint], "auth": [authEndpoint]],
+                authPublicKey: auth.tokenKey,
+                logger: quiet
+            )
             group.addTask { try await users.run() }
             let usersEndpoint = Endpoint(host: "127.0.0.1", port: try await users.server.localPort)
             var ordersConfiguration = OrdersConfiguration()
             ordersConfiguration.now = clock.now
             ordersConfiguration.requireVerifiedProviders = requireVerifiedProviders
             let orders = try await ServiceHost.make(
-                .orders(ordersConfiguration), dataDirectory: directory.path, configuration: Cluster.server,
-                peers: ["bus": [busEndpoint], "auth": [authEndpoint], "users": [usersEndpoint]], authPublicKey: auth.tokenKey,
-                logger: quiet)
+                .orders(ordersConfiguration),
+                dataDirectory: directory.path,
+                configuration: Cluster.server,
+                peers: ["bus": [busEndpoint], "auth": [authEndpoint], "users": [usersEndpoint]],
+                authPublicKey: auth.tokenKey,
+                logger: quiet
+            )
             group.addTask { try await orders.run() }
             let ordersEndpoint = Endpoint(host: "127.0.0.1", port: try await orders.server.localPort)
             var httpConfiguration = gatewayConfiguration ?? Cluster.gatewayDefaults
@@ -117,15 +137,31 @@ public struct Cluster: Sendable {
                 gateway: try Gateway(
                     configuration: httpConfiguration,
                     backends: GatewayBackends([
-                        Auth.serviceName: [authEndpoint], Users.serviceName: [usersEndpoint], Orders.serviceName: [ordersEndpoint],
-                    ]), authPublicKey: auth.tokenKey, logger: quiet),
-                configuration: httpConfiguration, logger: quiet)
+                        Auth.serviceName: [authEndpoint], Users.serviceName: [usersEndpoint],
+                        Orders.serviceName: [ordersEndpoint],
+                    ]),
+                    authPublicKey: auth.tokenKey,
+                    logger: quiet
+                ),
+                configuration: httpConfiguration,
+                logger: quiet
+            )
             group.addTask { try await gateway.run() }
             let gatewayEndpoint = Endpoint(host: "127.0.0.1", port: await gateway.localPort)
             let cluster = Cluster(
-                directory: directory, clock: clock, authServer: auth, authEndpoint: authEndpoint, usersEndpoint: usersEndpoint,
-                ordersEndpoint: ordersEndpoint, gatewayEndpoint: gatewayEndpoint, busEndpoint: busEndpoint, auth: Auth.Client(RPCClient(endpoints: [authEndpoint])),
-                users: Users.Client(RPCClient(endpoints: [usersEndpoint])), orders: Orders.Client(RPCClient(endpoints: [ordersEndpoint])), bus: try Cluster.busClient(busEndpoint, directory: directory, as: "operator"))
+                directory: directory,
+                clock: clock,
+                authServer: auth,
+                authEndpoint: authEndpoint,
+                usersEndpoint: usersEndpoint,
+                ordersEndpoint: ordersEndpoint,
+                gatewayEndpoint: gatewayEndpoint,
+                busEndpoint: busEndpoint,
+                auth: Auth.Client(RPCClient(endpoints: [authEndpoint])),
+                users: Users.Client(RPCClient(endpoints: [usersEndpoint])),
+                orders: Orders.Client(RPCClient(endpoints: [ordersEndpoint])),
+                bus: try Cluster.busClient(busEndpoint, directory: directory, as: "operator")
+            )
             // Authenticated calls wait for the revocation lists (the services fail closed until then).
             #expect(try await eventually { users.isReady && orders.isReady })
             let result = try await body(cluster)
@@ -159,10 +195,13 @@ public struct Cluster: Sendable {
 
     /// Registers and logs in; returns the user and an access token.
     @discardableResult
-    public func signUp(_ username: String, role: Role = .customer, password: String = "password123") async throws -> (user: User, token: String) {
-        let user = try await auth.register(
-            RegisterRequest(username: username, email: "\(username)@example.com", password: password, role: role)
-        ).user ?? User()
+    public func signUp(_ username: String, role: Role = .customer, password: String = "password123") async throws -> (
+        user: User, token: String
+    ) {
+        let user =
+            try await auth.register(
+                RegisterRequest(username: username, email: "\(username)@example.com", password: password, role: role)
+            ).user ?? User()
         let token = try await auth.login(LoginRequest(identifier: .username(username), password: password)).accessToken
         return (user, token)
     }
@@ -170,8 +209,14 @@ public struct Cluster: Sendable {
     /// An admin (created as `marketplace admin create` does) and their token.
     public func admin(_ username: String = "root") async throws -> (user: User, token: String) {
         let user = try await AuthService.createAdmin(
-            dataDirectory: directory.path, username: username, email: "\(username)@example.com", password: "adminpass1", parameters: .testing)
-        let token = try await auth.login(LoginRequest(identifier: .username(username), password: "adminpass1")).accessToken
+            dataDirectory: directory.path,
+            username: username,
+            email: "\(username)@example.com",
+            password: "adminpass1",
+            parameters: .testing
+        )
+        let token = try await auth.login(LoginRequest(identifier: .username(username), password: "adminpass1"))
+            .accessToken
         return (user, token)
     }
 
@@ -181,5 +226,6 @@ public struct Cluster: Sendable {
     }
 }
 
-public func bearer(_ token: String) -> CallOptions { CallOptions(metadata: Metadata([("authorization", "Bearer \(token)")])) }
-
+public func bearer(_ token: String) -> CallOptions {
+    CallOptions(metadata: Metadata([("authorization", "Bearer \(token)")]))
+}

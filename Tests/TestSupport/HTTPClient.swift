@@ -17,7 +17,11 @@ public struct HTTPResult: Sendable {
 /// One HTTP/1.1 request over a fresh TCP connection (`Connection: close`), for tests against a
 /// real HTTP server.
 public func httpRequest(
-    _ endpoint: Endpoint, _ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil
+    _ endpoint: Endpoint,
+    _ method: String,
+    _ path: String,
+    headers: [(String, String)] = [],
+    body: [UInt8]? = nil
 ) async throws -> HTTPResult {
     var head = "\(method) \(path) HTTP/1.1\r\nHost: \(endpoint.host):\(endpoint.port)\r\nConnection: close\r\n"
     for (name, value) in headers { head += "\(name): \(value)\r\n" }
@@ -46,7 +50,11 @@ public func httpRequest(
 
 /// JSON in, `HTTPResult` out.
 public func httpJSON(
-    _ endpoint: Endpoint, _ method: String, _ path: String, token: String? = nil, json: String? = nil,
+    _ endpoint: Endpoint,
+    _ method: String,
+    _ path: String,
+    token: String? = nil,
+    json: String? = nil,
     headers: [(String, String)] = []
 ) async throws -> HTTPResult {
     var all = headers

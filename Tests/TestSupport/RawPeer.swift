@@ -17,7 +17,10 @@ import ProtoRuntime
 ///   - until: the answer is complete once this holds for what arrived (for a server that keeps
 ///     the connection open): the exchange ends then instead of at the timeout.
 public func rawExchange(
-    _ endpoint: Endpoint, _ bytes: [UInt8], timeout: Duration = .seconds(2), until: (@Sendable ([UInt8]) -> Bool)? = nil
+    _ endpoint: Endpoint,
+    _ bytes: [UInt8],
+    timeout: Duration = .seconds(2),
+    until: (@Sendable ([UInt8]) -> Bool)? = nil
 ) async throws -> [UInt8] {
     final class Collector: ChannelInboundHandler, Sendable {
         typealias InboundIn = ByteBuffer
@@ -49,7 +52,8 @@ public func rawExchange(
     }
     let closed = channel.closeFuture
     let (seconds, attoseconds) = timeout.components
-    let limit = channel.eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)) {
+    let limit = channel.eventLoop.scheduleTask(in: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+    {
         channel.close(promise: nil)
     }
     try? await closed.get()
@@ -84,7 +88,6 @@ public func goAway(in bytes: [UInt8]) throws -> GoAway? {
     try frames(in: bytes).first { $0.type == .goAway }.map { try GoAway(buffer: $0.payload) }
 }
 
-
 /// A raw TCP peer that stays connected: it writes what a test tells it to (the first bytes from
 /// the event loop as the connection opens, so no task hop delays them) and collects what the
 /// server sends, for tests that watch a connection over time. With `reading: false` it never
@@ -117,7 +120,9 @@ public final class RawConnection: Sendable {
     }
 
     /// Connects and sends `first` as soon as the connection is up.
-    public static func connect(_ endpoint: Endpoint, sending first: [UInt8] = [], reading: Bool = true) async throws -> RawConnection {
+    public static func connect(_ endpoint: Endpoint, sending first: [UInt8] = [], reading: Bool = true) async throws
+        -> RawConnection
+    {
         let collector = Collector(first: first)
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.autoRead, value: reading)

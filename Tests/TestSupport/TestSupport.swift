@@ -1,7 +1,7 @@
 public import Foundation
 import Synchronization
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The repository root: tests read fixtures and run scripts from it.
@@ -25,7 +25,10 @@ public struct ProcessResult: Sendable {
 /// Runs a program (looked up on `PATH`) to completion. The wait happens off Swift's cooperative
 /// pool, so servers and other tests keep running meanwhile.
 public func runProcess(
-    _ executable: String, _ arguments: [String], in directory: URL? = nil, input: String? = nil
+    _ executable: String,
+    _ arguments: [String],
+    in directory: URL? = nil,
+    input: String? = nil
 ) async throws -> ProcessResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -45,7 +48,11 @@ public func runProcess(
             let data = reader.readDataToEndOfFile()
             process.waitUntilExit()
             continuation.resume(
-                returning: ProcessResult(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self)))
+                returning: ProcessResult(
+                    status: process.terminationStatus,
+                    output: String(decoding: data, as: UTF8.self)
+                )
+            )
         }
     }
 }
@@ -89,7 +96,9 @@ private func canBind(_ port: Int) -> Bool {
     address.sin_port = in_port_t(UInt16(port).bigEndian)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     return withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+        }
     }
 }
 

@@ -27,14 +27,18 @@ let directory = FileManager.default.temporaryDirectory.appendingPathComponent("b
 defer { try? FileManager.default.removeItem(at: directory) }
 
 let bus = try await EventBusServer.make(
-    dataDirectory: directory.path, configuration: ServerConfiguration(idleTimeout: nil),
+    dataDirectory: directory.path,
+    configuration: ServerConfiguration(idleTimeout: nil),
     authenticator: try BusAuthenticator.make(dataDirectory: directory.path),
-    logger: .init(label: "bus", factory: { _ in SwiftLogNoOpLogHandler() }))
+    logger: .init(label: "bus", factory: { _ in SwiftLogNoOpLogHandler() })
+)
 let running = Task { try await bus.run() }
 let endpoint = Endpoint(host: "127.0.0.1", port: try await bus.server.localPort)
 /// Every bus call carries a service token (the operator's, which may do everything).
 let identity = ServiceIdentity(name: "operator", key: try ServiceKeys.serviceKey(dataDirectory: directory.path))
-func busClient() -> Broker.Client { Broker.Client(RPCClient(endpoints: [endpoint], interceptors: [identity.interceptor])) }
+func busClient() -> Broker.Client {
+    Broker.Client(RPCClient(endpoints: [endpoint], interceptors: [identity.interceptor]))
+}
 let admin = busClient()
 
 /// Runs one scenario on a fresh queue; returns events/s and publish→deliver latencies (µs).
@@ -56,7 +60,9 @@ func scenario(publishers: Int, consumers: Int, events: Int, inFlight: Int) async
                     let collected = try await Acknowledgements.run(writer) { acks in
                         var local: [Double] = []
                         for try await delivery in deliveries {
-                            let sent = (delivery.event?.payload.prefix(8) ?? []).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+                            let sent = (delivery.event?.payload.prefix(8) ?? []).enumerated().reduce(UInt64(0)) {
+                                $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+                            }
                             local.append(Double(now() &- sent) / 1000)
                             acks.ack(delivery.deliveryTag)
                             let done = received.withLockedValue { count -> Bool in
@@ -87,9 +93,16 @@ func scenario(publishers: Int, consumers: Int, events: Int, inFlight: Int) async
                                 var payload = [UInt8](repeating: 0x61, count: 1024)
                                 let t = now()
                                 for i in 0..<8 { payload[i] = UInt8(truncatingIfNeeded: t >> (8 * UInt64(i))) }
-                                _ = try await client.publish(PublishRequest(events: [
-                                    Event(id: UUID().uuidString, exchange: "order_events", routingKey: queue, payload: payload)
-                                ]))
+                                _ = try await client.publish(
+                                    PublishRequest(events: [
+                                        Event(
+                                            id: UUID().uuidString,
+                                            exchange: "order_events",
+                                            routingKey: queue,
+                                            payload: payload
+                                        )
+                                    ])
+                                )
                             }
                         }
                     }
@@ -106,14 +119,32 @@ func scenario(publishers: Int, consumers: Int, events: Int, inFlight: Int) async
     return (Double(events) / seconds, latencies.withLockedValue { $0 }.sorted())
 }
 
-print("durable publish → deliver → ack, 1 KiB events, \(total) per case, \(inFlight) confirms in flight per publisher (every confirmed publish fsync'd, group commit)")
+print(
+    "durable publish → deliver → ack, 1 KiB events, \(total) per case, \(inFlight) confirms in flight per publisher (every confirmed publish fsync'd, group commit)"
+)
 for (publishers, consumers) in [(1, 1), (1, 4), (4, 1), (4, 4)] {
     let before = bus.core.commitStatistics
-    let (rate, latencies) = try await scenario(publishers: publishers, consumers: consumers, events: total, inFlight: inFlight)
+    let (rate, latencies) = try await scenario(
+        publishers: publishers,
+        consumers: consumers,
+        events: total,
+        inFlight: inFlight
+    )
     let after = bus.core.commitStatistics
     let commits = after.commits - before.commits
-    print(String(format: "%d publisher(s) x %d consumer(s): %8.0f events/s   publish→deliver p50 %8.1f us  p99 %8.1f us   %d commits, %.1f events each",
-        publishers, consumers, rate, percentile(latencies, 0.5), percentile(latencies, 0.99), commits, Double(after.events - before.events) / Double(max(1, commits))))
+    print(
+        String(
+            format:
+                "%d publisher(s) x %d consumer(s): %8.0f events/s   publish→deliver p50 %8.1f us  p99 %8.1f us   %d commits, %.1f events each",
+            publishers,
+            consumers,
+            rate,
+            percentile(latencies, 0.5),
+            percentile(latencies, 0.99),
+            commits,
+            Double(after.events - before.events) / Double(max(1, commits))
+        )
+    )
 }
 
 // One confirmed publish at a time: the latency of a single durable confirm (stored in a queue).
@@ -122,10 +153,25 @@ _ = try await admin.bind(BindRequest(queue: "bench.confirms", exchange: "order_e
 var confirms: [Double] = []
 for _ in 0..<2000 {
     let t = now()
-    _ = try await admin.publish(PublishRequest(events: [Event(id: UUID().uuidString, exchange: "order_events", routingKey: "confirm.one", payload: [UInt8](repeating: 1, count: 1024))]))
+    _ = try await admin.publish(
+        PublishRequest(events: [
+            Event(
+                id: UUID().uuidString,
+                exchange: "order_events",
+                routingKey: "confirm.one",
+                payload: [UInt8](repeating: 1, count: 1024)
+            )
+        ])
+    )
     confirms.append(Double(now() - t) / 1000)
 }
 confirms.sort()
-print(String(format: "one confirmed publish at a time: p50 %.1f us, p99 %.1f us", percentile(confirms, 0.5), percentile(confirms, 0.99)))
+print(
+    String(
+        format: "one confirmed publish at a time: p50 %.1f us, p99 %.1f us",
+        percentile(confirms, 0.5),
+        percentile(confirms, 0.99)
+    )
+)
 running.cancel()
 exit(0)

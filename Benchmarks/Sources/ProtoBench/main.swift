@@ -11,7 +11,6 @@ import ProtoFixtures
 import ProtoRuntime
 import SwiftProtobuf
 
-
 @inline(never)
 func blackHole<T>(_ value: T) {
     withExtendedLifetime(value) {}
@@ -48,12 +47,20 @@ let description = String(repeating: "Leaking pipe under the kitchen sink; water 
 
 func ours(_ i: Int) -> BenchOrder {
     BenchOrder(
-        id: 1_000_000 + Int64(i), customerId: 42_424_242, providerId: 7_777_777, title: "Fix the kitchen sink",
-        description: String(description), status: .pending, serviceType: .repair, location: .mid, priceCents: 12_550,
+        id: 1_000_000 + Int64(i),
+        customerId: 42_424_242,
+        providerId: 7_777_777,
+        title: "Fix the kitchen sink",
+        description: String(description),
+        status: .pending,
+        serviceType: .repair,
+        location: .mid,
+        priceCents: 12_550,
         createdAt: ProtoTimestamp(seconds: 1_764_126_665, nanos: 120_000_000),
         updatedAt: ProtoTimestamp(seconds: 1_764_130_000, nanos: 5_000),
         tags: ["plumbing", "urgent", "kitchen"],
-        address: BenchAddress(street: "Storgata 12", city: "Oslo", postalCode: "0155"))
+        address: BenchAddress(street: "Storgata 12", city: "Oslo", postalCode: "0155")
+    )
 }
 
 func theirs(_ i: Int) -> Test_V1_BenchOrder {
@@ -67,10 +74,16 @@ func theirs(_ i: Int) -> Test_V1_BenchOrder {
     o.serviceType = .repair
     o.location = .mid
     o.priceCents = 12_550
-    o.createdAt = .with { $0.seconds = 1_764_126_665; $0.nanos = 120_000_000 }
-    o.updatedAt = .with { $0.seconds = 1_764_130_000; $0.nanos = 5_000 }
+    o.createdAt = .with {
+        $0.seconds = 1_764_126_665; $0.nanos = 120_000_000
+    }
+    o.updatedAt = .with {
+        $0.seconds = 1_764_130_000; $0.nanos = 5_000
+    }
     o.tags = ["plumbing", "urgent", "kitchen"]
-    o.address = .with { $0.street = "Storgata 12"; $0.city = "Oslo"; $0.postalCode = "0155" }
+    o.address = .with {
+        $0.street = "Storgata 12"; $0.city = "Oslo"; $0.postalCode = "0155"
+    }
     return o
 }
 
@@ -105,30 +118,74 @@ func run(_ name: String, ours: () throws -> Int, theirs: (() throws -> Int)?) re
     let b = try theirs.map { try measure($0) }
     let theirText = b.map { String(format: "%.0f", $0) } ?? "-"
     let ratio = b.map { String(format: "%.2fx", $0 / a) } ?? "-"
-    print(pad(name, 40) + pad(String(format: "%.0f", a), 12, left: true) + pad(theirText, 16, left: true) + pad(ratio, 10, left: true))
+    print(
+        pad(name, 40) + pad(String(format: "%.0f", a), 12, left: true) + pad(theirText, 16, left: true)
+            + pad(ratio, 10, left: true)
+    )
 }
 
-print("Order message: \(ourBytes.count) bytes binary, \(ourJSON.count) bytes JSON; list of 100: \(ourListBytes.count) bytes")
-print(pad("case (ns/op)", 40) + pad("ours", 12, left: true) + pad("SwiftProtobuf", 16, left: true) + pad("speedup", 10, left: true))
+print(
+    "Order message: \(ourBytes.count) bytes binary, \(ourJSON.count) bytes JSON; list of 100: \(ourListBytes.count) bytes"
+)
+print(
+    pad("case (ns/op)", 40) + pad("ours", 12, left: true) + pad("SwiftProtobuf", 16, left: true)
+        + pad("speedup", 10, left: true)
+)
 
 var buffer = ByteBufferAllocator().buffer(capacity: 4096)
-try run("binary encode, Order", ours: { ourOrder.serializedBytes().count }, theirs: { try (theirOrder.serializedBytes() as [UInt8]).count })
-run("binary encode, Order into a ByteBuffer", ours: {
-    buffer.clear()
-    return ourOrder.encode(into: &buffer)
-}, theirs: nil)
-try run("binary decode, Order", ours: { try BenchOrder(serializedBytes: ourBytes).title.utf8.count }, theirs: {
-    try Test_V1_BenchOrder(serializedBytes: theirBytes).title.utf8.count
-})
-try run("binary encode, 100 Orders", ours: { ourList.serializedBytes().count }, theirs: { try (theirList.serializedBytes() as [UInt8]).count })
-try run("binary decode, 100 Orders", ours: { try BenchOrderList(serializedBytes: ourListBytes).orders.count }, theirs: {
-    try Test_V1_BenchOrderList(serializedBytes: theirListBytes).orders.count
-})
-try run("JSON encode, Order", ours: { ourOrder.jsonUTF8Bytes().count }, theirs: { try (theirOrder.jsonUTF8Bytes() as [UInt8]).count })
-try run("JSON decode, Order", ours: { try BenchOrder(jsonUTF8Bytes: ourJSON).title.utf8.count }, theirs: {
-    try Test_V1_BenchOrder(jsonUTF8Bytes: theirJSON).title.utf8.count
-})
-try run("JSON encode, 100 Orders", ours: { ourList.jsonUTF8Bytes().count }, theirs: { try (theirList.jsonUTF8Bytes() as [UInt8]).count })
-try run("JSON decode, 100 Orders", ours: { try BenchOrderList(jsonUTF8Bytes: ourListJSON).orders.count }, theirs: {
-    try Test_V1_BenchOrderList(jsonUTF8Bytes: theirListJSON).orders.count
-})
+try run(
+    "binary encode, Order",
+    ours: { ourOrder.serializedBytes().count },
+    theirs: { try (theirOrder.serializedBytes() as [UInt8]).count }
+)
+run(
+    "binary encode, Order into a ByteBuffer",
+    ours: {
+        buffer.clear()
+        return ourOrder.encode(into: &buffer)
+    },
+    theirs: nil
+)
+try run(
+    "binary decode, Order",
+    ours: { try BenchOrder(serializedBytes: ourBytes).title.utf8.count },
+    theirs: {
+        try Test_V1_BenchOrder(serializedBytes: theirBytes).title.utf8.count
+    }
+)
+try run(
+    "binary encode, 100 Orders",
+    ours: { ourList.serializedBytes().count },
+    theirs: { try (theirList.serializedBytes() as [UInt8]).count }
+)
+try run(
+    "binary decode, 100 Orders",
+    ours: { try BenchOrderList(serializedBytes: ourListBytes).orders.count },
+    theirs: {
+        try Test_V1_BenchOrderList(serializedBytes: theirListBytes).orders.count
+    }
+)
+try run(
+    "JSON encode, Order",
+    ours: { ourOrder.jsonUTF8Bytes().count },
+    theirs: { try (theirOrder.jsonUTF8Bytes() as [UInt8]).count }
+)
+try run(
+    "JSON decode, Order",
+    ours: { try BenchOrder(jsonUTF8Bytes: ourJSON).title.utf8.count },
+    theirs: {
+        try Test_V1_BenchOrder(jsonUTF8Bytes: theirJSON).title.utf8.count
+    }
+)
+try run(
+    "JSON encode, 100 Orders",
+    ours: { ourList.jsonUTF8Bytes().count },
+    theirs: { try (theirList.jsonUTF8Bytes() as [UInt8]).count }
+)
+try run(
+    "JSON decode, 100 Orders",
+    ours: { try BenchOrderList(jsonUTF8Bytes: ourListJSON).orders.count },
+    theirs: {
+        try Test_V1_BenchOrderList(jsonUTF8Bytes: theirListJSON).orders.count
+    }
+)

@@ -92,7 +92,10 @@ enum RawEcho {
             }
             .connect(host: "127.0.0.1", port: port).get()
         let handler = try await channel.eventLoop.submit {
-            NIOLoopBound(try channel.pipeline.syncOperations.handler(type: ClientHandler.self), eventLoop: channel.eventLoop)
+            NIOLoopBound(
+                try channel.pipeline.syncOperations.handler(type: ClientHandler.self),
+                eventLoop: channel.eventLoop
+            )
         }.get()
         return Connection(channel: channel, handler: handler)
     }

@@ -17,7 +17,6 @@ import ProtoFixtures
 import ProtoRuntime
 import RPC
 
-
 /// Tells the parent process the port (unbuffered).
 func announce(_ port: Int) {
     FileHandle.standardOutput.write(Data("PORT \(port)\n".utf8))
@@ -25,13 +24,25 @@ func announce(_ port: Int) {
 
 // MARK: The payload
 
-let orderDescription = String(String(repeating: "Leaking pipe under the kitchen sink; water on the floor. ", count: 2).prefix(100))
+let orderDescription = String(
+    String(repeating: "Leaking pipe under the kitchen sink; water on the floor. ", count: 2).prefix(100)
+)
 
 let ourOrder = BenchOrder(
-    id: 1_000_042, customerId: 42_424_242, providerId: 7_777_777, title: "Fix the kitchen sink", description: orderDescription,
-    status: .pending, serviceType: .repair, location: .mid, priceCents: 12_550,
-    createdAt: ProtoTimestamp(seconds: 1_764_126_665, nanos: 120_000_000), updatedAt: ProtoTimestamp(seconds: 1_764_130_000, nanos: 5_000),
-    tags: ["plumbing", "urgent", "kitchen"], address: BenchAddress(street: "Storgata 12", city: "Oslo", postalCode: "0155"))
+    id: 1_000_042,
+    customerId: 42_424_242,
+    providerId: 7_777_777,
+    title: "Fix the kitchen sink",
+    description: orderDescription,
+    status: .pending,
+    serviceType: .repair,
+    location: .mid,
+    priceCents: 12_550,
+    createdAt: ProtoTimestamp(seconds: 1_764_126_665, nanos: 120_000_000),
+    updatedAt: ProtoTimestamp(seconds: 1_764_130_000, nanos: 5_000),
+    tags: ["plumbing", "urgent", "kitchen"],
+    address: BenchAddress(street: "Storgata 12", city: "Oslo", postalCode: "0155")
+)
 
 let echoMethod = RPC.MethodDescriptor(service: "test.v1.BenchEcho", method: "Echo", kind: .unary)
 
@@ -42,7 +53,9 @@ struct OurEcho: RPCService {
 }
 
 struct GRPCEcho: Test_V1_BenchEcho.SimpleServiceProtocol {
-    func echo(request: Test_V1_BenchOrder, context: GRPCCore.ServerContext) async throws -> Test_V1_BenchOrder { request }
+    func echo(request: Test_V1_BenchOrder, context: GRPCCore.ServerContext) async throws -> Test_V1_BenchOrder {
+        request
+    }
 }
 
 // MARK: Servers
@@ -64,7 +77,8 @@ func serve(_ stack: String) async throws {
     case "grpc":
         let server = GRPCServer(
             transport: .http2NIOPosix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext),
-            services: [GRPCEcho()])
+            services: [GRPCEcho()]
+        )
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await server.serve() }
             guard let address = try await server.listeningAddress?.ipv4 else { throw CancellationError() }
@@ -96,9 +110,12 @@ struct ProcessStats {
         // Context switches are counted per thread: sum every thread of the process.
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
         for task in tasks {
-            guard let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8) else { continue }
+            guard let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/status", encoding: .utf8) else {
+                continue
+            }
             for line in status.split(separator: "\n") where line.contains("ctxt_switches") {
-                stats.contextSwitches += Int(line.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "") ?? 0
+                stats.contextSwitches +=
+                    Int(line.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "") ?? 0
             }
         }
         return stats
@@ -121,7 +138,11 @@ struct Result {
 typealias Caller = @Sendable () async throws -> Void
 
 func load(
-    concurrency: Int, duration: Double, serverPID: Int32, executor: (any TaskExecutor)?, callers: [Caller]
+    concurrency: Int,
+    duration: Double,
+    serverPID: Int32,
+    executor: (any TaskExecutor)?,
+    callers: [Caller]
 ) async throws -> Result {
     let latencies = NIOLockedValueBox<[Double]>([])
     let stop = ContinuousClock.now.advanced(by: .milliseconds(Int64(duration * 1000)))
@@ -138,7 +159,9 @@ func load(
                     let t0 = ContinuousClock.now
                     try await caller()
                     let elapsed = ContinuousClock.now - t0
-                    local.append(Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6)
+                    local.append(
+                        Double(elapsed.components.attoseconds) / 1e12 + Double(elapsed.components.seconds) * 1e6
+                    )
                 }
                 let collected = local
                 latencies.withLockedValue { $0 += collected }
@@ -152,10 +175,14 @@ func load(
     let clientAfter = ProcessStats.read(pid: getpid())
     let all = latencies.withLockedValue { $0 }.sorted()
     return Result(
-        calls: all.count, seconds: seconds, latencies: all, serverCPU: serverAfter.cpuSeconds - serverBefore.cpuSeconds,
+        calls: all.count,
+        seconds: seconds,
+        latencies: all,
+        serverCPU: serverAfter.cpuSeconds - serverBefore.cpuSeconds,
         serverSwitches: serverAfter.contextSwitches - serverBefore.contextSwitches,
         clientSwitches: clientAfter.contextSwitches - clientBefore.contextSwitches,
-        clientCPU: clientAfter.cpuSeconds - clientBefore.cpuSeconds)
+        clientCPU: clientAfter.cpuSeconds - clientBefore.cpuSeconds
+    )
 }
 
 func percentile(_ sorted: [Double], _ p: Double) -> Double {
@@ -164,7 +191,9 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
 }
 
 /// Callers for `stack` over `connections` connections, and the executor the callers should run on.
-func makeCallers(_ stack: String, port: Int, connections: Int) async throws -> ([Caller], (any TaskExecutor)?, () async -> Void) {
+func makeCallers(_ stack: String, port: Int, connections: Int) async throws -> (
+    [Caller], (any TaskExecutor)?, () async -> Void
+) {
     switch stack {
     case "raw":
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -179,7 +208,12 @@ func makeCallers(_ stack: String, port: Int, connections: Int) async throws -> (
             let frozen = payload
             callers.append { _ = try await connection.call(frozen).get() }
         }
-        return (callers, EventLoopTaskExecutor(loop), { for c in channels { try? await c.close() }; try? await group.shutdownGracefully() })
+        return (
+            callers, EventLoopTaskExecutor(loop),
+            {
+                for c in channels { try? await c.close() }; try? await group.shutdownGracefully()
+            }
+        )
     case "ours":
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
@@ -192,10 +226,13 @@ func makeCallers(_ stack: String, port: Int, connections: Int) async throws -> (
         let callers: [Caller] = clients.map { client in
             { _ = try await client.unary(echoMethod, request: ourOrder, responseType: BenchOrder.self) }
         }
-        return (callers, EventLoopTaskExecutor(loop), {
-            for c in clients { await c.close() }
-            try? await group.shutdownGracefully()
-        })
+        return (
+            callers, EventLoopTaskExecutor(loop),
+            {
+                for c in clients { await c.close() }
+                try? await group.shutdownGracefully()
+            }
+        )
     default:
         var theirs = Test_V1_BenchOrder()
         theirs = try Test_V1_BenchOrder(serializedBytes: ourOrder.serializedBytes())
@@ -204,7 +241,11 @@ func makeCallers(_ stack: String, port: Int, connections: Int) async throws -> (
         var runners: [Task<Void, any Error>] = []
         for _ in 0..<connections {
             let client = GRPCClient(
-                transport: try .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext))
+                transport: try .http2NIOPosix(
+                    target: .ipv4(address: "127.0.0.1", port: port),
+                    transportSecurity: .plaintext
+                )
+            )
             runners.append(Task { try await client.runConnections() })
             clients.append(client)
         }
@@ -213,10 +254,13 @@ func makeCallers(_ stack: String, port: Int, connections: Int) async throws -> (
             return { _ = try await echo.echo(request) }
         }
         for caller in callers { try await caller() }
-        return (callers, nil, {
-            for c in clients { c.beginGracefulShutdown() }
-            for r in runners { _ = try? await r.value }
-        })
+        return (
+            callers, nil,
+            {
+                for c in clients { c.beginGracefulShutdown() }
+                for r in runners { _ = try? await r.value }
+            }
+        )
     }
 }
 
@@ -247,19 +291,38 @@ func runAll(duration: Double, warmup: Double, stacks: [String]) async throws {
         }
         for scenario in scenarios {
             let (callers, executor, close) = try await makeCallers(stack, port: port, connections: scenario.connections)
-            _ = try await load(concurrency: scenario.concurrency, duration: warmup, serverPID: process.processIdentifier, executor: executor, callers: callers)
+            _ = try await load(
+                concurrency: scenario.concurrency,
+                duration: warmup,
+                serverPID: process.processIdentifier,
+                executor: executor,
+                callers: callers
+            )
             let result = try await load(
-                concurrency: scenario.concurrency, duration: duration, serverPID: process.processIdentifier, executor: executor, callers: callers)
+                concurrency: scenario.concurrency,
+                duration: duration,
+                serverPID: process.processIdentifier,
+                executor: executor,
+                callers: callers
+            )
             await close()
             table[stack, default: [:]][scenario.label] = result
             let rate = Double(result.calls) / result.seconds
             print(
                 String(
-                    format: "%-5@ %-16@ %10.0f calls/s  p50 %7.1f us  p99 %7.1f us  server %6.1f us CPU, %5.2f ctx sw/call; client %6.1f us CPU, %5.2f ctx sw/call",
-                    stack as NSString, scenario.label as NSString, rate, percentile(result.latencies, 0.5),
-                    percentile(result.latencies, 0.99), result.serverCPU / Double(max(1, result.calls)) * 1e6,
-                    Double(result.serverSwitches) / Double(max(1, result.calls)), result.clientCPU / Double(max(1, result.calls)) * 1e6,
-                    Double(result.clientSwitches) / Double(max(1, result.calls))))
+                    format:
+                        "%-5@ %-16@ %10.0f calls/s  p50 %7.1f us  p99 %7.1f us  server %6.1f us CPU, %5.2f ctx sw/call; client %6.1f us CPU, %5.2f ctx sw/call",
+                    stack as NSString,
+                    scenario.label as NSString,
+                    rate,
+                    percentile(result.latencies, 0.5),
+                    percentile(result.latencies, 0.99),
+                    result.serverCPU / Double(max(1, result.calls)) * 1e6,
+                    Double(result.serverSwitches) / Double(max(1, result.calls)),
+                    result.clientCPU / Double(max(1, result.calls)) * 1e6,
+                    Double(result.clientSwitches) / Double(max(1, result.calls))
+                )
+            )
         }
         process.terminate()
         process.waitUntilExit()
@@ -272,8 +335,10 @@ func runAll(duration: Double, warmup: Double, stacks: [String]) async throws {
         if let grpc = table["grpc"]?[scenario.label] {
             let rate = Double(grpc.calls) / grpc.seconds
             line += String(
-                format: "; %.1fx gRPC Swift's throughput, p50 %.2fx of gRPC's", ourRate / rate,
-                percentile(ours.latencies, 0.5) / percentile(grpc.latencies, 0.5))
+                format: "; %.1fx gRPC Swift's throughput, p50 %.2fx of gRPC's",
+                ourRate / rate,
+                percentile(ours.latencies, 0.5) / percentile(grpc.latencies, 0.5)
+            )
         }
         if let raw = table["raw"]?[scenario.label] {
             let rate = Double(raw.calls) / raw.seconds
@@ -298,18 +363,29 @@ func mallocCount() -> Int? {
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "serve", arguments.count == 2 {
     try await serve(arguments[1])
-} else if arguments.first == "client", arguments.count == 6, let port = Int(arguments[2]), let concurrency = Int(arguments[3]),
+} else if arguments.first == "client", arguments.count == 6, let port = Int(arguments[2]),
+    let concurrency = Int(arguments[3]),
     let connections = Int(arguments[4]), let seconds = Double(arguments[5])
 {
     // Load an already running server (for profiling it): client STACK PORT CONCURRENCY CONNECTIONS SECONDS
     let (callers, executor, close) = try await makeCallers(arguments[1], port: port, connections: connections)
     let before = mallocCount()
-    let result = try await load(concurrency: concurrency, duration: seconds, serverPID: 0, executor: executor, callers: callers)
+    let result = try await load(
+        concurrency: concurrency,
+        duration: seconds,
+        serverPID: 0,
+        executor: executor,
+        callers: callers
+    )
     let after = mallocCount()
     await close()
     var clientAllocations = ""
-    if let before, let after { clientAllocations = "; client allocations/call: \((after - before) / max(1, result.calls))" }
-    print("\(Int(Double(result.calls) / result.seconds)) calls/s, p50 \(percentile(result.latencies, 0.5)) us\(clientAllocations); calls: \(result.calls)")
+    if let before, let after {
+        clientAllocations = "; client allocations/call: \((after - before) / max(1, result.calls))"
+    }
+    print(
+        "\(Int(Double(result.calls) / result.seconds)) calls/s, p50 \(percentile(result.latencies, 0.5)) us\(clientAllocations); calls: \(result.calls)"
+    )
 } else {
     var duration = 10.0
     var warmup = 2.0

@@ -54,16 +54,27 @@ public struct AuthService: Auth.Handler {
     ///   - revocations: the list the service's own access control consults; updated at once on
     ///     logout and deactivation.
     public init(
-        database: DatabasePool, signingKey: Curve25519.Signing.PrivateKey, configuration: AuthConfiguration,
-        revocations: RevocationList, logger: Logger
+        database: DatabasePool,
+        signingKey: Curve25519.Signing.PrivateKey,
+        configuration: AuthConfiguration,
+        revocations: RevocationList,
+        logger: Logger
     ) async throws {
         self.database = database
         self.signingKey = signingKey
         self.keyID = KeyFile.keyID(signingKey.publicKey)
         self.hasher = PasswordHasher(
-            parameters: configuration.passwordParameters, gate: HashingGate(concurrency: configuration.hashConcurrency, queue: configuration.hashQueue))
-        self.sourceLimiter = RateLimiter(capacity: configuration.perSource.burst, perMinute: configuration.perSource.perMinute)
-        self.accountLimiter = RateLimiter(capacity: configuration.perAccount.burst, perMinute: configuration.perAccount.perMinute)
+            parameters: configuration.passwordParameters,
+            gate: HashingGate(concurrency: configuration.hashConcurrency, queue: configuration.hashQueue)
+        )
+        self.sourceLimiter = RateLimiter(
+            capacity: configuration.perSource.burst,
+            perMinute: configuration.perSource.perMinute
+        )
+        self.accountLimiter = RateLimiter(
+            capacity: configuration.perAccount.burst,
+            perMinute: configuration.perAccount.perMinute
+        )
         self.configuration = configuration
         self.revocations = revocations
         self.decoy = try await hasher.decoy()
@@ -79,8 +90,11 @@ public struct AuthService: Auth.Handler {
     /// Who is asking: the peer's address, or for a trusted proxy (the gateway) the client
     /// address it forwards in `x-client-address`.
     func source(_ context: ServerContext) -> String {
-        let host = AuthService.normalized(context.peer.lastIndex(of: ":").map { String(context.peer[..<$0]) } ?? context.peer)
-        if configuration.trustedProxies.contains(host), let forwarded = context.metadata[MetadataKeys.clientAddress], !forwarded.isEmpty,
+        let host = AuthService.normalized(
+            context.peer.lastIndex(of: ":").map { String(context.peer[..<$0]) } ?? context.peer
+        )
+        if configuration.trustedProxies.contains(host), let forwarded = context.metadata[MetadataKeys.clientAddress],
+            !forwarded.isEmpty,
             forwarded.utf8.count <= 64
         {
             return AuthService.bucket(AuthService.normalized(forwarded))
@@ -103,7 +117,8 @@ public struct AuthService: Auth.Handler {
         if let gap = groups.firstIndex(of: ""), host.contains("::") {
             let present = groups.filter { !$0.isEmpty }
             let missing = max(0, 8 - present.count)
-            groups = Array(groups[..<gap].filter { !$0.isEmpty }) + Array(repeating: "0", count: missing)
+            groups =
+                Array(groups[..<gap].filter { !$0.isEmpty }) + Array(repeating: "0", count: missing)
                 + Array(groups[gap...].filter { !$0.isEmpty })
         }
         return groups.prefix(4).joined(separator: ":") + "::/64"
@@ -113,7 +128,10 @@ public struct AuthService: Auth.Handler {
     static func limit(_ limiter: RateLimiter, _ key: String, _ what: String) throws {
         guard let wait = limiter.take(key) else { return }
         throw RPCError(
-            code: .resourceExhausted, message: "too many \(what); retry in \(wait) s", metadata: Metadata([("retry-after", String(wait))]))
+            code: .resourceExhausted,
+            message: "too many \(what); retry in \(wait) s",
+            metadata: Metadata([("retry-after", String(wait))])
+        )
     }
 
     /// The key that verifies this service's access tokens.
@@ -123,7 +141,10 @@ public struct AuthService: Auth.Handler {
 
     public func register(_ request: RegisterRequest, context: ServerContext) async throws -> RegisterResponse {
         guard request.role == .customer || request.role == .provider else {
-            throw RPCError(code: .invalidArgument, message: "role must be CUSTOMER or PROVIDER (admins are created by admins)")
+            throw RPCError(
+                code: .invalidArgument,
+                message: "role must be CUSTOMER or PROVIDER (admins are created by admins)"
+            )
         }
         return RegisterResponse(user: try await createAccount(request, role: request.role, context: context).user)
     }
@@ -133,13 +154,18 @@ public struct AuthService: Auth.Handler {
             throw RPCError(code: .invalidArgument, message: "role must be ADMIN")
         }
         let account = try await createAccount(request, role: .admin, context: context)
-        context.logger.notice("admin created", metadata: ["user": "\(account.id)", "by": "\(context.caller?.subject ?? "?")"])
+        context.logger.notice(
+            "admin created",
+            metadata: ["user": "\(account.id)", "by": "\(context.caller?.subject ?? "?")"]
+        )
         return RegisterResponse(user: account.user)
     }
 
     func createAccount(_ request: RegisterRequest, role: Role, context: ServerContext) async throws -> Account {
         // Internal callers (the admin tool) are not rate limited; everyone else per source.
-        if context.caller?.kind != .service { try AuthService.limit(sourceLimiter, source(context), "attempts from this address") }
+        if context.caller?.kind != .service {
+            try AuthService.limit(sourceLimiter, source(context), "attempts from this address")
+        }
         // The schema's rules checked username, e-mail and password before the handler ran.
         let username = request.username
         let email = AccountRules.normalizedEmail(request.email)
@@ -165,7 +191,9 @@ public struct AuthService: Auth.Handler {
         case nil: identifier = ""
         }
         // Before the account is looked up, so an unknown account is limited the same way.
-        if !identifier.isEmpty, identifier.utf8.count <= 400 { try AuthService.limit(accountLimiter, identifier, "login attempts for this account") }
+        if !identifier.isEmpty, identifier.utf8.count <= 400 {
+            try AuthService.limit(accountLimiter, identifier, "login attempts for this account")
+        }
         let account: Account?
         switch request.identifier {
         case .email(let email)?:
@@ -186,7 +214,10 @@ public struct AuthService: Auth.Handler {
         }
         let now = self.now
         if let until = account.lockedUntil, until > now.micros {
-            context.logger.warning("login refused: account locked", metadata: ["user": "\(account.id)", "peer": "\(context.peer)"])
+            context.logger.warning(
+                "login refused: account locked",
+                metadata: ["user": "\(account.id)", "peer": "\(context.peer)"]
+            )
             throw invalid
         }
         guard try await hasher.verify(request.password, against: account.passwordHash) else {
@@ -201,7 +232,8 @@ public struct AuthService: Auth.Handler {
                     UPDATE account SET failed_logins = 0, locked_until = NULL, last_login_at = ?
                     WHERE id = ? AND active = 1 AND (locked_until IS NULL OR locked_until <= ?)
                     """,
-                arguments: [now.micros, account.id, now.micros])
+                arguments: [now.micros, account.id, now.micros]
+            )
             guard db.changesCount == 1, let fresh = try Account.fetch(db, id: account.id) else { throw invalid }
             return try self.issueTokens(db, for: fresh, family: UUID().uuidString.lowercased(), now: now)
         }
@@ -219,19 +251,26 @@ public struct AuthService: Auth.Handler {
                         UPDATE account SET failed_logins = failed_logins + 1
                         WHERE id = ? AND (locked_until IS NULL OR locked_until <= ?) RETURNING failed_logins
                         """,
-                    arguments: [account.id, now.micros])
+                    arguments: [account.id, now.micros]
+                )
             else { return false }
             guard failures >= maximum else { return false }
             try db.execute(
-                sql: "UPDATE account SET failed_logins = 0, locked_until = ? WHERE id = ?", arguments: [lockUntil, account.id])
+                sql: "UPDATE account SET failed_logins = 0, locked_until = ? WHERE id = ?",
+                arguments: [lockUntil, account.id]
+            )
             return true
         }
         if locked {
             context.logger.warning(
                 "account locked after failed logins",
-                metadata: ["user": "\(account.id)", "failures": "\(maximum)", "peer": "\(context.peer)"])
+                metadata: ["user": "\(account.id)", "failures": "\(maximum)", "peer": "\(context.peer)"]
+            )
         } else {
-            context.logger.info("login refused: wrong password", metadata: ["user": "\(account.id)", "peer": "\(context.peer)"])
+            context.logger.info(
+                "login refused: wrong password",
+                metadata: ["user": "\(account.id)", "peer": "\(context.peer)"]
+            )
         }
     }
 
@@ -244,8 +283,13 @@ public struct AuthService: Auth.Handler {
         if let cutoff = account.tokensValidAfter { issued = max(issued, cutoff / 1_000_000 + 1) }
         let lifetime = Int64(configuration.accessTokenLifetime)
         let claims = TokenClaims(
-            sub: String(account.id), role: account.role, iat: issued, exp: issued + lifetime,
-            jti: UUID().uuidString.lowercased(), use: "access")
+            sub: String(account.id),
+            role: account.role,
+            iat: issued,
+            exp: issued + lifetime,
+            jti: UUID().uuidString.lowercased(),
+            use: "access"
+        )
         let access = try JWT.sign(claims, key: signingKey, keyID: keyID)
         var secret = [UInt8](repeating: 0, count: 32)
         var generator = SystemRandomNumberGenerator()
@@ -254,10 +298,16 @@ public struct AuthService: Auth.Handler {
         let refreshLifetime = Int64(configuration.refreshTokenLifetime)
         try db.execute(
             sql: "INSERT INTO refresh_token (token_hash, user_id, family, expires_at) VALUES (?, ?, ?, ?)",
-            arguments: [AuthService.digest(refresh), account.id, family, now.micros + refreshLifetime * 1_000_000])
+            arguments: [AuthService.digest(refresh), account.id, family, now.micros + refreshLifetime * 1_000_000]
+        )
         return TokenResponse(
-            accessToken: access, tokenType: "bearer", expiresIn: lifetime, refreshToken: refresh, refreshExpiresIn: refreshLifetime,
-            user: account.user)
+            accessToken: access,
+            tokenType: "bearer",
+            expiresIn: lifetime,
+            refreshToken: refresh,
+            refreshExpiresIn: refreshLifetime,
+            user: account.user
+        )
     }
 
     static func digest(_ token: String) -> String {
@@ -275,7 +325,13 @@ public struct AuthService: Auth.Handler {
             case refused
         }
         let outcome = try await write { db -> Outcome in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM refresh_token WHERE token_hash = ?", arguments: [hash]) else {
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: "SELECT * FROM refresh_token WHERE token_hash = ?",
+                    arguments: [hash]
+                )
+            else {
                 return .refused
             }
             let family: String = row["family"]
@@ -284,19 +340,28 @@ public struct AuthService: Auth.Handler {
                 // A used token presented again: whoever holds the family may have stolen it.
                 try db.execute(
                     sql: "UPDATE refresh_token SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL",
-                    arguments: [now.micros, family])
+                    arguments: [now.micros, family]
+                )
                 return .reused(family: family, user: userID)
             }
-            guard (row["expires_at"] as Int64) > now.micros, let account = try Account.fetch(db, id: userID), account.active else {
+            guard (row["expires_at"] as Int64) > now.micros, let account = try Account.fetch(db, id: userID),
+                account.active
+            else {
                 return .refused
             }
-            try db.execute(sql: "UPDATE refresh_token SET used_at = ? WHERE token_hash = ?", arguments: [now.micros, hash])
+            try db.execute(
+                sql: "UPDATE refresh_token SET used_at = ? WHERE token_hash = ?",
+                arguments: [now.micros, hash]
+            )
             return .issued(try self.issueTokens(db, for: account, family: family, now: now))
         }
         switch outcome {
         case .issued(let tokens): return tokens
         case .reused(_, let user):
-            context.logger.warning("refresh token reused; its family is revoked", metadata: ["user": "\(user)", "peer": "\(context.peer)"])
+            context.logger.warning(
+                "refresh token reused; its family is revoked",
+                metadata: ["user": "\(user)", "peer": "\(context.peer)"]
+            )
             throw refused
         case .refused: throw refused
         }
@@ -312,17 +377,29 @@ public struct AuthService: Auth.Handler {
         try await write { db in
             try db.execute(
                 sql: "INSERT OR IGNORE INTO revoked_token (jti, user_id, expires_at) VALUES (?, ?, ?)",
-                arguments: [tokenID, userID, expires.micros])
+                arguments: [tokenID, userID, expires.micros]
+            )
             if let hash,
                 let family = try String.fetchOne(
-                    db, sql: "SELECT family FROM refresh_token WHERE token_hash = ? AND user_id = ?", arguments: [hash, userID])
+                    db,
+                    sql: "SELECT family FROM refresh_token WHERE token_hash = ? AND user_id = ?",
+                    arguments: [hash, userID]
+                )
             {
                 try db.execute(
-                    sql: "UPDATE refresh_token SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL", arguments: [now.micros, family])
+                    sql: "UPDATE refresh_token SET revoked_at = ? WHERE family = ? AND revoked_at IS NULL",
+                    arguments: [now.micros, family]
+                )
             }
             try Outbox.enqueue(
                 db,
-                TokenRevoked(tokenId: tokenID, userId: userID, expiresAt: ProtoTimestamp(date: expires), occurredAt: ProtoTimestamp(date: now)))
+                TokenRevoked(
+                    tokenId: tokenID,
+                    userId: userID,
+                    expiresAt: ProtoTimestamp(date: expires),
+                    occurredAt: ProtoTimestamp(date: now)
+                )
+            )
         }
         revocations.revoke(tokenID: tokenID, until: expires)
         return LogoutResponse()
@@ -353,7 +430,9 @@ public struct AuthService: Auth.Handler {
     public func listUsers(_ request: ListUsersRequest, context: ServerContext) async throws -> ListUsersResponse {
         let size = try PageToken.size(request.pageSize)
         let page = AuthSchema.accounts(role: request.role, includeInactive: request.includeInactive)
-        let (accounts, next) = try await database.read { db in try AuthSchema.accounts(db, page, size: size, token: request.pageToken) }
+        let (accounts, next) = try await database.read { db in
+            try AuthSchema.accounts(db, page, size: size, token: request.pageToken)
+        }
         return ListUsersResponse(users: accounts.map(\.user), nextPageToken: next)
     }
 
@@ -367,26 +446,47 @@ public struct AuthService: Auth.Handler {
                 throw RPCError(code: .notFound, message: "user \(request.userId) not found")
             }
             do {
-                if let username { try db.execute(sql: "UPDATE account SET username = ? WHERE id = ?", arguments: [username, before.id]) }
-                if let email { try db.execute(sql: "UPDATE account SET email = ? WHERE id = ?", arguments: [email, before.id]) }
+                if let username {
+                    try db.execute(
+                        sql: "UPDATE account SET username = ? WHERE id = ?",
+                        arguments: [username, before.id]
+                    )
+                }
+                if let email {
+                    try db.execute(sql: "UPDATE account SET email = ? WHERE id = ?", arguments: [email, before.id])
+                }
                 if let role = request.role {
-                    try db.execute(sql: "UPDATE account SET role = ? WHERE id = ?", arguments: [Int(role.protoValue), before.id])
+                    try db.execute(
+                        sql: "UPDATE account SET role = ? WHERE id = ?",
+                        arguments: [Int(role.protoValue), before.id]
+                    )
                 }
             } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
                 throw AuthSchema.conflict(error)
             }
-            guard let after = try Account.fetch(db, id: before.id) else { throw RPCError(code: .notFound, message: "user vanished") }
+            guard let after = try Account.fetch(db, id: before.id) else {
+                throw RPCError(code: .notFound, message: "user vanished")
+            }
             if after.role != before.role {
                 // Tokens carry the role: the old ones stop working (here at once, elsewhere
                 // through user.updated).
-                try db.execute(sql: "UPDATE account SET tokens_valid_after = ? WHERE id = ?", arguments: [now.micros, after.id])
+                try db.execute(
+                    sql: "UPDATE account SET tokens_valid_after = ? WHERE id = ?",
+                    arguments: [now.micros, after.id]
+                )
             }
             if after.username != before.username || after.email != before.email || after.role != before.role {
                 try Outbox.enqueue(
                     db,
                     UserUpdated(
-                        userId: after.id, username: after.username, email: after.email, role: after.user.role,
-                        previousRole: before.user.role, occurredAt: ProtoTimestamp(date: now)))
+                        userId: after.id,
+                        username: after.username,
+                        email: after.email,
+                        role: after.user.role,
+                        previousRole: before.user.role,
+                        occurredAt: ProtoTimestamp(date: now)
+                    )
+                )
             }
             return (after.user, after.role != before.role)
         }
@@ -394,7 +494,9 @@ public struct AuthService: Auth.Handler {
         return user
     }
 
-    public func deactivateUser(_ request: DeactivateUserRequest, context: ServerContext) async throws -> DeactivateUserResponse {
+    public func deactivateUser(_ request: DeactivateUserRequest, context: ServerContext) async throws
+        -> DeactivateUserResponse
+    {
         let now = self.now
         let (account, changed) = try await write { db -> (Account, Bool) in
             guard let account = try Account.fetch(db, id: request.userId) else {
@@ -403,30 +505,58 @@ public struct AuthService: Auth.Handler {
             guard account.active else { return (account, false) }
             try db.execute(
                 sql: "UPDATE account SET active = 0, deactivated_at = ?, tokens_valid_after = ? WHERE id = ?",
-                arguments: [now.micros, now.micros, account.id])
+                arguments: [now.micros, now.micros, account.id]
+            )
             try db.execute(
-                sql: "UPDATE refresh_token SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", arguments: [now.micros, account.id])
-            try Outbox.enqueue(db, UserDeactivated(userId: account.id, role: account.user.role, occurredAt: ProtoTimestamp(date: now)))
+                sql: "UPDATE refresh_token SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+                arguments: [now.micros, account.id]
+            )
+            try Outbox.enqueue(
+                db,
+                UserDeactivated(userId: account.id, role: account.user.role, occurredAt: ProtoTimestamp(date: now))
+            )
             return (try Account.fetch(db, id: account.id) ?? account, true)
         }
         if changed {
             revocations.refuseTokens(of: account.id, issuedUpTo: now)
-            context.logger.notice("account deactivated", metadata: ["user": "\(account.id)", "by": "\(context.caller?.subject ?? "?")"])
+            context.logger.notice(
+                "account deactivated",
+                metadata: ["user": "\(account.id)", "by": "\(context.caller?.subject ?? "?")"]
+            )
         }
         return DeactivateUserResponse(user: account.user)
     }
 
-    public func listRevocations(_ request: ListRevocationsRequest, context: ServerContext) async throws -> ListRevocationsResponse {
+    public func listRevocations(_ request: ListRevocationsRequest, context: ServerContext) async throws
+        -> ListRevocationsResponse
+    {
         try await revocationSnapshot()
     }
 
     func revocationSnapshot() async throws -> ListRevocationsResponse {
         let now = self.now.micros
         return try await database.read { db in
-            let tokens = try Row.fetchAll(db, sql: "SELECT jti, expires_at FROM revoked_token WHERE expires_at > ?", arguments: [now])
-                .map { ListRevocationsResponse.RevokedToken(tokenId: $0["jti"], expiresAt: ProtoTimestamp(micros: $0["expires_at"])) }
-            let users = try Row.fetchAll(db, sql: "SELECT id, tokens_valid_after FROM account WHERE tokens_valid_after IS NOT NULL")
-                .map { ListRevocationsResponse.DeactivatedUser(userId: $0["id"], deactivatedAt: ProtoTimestamp(micros: $0["tokens_valid_after"])) }
+            let tokens = try Row.fetchAll(
+                db,
+                sql: "SELECT jti, expires_at FROM revoked_token WHERE expires_at > ?",
+                arguments: [now]
+            )
+            .map {
+                ListRevocationsResponse.RevokedToken(
+                    tokenId: $0["jti"],
+                    expiresAt: ProtoTimestamp(micros: $0["expires_at"])
+                )
+            }
+            let users = try Row.fetchAll(
+                db,
+                sql: "SELECT id, tokens_valid_after FROM account WHERE tokens_valid_after IS NOT NULL"
+            )
+            .map {
+                ListRevocationsResponse.DeactivatedUser(
+                    userId: $0["id"],
+                    deactivatedAt: ProtoTimestamp(micros: $0["tokens_valid_after"])
+                )
+            }
             return ListRevocationsResponse(tokens: tokens, users: users)
         }
     }

@@ -31,8 +31,10 @@ public final class HashingGate: Sendable {
 
     /// The answer past the queue: busy, retry in a second.
     public static let busy = RPCError(
-        code: .resourceExhausted, message: "too many password checks at once; retry in 1 s",
-        metadata: Metadata([("retry-after", "1")]))
+        code: .resourceExhausted,
+        message: "too many password checks at once; retry in 1 s",
+        metadata: Metadata([("retry-after", "1")])
+    )
 
     enum Admission { case now, wait, refused }
 
@@ -117,9 +119,13 @@ public struct PasswordHasher: Sendable {
         var generator = SystemRandomNumberGenerator()
         for i in salt.indices { salt[i] = UInt8.random(in: 0 ... .max, using: &generator) }
         let parameters = self.parameters
-        let derived = try await gate.run { try await PasswordHasher.derive(password, salt: salt, parameters: parameters) }
-        return ["scrypt", String(parameters.logN), String(parameters.r), String(parameters.p),
-            Data(salt).base64EncodedString(), Data(derived).base64EncodedString()].joined(separator: "$")
+        let derived = try await gate.run {
+            try await PasswordHasher.derive(password, salt: salt, parameters: parameters)
+        }
+        return [
+            "scrypt", String(parameters.logN), String(parameters.r), String(parameters.p),
+            Data(salt).base64EncodedString(), Data(derived).base64EncodedString(),
+        ].joined(separator: "$")
     }
 
     /// Whether `password` matches `stored` (compared in constant time). A malformed stored hash
@@ -127,12 +133,18 @@ public struct PasswordHasher: Sendable {
     /// - Throws: ``HashingGate/busy`` when the gate is full.
     public func verify(_ password: String, against stored: String) async throws -> Bool {
         let parts = stored.split(separator: "$", omittingEmptySubsequences: false)
-        guard parts.count == 6, parts[0] == "scrypt", let logN = Int(parts[1]), let r = Int(parts[2]), let p = Int(parts[3]),
+        guard parts.count == 6, parts[0] == "scrypt", let logN = Int(parts[1]), let r = Int(parts[2]),
+            let p = Int(parts[3]),
             (1...20).contains(logN), (1...32).contains(r), (1...16).contains(p),
-            let salt = Data(base64Encoded: String(parts[4])), let expected = Data(base64Encoded: String(parts[5])), expected.count == 32
+            let salt = Data(base64Encoded: String(parts[4])), let expected = Data(base64Encoded: String(parts[5])),
+            expected.count == 32
         else { return false }
         let derived = try await gate.run {
-            try? await PasswordHasher.derive(password, salt: [UInt8](salt), parameters: Parameters(logN: logN, r: r, p: p))
+            try? await PasswordHasher.derive(
+                password,
+                salt: [UInt8](salt),
+                parameters: Parameters(logN: logN, r: r, p: p)
+            )
         }
         guard let derived else { return false }
         return PasswordHasher.constantTimeEqual(derived, [UInt8](expected))
@@ -145,8 +157,13 @@ public struct PasswordHasher: Sendable {
     static func derive(_ password: String, salt: [UInt8], parameters: Parameters) async throws -> [UInt8] {
         try await NIOThreadPool.singleton.runIfActive {
             let key = try KDF.Scrypt.deriveKey(
-                from: Array(password.utf8), salt: salt, outputByteCount: 32, rounds: 1 << parameters.logN,
-                blockSize: parameters.r, parallelism: parameters.p)
+                from: Array(password.utf8),
+                salt: salt,
+                outputByteCount: 32,
+                rounds: 1 << parameters.logN,
+                blockSize: parameters.r,
+                parallelism: parameters.p
+            )
             return key.withUnsafeBytes { [UInt8]($0) }
         }
     }

@@ -39,7 +39,8 @@ enum AuthSchema {
                         jti TEXT PRIMARY KEY NOT NULL,
                         user_id INTEGER NOT NULL,
                         expires_at INTEGER NOT NULL);
-                    """)
+                    """
+            )
         }
         migrator.registerMigration("auth.v2") { db in
             // Tokens issued up to this moment are refused (deactivation, a role change).
@@ -82,9 +83,14 @@ struct Account: Sendable {
 
     var user: User {
         User(
-            id: id, username: username, email: email, role: Role(protoValue: Int32(clamping: role)),
-            createdAt: ProtoTimestamp(micros: createdAt), lastLoginAt: lastLoginAt.map { ProtoTimestamp(micros: $0) },
-            active: active)
+            id: id,
+            username: username,
+            email: email,
+            role: Role(protoValue: Int32(clamping: role)),
+            createdAt: ProtoTimestamp(micros: createdAt),
+            lastLoginAt: lastLoginAt.map { ProtoTimestamp(micros: $0) },
+            active: active
+        )
     }
 
     static func fetch(_ db: Database, id: Int64) throws -> Account? {
@@ -104,12 +110,18 @@ extension AuthSchema {
     /// Inserts an account and its `user.registered` event in one transaction.
     /// - Throws: ALREADY_EXISTS naming the username or e-mail that is taken.
     static func insertAccount(
-        _ db: Database, username: String, email: String, role: Role, passwordHash: String, now: Date
+        _ db: Database,
+        username: String,
+        email: String,
+        role: Role,
+        passwordHash: String,
+        now: Date
     ) throws -> Account {
         do {
             try db.execute(
                 sql: "INSERT INTO account (username, email, role, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [username, email, Int(role.protoValue), passwordHash, now.micros])
+                arguments: [username, email, Int(role.protoValue), passwordHash, now.micros]
+            )
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw conflict(error)
         }
@@ -118,15 +130,27 @@ extension AuthSchema {
             throw RPCError(code: .internalError, message: "the new account could not be read back")
         }
         try Outbox.enqueue(
-            db, UserRegistered(userId: id, username: username, email: email, role: role, occurredAt: ProtoTimestamp(date: now)))
+            db,
+            UserRegistered(
+                userId: id,
+                username: username,
+                email: email,
+                role: role,
+                occurredAt: ProtoTimestamp(date: now)
+            )
+        )
         return account
     }
 
     /// ALREADY_EXISTS for a uniqueness violation on username or e-mail.
     static func conflict(_ error: DatabaseError) -> RPCError {
         let message = error.message ?? ""
-        if message.contains("account.email") { return RPCError(code: .alreadyExists, message: "email is already registered") }
-        if message.contains("account.username") { return RPCError(code: .alreadyExists, message: "username is already taken") }
+        if message.contains("account.email") {
+            return RPCError(code: .alreadyExists, message: "email is already registered")
+        }
+        if message.contains("account.username") {
+            return RPCError(code: .alreadyExists, message: "username is already taken")
+        }
         return RPCError(code: .alreadyExists, message: "the account already exists")
     }
 }
@@ -134,7 +158,11 @@ extension AuthSchema {
 extension AuthSchema {
     /// Whether any admin account exists.
     static func hasAdmin(_ db: Database) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM account WHERE role = ?)", arguments: [Role.admin.protoValue]) ?? false
+        try Bool.fetchOne(
+            db,
+            sql: "SELECT EXISTS (SELECT 1 FROM account WHERE role = ?)",
+            arguments: [Role.admin.protoValue]
+        ) ?? false
     }
 }
 

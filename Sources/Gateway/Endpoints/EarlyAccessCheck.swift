@@ -11,7 +11,8 @@ extension Gateway {
         let caller = try precheck(authorization)
         switch rule.decision(for: caller, operation: "this operation") {
         case .allowed: return caller
-        case .unauthenticated(let message), .permissionDenied(let message): throw HTTPFailure(status: 403, detail: message)
+        case .unauthenticated(let message), .permissionDenied(let message):
+            throw HTTPFailure(status: 403, detail: message)
         }
     }
 

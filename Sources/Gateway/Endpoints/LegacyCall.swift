@@ -10,15 +10,23 @@ import RPCSchema
 /// spellings, the call, and the answer in the contract's envelope and shapes.
 extension Gateway {
     /// Serves `route` with the path's `parameters`.
-    func legacyCall(_ route: HTTPRoute, parameters: [String: String], request: Request, context: GatewayContext) async throws -> Response {
+    func legacyCall(_ route: HTTPRoute, parameters: [String: String], request: Request, context: GatewayContext)
+        async throws -> Response
+    {
         let authorization = request.headers[.authorization]
         if let rule = route.access, !rule.public {
             let caller = try earlyAccessCheck(rule, authorization: authorization)
             if let wait = userLimiter.take(caller.subject) {
-                throw HTTPFailure(status: 429, detail: "Rate limit exceeded for this user; retry in \(wait) s", headers: [("Retry-After", String(wait))])
+                throw HTTPFailure(
+                    status: 429,
+                    detail: "Rate limit exceeded for this user; retry in \(wait) s",
+                    headers: [("Retry-After", String(wait))]
+                )
             }
         }
-        guard let info = pool.methods["\(route.method.service)/\(route.method.method)"] else { throw HTTPFailure(status: 500, detail: "Internal server error") }
+        guard let info = pool.methods["\(route.method.service)/\(route.method.method)"] else {
+            throw HTTPFailure(status: 500, detail: "Internal server error")
+        }
         let members = try await requestMembers(route, info: info, parameters: parameters, request: request)
         let canonical = try legacy.canonical(.object(members), as: info.inputType)
         // The contract's lists are whole arrays: unless the client pages itself (page_size or
@@ -26,13 +34,24 @@ extension Gateway {
         let paged = members.contains { $0.0 == "page_token" || $0.0 == "page_size" }
         let wholeList = !paged && pool.messages[info.inputType]?.field(named: "page_token") != nil
         var json = try await legacyRPC(
-            route, info: info, canonical: wholeList ? with(canonical, pageSize: 100, token: "") : canonical, authorization: authorization,
-            context: context)
+            route,
+            info: info,
+            canonical: wholeList ? with(canonical, pageSize: 100, token: "") : canonical,
+            authorization: authorization,
+            context: context
+        )
         if wholeList {
             var count = json.arrayCount
-            while case .string(let next)? = json["next_page_token"], !next.isEmpty, count < configuration.legacyListLimit {
+            while case .string(let next)? = json["next_page_token"], !next.isEmpty,
+                count < configuration.legacyListLimit
+            {
                 let more = try await legacyRPC(
-                    route, info: info, canonical: with(canonical, pageSize: 100, token: next), authorization: authorization, context: context)
+                    route,
+                    info: info,
+                    canonical: with(canonical, pageSize: 100, token: next),
+                    authorization: authorization,
+                    context: context
+                )
                 json = json.appendingArrays(of: more)
                 count = json.arrayCount
             }
@@ -40,9 +59,15 @@ extension Gateway {
         let data = Presentations.table[route.presentation].map { $0(json) } ?? json
         var response = GatewayResponse.json(
             200,
-            .object([("success", .bool(true)), ("data", data), ("message", .string(route.message.isEmpty ? "Success" : route.message)), ("error", .null)]))
+            .object([
+                ("success", .bool(true)), ("data", data),
+                ("message", .string(route.message.isEmpty ? "Success" : route.message)), ("error", .null),
+            ])
+        )
         // The contract's arrays have no room for the next page's token: it goes in a header.
-        if case .string(let next)? = json["next_page_token"], !next.isEmpty, let header = HTTPField.Name("x-next-page-token") {
+        if case .string(let next)? = json["next_page_token"], !next.isEmpty,
+            let header = HTTPField.Name("x-next-page-token")
+        {
             response.headers[header] = next
         }
         return response
@@ -51,15 +76,22 @@ extension Gateway {
     /// The request's members in the contract's spellings: the body (if the route takes one),
     /// then the query (GET), then the path.
     func requestMembers(
-        _ route: HTTPRoute, info: DescriptorPool.MethodInfo, parameters: [String: String], request: Request
+        _ route: HTTPRoute,
+        info: DescriptorPool.MethodInfo,
+        parameters: [String: String],
+        request: Request
     ) async throws -> [(String, JSONValue)] {
         var members: [(String, JSONValue)] = []
         if route.body == "*" {
             let body = try await collect(request)
             guard !body.isEmpty else { throw HTTPFailure(status: 422, detail: "a JSON body is required") }
             let parsed: JSONValue
-            do { parsed = try JSONValue.parse(body) } catch { throw HTTPFailure(status: 422, detail: "the body is not valid JSON: \(error)") }
-            guard case .object(let bodyMembers) = parsed else { throw HTTPFailure(status: 422, detail: "the body must be a JSON object") }
+            do { parsed = try JSONValue.parse(body) } catch {
+                throw HTTPFailure(status: 422, detail: "the body is not valid JSON: \(error)")
+            }
+            guard case .object(let bodyMembers) = parsed else {
+                throw HTTPFailure(status: 422, detail: "the body must be a JSON object")
+            }
             members = bodyMembers
         } else {
             _ = try await collect(request)
@@ -89,7 +121,11 @@ extension Gateway {
     /// defaults written) out, decoded straight into the tree; RPC errors become the contract's
     /// `{"detail"}` errors.
     func legacyRPC(
-        _ route: HTTPRoute, info: DescriptorPool.MethodInfo, canonical: JSONValue, authorization: String?, context: GatewayContext
+        _ route: HTTPRoute,
+        info: DescriptorPool.MethodInfo,
+        canonical: JSONValue,
+        authorization: String?,
+        context: GatewayContext
     ) async throws -> JSONValue {
         let payload: [UInt8]
         do { payload = try codec.encode(canonical, as: info.inputType) } catch {
@@ -99,9 +135,17 @@ extension Gateway {
         do {
             output = try await call(route.method, payload: payload, authorization: authorization, context: context)
         } catch let error as RPCError {
-            throw HTTPFailure(status: Gateway.legacyStatus(error), detail: Gateway.legacyDetail(error), headers: Gateway.retryAfter(error))
+            throw HTTPFailure(
+                status: Gateway.legacyStatus(error),
+                detail: Gateway.legacyDetail(error),
+                headers: Gateway.retryAfter(error)
+            )
         }
-        return try codec.jsonValue(from: output, as: info.outputType, options: JSONEncodingOptions(emitDefaults: true, preserveProtoFieldNames: true))
+        return try codec.jsonValue(
+            from: output,
+            as: info.outputType,
+            options: JSONEncodingOptions(emitDefaults: true, preserveProtoFieldNames: true)
+        )
     }
 
     /// `request` asking for the page of `pageSize` after `token` (the first with no token).

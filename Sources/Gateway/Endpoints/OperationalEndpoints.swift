@@ -14,7 +14,12 @@ extension Gateway {
     func addOperationalRoutes(to router: Router<GatewayContext>) {
         router.get("/health") { _, _ in
             GatewayResponse.json(
-                200, .object([("status", .string("healthy")), ("service", .string("gateway-service")), ("version", .string("1.0.0"))]))
+                200,
+                .object([
+                    ("status", .string("healthy")), ("service", .string("gateway-service")),
+                    ("version", .string("1.0.0")),
+                ])
+            )
         }
         router.get("/healthz") { _, _ in await self.health() }
         router.get("/api/v1/openapi.json") { _, _ in
@@ -23,7 +28,10 @@ extension Gateway {
             return response
         }
         router.get("/metrics") { _, _ in
-            var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: self.registry.emitToBuffer())))
+            var response = Response(
+                status: .ok,
+                body: .init(byteBuffer: ByteBuffer(bytes: self.registry.emitToBuffer()))
+            )
             response.headers[.contentType] = "text/plain; version=0.0.4"
             return response
         }
@@ -35,13 +43,19 @@ extension Gateway {
         var healthy = true
         for (name, client) in clients.sorted(by: { $0.key < $1.key }) {
             var status = "UNREACHABLE"
-            if let answer = try? await Health.Client(client).check(HealthCheckRequest(service: ""), options: CallOptions(timeout: .seconds(2))) {
+            if let answer = try? await Health.Client(client).check(
+                HealthCheckRequest(service: ""),
+                options: CallOptions(timeout: .seconds(2))
+            ) {
                 let name = answer.status.protoName ?? "UNKNOWN"
                 status = name.hasPrefix("SERVING_STATUS_") ? String(name.dropFirst("SERVING_STATUS_".count)) : name
             }
             if status != "SERVING" { healthy = false }
             services.append((name, .string(status)))
         }
-        return GatewayResponse.json(healthy ? 200 : 503, .object([("status", .string(healthy ? "ok" : "degraded")), ("services", .object(services))]))
+        return GatewayResponse.json(
+            healthy ? 200 : 503,
+            .object([("status", .string(healthy ? "ok" : "degraded")), ("services", .object(services))])
+        )
     }
 }

@@ -14,22 +14,42 @@ extension Gateway {
         }
         guard !method.kind.clientStreams, !method.kind.serverStreams else {
             return GatewayResponse.json(
-                400, .object([("code", .string("INVALID_ARGUMENT")), ("message", .string("\(path) streams; use the binary protocol"))]))
+                400,
+                .object([
+                    ("code", .string("INVALID_ARGUMENT")),
+                    ("message", .string("\(path) streams; use the binary protocol")),
+                ])
+            )
         }
         let body = try await collect(request)
         let payload: [UInt8]
         do { payload = try codec.encode(json: body.isEmpty ? Array("{}".utf8) : body, as: info.inputType) } catch {
-            return GatewayResponse.json(400, .object([("code", .string("INVALID_ARGUMENT")), ("message", .string("invalid request: \(error)"))]))
+            return GatewayResponse.json(
+                400,
+                .object([("code", .string("INVALID_ARGUMENT")), ("message", .string("invalid request: \(error)"))])
+            )
         }
         do {
-            let output = try await call(method, payload: payload, authorization: request.headers[.authorization], context: context)
-            var response = Response(status: .ok, body: .init(byteBuffer: ByteBuffer(bytes: try codec.json(from: output, as: info.outputType))))
+            let output = try await call(
+                method,
+                payload: payload,
+                authorization: request.headers[.authorization],
+                context: context
+            )
+            var response = Response(
+                status: .ok,
+                body: .init(byteBuffer: ByteBuffer(bytes: try codec.json(from: output, as: info.outputType)))
+            )
             response.headers[.contentType] = "application/json"
             return response
         } catch let error as RPCError {
             var response = GatewayResponse.json(
-                Gateway.rpcStatus(error), .object([("code", .string(error.code.name)), ("message", .string(error.message))]))
-            for (name, value) in Gateway.retryAfter(error) { if let field = HTTPField.Name(name) { response.headers[field] = value } }
+                Gateway.rpcStatus(error),
+                .object([("code", .string(error.code.name)), ("message", .string(error.message))])
+            )
+            for (name, value) in Gateway.retryAfter(error) {
+                if let field = HTTPField.Name(name) { response.headers[field] = value }
+            }
             return response
         }
     }

@@ -8,7 +8,9 @@ import Hummingbird
 struct ContractCORSMiddleware: RouterMiddleware {
     typealias Context = GatewayContext
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         var response = try await next(request, context)
         if response.headers[.accessControlAllowOrigin] == nil { response.headers[.accessControlAllowOrigin] = "*" }
         response.headers[.accessControlAllowCredentials] = "true"
@@ -22,12 +24,15 @@ struct ContractCORSMiddleware: RouterMiddleware {
 struct PreflightMiddleware: RouterMiddleware {
     typealias Context = GatewayContext
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         guard request.method == .options else { return try await next(request, context) }
         var response = Response(status: .ok)
         response.headers[.accessControlAllowOrigin] = request.headers[.origin] ?? "*"
         response.headers[.accessControlAllowMethods] = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
-        response.headers[.accessControlAllowHeaders] = request.headers[.accessControlRequestHeaders] ?? "Authorization, Content-Type"
+        response.headers[.accessControlAllowHeaders] =
+            request.headers[.accessControlRequestHeaders] ?? "Authorization, Content-Type"
         response.headers[.accessControlMaxAge] = "600"
         response.headers[.vary] = "Origin"
         return response

@@ -13,7 +13,9 @@ struct ClientAddressMiddleware: RouterMiddleware {
 
     static let forwardedFor = HTTPField.Name("x-forwarded-for")
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         guard trustForwardedFor, let header = Self.forwardedFor,
             let last = request.headers[header]?.split(separator: ",").last
         else { return try await next(request, context) }

@@ -11,17 +11,28 @@ struct ErrorMiddleware: RouterMiddleware {
 
     let logger: Logger
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         do {
             return try await next(request, context)
         } catch let failure as HTTPFailure {
             return try failure.response(from: request, context: context)
         } catch let error as any HTTPResponseError {
-            return try HTTPFailure(status: Int(error.status.code), detail: error.status.reasonPhrase).response(from: request, context: context)
+            return try HTTPFailure(status: Int(error.status.code), detail: error.status.reasonPhrase).response(
+                from: request,
+                context: context
+            )
         } catch {
-            logger.error("unhandled gateway error", metadata: ["error": "\(error)", "request-id": "\(context.requestID)"])
+            logger.error(
+                "unhandled gateway error",
+                metadata: ["error": "\(error)", "request-id": "\(context.requestID)"]
+            )
             let rpc = request.uri.path.hasPrefix("/rpc/")
-            return try HTTPFailure(status: 500, detail: rpc ? "internal error" : "Internal server error").response(from: request, context: context)
+            return try HTTPFailure(status: 500, detail: rpc ? "internal error" : "Internal server error").response(
+                from: request,
+                context: context
+            )
         }
     }
 }

@@ -10,12 +10,16 @@ struct RateLimitMiddleware: RouterMiddleware {
     /// Paths whose `GET` is not counted.
     let exempt: Set<String>
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         if request.method == .get, exempt.contains(request.uri.path) { return try await next(request, context) }
         if let wait = limiter.take(context.clientAddress) {
             throw HTTPFailure(
-                status: 429, detail: "Rate limit exceeded: too many requests from this address; retry in \(wait) s",
-                headers: [("Retry-After", String(wait))])
+                status: 429,
+                detail: "Rate limit exceeded: too many requests from this address; retry in \(wait) s",
+                headers: [("Retry-After", String(wait))]
+            )
         }
         return try await next(request, context)
     }

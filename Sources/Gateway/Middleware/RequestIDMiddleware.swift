@@ -9,7 +9,9 @@ struct RequestIDMiddleware: RouterMiddleware {
 
     static let header = HTTPField.Name("x-request-id")
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         var context = context
         let given = Self.header.flatMap { request.headers[$0] }
         context.requestID = given.flatMap { $0.count <= 64 ? $0 : nil } ?? UUID().uuidString.lowercased()

@@ -9,17 +9,21 @@ struct RequestLogMiddleware: RouterMiddleware {
 
     let logger: Logger
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         let started = ContinuousClock.now
         let response = try await next(request, context)
         let elapsed = ContinuousClock.now - started
         logger.info(
             "request",
             metadata: [
-                "request-id": "\(context.requestID)", "method": "\(request.method.rawValue)", "path": "\(request.uri.path.prefix(256))",
+                "request-id": "\(context.requestID)", "method": "\(request.method.rawValue)",
+                "path": "\(request.uri.path.prefix(256))",
                 "status": "\(response.status.code)",
                 "ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
-            ])
+            ]
+        )
         return response
     }
 }

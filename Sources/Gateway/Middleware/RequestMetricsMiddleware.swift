@@ -9,10 +9,18 @@ struct RequestMetricsMiddleware: RouterMiddleware {
 
     let registry: PrometheusCollectorRegistry
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         let response = try await next(request, context)
         registry.makeCounter(
-            descriptor: MetricNameDescriptor(metricName: "gateway_requests_total", unitName: "requests", helpText: "HTTP requests by status"), labels: [("status", String(response.status.code))]).increment()
+            descriptor: MetricNameDescriptor(
+                metricName: "gateway_requests_total",
+                unitName: "requests",
+                helpText: "HTTP requests by status"
+            ),
+            labels: [("status", String(response.status.code))]
+        ).increment()
         return response
     }
 }

@@ -8,12 +8,20 @@ struct URILimitMiddleware: RouterMiddleware {
     /// The longest query string (UTF-8 bytes) accepted.
     static let maximumQueryBytes = 8192
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         guard request.uri.path.utf8.count <= RouteTable.maximumPathBytes else {
-            throw HTTPFailure(status: 414, detail: "URI Too Long: the path is longer than \(RouteTable.maximumPathBytes) bytes")
+            throw HTTPFailure(
+                status: 414,
+                detail: "URI Too Long: the path is longer than \(RouteTable.maximumPathBytes) bytes"
+            )
         }
         guard (request.uri.query?.utf8.count ?? 0) <= Self.maximumQueryBytes else {
-            throw HTTPFailure(status: 414, detail: "URI Too Long: the query is longer than \(Self.maximumQueryBytes) bytes")
+            throw HTTPFailure(
+                status: 414,
+                detail: "URI Too Long: the query is longer than \(Self.maximumQueryBytes) bytes"
+            )
         }
         return try await next(request, context)
     }

@@ -19,7 +19,9 @@ struct ContractRoutingMiddleware: RouterMiddleware {
 
     let gateway: Gateway
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         if RouteTable.hasEmptySegment(request.uri.path) { return try await unrouted(request, context: context) }
         do {
             return try await next(request, context)
@@ -39,7 +41,11 @@ struct ContractRoutingMiddleware: RouterMiddleware {
         switch gateway.schema.routes.match(verb: request.method.rawValue, path: path) {
         case .notFound: throw HTTPFailure(status: 404, detail: "Not Found")
         case .methodNotAllowed(let allowed):
-            throw HTTPFailure(status: 405, detail: "Method Not Allowed", headers: [("Allow", allowed.joined(separator: ", "))])
+            throw HTTPFailure(
+                status: 405,
+                detail: "Method Not Allowed",
+                headers: [("Allow", allowed.joined(separator: ", "))]
+            )
         case .redirect(let target):
             var response = Response(status: .temporaryRedirect)
             response.headers[.location] = target + (request.uri.query.map { "?" + $0 } ?? "")

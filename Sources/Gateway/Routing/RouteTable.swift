@@ -43,13 +43,23 @@ struct RouteTable: Sendable {
                 }
                 guard let (verb, path) = pair else { continue }
                 let segments = path.split(separator: "/").map { part -> HTTPRoute.Segment in
-                    if part.hasPrefix("{"), part.hasSuffix("}") { return .variable(String(part.dropFirst().dropLast())) }
+                    if part.hasPrefix("{"), part.hasSuffix("}") {
+                        return .variable(String(part.dropFirst().dropLast()))
+                    }
                     return .literal(String(part))
                 }
                 routes.append(
                     HTTPRoute(
-                        verb: verb, path: path, segments: segments, body: binding.body.isEmpty ? rule.body : binding.body,
-                        presentation: rule.presentation, message: rule.message, method: method, access: method.accessRule))
+                        verb: verb,
+                        path: path,
+                        segments: segments,
+                        body: binding.body.isEmpty ? rule.body : binding.body,
+                        presentation: rule.presentation,
+                        message: rule.message,
+                        method: method,
+                        access: method.accessRule
+                    )
+                )
             }
         }
         self.routes = routes

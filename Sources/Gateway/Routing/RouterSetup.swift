@@ -31,8 +31,13 @@ extension Gateway {
         var registered: Set<String> = []
         for route in schema.routes.routes {
             // The first route of a verb and path wins, as in the route table.
-            guard let verb = HTTPRequest.Method(route.verb), registered.insert("\(route.verb) \(route.path)").inserted else { continue }
-            router.on(RouterPath(route.path), method: verb, responder: LegacyRouteResponder(route: route, gateway: self))
+            guard let verb = HTTPRequest.Method(route.verb), registered.insert("\(route.verb) \(route.path)").inserted
+            else { continue }
+            router.on(
+                RouterPath(route.path),
+                method: verb,
+                responder: LegacyRouteResponder(route: route, gateway: self)
+            )
         }
     }
 }

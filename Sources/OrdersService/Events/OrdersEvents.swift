@@ -9,12 +9,14 @@ import ServiceKit
 enum OrdersEvents {
     /// The queue and its bindings (declared by the standard topology): orders learn of payments and reviews.
     static let queue = BusTopology.Queue(
-        name: "orders.events", maxLength: BusTopology.consumerQueueLength,
+        name: "orders.events",
+        maxLength: BusTopology.consumerQueueLength,
         bindings: [
             BusTopology.Binding(exchange: "payment_events", pattern: "payment.completed"),
             BusTopology.Binding(exchange: "payment_events", pattern: "payment.refunded"),
             BusTopology.Binding(exchange: "review_events", pattern: "review.created"),
-        ])
+        ]
+    )
 
     static func routes(now: @escaping @Sendable () -> Date) -> EventRoutes<Database> {
         var routes = EventRoutes<Database>()
@@ -28,13 +30,37 @@ enum OrdersEvents {
             // A review of a completed order marks it reviewed (a late or repeated one changes nothing).
             let now = now()
             guard let order = try OrdersSchema.fetch(db, review.orderId), order.status == .completed else { return }
-            guard try OrdersSchema.update(
-                db, order.id, from: .completed, to: .reviewed, provider: order.providerId, reason: order.statusReason, at: now)
+            guard
+                try OrdersSchema.update(
+                    db,
+                    order.id,
+                    from: .completed,
+                    to: .reviewed,
+                    provider: order.providerId,
+                    reason: order.statusReason,
+                    at: now
+                )
             else { return }
-            try OrdersSchema.record(db, order: order.id, from: .completed, to: .reviewed, actor: .system, reason: "review \(review.reviewId)", at: now)
+            try OrdersSchema.record(
+                db,
+                order: order.id,
+                from: .completed,
+                to: .reviewed,
+                actor: .system,
+                reason: "review \(review.reviewId)",
+                at: now
+            )
             var after = order
             after.status = .reviewed
-            try OrdersService.announce(db, action: .markReviewed, actor: .system, before: order, after: after, reason: "", at: now)
+            try OrdersService.announce(
+                db,
+                action: .markReviewed,
+                actor: .system,
+                before: order,
+                after: after,
+                reason: "",
+                at: now
+            )
         }
         return routes
     }

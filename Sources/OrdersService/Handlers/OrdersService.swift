@@ -36,19 +36,37 @@ public struct OrdersService: Orders.Handler {
 
     // MARK: Publishing
 
-    public func publishOrder(_ request: PublishOrderRequest, context: ServerContext) async throws -> OrderActionResponse {
+    public func publishOrder(_ request: PublishOrderRequest, context: ServerContext) async throws -> OrderActionResponse
+    {
         let customer = try context.requireUserID()
         let fields = try OrderRules.fields(request)
         let now = self.now
         let order = try await write { db -> Order in
             let id = try OrdersSchema.insert(db, customer: customer, fields, now: now)
-            try OrdersSchema.record(db, order: id, from: .unspecified, to: .pendingReview, actor: .customer(customer), reason: "", at: now)
+            try OrdersSchema.record(
+                db,
+                order: id,
+                from: .unspecified,
+                to: .pendingReview,
+                actor: .customer(customer),
+                reason: "",
+                at: now
+            )
             try Outbox.enqueue(
                 db,
                 OrderCreated(
-                    orderId: id, customerId: customer, title: fields.title, price: Money(cents: fields.priceCents), location: fields.location,
-                    serviceType: fields.serviceType, occurredAt: ProtoTimestamp(date: now)))
-            guard let order = try OrdersSchema.fetch(db, id) else { throw RPCError(code: .internalError, message: "order vanished") }
+                    orderId: id,
+                    customerId: customer,
+                    title: fields.title,
+                    price: Money(cents: fields.priceCents),
+                    location: fields.location,
+                    serviceType: fields.serviceType,
+                    occurredAt: ProtoTimestamp(date: now)
+                )
+            )
+            guard let order = try OrdersSchema.fetch(db, id) else {
+                throw RPCError(code: .internalError, message: "order vanished")
+            }
             return order
         }
         return OrderActionResponse(order: order, message: "Order \(order.id) published; it is pending review")
@@ -60,18 +78,33 @@ public struct OrdersService: Orders.Handler {
     /// row only if its status is still the one checked (so concurrent actions cannot both win),
     /// records the transition and queues the events.
     func transition(
-        _ id: Int64, _ action: OrderStateMachine.Action, by actor: OrderStateMachine.Actor, reason: String = ""
+        _ id: Int64,
+        _ action: OrderStateMachine.Action,
+        by actor: OrderStateMachine.Actor,
+        reason: String = ""
     ) async throws -> Order {
         let now = self.now
-        return try await write { db in try OrdersService.transition(db, id, action, by: actor, reason: reason, now: now) }
+        return try await write { db in try OrdersService.transition(db, id, action, by: actor, reason: reason, now: now)
+        }
     }
 
     /// The transition inside the caller's transaction.
     static func transition(
-        _ db: Database, _ id: Int64, _ action: OrderStateMachine.Action, by actor: OrderStateMachine.Actor, reason: String, now: Date
+        _ db: Database,
+        _ id: Int64,
+        _ action: OrderStateMachine.Action,
+        by actor: OrderStateMachine.Actor,
+        reason: String,
+        now: Date
     ) throws -> Order {
-        guard let order = try OrdersSchema.fetch(db, id) else { throw RPCError(code: .notFound, message: "order \(id) not found") }
-        let facts = OrderStateMachine.Facts(status: order.status, customerID: order.customerId, providerID: order.providerId)
+        guard let order = try OrdersSchema.fetch(db, id) else {
+            throw RPCError(code: .notFound, message: "order \(id) not found")
+        }
+        let facts = OrderStateMachine.Facts(
+            status: order.status,
+            customerID: order.customerId,
+            providerID: order.providerId
+        )
         let target: OrderStatus
         switch OrderStateMachine.apply(action, by: actor, to: facts) {
         case .success(let status): target = status
@@ -80,56 +113,124 @@ public struct OrdersService: Orders.Handler {
         var provider = order.providerId
         if case .accept = action { provider = actor.id }
         let changed = try OrdersSchema.update(
-            db, id, from: order.status, to: target, provider: provider, reason: target == .cancelled ? reason : order.statusReason, at: now)
+            db,
+            id,
+            from: order.status,
+            to: target,
+            provider: provider,
+            reason: target == .cancelled ? reason : order.statusReason,
+            at: now
+        )
         guard changed else {
             // Another transaction changed it between our read and write (SQLite serialises
             // writers, so this is defensive): report what it is now.
             throw RPCError(code: .aborted, message: "order \(id) changed concurrently; try again")
         }
         try OrdersSchema.record(db, order: id, from: order.status, to: target, actor: actor, reason: reason, at: now)
-        guard let updated = try OrdersSchema.fetch(db, id) else { throw RPCError(code: .internalError, message: "order vanished") }
-        try OrdersService.announce(db, action: action, actor: actor, before: order, after: updated, reason: reason, at: now)
+        guard let updated = try OrdersSchema.fetch(db, id) else {
+            throw RPCError(code: .internalError, message: "order vanished")
+        }
+        try OrdersService.announce(
+            db,
+            action: action,
+            actor: actor,
+            before: order,
+            after: updated,
+            reason: reason,
+            at: now
+        )
         return updated
     }
 
     static func announce(
-        _ db: Database, action: OrderStateMachine.Action, actor: OrderStateMachine.Actor, before: Order, after: Order, reason: String,
+        _ db: Database,
+        action: OrderStateMachine.Action,
+        actor: OrderStateMachine.Actor,
+        before: Order,
+        after: Order,
+        reason: String,
         at now: Date
     ) throws {
         let at = ProtoTimestamp(date: now)
         switch action {
         case .approve:
-            try Outbox.enqueue(db, OrderApproved(orderId: after.id, customerId: after.customerId, adminId: actor.id, occurredAt: at))
+            try Outbox.enqueue(
+                db,
+                OrderApproved(orderId: after.id, customerId: after.customerId, adminId: actor.id, occurredAt: at)
+            )
         case .reject:
             try Outbox.enqueue(
-                db, OrderRejected(orderId: after.id, customerId: after.customerId, rejectReason: reason, adminId: actor.id, occurredAt: at))
+                db,
+                OrderRejected(
+                    orderId: after.id,
+                    customerId: after.customerId,
+                    rejectReason: reason,
+                    adminId: actor.id,
+                    occurredAt: at
+                )
+            )
         case .accept:
             try Outbox.enqueue(
-                db, OrderAccepted(orderId: after.id, customerId: after.customerId, providerId: after.providerId ?? 0, occurredAt: at))
+                db,
+                OrderAccepted(
+                    orderId: after.id,
+                    customerId: after.customerId,
+                    providerId: after.providerId ?? 0,
+                    occurredAt: at
+                )
+            )
         case .cancel:
             try Outbox.enqueue(
                 db,
                 OrderCancelled(
-                    orderId: after.id, customerId: after.customerId, providerId: after.providerId, previousStatus: before.status,
-                    cancelledBy: actor.id, cancelledByRole: actor.role, reason: reason, occurredAt: at))
+                    orderId: after.id,
+                    customerId: after.customerId,
+                    providerId: after.providerId,
+                    previousStatus: before.status,
+                    cancelledBy: actor.id,
+                    cancelledByRole: actor.role,
+                    reason: reason,
+                    occurredAt: at
+                )
+            )
         case .start, .complete, .markReviewed:
             try Outbox.enqueue(
                 db,
                 OrderStatusChanged(
-                    orderId: after.id, customerId: after.customerId, providerId: after.providerId, oldStatus: before.status,
-                    newStatus: after.status, actorId: actor.id, reason: reason, occurredAt: at))
+                    orderId: after.id,
+                    customerId: after.customerId,
+                    providerId: after.providerId,
+                    oldStatus: before.status,
+                    newStatus: after.status,
+                    actorId: actor.id,
+                    reason: reason,
+                    occurredAt: at
+                )
+            )
             if case .complete = action {
                 try Outbox.enqueue(
                     db,
                     OrderCompleted(
-                        orderId: after.id, customerId: after.customerId, providerId: after.providerId ?? 0, price: after.price, occurredAt: at))
+                        orderId: after.id,
+                        customerId: after.customerId,
+                        providerId: after.providerId ?? 0,
+                        price: after.price,
+                        occurredAt: at
+                    )
+                )
             }
         }
     }
 
-    public func cancelMyOrder(_ request: CancelOrderRequest, context: ServerContext) async throws -> OrderActionResponse {
+    public func cancelMyOrder(_ request: CancelOrderRequest, context: ServerContext) async throws -> OrderActionResponse
+    {
         let reason = OrderRules.trimmed(request.reason)
-        let order = try await transition(request.orderId, .cancel(reason: reason), by: .customer(try context.requireUserID()), reason: reason)
+        let order = try await transition(
+            request.orderId,
+            .cancel(reason: reason),
+            by: .customer(try context.requireUserID()),
+            reason: reason
+        )
         return OrderActionResponse(order: order, message: "Order \(order.id) cancelled")
     }
 
@@ -137,20 +238,26 @@ public struct OrdersService: Orders.Handler {
         let provider = try context.requireUserID()
         if configuration.requireVerifiedProviders {
             let profile: ProviderProfile
-            do { profile = try await users.getProviderProfile(GetProviderProfileRequest(userId: provider)) } catch let error as RPCError
+            do { profile = try await users.getProviderProfile(GetProviderProfileRequest(userId: provider)) } catch let
+                error as RPCError
                 where error.code == .notFound
             {
                 throw RPCError(code: .permissionDenied, message: "only providers with a verified profile accept orders")
             }
             guard profile.verified else {
-                throw RPCError(code: .permissionDenied, message: "only verified providers accept orders; ask an admin to verify your profile")
+                throw RPCError(
+                    code: .permissionDenied,
+                    message: "only verified providers accept orders; ask an admin to verify your profile"
+                )
             }
         }
         let order = try await transition(request.orderId, .accept, by: .provider(provider))
         return OrderActionResponse(order: order, message: "Order \(order.id) accepted by provider \(provider)")
     }
 
-    public func updateOrderStatus(_ request: UpdateOrderStatusRequest, context: ServerContext) async throws -> OrderActionResponse {
+    public func updateOrderStatus(_ request: UpdateOrderStatusRequest, context: ServerContext) async throws
+        -> OrderActionResponse
+    {
         let provider = try context.requireUserID()
         let action: OrderStateMachine.Action
         switch request.newStatus {
@@ -161,7 +268,10 @@ public struct OrdersService: Orders.Handler {
             throw RPCError(code: .invalidArgument, message: "new_status must be in_progress or completed")
         }
         let order = try await transition(request.orderId, action, by: .provider(provider))
-        return OrderActionResponse(order: order, message: "Order \(order.id) is now \(OrderStateMachine.label(order.status))")
+        return OrderActionResponse(
+            order: order,
+            message: "Order \(order.id) is now \(OrderStateMachine.label(order.status))"
+        )
     }
 
     public func reviewOrder(_ request: ReviewOrderRequest, context: ServerContext) async throws -> OrderActionResponse {
@@ -171,14 +281,23 @@ public struct OrdersService: Orders.Handler {
             return OrderActionResponse(order: order, message: "Order \(order.id) approved; providers can see it now")
         }
         let reason = OrderRules.trimmed(request.rejectReason)
-        guard !reason.isEmpty else { throw RPCError(code: .invalidArgument, message: "reject_reason is required to reject an order") }
+        guard !reason.isEmpty else {
+            throw RPCError(code: .invalidArgument, message: "reject_reason is required to reject an order")
+        }
         let order = try await transition(request.orderId, .reject(reason: reason), by: .admin(admin), reason: reason)
         return OrderActionResponse(order: order, message: "Order \(order.id) rejected: \(reason)")
     }
 
-    public func adminCancelOrder(_ request: CancelOrderRequest, context: ServerContext) async throws -> OrderActionResponse {
+    public func adminCancelOrder(_ request: CancelOrderRequest, context: ServerContext) async throws
+        -> OrderActionResponse
+    {
         let reason = OrderRules.trimmed(request.reason.isEmpty ? "cancelled by an admin" : request.reason)
-        let order = try await transition(request.orderId, .cancel(reason: reason), by: .admin(try context.requireUserID()), reason: reason)
+        let order = try await transition(
+            request.orderId,
+            .cancel(reason: reason),
+            by: .admin(try context.requireUserID()),
+            reason: reason
+        )
         return OrderActionResponse(order: order, message: "Order \(order.id) cancelled")
     }
 
@@ -193,12 +312,17 @@ public struct OrdersService: Orders.Handler {
         // status included.
         var edited = current
         let changes = try OrderRules.apply(request, selection: selection, to: &edited)
-        let statusChange = request.status.flatMap { status in selection.wants("status", present: true) && status != current.status ? status : nil }
+        let statusChange = request.status.flatMap { status in
+            selection.wants("status", present: true) && status != current.status ? status : nil
+        }
         guard changes || statusChange != nil || request.status != nil else {
             throw RPCError(code: .invalidArgument, message: "nothing to update")
         }
         if changes, ![.pendingReview, .pending, .accepted, .inProgress].contains(current.status) {
-            throw RPCError(code: .failedPrecondition, message: "order \(current.id) is \(OrderStateMachine.label(current.status)); it can no longer be edited")
+            throw RPCError(
+                code: .failedPrecondition,
+                message: "order \(current.id) is \(OrderStateMachine.label(current.status)); it can no longer be edited"
+            )
         }
         // A status change is an action of the state machine, never a direct write.
         let action: OrderStateMachine.Action?
@@ -210,10 +334,16 @@ public struct OrdersService: Orders.Handler {
         case let status?:
             throw RPCError(
                 code: .failedPrecondition,
-                message: "order \(current.id): an admin cannot set \(OrderStateMachine.label(status)) directly; it follows from the provider's and customer's actions")
+                message:
+                    "order \(current.id): an admin cannot set \(OrderStateMachine.label(status)) directly; it follows from the provider's and customer's actions"
+            )
         }
         if let action {
-            let facts = OrderStateMachine.Facts(status: current.status, customerID: current.customerId, providerID: current.providerId)
+            let facts = OrderStateMachine.Facts(
+                status: current.status,
+                customerID: current.customerId,
+                providerID: current.providerId
+            )
             if case .failure(let refusal) = OrderStateMachine.apply(action, by: .admin(admin), to: facts) {
                 throw refusal.rpcError(order: current.id)
             }
@@ -224,7 +354,9 @@ public struct OrdersService: Orders.Handler {
         return try await write { db in
             if changes {
                 let changed = try OrdersSchema.edit(db, final, ifStatus: current.status, at: now)
-                guard changed else { throw RPCError(code: .aborted, message: "order \(current.id) changed concurrently; try again") }
+                guard changed else {
+                    throw RPCError(code: .aborted, message: "order \(current.id) changed concurrently; try again")
+                }
             }
             if let action {
                 var why = ""
@@ -232,7 +364,9 @@ public struct OrdersService: Orders.Handler {
                 if case .cancel(let text) = action { why = text }
                 return try OrdersService.transition(db, current.id, action, by: .admin(admin), reason: why, now: now)
             }
-            guard let order = try OrdersSchema.fetch(db, current.id) else { throw RPCError(code: .notFound, message: "order \(current.id) not found") }
+            guard let order = try OrdersSchema.fetch(db, current.id) else {
+                throw RPCError(code: .notFound, message: "order \(current.id) not found")
+            }
             return order
         }
     }
@@ -257,7 +391,10 @@ public struct OrdersService: Orders.Handler {
     public func getAvailableOrder(_ request: GetOrderRequest, context: ServerContext) async throws -> Order {
         let order = try await order(request.orderId)
         guard order.status == .pending else {
-            throw RPCError(code: .failedPrecondition, message: "order \(order.id) is \(OrderStateMachine.label(order.status)), not available")
+            throw RPCError(
+                code: .failedPrecondition,
+                message: "order \(order.id) is \(OrderStateMachine.label(order.status)), not available"
+            )
         }
         return order
     }
@@ -278,7 +415,9 @@ public struct OrdersService: Orders.Handler {
         try await order(request.orderId)
     }
 
-    public func getOrderHistory(_ request: GetOrderHistoryRequest, context: ServerContext) async throws -> OrderHistoryResponse {
+    public func getOrderHistory(_ request: GetOrderHistoryRequest, context: ServerContext) async throws
+        -> OrderHistoryResponse
+    {
         let order = try await order(request.orderId)
         if let caller = context.caller, caller.kind == .user, !context.callerIsAdmin {
             let id = try context.requireUserID()
@@ -295,31 +434,45 @@ public struct OrdersService: Orders.Handler {
         return ListOrdersResponse(orders: orders, nextPageToken: next)
     }
 
-    public func listMyActiveOrders(_ request: ListOrdersRequest, context: ServerContext) async throws -> ListOrdersResponse {
+    public func listMyActiveOrders(_ request: ListOrdersRequest, context: ServerContext) async throws
+        -> ListOrdersResponse
+    {
         try await list(.customerActive(try context.requireUserID()), size: request.pageSize, token: request.pageToken)
     }
 
-    public func listMyOrderHistory(_ request: ListOrdersRequest, context: ServerContext) async throws -> ListOrdersResponse {
+    public func listMyOrderHistory(_ request: ListOrdersRequest, context: ServerContext) async throws
+        -> ListOrdersResponse
+    {
         try await list(.customerHistory(try context.requireUserID()), size: request.pageSize, token: request.pageToken)
     }
 
-    public func listAvailableOrders(_ request: ListAvailableOrdersRequest, context: ServerContext) async throws -> ListOrdersResponse {
+    public func listAvailableOrders(_ request: ListAvailableOrdersRequest, context: ServerContext) async throws
+        -> ListOrdersResponse
+    {
         try await list(try .available(request), size: request.pageSize, token: request.pageToken)
     }
 
-    public func listProviderActiveOrders(_ request: ListOrdersRequest, context: ServerContext) async throws -> ListOrdersResponse {
+    public func listProviderActiveOrders(_ request: ListOrdersRequest, context: ServerContext) async throws
+        -> ListOrdersResponse
+    {
         try await list(.providerActive(try context.requireUserID()), size: request.pageSize, token: request.pageToken)
     }
 
-    public func listProviderHistory(_ request: ListOrdersRequest, context: ServerContext) async throws -> ListOrdersResponse {
+    public func listProviderHistory(_ request: ListOrdersRequest, context: ServerContext) async throws
+        -> ListOrdersResponse
+    {
         try await list(.providerHistory(try context.requireUserID()), size: request.pageSize, token: request.pageToken)
     }
 
-    public func adminListOrders(_ request: AdminListOrdersRequest, context: ServerContext) async throws -> ListOrdersResponse {
+    public func adminListOrders(_ request: AdminListOrdersRequest, context: ServerContext) async throws
+        -> ListOrdersResponse
+    {
         try await list(try .admin(request.status), size: request.pageSize, token: request.pageToken)
     }
 
-    public func adminListPendingReview(_ request: ListOrdersRequest, context: ServerContext) async throws -> ListOrdersResponse {
+    public func adminListPendingReview(_ request: ListOrdersRequest, context: ServerContext) async throws
+        -> ListOrdersResponse
+    {
         try await list(.pendingReview, size: request.pageSize, token: request.pageToken)
     }
 

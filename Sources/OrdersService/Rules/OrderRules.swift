@@ -36,12 +36,20 @@ enum OrderRules {
     static func fields(_ request: PublishOrderRequest) throws -> Fields {
         let (start, end) = try times(request.serviceStartTime, request.serviceEndTime)
         return Fields(
-            title: trimmed(request.title), description: request.description, serviceType: request.serviceType,
-            priceCents: request.price?.cents ?? 0, location: request.location, address: request.address, start: start, end: end)
+            title: trimmed(request.title),
+            description: request.description,
+            serviceType: request.serviceType,
+            priceCents: request.price?.cents ?? 0,
+            location: request.location,
+            address: request.address,
+            start: start,
+            end: end
+        )
     }
 
     static let editable: Set<String> = [
-        "title", "description", "service_type", "price", "location", "address", "service_start_time", "service_end_time", "status",
+        "title", "description", "service_type", "price", "location", "address", "service_start_time",
+        "service_end_time", "status",
         "reason",
     ]
 
@@ -51,10 +59,14 @@ enum OrderRules {
 
     /// A field the mask names but the request leaves out would be set to its default, which the
     /// schema's rules refuse for these (an empty title, no price, an unspecified type or area).
-    static func masked(_ field: String) -> RPCError { invalid("\(field) is named in update_mask but not set (it cannot be cleared)") }
+    static func masked(_ field: String) -> RPCError {
+        invalid("\(field) is named in update_mask but not set (it cannot be cleared)")
+    }
 
     /// Applies an admin's field edits (not the status) to `order`; returns whether any field changed.
-    static func apply(_ request: AdminUpdateOrderRequest, selection: UpdateSelection, to order: inout Order) throws -> Bool {
+    static func apply(_ request: AdminUpdateOrderRequest, selection: UpdateSelection, to order: inout Order) throws
+        -> Bool
+    {
         var changed = false
         if selection.wants("title", present: request.title != nil) {
             guard let title = request.title else { throw masked("title") }

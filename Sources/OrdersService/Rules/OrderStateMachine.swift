@@ -85,7 +85,9 @@ public enum OrderStateMachine {
                 return .failure(.invalid("a rejection needs a reason"))
             }
             guard status == .pendingReview else {
-                return .failure(.illegal("the order is \(name); only an order pending review can be approved or rejected"))
+                return .failure(
+                    .illegal("the order is \(name); only an order pending review can be approved or rejected")
+                )
             }
             if case .approve = action { return .success(.pending) }
             return .success(.cancelled)
@@ -103,15 +105,21 @@ public enum OrderStateMachine {
                 return .failure(.notAllowed("only the order's assigned provider changes its progress"))
             }
             if case .start = action {
-                guard status == .accepted else { return .failure(.illegal("the order is \(name); in_progress follows accepted")) }
+                guard status == .accepted else {
+                    return .failure(.illegal("the order is \(name); in_progress follows accepted"))
+                }
                 return .success(.inProgress)
             }
-            guard status == .inProgress else { return .failure(.illegal("the order is \(name); completed follows in_progress")) }
+            guard status == .inProgress else {
+                return .failure(.illegal("the order is \(name); completed follows in_progress"))
+            }
             return .success(.completed)
         case .cancel:
             switch actor {
             case .customer(let id):
-                guard id == facts.customerID else { return .failure(.notAllowed("only the order's customer cancels it")) }
+                guard id == facts.customerID else {
+                    return .failure(.notAllowed("only the order's customer cancels it"))
+                }
                 guard [.pendingReview, .pending, .accepted].contains(status) else {
                     return .failure(.illegal("the order is \(name); a customer can cancel only before the work starts"))
                 }
@@ -126,7 +134,9 @@ public enum OrderStateMachine {
             }
         case .markReviewed:
             guard case .system = actor else { return .failure(.notAllowed("orders become reviewed through a review")) }
-            guard status == .completed else { return .failure(.illegal("the order is \(name); only a completed order is reviewed")) }
+            guard status == .completed else {
+                return .failure(.illegal("the order is \(name); only a completed order is reviewed"))
+            }
             return .success(.reviewed)
         }
     }

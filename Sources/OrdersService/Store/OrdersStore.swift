@@ -44,20 +44,30 @@ enum OrdersSchema {
                         reason TEXT NOT NULL,
                         at INTEGER NOT NULL);
                     CREATE INDEX transition_by_order ON order_transition (order_id, id);
-                    """)
+                    """
+            )
         }
     }
 
     static func order(from row: Row) -> Order {
         Order(
-            id: row["id"], customerId: row["customer_id"], providerId: row["provider_id"], title: row["title"],
-            description: row["description"], serviceType: ServiceType(protoValue: row["service_type"]),
-            status: OrderStatus(protoValue: row["status"]), price: Money(cents: row["price_cents"]),
-            location: Location(protoValue: row["location"]), address: row["address"],
+            id: row["id"],
+            customerId: row["customer_id"],
+            providerId: row["provider_id"],
+            title: row["title"],
+            description: row["description"],
+            serviceType: ServiceType(protoValue: row["service_type"]),
+            status: OrderStatus(protoValue: row["status"]),
+            price: Money(cents: row["price_cents"]),
+            location: Location(protoValue: row["location"]),
+            address: row["address"],
             serviceStartTime: (row["start_at"] as Int64?).map { ProtoTimestamp(micros: $0) },
             serviceEndTime: (row["end_at"] as Int64?).map { ProtoTimestamp(micros: $0) },
-            paymentStatus: PaymentStatus(protoValue: row["payment_status"]), createdAt: ProtoTimestamp(micros: row["created_at"]),
-            updatedAt: ProtoTimestamp(micros: row["updated_at"]), statusReason: row["status_reason"])
+            paymentStatus: PaymentStatus(protoValue: row["payment_status"]),
+            createdAt: ProtoTimestamp(micros: row["created_at"]),
+            updatedAt: ProtoTimestamp(micros: row["updated_at"]),
+            statusReason: row["status_reason"]
+        )
     }
 
     static func fetch(_ db: Database, _ id: Int64) throws -> Order? {
@@ -73,24 +83,33 @@ enum OrdersSchema {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
-                customer, fields.title, fields.description, fields.serviceType.protoValue, OrderStatus.pendingReview.protoValue,
+                customer, fields.title, fields.description, fields.serviceType.protoValue,
+                OrderStatus.pendingReview.protoValue,
                 fields.priceCents, fields.location.protoValue, fields.address, fields.start, fields.end,
                 PaymentStatus.unpaid.protoValue, now.micros, now.micros,
-            ])
+            ]
+        )
         return db.lastInsertedRowID
     }
 
     /// Moves order `id` from `from` to `to` if its status is still `from` (so concurrent
     /// actions cannot both win); returns whether it did.
     static func update(
-        _ db: Database, _ id: Int64, from: OrderStatus, to: OrderStatus, provider: Int64?, reason: String, at now: Date
+        _ db: Database,
+        _ id: Int64,
+        from: OrderStatus,
+        to: OrderStatus,
+        provider: Int64?,
+        reason: String,
+        at now: Date
     ) throws -> Bool {
         try db.execute(
             sql: """
                 UPDATE orders SET status = ?, provider_id = ?, status_reason = ?, updated_at = ?
                 WHERE id = ? AND status = ?
                 """,
-            arguments: [to.protoValue, provider, reason, now.micros, id, from.protoValue])
+            arguments: [to.protoValue, provider, reason, now.micros, id, from.protoValue]
+        )
         return db.changesCount == 1
     }
 
@@ -103,35 +122,53 @@ enum OrdersSchema {
                     start_at = ?, end_at = ?, updated_at = ? WHERE id = ? AND status = ?
                 """,
             arguments: [
-                order.title, order.description, order.serviceType.protoValue, order.price?.cents ?? 0, order.location.protoValue,
-                order.address, order.serviceStartTime?.micros, order.serviceEndTime?.micros, now.micros, order.id, status.protoValue,
-            ])
+                order.title, order.description, order.serviceType.protoValue, order.price?.cents ?? 0,
+                order.location.protoValue,
+                order.address, order.serviceStartTime?.micros, order.serviceEndTime?.micros, now.micros, order.id,
+                status.protoValue,
+            ]
+        )
         return db.changesCount == 1
     }
 
     /// Records what the payments service says of an order.
     static func setPaymentStatus(_ db: Database, _ id: Int64, _ status: PaymentStatus, at now: Date) throws {
         try db.execute(
-            sql: "UPDATE orders SET payment_status = ?, updated_at = ? WHERE id = ?", arguments: [status.protoValue, now.micros, id])
+            sql: "UPDATE orders SET payment_status = ?, updated_at = ? WHERE id = ?",
+            arguments: [status.protoValue, now.micros, id]
+        )
     }
 
     static func record(
-        _ db: Database, order: Int64, from: OrderStatus, to: OrderStatus, actor: OrderStateMachine.Actor, reason: String, at: Date
+        _ db: Database,
+        order: Int64,
+        from: OrderStatus,
+        to: OrderStatus,
+        actor: OrderStateMachine.Actor,
+        reason: String,
+        at: Date
     ) throws {
         try db.execute(
             sql: """
                 INSERT INTO order_transition (order_id, from_status, to_status, actor_id, actor_role, reason, at)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [order, from.protoValue, to.protoValue, actor.id, actor.role.protoValue, reason, at.micros])
+            arguments: [order, from.protoValue, to.protoValue, actor.id, actor.role.protoValue, reason, at.micros]
+        )
     }
 
     static func history(_ db: Database, _ id: Int64) throws -> [OrderTransition] {
-        try Row.fetchAll(db, sql: "SELECT * FROM order_transition WHERE order_id = ? ORDER BY id", arguments: [id]).map { row in
+        try Row.fetchAll(db, sql: "SELECT * FROM order_transition WHERE order_id = ? ORDER BY id", arguments: [id]).map
+        { row in
             OrderTransition(
-                orderId: row["order_id"], fromStatus: OrderStatus(protoValue: row["from_status"]),
-                toStatus: OrderStatus(protoValue: row["to_status"]), actorId: row["actor_id"],
-                actorRole: Role(protoValue: row["actor_role"]), reason: row["reason"], at: ProtoTimestamp(micros: row["at"]))
+                orderId: row["order_id"],
+                fromStatus: OrderStatus(protoValue: row["from_status"]),
+                toStatus: OrderStatus(protoValue: row["to_status"]),
+                actorId: row["actor_id"],
+                actorRole: Role(protoValue: row["actor_role"]),
+                reason: row["reason"],
+                at: ProtoTimestamp(micros: row["at"])
+            )
         }
     }
 }
@@ -156,7 +193,9 @@ struct OrderPage: Sendable {
     }
 
     /// The page's SQL (one more row than the page, to know whether another follows).
-    func query(size: Int, token: String) throws -> (String, StatementArguments) { try page.query(size: size, token: token) }
+    func query(size: Int, token: String) throws -> (String, StatementArguments) {
+        try page.query(size: size, token: token)
+    }
 }
 
 /// Every list the service pages through, each served by an index whose order is the list's
@@ -187,7 +226,9 @@ extension OrderPage {
         if let max = request.maxPrice { page.filter("price_cents <= ?", max.cents) }
         let keyword = OrderRules.trimmed(request.keyword)
         if !keyword.isEmpty {
-            let pattern = "%" + keyword.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            let pattern =
+                "%"
+                + keyword.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_") + "%"
             page.filter("(title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')", pattern, pattern)
         }

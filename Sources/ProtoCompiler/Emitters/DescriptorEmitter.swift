@@ -40,7 +40,17 @@ public enum DescriptorEmitter {
                 syntheticOneofs.append(name)
                 proto3Optional = true
             }
-            w.message(2, field(f, scope: m.fullName, schema: schema, oneofIndex: oneofIndex, proto3Optional: proto3Optional, syntax: syntax))
+            w.message(
+                2,
+                field(
+                    f,
+                    scope: m.fullName,
+                    schema: schema,
+                    oneofIndex: oneofIndex,
+                    proto3Optional: proto3Optional,
+                    syntax: syntax
+                )
+            )
         }
         for item in m.nestedOrder {
             switch item {
@@ -97,7 +107,12 @@ public enum DescriptorEmitter {
     }
 
     static func field(
-        _ f: Field, scope: String, schema: Schema, oneofIndex: Int?, proto3Optional: Bool, syntax: String,
+        _ f: Field,
+        scope: String,
+        schema: Schema,
+        oneofIndex: Int?,
+        proto3Optional: Bool,
+        syntax: String,
         extendee: String? = nil
     ) -> [UInt8] {
         var w = DescriptorWriter()
@@ -145,8 +160,14 @@ public enum DescriptorEmitter {
     static func extensionField(_ ext: ExtensionField, schema: Schema) -> [UInt8] {
         let scope = Resolver.split(ext.fullName).scope
         return field(
-            ext.field, scope: scope, schema: schema, oneofIndex: nil, proto3Optional: false, syntax: "proto2",
-            extendee: ext.extendee)
+            ext.field,
+            scope: scope,
+            schema: schema,
+            oneofIndex: nil,
+            proto3Optional: false,
+            syntax: "proto2",
+            extendee: ext.extendee
+        )
     }
 
     static func enumDescriptor(_ e: EnumType) -> [UInt8] {

@@ -7,15 +7,22 @@ public struct GeneratedOutputs: Sendable {
     public var descriptorSet: [UInt8]
 
     public static func make(
-        _ result: SchemaCompiler.Result, options: SwiftGeneratorOptions = SwiftGeneratorOptions(),
+        _ result: SchemaCompiler.Result,
+        options: SwiftGeneratorOptions = SwiftGeneratorOptions(),
         descriptorSetName: String? = nil
     ) -> GeneratedOutputs {
         let generator = SwiftGenerator(options: options)
         let files = result.requestedFiles
-        let swift = files.map { (SwiftGenerator.outputName(for: $0.path), generator.generate($0, schema: result.schema)) }
+        let swift = files.map {
+            (SwiftGenerator.outputName(for: $0.path), generator.generate($0, schema: result.schema))
+        }
         return GeneratedOutputs(
             swiftFiles: swift,
-            descriptorSet: DescriptorEmitter.fileDescriptorSet(closure(of: files, in: result.schema), schema: result.schema))
+            descriptorSet: DescriptorEmitter.fileDescriptorSet(
+                closure(of: files, in: result.schema),
+                schema: result.schema
+            )
+        )
     }
 
     /// `files` and everything they import, imports first.
@@ -45,7 +52,8 @@ public enum SchemaSummary {
             file.messages.forEach(count)
             enums += file.enums.count
             out += "\(file.path) (package \(file.package.isEmpty ? "-" : file.package)): "
-            out += "\(messages) messages, \(enums) enums, \(file.services.count) services, \(file.extensions.count) options\n"
+            out +=
+                "\(messages) messages, \(enums) enums, \(file.services.count) services, \(file.extensions.count) options\n"
             for service in file.services {
                 out += "  service \(service.fullName)\n"
                 for m in service.methods {

@@ -100,25 +100,52 @@ public struct FieldRuleSet: Sendable, Hashable {
             let f = s.fields
             kind = .string(
                 StringRules(
-                    minLen: f.uint("min_len"), maxLen: f.uint("max_len"), maxBytes: f.uint("max_bytes"), notBlank: f.bool("not_blank"),
-                    chars: f.string("chars"), email: f.bool("email"), allowed: f.strings("in")))
+                    minLen: f.uint("min_len"),
+                    maxLen: f.uint("max_len"),
+                    maxBytes: f.uint("max_bytes"),
+                    notBlank: f.bool("not_blank"),
+                    chars: f.string("chars"),
+                    email: f.bool("email"),
+                    allowed: f.strings("in")
+                )
+            )
         } else if let i = fields.message("int") {
             let f = i.fields
             kind = .int(IntRules(gt: f.int("gt"), gte: f.int("gte"), lt: f.int("lt"), lte: f.int("lte")))
         } else if let d = fields.message("double") {
             let f = d.fields
-            kind = .double(DoubleRules(gt: f.double("gt"), gte: f.double("gte"), lt: f.double("lt"), lte: f.double("lte"), finite: f.bool("finite")))
+            kind = .double(
+                DoubleRules(
+                    gt: f.double("gt"),
+                    gte: f.double("gte"),
+                    lt: f.double("lt"),
+                    lte: f.double("lte"),
+                    finite: f.bool("finite")
+                )
+            )
         } else if let e = fields.message("enum") {
             let f = e.fields
-            kind = .enumeration(EnumRules(definedOnly: f.bool("defined_only"), allowed: f.strings("in"), refused: f.strings("not_in")))
+            kind = .enumeration(
+                EnumRules(definedOnly: f.bool("defined_only"), allowed: f.strings("in"), refused: f.strings("not_in"))
+            )
         } else if let r = fields.message("repeated") {
             let f = r.fields
-            kind = .repeated(RepeatedRules(minItems: f.uint("min_items"), maxItems: f.uint("max_items"), items: f.message("items").map(FieldRuleSet.init)))
+            kind = .repeated(
+                RepeatedRules(
+                    minItems: f.uint("min_items"),
+                    maxItems: f.uint("max_items"),
+                    items: f.message("items").map(FieldRuleSet.init)
+                )
+            )
         } else if let m = fields.message("message") {
             kind = .message(
                 m.fields.filter { $0.name == "fields" }.map { sub in
-                    SubField(name: sub.value.fields.string("name") ?? "", rules: sub.value.fields.message("rules").map(FieldRuleSet.init) ?? FieldRuleSet())
-                })
+                    SubField(
+                        name: sub.value.fields.string("name") ?? "",
+                        rules: sub.value.fields.message("rules").map(FieldRuleSet.init) ?? FieldRuleSet()
+                    )
+                }
+            )
         } else if let t = fields.message("timestamp") {
             let f = t.fields
             kind = .timestamp(TimestampRules(gteSeconds: f.int("gte_seconds"), ltSeconds: f.int("lt_seconds")))
@@ -199,7 +226,12 @@ public enum CharacterSpec {
         if escaping { return .failure(SpecError(message: "ends with a lone '\\'")) }
         if items.isEmpty { return .failure(SpecError(message: "is empty")) }
         if let astral = items.first(where: { $0.scalar > 0xFFFF }) {
-            return .failure(SpecError(message: "holds U+\(String(astral.scalar, radix: 16, uppercase: true)), outside the Basic Multilingual Plane"))
+            return .failure(
+                SpecError(
+                    message:
+                        "holds U+\(String(astral.scalar, radix: 16, uppercase: true)), outside the Basic Multilingual Plane"
+                )
+            )
         }
         var ranges: [ClosedRange<UInt32>] = []
         var i = 0
@@ -208,7 +240,12 @@ public enum CharacterSpec {
             if i + 2 < items.count, items[i + 1].scalar == 0x2D, !items[i + 1].escaped {
                 let hi = items[i + 2].scalar
                 guard lo <= hi else {
-                    return .failure(SpecError(message: "has the range \(Unicode.Scalar(lo).map(String.init) ?? "?")-\(Unicode.Scalar(hi).map(String.init) ?? "?"), whose start is after its end"))
+                    return .failure(
+                        SpecError(
+                            message:
+                                "has the range \(Unicode.Scalar(lo).map(String.init) ?? "?")-\(Unicode.Scalar(hi).map(String.init) ?? "?"), whose start is after its end"
+                        )
+                    )
                 }
                 ranges.append(lo...hi)
                 i += 3

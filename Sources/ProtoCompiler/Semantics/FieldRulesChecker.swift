@@ -53,14 +53,20 @@ struct FieldRulesChecker {
 
     private mutating func check(_ m: MessageType, validated: Set<String>) {
         for f in m.fields {
-            if let target = FieldRulesChecker.messageTarget(f.type), validated.contains(target), reaches(from: target, to: m.fullName) {
+            if let target = FieldRulesChecker.messageTarget(f.type), validated.contains(target),
+                reaches(from: target, to: m.fullName)
+            {
                 diagnostics.error(
                     "field rules cannot be checked through '\(f.name)': \(target) contains \(m.fullName) again, so the depth would be the input's",
-                    at: f.location)
+                    at: f.location
+                )
             }
             guard let rules = FieldRuleSet(field: f) else { continue }
-            if f.oneofIndex != nil, rules.required {
-                diagnostics.error("'\(f.name)' is in oneof '\(m.oneofs[f.oneofIndex!].name)': use (rpc.v1.oneof_rules) required instead of required", at: f.location)
+            if let oneof = f.oneofIndex, rules.required {
+                diagnostics.error(
+                    "'\(f.name)' is in oneof '\(m.oneofs[oneof].name)': use (rpc.v1.oneof_rules) required instead of required",
+                    at: f.location
+                )
             }
             if f.type.isMap {
                 diagnostics.error("field rules on map field '\(f.name)' are not supported", at: f.location)
@@ -78,7 +84,9 @@ struct FieldRulesChecker {
                 fail("'\(kind.name)' rules do not fit a repeated field; put the elements' rules in repeated.items")
                 return
             }
-            if let lo = r.minItems, let hi = r.maxItems, lo > hi { fail("min_items \(lo) is more than max_items \(hi)") }
+            if let lo = r.minItems, let hi = r.maxItems, lo > hi {
+                fail("min_items \(lo) is more than max_items \(hi)")
+            }
             if let items = r.items {
                 if case .repeated? = items.kind { fail("repeated.items cannot hold repeated rules") }
                 var element = f
@@ -98,9 +106,13 @@ struct FieldRulesChecker {
         case .string(let s):
             guard f.type == .scalar(.string) else { return fail("string rules do not fit a field of type \(typeName)") }
             if let lo = s.minLen, let hi = s.maxLen, lo > hi { fail("min_len \(lo) is more than max_len \(hi)") }
-            if let lo = s.minLen, let bytes = s.maxBytes, lo > bytes { fail("min_len \(lo) is more than max_bytes \(bytes)") }
+            if let lo = s.minLen, let bytes = s.maxBytes, lo > bytes {
+                fail("min_len \(lo) is more than max_bytes \(bytes)")
+            }
             if let chars = s.chars {
-                if case .failure(let error) = CharacterSpec.ranges(chars) { fail("chars \"\(chars)\" \(error.message)") }
+                if case .failure(let error) = CharacterSpec.ranges(chars) {
+                    fail("chars \"\(chars)\" \(error.message)")
+                }
                 if s.email { fail("chars and email cannot both be set") }
             }
             if s.notBlank, s.maxLen == 0 { fail("not_blank cannot hold with max_len 0") }
@@ -116,7 +128,9 @@ struct FieldRulesChecker {
             if r.gt != nil, r.gte != nil { fail("gt and gte cannot both be set") }
             if r.lt != nil, r.lte != nil { fail("lt and lte cannot both be set") }
             for (name, bound) in [("gt", r.gt), ("gte", r.gte), ("lt", r.lt), ("lte", r.lte)] {
-                if let bound, !range.contains(bound) { fail("\(name) \(bound) does not fit a field of type \(typeName)") }
+                if let bound, !range.contains(bound) {
+                    fail("\(name) \(bound) does not fit a field of type \(typeName)")
+                }
             }
             var lo: Int64? = r.gte ?? range.lowerBound
             var hi: Int64? = r.lte ?? range.upperBound
@@ -124,7 +138,9 @@ struct FieldRulesChecker {
             if let lt = r.lt { hi = lt == Int64.min ? nil : lt - 1 }
             if let lo, let hi, lo <= hi {} else { fail("no value is allowed (the lower bound is above the upper one)") }
         case .double(let r):
-            guard f.type == .scalar(.double) || f.type == .scalar(.float) else { return fail("double rules do not fit a field of type \(typeName)") }
+            guard f.type == .scalar(.double) || f.type == .scalar(.float) else {
+                return fail("double rules do not fit a field of type \(typeName)")
+            }
             if r.gt != nil, r.gte != nil { fail("gt and gte cannot both be set") }
             if r.lt != nil, r.lte != nil { fail("lt and lte cannot both be set") }
             for (name, bound) in [("gt", r.gt), ("gte", r.gte), ("lt", r.lt), ("lte", r.lte)] {
@@ -132,7 +148,9 @@ struct FieldRulesChecker {
             }
             let lo = r.gt ?? r.gte ?? -Double.infinity
             let hi = r.lt ?? r.lte ?? Double.infinity
-            if lo > hi || (lo == hi && (r.gt != nil || r.lt != nil)) { fail("no value is allowed (the lower bound is above the upper one)") }
+            if lo > hi || (lo == hi && (r.gt != nil || r.lt != nil)) {
+                fail("no value is allowed (the lower bound is above the upper one)")
+            }
         case .enumeration(let r):
             guard case .enumeration(let enumName) = f.type, let e = schema.enums[enumName] else {
                 return fail("enum rules do not fit a field of type \(typeName)")
@@ -140,10 +158,16 @@ struct FieldRulesChecker {
             for name in r.allowed + r.refused where !e.values.contains(where: { $0.name == name }) {
                 fail("\(enumName) has no value named '\(name)'")
             }
-            if FieldRulesChecker.allowedNumbers(r, in: e)?.isEmpty == true { fail("no value of \(enumName) is allowed") }
+            if FieldRulesChecker.allowedNumbers(r, in: e)?.isEmpty == true {
+                fail("no value of \(enumName) is allowed")
+            }
         case .timestamp(let r):
-            guard f.type == .message("google.protobuf.Timestamp") else { return fail("timestamp rules do not fit a field of type \(typeName)") }
-            if let lo = r.gteSeconds, let hi = r.ltSeconds, lo >= hi { fail("gte_seconds \(lo) is not before lt_seconds \(hi)") }
+            guard f.type == .message("google.protobuf.Timestamp") else {
+                return fail("timestamp rules do not fit a field of type \(typeName)")
+            }
+            if let lo = r.gteSeconds, let hi = r.ltSeconds, lo >= hi {
+                fail("gte_seconds \(lo) is not before lt_seconds \(hi)")
+            }
         case .message(let subs):
             guard case .message(let name) = f.type, let target = schema.messages[name] else {
                 return fail("message rules do not fit a field of type \(typeName)")
@@ -155,7 +179,9 @@ struct FieldRulesChecker {
                     continue
                 }
                 if !seen.insert(sub.name).inserted { fail("'\(sub.name)' appears twice") }
-                if subField.oneofIndex != nil, sub.rules.required { fail("'\(sub.name)' is in a oneof: required does not fit it") }
+                if subField.oneofIndex != nil, sub.rules.required {
+                    fail("'\(sub.name)' is in a oneof: required does not fit it")
+                }
                 if subField.type.isMap {
                     fail("field rules on map field '\(sub.name)' are not supported")
                     continue

@@ -4,7 +4,9 @@ public enum ProtoNaming {
     public static func jsonName(_ fieldName: String) -> String { camelCase(fieldName, capitalizeFirst: false) }
 
     /// protoc's map entry message name: `my_map` becomes `MyMapEntry`.
-    public static func mapEntryName(_ fieldName: String) -> String { camelCase(fieldName, capitalizeFirst: true) + "Entry" }
+    public static func mapEntryName(_ fieldName: String) -> String {
+        camelCase(fieldName, capitalizeFirst: true) + "Entry"
+    }
 
     static func camelCase(_ name: String, capitalizeFirst: Bool) -> String {
         var result = ""

@@ -80,7 +80,8 @@ struct Resolver {
             var message = "'\(simple)' is already defined in \(whereText)"
             if existing.file != file { message += " (in '\(existing.file)')" }
             if kind == .enumValue || existing.kind == .enumValue {
-                message += "; note that enum values use C++ scoping rules: they are siblings of their enum, not children"
+                message +=
+                    "; note that enum values use C++ scoping rules: they are siblings of their enum, not children"
             }
             diagnostics.error(message, at: location)
             return
@@ -129,8 +130,11 @@ struct Resolver {
                 define(Resolver.join(name, field.name), .field, file: file, at: field.location)
                 if field.mapKeyType != nil {
                     define(
-                        Resolver.join(name, ProtoNaming.mapEntryName(field.name)), .message, file: file,
-                        at: field.location)
+                        Resolver.join(name, ProtoNaming.mapEntryName(field.name)),
+                        .message,
+                        file: file,
+                        at: field.location
+                    )
                 }
             case .oneof(let oneof):
                 define(Resolver.join(name, oneof.name), .oneof, file: file, at: oneof.location)
@@ -200,7 +204,9 @@ struct Resolver {
         }
         if !(visibleFiles[file]?.contains(symbol.file) ?? false) {
             diagnostics.error(
-                "'\(name)' is defined in '\(symbol.file)', which is not imported by '\(file)'", at: location)
+                "'\(name)' is defined in '\(symbol.file)', which is not imported by '\(file)'",
+                at: location
+            )
             return nil
         }
         return (full, symbol.kind)
@@ -228,7 +234,11 @@ struct Resolver {
 
         // Options.
         let fileOptions = resolveOptions(
-            file.options, kind: "google.protobuf.FileOptions", scope: file.package, file: file.path)
+            file.options,
+            kind: "google.protobuf.FileOptions",
+            scope: file.package,
+            file: file.path
+        )
         for i in messages.indices {
             applyOptions(to: &messages[i], syntax: file.messages[i], file: file.path)
         }
@@ -241,9 +251,13 @@ struct Resolver {
         }
         for i in extensions.indices {
             extensions[i].field.options = resolveFieldOptions(
-                extensions[i].field, syntaxOptions: file.extends.flatMap(\.fields).first {
+                extensions[i].field,
+                syntaxOptions: file.extends.flatMap(\.fields).first {
                     $0.name == extensions[i].field.name
-                }?.options ?? [], scope: file.package, file: file.path)
+                }?.options ?? [],
+                scope: file.package,
+                file: file.path
+            )
         }
         for m in messages { registerTables(m) }
         for e in enums { enumTable[e.fullName] = e }
@@ -251,10 +265,19 @@ struct Resolver {
         let dependencies = file.imports.map(\.path)
         let publicDependencies = file.imports.enumerated().filter { $0.element.kind == .public }.map(\.offset)
         return ProtoFile(
-            path: file.path, displayPath: displayPaths[file.path] ?? file.path, package: file.package,
-            syntax: file.syntax, dependencies: dependencies, publicDependencies: publicDependencies,
-            messages: messages, enums: enums, services: services, extensions: extensions, options: fileOptions,
-            isBuiltin: builtin.contains(file.path))
+            path: file.path,
+            displayPath: displayPaths[file.path] ?? file.path,
+            package: file.package,
+            syntax: file.syntax,
+            dependencies: dependencies,
+            publicDependencies: publicDependencies,
+            messages: messages,
+            enums: enums,
+            services: services,
+            extensions: extensions,
+            options: fileOptions,
+            isBuiltin: builtin.contains(file.path)
+        )
     }
 
     private mutating func registerTables(_ message: MessageType) {
@@ -268,7 +291,8 @@ struct Resolver {
         if let other = extensionNumbers[ext.extendee]?[ext.field.number], other != ext.fullName {
             diagnostics.error(
                 "extension number \(ext.field.number) of '\(ext.extendee)' is already used by '\(other)'",
-                at: location)
+                at: location
+            )
         } else {
             extensionNumbers[ext.extendee, default: [:]][ext.field.number] = ext.fullName
         }
@@ -285,7 +309,8 @@ struct Resolver {
         for member in syntax.members {
             switch member {
             case .field(let f):
-                if let field = resolveField(f, messageScope: fullName, file: file, isProto3: isProto3, oneofIndex: nil) {
+                if let field = resolveField(f, messageScope: fullName, file: file, isProto3: isProto3, oneofIndex: nil)
+                {
                     fields.append(field)
                 }
             case .oneof(let o):
@@ -295,8 +320,12 @@ struct Resolver {
                 var indices: [Int] = []
                 for f in o.fields {
                     if let field = resolveField(
-                        f, messageScope: fullName, file: file, isProto3: isProto3, oneofIndex: oneofs.count)
-                    {
+                        f,
+                        messageScope: fullName,
+                        file: file,
+                        isProto3: isProto3,
+                        oneofIndex: oneofs.count
+                    ) {
                         indices.append(fields.count)
                         fields.append(field)
                     }
@@ -313,16 +342,32 @@ struct Resolver {
         let reservedRanges = syntax.reserved.flatMap(\.ranges).map { $0.start...($0.end ?? 536_870_911) }
         let reservedNames = syntax.reserved.flatMap(\.names)
         var message = MessageType(
-            name: syntax.name, fullName: fullName, fields: fields, oneofs: oneofs, messages: nested, enums: enums,
-            extensions: extensions, options: [], reservedRanges: reservedRanges, reservedNames: reservedNames.map(\.0),
+            name: syntax.name,
+            fullName: fullName,
+            fields: fields,
+            oneofs: oneofs,
+            messages: nested,
+            enums: enums,
+            extensions: extensions,
+            options: [],
+            reservedRanges: reservedRanges,
+            reservedNames: reservedNames.map(\.0),
             extensionRanges: syntax.extensionRanges.map { $0.start...($0.end ?? 536_870_911) },
-            nestedOrder: syntax.nestedOrder, isDeprecated: false, doc: syntax.doc, location: syntax.location)
+            nestedOrder: syntax.nestedOrder,
+            isDeprecated: false,
+            doc: syntax.doc,
+            location: syntax.location
+        )
         validate(&message, syntax: syntax, isProto3: isProto3)
         return message
     }
 
     private mutating func resolveField(
-        _ f: FieldSyntax, messageScope: String, file: FileSyntax, isProto3: Bool, oneofIndex: Int?
+        _ f: FieldSyntax,
+        messageScope: String,
+        file: FileSyntax,
+        isProto3: Bool,
+        oneofIndex: Int?
     ) -> Field? {
         let type: FieldType
         if let keyName = f.mapKeyType, let valueName = f.mapValueType {
@@ -330,7 +375,10 @@ struct Resolver {
                 if ScalarType(rawValue: keyName) != nil {
                     diagnostics.error("map keys cannot be float, double or bytes", at: f.typeLocation)
                 } else if resolveTypeName(keyName, scope: messageScope, file: file.path, at: f.typeLocation) != nil {
-                    diagnostics.error("map keys must be integral, bool or string types, not '\(keyName)'", at: f.typeLocation)
+                    diagnostics.error(
+                        "map keys must be integral, bool or string types, not '\(keyName)'",
+                        at: f.typeLocation
+                    )
                 }
                 return nil
             }
@@ -339,14 +387,17 @@ struct Resolver {
             }
             type = .map(key: key, value: value)
         } else {
-            guard let resolved = resolveValueType(f.typeName, scope: messageScope, file: file, at: f.typeLocation) else {
+            guard let resolved = resolveValueType(f.typeName, scope: messageScope, file: file, at: f.typeLocation)
+            else {
                 return nil
             }
             type = resolved
         }
         if isProto3, case .enumeration(let enumName) = type, let e = enumTable[enumName], !e.isOpen {
             diagnostics.error(
-                "enum '\(enumName)' is a proto2 (closed) enum and cannot be used in a proto3 message", at: f.typeLocation)
+                "enum '\(enumName)' is a proto2 (closed) enum and cannot be used in a proto3 message",
+                at: f.typeLocation
+            )
         }
         guard let number64 = f.number else { return nil }
         let label: Field.Label
@@ -381,9 +432,19 @@ struct Resolver {
             }
         }
         return Field(
-            name: f.name, number: number, label: label, type: type, jsonName: jsonName,
-            hasCustomJSONName: hasCustomJSONName, oneofIndex: oneofIndex, options: [], isPacked: packed,
-            isDeprecated: false, doc: f.doc, location: f.location)
+            name: f.name,
+            number: number,
+            label: label,
+            type: type,
+            jsonName: jsonName,
+            hasCustomJSONName: hasCustomJSONName,
+            oneofIndex: oneofIndex,
+            options: [],
+            isPacked: packed,
+            isDeprecated: false,
+            doc: f.doc,
+            location: f.location
+        )
     }
 
     private mutating func resolveValueType(_ name: String, scope: String, file: FileSyntax, at location: SourceLocation)
@@ -408,22 +469,28 @@ struct Resolver {
             let numberLocation = locations[field.name]?.numberLocation ?? field.location
             if field.number < 1 || field.number > 536_870_911 {
                 diagnostics.error(
-                    "field number \(field.number) is out of range (1 to 536,870,911)", at: numberLocation)
+                    "field number \(field.number) is out of range (1 to 536,870,911)",
+                    at: numberLocation
+                )
             } else if (19000...19999).contains(field.number) {
                 diagnostics.error(
                     "field number \(field.number) is reserved for the protobuf implementation (19000 to 19999)",
-                    at: numberLocation)
+                    at: numberLocation
+                )
             }
             if let other = byNumber[field.number] {
                 diagnostics.error(
                     "field number \(field.number) is already used by '\(other)' in '\(message.fullName)'",
-                    at: numberLocation)
+                    at: numberLocation
+                )
             } else {
                 byNumber[field.number] = field.name
             }
             if message.reservedRanges.contains(where: { $0.contains(Int64(field.number)) }) {
                 diagnostics.error(
-                    "field '\(field.name)' uses reserved number \(field.number)", at: numberLocation)
+                    "field '\(field.name)' uses reserved number \(field.number)",
+                    at: numberLocation
+                )
             }
             if message.reservedNames.contains(field.name) {
                 diagnostics.error("field name '\(field.name)' is reserved", at: field.location)
@@ -433,7 +500,8 @@ struct Resolver {
                 if let other = byJSON[key] {
                     diagnostics.error(
                         "the JSON name '\(key)' of field '\(field.name)' conflicts with field '\(other)'",
-                        at: field.location)
+                        at: field.location
+                    )
                 } else {
                     byJSON[key] = field.name
                 }
@@ -443,7 +511,8 @@ struct Resolver {
                 if syntax.messages.contains(where: { $0.name == entryName }) {
                     diagnostics.error(
                         "map field '\(field.name)' needs the name '\(entryName)', which a nested message already uses",
-                        at: field.location)
+                        at: field.location
+                    )
                 }
             }
         }
@@ -451,7 +520,8 @@ struct Resolver {
         for (a, b) in zip(ranges, ranges.dropFirst()) where a.overlaps(b) {
             diagnostics.error(
                 "reserved ranges \(a.lowerBound) to \(a.upperBound) and \(b.lowerBound) to \(b.upperBound) overlap",
-                at: message.location)
+                at: message.location
+            )
         }
         for r in message.reservedRanges where r.lowerBound < 1 {
             diagnostics.error("reserved field numbers must be positive", at: message.location)
@@ -464,7 +534,8 @@ struct Resolver {
 
     // MARK: Enums
 
-    private mutating func resolveEnum(_ syntax: EnumSyntax, scope: String, file: FileSyntax, isProto3: Bool) -> EnumType {
+    private mutating func resolveEnum(_ syntax: EnumSyntax, scope: String, file: FileSyntax, isProto3: Bool) -> EnumType
+    {
         let fullName = Resolver.join(scope, syntax.name)
         var values: [EnumValue] = []
         for v in syntax.values {
@@ -481,7 +552,8 @@ struct Resolver {
         } else if isProto3, syntax.values[0].number != 0 {
             diagnostics.error(
                 "the first value of a proto3 enum must be zero ('\(syntax.values[0].name)' is \(syntax.values[0].number))",
-                at: syntax.values[0].location)
+                at: syntax.values[0].location
+            )
         }
         var strippedNames: [String: String] = [:]
         for (v, s) in zip(values, syntax.values) {
@@ -497,15 +569,24 @@ struct Resolver {
                 if let other = strippedNames[key] {
                     diagnostics.error(
                         "enum value '\(v.name)' has the same name as '\(other)' once the prefix and case are ignored",
-                        at: s.location)
+                        at: s.location
+                    )
                 } else {
                     strippedNames[key] = v.name
                 }
             }
         }
         return EnumType(
-            name: syntax.name, fullName: fullName, values: values, options: [], reservedRanges: reservedRanges,
-            reservedNames: reservedNames, isOpen: isProto3, isDeprecated: false, doc: syntax.doc)
+            name: syntax.name,
+            fullName: fullName,
+            values: values,
+            options: [],
+            reservedRanges: reservedRanges,
+            reservedNames: reservedNames,
+            isOpen: isProto3,
+            isDeprecated: false,
+            doc: syntax.doc
+        )
     }
 
     private mutating func applyOptions(to e: inout EnumType, syntax: EnumSyntax, scope: String, file: String) {
@@ -518,7 +599,11 @@ struct Resolver {
         for s in syntax.values {
             guard index < e.values.count, e.values[index].name == s.name else { continue }
             e.values[index].options = resolveOptions(
-                s.options, kind: "google.protobuf.EnumValueOptions", scope: scope, file: file)
+                s.options,
+                kind: "google.protobuf.EnumValueOptions",
+                scope: scope,
+                file: file
+            )
             e.values[index].isDeprecated = e.values[index].options.isTrue("deprecated")
             let number = e.values[index].number
             if let other = byNumber[number] {
@@ -526,7 +611,8 @@ struct Resolver {
                 if !allowAlias {
                     diagnostics.error(
                         "'\(s.name)' uses number \(number), already used by '\(other)' (set 'option allow_alias = true;' to allow aliases)",
-                        at: s.location)
+                        at: s.location
+                    )
                 }
             } else {
                 byNumber[number] = s.name
@@ -535,14 +621,20 @@ struct Resolver {
         }
         if allowAlias && !aliasFound {
             diagnostics.error(
-                "enum '\(e.name)' sets allow_alias but has no aliases; remove the option", at: syntax.location)
+                "enum '\(e.name)' sets allow_alias but has no aliases; remove the option",
+                at: syntax.location
+            )
         }
     }
 
     private mutating func applyOptions(to message: inout MessageType, syntax: MessageSyntax, file: String) {
         let scope = message.fullName
         message.options = resolveOptions(
-            syntax.options, kind: "google.protobuf.MessageOptions", scope: scope, file: file)
+            syntax.options,
+            kind: "google.protobuf.MessageOptions",
+            scope: scope,
+            file: file
+        )
         message.isDeprecated = message.options.isTrue("deprecated")
         if message.options.value("map_entry") != nil {
             diagnostics.error("map_entry must not be set explicitly; use map<K, V> fields", at: message.location)
@@ -555,7 +647,12 @@ struct Resolver {
         }
         for i in message.fields.indices {
             guard let s = fieldSyntaxes.first(where: { $0.name == message.fields[i].name }) else { continue }
-            message.fields[i].options = resolveFieldOptions(message.fields[i], syntaxOptions: s.options, scope: scope, file: file)
+            message.fields[i].options = resolveFieldOptions(
+                message.fields[i],
+                syntaxOptions: s.options,
+                scope: scope,
+                file: file
+            )
             message.fields[i].isDeprecated = message.fields[i].options.isTrue("deprecated")
             if let packed = message.fields[i].options.value("packed") {
                 if message.fields[i].isRepeated, !message.fields[i].type.isMap,
@@ -572,7 +669,11 @@ struct Resolver {
         }
         for (i, o) in oneofSyntaxes.enumerated() where i < message.oneofs.count {
             message.oneofs[i].options = resolveOptions(
-                o.options, kind: "google.protobuf.OneofOptions", scope: scope, file: file)
+                o.options,
+                kind: "google.protobuf.OneofOptions",
+                scope: scope,
+                file: file
+            )
         }
         for i in message.messages.indices {
             if let s = syntax.messages.first(where: { $0.name == message.messages[i].name }) {
@@ -587,11 +688,20 @@ struct Resolver {
         for i in message.extensions.indices {
             let s = syntax.extends.flatMap(\.fields).first { $0.name == message.extensions[i].field.name }
             message.extensions[i].field.options = resolveFieldOptions(
-                message.extensions[i].field, syntaxOptions: s?.options ?? [], scope: scope, file: file)
+                message.extensions[i].field,
+                syntaxOptions: s?.options ?? [],
+                scope: scope,
+                file: file
+            )
         }
     }
 
-    private mutating func resolveFieldOptions(_ field: Field, syntaxOptions: [OptionSyntax], scope: String, file: String)
+    private mutating func resolveFieldOptions(
+        _ field: Field,
+        syntaxOptions: [OptionSyntax],
+        scope: String,
+        file: String
+    )
         -> [OptionField]
     {
         let options = syntaxOptions.filter {
@@ -615,17 +725,39 @@ struct Resolver {
             if let output, output.1 != .message {
                 diagnostics.error("method output type '\(m.outputType)' must be a message", at: m.outputLocation)
             }
-            let options = resolveOptions(m.options, kind: "google.protobuf.MethodOptions", scope: fullName, file: file.path)
+            let options = resolveOptions(
+                m.options,
+                kind: "google.protobuf.MethodOptions",
+                scope: fullName,
+                file: file.path
+            )
             methods.append(
                 Method(
-                    name: m.name, inputType: input?.0 ?? m.inputType, outputType: output?.0 ?? m.outputType,
-                    clientStreaming: m.clientStreaming, serverStreaming: m.serverStreaming, options: options,
-                    isDeprecated: options.isTrue("deprecated"), doc: m.doc))
+                    name: m.name,
+                    inputType: input?.0 ?? m.inputType,
+                    outputType: output?.0 ?? m.outputType,
+                    clientStreaming: m.clientStreaming,
+                    serverStreaming: m.serverStreaming,
+                    options: options,
+                    isDeprecated: options.isTrue("deprecated"),
+                    doc: m.doc
+                )
+            )
         }
-        let options = resolveOptions(syntax.options, kind: "google.protobuf.ServiceOptions", scope: fullName, file: file.path)
+        let options = resolveOptions(
+            syntax.options,
+            kind: "google.protobuf.ServiceOptions",
+            scope: fullName,
+            file: file.path
+        )
         return Service(
-            name: syntax.name, fullName: fullName, methods: methods, options: options,
-            isDeprecated: options.isTrue("deprecated"), doc: syntax.doc)
+            name: syntax.name,
+            fullName: fullName,
+            methods: methods,
+            options: options,
+            isDeprecated: options.isTrue("deprecated"),
+            doc: syntax.doc
+        )
     }
 
     // MARK: Extensions
@@ -633,8 +765,13 @@ struct Resolver {
     private mutating func resolveExtend(_ extend: ExtendSyntax, scope: String, file: FileSyntax, isProto3: Bool)
         -> [ExtensionField]
     {
-        guard let (extendee, kind) = resolveTypeName(
-            extend.extendee, scope: scope, file: file.path, at: extend.extendeeLocation)
+        guard
+            let (extendee, kind) = resolveTypeName(
+                extend.extendee,
+                scope: scope,
+                file: file.path,
+                at: extend.extendeeLocation
+            )
         else { return [] }
         guard kind == .message, let target = messageTable[extendee] else {
             diagnostics.error("'\(extend.extendee)' is not a message", at: extend.extendeeLocation)
@@ -643,7 +780,8 @@ struct Resolver {
         if isProto3 && !extendee.hasPrefix("google.protobuf.") {
             diagnostics.error(
                 "proto3 files may only extend the google.protobuf option messages, not '\(extendee)'",
-                at: extend.extendeeLocation)
+                at: extend.extendeeLocation
+            )
         }
         var result: [ExtensionField] = []
         for f in extend.fields {
@@ -657,7 +795,9 @@ struct Resolver {
             if f.label == .none { field.label = .optional }
             if !target.extensionRanges.contains(where: { $0.contains(Int64(field.number)) }) {
                 diagnostics.error(
-                    "'\(extendee)' does not declare \(field.number) as an extension number", at: f.numberLocation)
+                    "'\(extendee)' does not declare \(field.number) as an extension number",
+                    at: f.numberLocation
+                )
             }
             field.jsonName = ProtoNaming.jsonName(field.name)
             result.append(ExtensionField(fullName: Resolver.join(scope, f.name), extendee: extendee, field: field))
@@ -678,7 +818,12 @@ struct Resolver {
         return result
     }
 
-    private mutating func merge(_ option: OptionField, into list: inout [OptionField], at location: SourceLocation, name: String) {
+    private mutating func merge(
+        _ option: OptionField,
+        into list: inout [OptionField],
+        at location: SourceLocation,
+        name: String
+    ) {
         if let index = list.firstIndex(where: { $0.number == option.number && $0.name == option.name }) {
             if case .message(let existing) = list[index].value, case .message(let added) = option.value,
                 !isRepeatedOption(option)
@@ -704,7 +849,9 @@ struct Resolver {
         messageTable[messageName]?.fields.first { $0.name == name }
     }
 
-    private mutating func resolveOption(_ option: OptionSyntax, kind: String, scope: String, file: String) -> OptionField? {
+    private mutating func resolveOption(_ option: OptionSyntax, kind: String, scope: String, file: String)
+        -> OptionField?
+    {
         var parts = option.name.parts
         guard !parts.isEmpty else { return nil }
         // Walk the name to the leaf field.
@@ -718,18 +865,23 @@ struct Resolver {
                     symbol.kind == .extensionField, let ext = extensionsByName[full]
                 else {
                     diagnostics.error(
-                        "unknown option '(\(part.name))'; import the file that declares it", at: option.location)
+                        "unknown option '(\(part.name))'; import the file that declares it",
+                        at: option.location
+                    )
                     return nil
                 }
                 if !(visibleFiles[file]?.contains(symbol.file) ?? false) {
                     diagnostics.error(
-                        "option '(\(part.name))' is declared in '\(symbol.file)', which is not imported", at: option.location)
+                        "option '(\(part.name))' is declared in '\(symbol.file)', which is not imported",
+                        at: option.location
+                    )
                     return nil
                 }
                 guard ext.extendee == container else {
                     diagnostics.error(
                         "option '(\(part.name))' extends '\(ext.extendee)', so it cannot be used where '\(container)' applies",
-                        at: option.location)
+                        at: option.location
+                    )
                     return nil
                 }
                 f = ext.field
@@ -740,7 +892,9 @@ struct Resolver {
                         diagnostics.error("unknown option '\(part.name)'", at: option.location)
                     } else {
                         diagnostics.error(
-                            "option '\(option.name)': '\(container)' has no field '\(part.name)'", at: option.location)
+                            "option '\(option.name)': '\(container)' has no field '\(part.name)'",
+                            at: option.location
+                        )
                     }
                     return nil
                 }
@@ -751,7 +905,9 @@ struct Resolver {
             if i < parts.count - 1 {
                 guard case .message(let next) = f.type else {
                     diagnostics.error(
-                        "option '\(option.name)': '\(part.name)' is not a message, so it has no fields", at: option.location)
+                        "option '\(option.name)': '\(part.name)' is not a message, so it has no fields",
+                        at: option.location
+                    )
                     return nil
                 }
                 container = next
@@ -759,21 +915,40 @@ struct Resolver {
         }
         parts.removeAll()
         guard let leaf = chain.last,
-            var value = coerce(option.value, to: leaf.field.type, fieldName: option.name.description, file: file, scope: scope)
+            var value = coerce(
+                option.value,
+                to: leaf.field.type,
+                fieldName: option.name.description,
+                file: file,
+                scope: scope
+            )
         else { return nil }
         var built = OptionField(
-            name: leaf.name, isExtension: leaf.isExtension, number: leaf.field.number, type: leaf.field.type, value: value)
+            name: leaf.name,
+            isExtension: leaf.isExtension,
+            number: leaf.field.number,
+            type: leaf.field.type,
+            value: value
+        )
         for link in chain.dropLast().reversed() {
             value = .message([built])
             built = OptionField(
-                name: link.name, isExtension: link.isExtension, number: link.field.number, type: link.field.type,
-                value: value)
+                name: link.name,
+                isExtension: link.isExtension,
+                number: link.field.number,
+                type: link.field.type,
+                value: value
+            )
         }
         return built
     }
 
     private mutating func coerce(
-        _ value: OptionValueSyntax, to type: FieldType, fieldName: String, file: String, scope: String
+        _ value: OptionValueSyntax,
+        to type: FieldType,
+        fieldName: String,
+        file: String,
+        scope: String
     ) -> OptionValue? {
         func mismatch(_ expected: String) -> OptionValue? {
             diagnostics.error("option '\(fieldName)' expects \(expected)", at: value.location)
@@ -864,14 +1039,19 @@ struct Resolver {
                     let others = message.oneofs[oneof].fieldIndices.map { message.fields[$0].name }
                     if let clash = result.first(where: { others.contains($0.name) && $0.name != f.name }) {
                         diagnostics.error(
-                            "fields '\(clash.name)' and '\(f.name)' belong to the same oneof", at: item.location)
+                            "fields '\(clash.name)' and '\(f.name)' belong to the same oneof",
+                            at: item.location
+                        )
                         continue
                     }
                 }
                 let values: [OptionValueSyntax]
                 if case .list(let list, _) = item.value {
                     guard f.isRepeated else {
-                        diagnostics.error("field '\(item.name)' is not repeated; a list is not allowed", at: item.location)
+                        diagnostics.error(
+                            "field '\(item.name)' is not repeated; a list is not allowed",
+                            at: item.location
+                        )
                         continue
                     }
                     values = list
@@ -886,11 +1066,22 @@ struct Resolver {
                     elementType = f.type
                 }
                 for v in values {
-                    if let coerced = coerce(v, to: elementType, fieldName: "\(fieldName).\(item.name)", file: file, scope: scope) {
+                    if let coerced = coerce(
+                        v,
+                        to: elementType,
+                        fieldName: "\(fieldName).\(item.name)",
+                        file: file,
+                        scope: scope
+                    ) {
                         result.append(
                             OptionField(
-                                name: name, isExtension: item.isExtension, number: f.number, type: f.type,
-                                value: coerced))
+                                name: name,
+                                isExtension: item.isExtension,
+                                number: f.number,
+                                type: f.type,
+                                value: coerced
+                            )
+                        )
                     }
                 }
             }

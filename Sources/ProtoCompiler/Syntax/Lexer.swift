@@ -118,8 +118,9 @@ struct Lexer {
                     if !closed { error("unterminated block comment", at: start) }
                     if blankLineSinceComment { pendingComment = [] }
                     for commentLine in String(decoding: text, as: UTF8.self).split(
-                        separator: "\n", omittingEmptySubsequences: false)
-                    {
+                        separator: "\n",
+                        omittingEmptySubsequences: false
+                    ) {
                         var l = Substring(commentLine)
                         while l.first == " " { l.removeFirst() }
                         if l.first == "*" && !l.hasPrefix("*/") { l.removeFirst() }

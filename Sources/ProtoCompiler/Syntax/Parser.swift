@@ -132,12 +132,19 @@ struct Parser {
                 let (value, _, location) = try parseStringLiteral("a syntax string")
                 try expectSymbol(";")
                 if keyword.text == "edition" {
-                    diagnostics.append(Diagnostic(.error, "editions are not supported; use syntax = \"proto3\"", at: start))
+                    diagnostics.append(
+                        Diagnostic(.error, "editions are not supported; use syntax = \"proto3\"", at: start)
+                    )
                 } else if value == "proto2" && allowProto2 {
                     file.syntax = "proto2"
                 } else if value != "proto3" {
                     diagnostics.append(
-                        Diagnostic(.error, "unsupported syntax \"\(value)\"; only \"proto3\" is supported", at: location))
+                        Diagnostic(
+                            .error,
+                            "unsupported syntax \"\(value)\"; only \"proto3\" is supported",
+                            at: location
+                        )
+                    )
                 }
                 file.syntaxLocation = start
                 sawSyntax = true
@@ -148,8 +155,11 @@ struct Parser {
         if !sawSyntax {
             diagnostics.append(
                 Diagnostic(
-                    .warning, "no syntax specified; assuming \"proto3\" (add 'syntax = \"proto3\";')",
-                    at: current.location))
+                    .warning,
+                    "no syntax specified; assuming \"proto3\" (add 'syntax = \"proto3\";')",
+                    at: current.location
+                )
+            )
         }
         while !atEnd {
             do {
@@ -329,7 +339,9 @@ struct Parser {
             } else {
                 throw fail("expected ':' or '{' after field name '\(name)', found \(describe(current))")
             }
-            fields.append(AggregateFieldSyntax(name: name, isExtension: isExtension, value: value, location: fieldLocation))
+            fields.append(
+                AggregateFieldSyntax(name: name, isExtension: isExtension, value: value, location: fieldLocation)
+            )
             _ = consumeSymbol(",") || consumeSymbol(";")
         }
         _ = advance()
@@ -431,7 +443,8 @@ struct Parser {
                     diagnostics.append(Diagnostic(.error, "fields in oneofs must not have labels", at: word.location))
                 } else if label == .required && !allowProto2 {
                     diagnostics.append(
-                        Diagnostic(.error, "required fields are not allowed in proto3", at: word.location))
+                        Diagnostic(.error, "required fields are not allowed in proto3", at: word.location)
+                    )
                 }
             }
         }
@@ -450,7 +463,9 @@ struct Parser {
             if label != .none {
                 diagnostics.append(Diagnostic(.error, "map fields cannot have labels", at: start.location))
             }
-            if inOneof { diagnostics.append(Diagnostic(.error, "map fields are not allowed in oneofs", at: start.location)) }
+            if inOneof {
+                diagnostics.append(Diagnostic(.error, "map fields are not allowed in oneofs", at: start.location))
+            }
         } else {
             (typeName, typeLocation) = try parseTypeName()
             if typeName == "group" {
@@ -476,9 +491,18 @@ struct Parser {
         try expectSymbol(";", "after field '\(name.text)'")
         let trailing = tokens[position - 1].trailingComment
         return FieldSyntax(
-            label: label, typeName: typeName, typeLocation: typeLocation, mapKeyType: keyType, mapValueType: valueType,
-            name: name.text, number: number, numberLocation: numberLocation, options: options,
-            location: name.location, doc: start.leadingComment ?? trailing)
+            label: label,
+            typeName: typeName,
+            typeLocation: typeLocation,
+            mapKeyType: keyType,
+            mapValueType: valueType,
+            name: name.text,
+            number: number,
+            numberLocation: numberLocation,
+            options: options,
+            location: name.location,
+            doc: start.leadingComment ?? trailing
+        )
     }
 
     static func parseInteger(_ text: String) -> Int64? {
@@ -491,7 +515,13 @@ struct Parser {
         let keyword = current
         try expectKeyword("oneof")
         let name = try expectIdentifier("a oneof name")
-        var oneof = OneofSyntax(name: name.text, fields: [], options: [], location: name.location, doc: keyword.leadingComment)
+        var oneof = OneofSyntax(
+            name: name.text,
+            fields: [],
+            options: [],
+            location: name.location,
+            doc: keyword.leadingComment
+        )
         try expectSymbol("{")
         while !consumeSymbol("}") {
             if atEnd { throw fail("expected '}' to close oneof '\(name.text)'") }
@@ -584,8 +614,13 @@ struct Parser {
                     try expectSymbol(";", "after enum value '\(valueToken.text)'")
                     result.values.append(
                         EnumValueSyntax(
-                            name: valueToken.text, number: number, options: options, location: valueToken.location,
-                            doc: valueToken.leadingComment ?? tokens[position - 1].trailingComment))
+                            name: valueToken.text,
+                            number: number,
+                            options: options,
+                            location: valueToken.location,
+                            doc: valueToken.leadingComment ?? tokens[position - 1].trailingComment
+                        )
+                    )
                 }
             } catch {
                 recover()
@@ -649,14 +684,23 @@ struct Parser {
             try expectSymbol(";", "after method '\(name.text)'")
         }
         return MethodSyntax(
-            name: name.text, inputType: input, inputLocation: inputLocation, clientStreaming: clientStreaming,
-            outputType: output, outputLocation: outputLocation, serverStreaming: serverStreaming, options: options,
-            location: name.location, doc: keyword.leadingComment)
+            name: name.text,
+            inputType: input,
+            inputLocation: inputLocation,
+            clientStreaming: clientStreaming,
+            outputType: output,
+            outputLocation: outputLocation,
+            serverStreaming: serverStreaming,
+            options: options,
+            location: name.location,
+            doc: keyword.leadingComment
+        )
     }
 
     /// `stream` before a type name (a type may itself be called `stream`).
     private mutating func consumeStreamKeyword() -> Bool {
-        guard current.isKeyword("stream"), tokens[position + 1].kind == .identifier || tokens[position + 1].isSymbol(".")
+        guard current.isKeyword("stream"),
+            tokens[position + 1].kind == .identifier || tokens[position + 1].isSymbol(".")
         else { return false }
         _ = advance()
         return true

@@ -11,7 +11,9 @@ public protocol ProtoMapKey: Hashable, Sendable {
 
 extension String: ProtoMapKey {
     @inlinable
-    public static func protoPrecedes(_ lhs: String, _ rhs: String) -> Bool { lhs.utf8.lexicographicallyPrecedes(rhs.utf8) }
+    public static func protoPrecedes(_ lhs: String, _ rhs: String) -> Bool {
+        lhs.utf8.lexicographicallyPrecedes(rhs.utf8)
+    }
 }
 
 extension Bool: ProtoMapKey {

@@ -1,7 +1,8 @@
 /// Base64 for proto3 JSON `bytes`: standard alphabet with padding out, both alphabets in.
 public enum Base64 {
     @usableFromInline static let alphabet: [UInt8] = Array(
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8
+    )
 
     @usableFromInline
     static func hexDigit(_ nibble: UInt8) -> UInt8 {

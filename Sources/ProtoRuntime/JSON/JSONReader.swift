@@ -533,7 +533,10 @@ public struct JSONReader {
                     }
                     out.append(contentsOf: unicode.utf8)
                 default:
-                    throw JSONDecodingError("invalid escape '\\\(Character(Unicode.Scalar(escape)))'", offset: index - 2)
+                    throw JSONDecodingError(
+                        "invalid escape '\\\(Character(Unicode.Scalar(escape)))'",
+                        offset: index - 2
+                    )
                 }
             default:
                 if byte < 0x20 { throw JSONDecodingError("control character in string", offset: index - 1) }

@@ -29,7 +29,8 @@ public enum FieldCheck {
     @inlinable
     public static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.value {
-        case 0x09...0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF: return true
+        case 0x09...0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0xFEFF:
+            return true
         default: return false
         }
     }
@@ -108,7 +109,9 @@ public enum FieldCheck {
     public static func isEmailAddress(_ value: String) -> Bool {
         let bytes = Array(value.utf8)
         guard bytes.count <= 254, bytes.allSatisfy({ $0 < 0x80 }) else { return false }
-        guard let at = bytes.firstIndex(of: UInt8(ascii: "@")), !bytes[(at + 1)...].contains(UInt8(ascii: "@")) else { return false }
+        guard let at = bytes.firstIndex(of: UInt8(ascii: "@")), !bytes[(at + 1)...].contains(UInt8(ascii: "@")) else {
+            return false
+        }
         let local = bytes[..<at]
         let domain = bytes[(at + 1)...]
         func isAlnum(_ b: UInt8) -> Bool {
@@ -118,7 +121,8 @@ public enum FieldCheck {
         let specials = Array("!#$%&'*+/=?^_`{|}~.-".utf8)
         let dot = UInt8(ascii: ".")
         let hyphen = UInt8(ascii: "-")
-        guard (1...64).contains(local.count), local.allSatisfy({ isAlnum($0) || specials.contains($0) }), local.first != dot,
+        guard (1...64).contains(local.count), local.allSatisfy({ isAlnum($0) || specials.contains($0) }),
+            local.first != dot,
             local.last != dot
         else { return false }
         var previous: UInt8 = 0
@@ -130,7 +134,8 @@ public enum FieldCheck {
         let labels = domain.split(separator: dot, omittingEmptySubsequences: false)
         guard labels.count >= 2 else { return false }
         for label in labels {
-            guard (1...63).contains(label.count), label.allSatisfy({ isAlnum($0) || $0 == hyphen }), label.first != hyphen,
+            guard (1...63).contains(label.count), label.allSatisfy({ isAlnum($0) || $0 == hyphen }),
+                label.first != hyphen,
                 label.last != hyphen
             else { return false }
         }

@@ -28,7 +28,9 @@ public struct ProtoDuration: Message, Comparable {
 
     public func serializedSize() -> Int { SecondsAndNanos.size(seconds, nanos, unknownFields) }
 
-    public func encode(to writer: inout WireWriter) { SecondsAndNanos.encode(seconds, nanos, unknownFields, to: &writer) }
+    public func encode(to writer: inout WireWriter) {
+        SecondsAndNanos.encode(seconds, nanos, unknownFields, to: &writer)
+    }
 
     public mutating func decodeMessage(from reader: inout WireReader) throws {
         try SecondsAndNanos.decode(&seconds, &nanos, &unknownFields, from: &reader)

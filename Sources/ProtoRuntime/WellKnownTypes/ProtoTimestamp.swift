@@ -31,7 +31,9 @@ public struct ProtoTimestamp: Message, Comparable {
 
     public func serializedSize() -> Int { SecondsAndNanos.size(seconds, nanos, unknownFields) }
 
-    public func encode(to writer: inout WireWriter) { SecondsAndNanos.encode(seconds, nanos, unknownFields, to: &writer) }
+    public func encode(to writer: inout WireWriter) {
+        SecondsAndNanos.encode(seconds, nanos, unknownFields, to: &writer)
+    }
 
     public mutating func decodeMessage(from reader: inout WireReader) throws {
         try SecondsAndNanos.decode(&seconds, &nanos, &unknownFields, from: &reader)
@@ -45,7 +47,10 @@ public struct ProtoTimestamp: Message, Comparable {
         let start = reader.index
         let text = try reader.readString()
         guard let parsed = ProtoTimestamp(rfc3339: text) else {
-            throw JSONDecodingError("expected an RFC 3339 timestamp between 0001-01-01 and 9999-12-31, found '\(text)'", offset: start)
+            throw JSONDecodingError(
+                "expected an RFC 3339 timestamp between 0001-01-01 and 9999-12-31, found '\(text)'",
+                offset: start
+            )
         }
         self = parsed
     }
@@ -208,7 +213,10 @@ enum SecondsAndNanos {
     }
 
     static func decode(
-        _ seconds: inout Int64, _ nanos: inout Int32, _ unknownFields: inout UnknownFields, from reader: inout WireReader
+        _ seconds: inout Int64,
+        _ nanos: inout Int32,
+        _ unknownFields: inout UnknownFields,
+        from reader: inout WireReader
     ) throws {
         while let tag = try reader.nextTag() {
             switch tag {

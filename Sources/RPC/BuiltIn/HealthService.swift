@@ -64,7 +64,9 @@ struct HealthService: Health.Handler {
     }
 
     func watch(
-        _ request: HealthCheckRequest, writer: ResponseWriter<HealthCheckResponse>, context: ServerContext
+        _ request: HealthCheckRequest,
+        writer: ResponseWriter<HealthCheckResponse>,
+        context: ServerContext
     ) async throws {
         for await status in book.watch(request.service) {
             try await writer.write(HealthCheckResponse(status: status))

@@ -27,6 +27,8 @@ public struct UnaryResponse<Message: Sendable>: Sendable {
 /// passed on), so an interceptor can change a stream's metadata but not wait for its end.
 public protocol ClientInterceptor: Sendable {
     func intercept(
-        method: MethodDescriptor, options: CallOptions, next: @Sendable (CallOptions) async throws -> Void
+        method: MethodDescriptor,
+        options: CallOptions,
+        next: @Sendable (CallOptions) async throws -> Void
     ) async throws
 }

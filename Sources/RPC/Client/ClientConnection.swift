@@ -29,7 +29,10 @@ final class ClientConnection: Sendable {
     }
 
     static func connect(
-        to endpoint: Endpoint, on loop: any EventLoop, configuration: ClientConfiguration, metrics: RPCMetrics,
+        to endpoint: Endpoint,
+        on loop: any EventLoop,
+        configuration: ClientConfiguration,
+        metrics: RPCMetrics,
         onClose: @escaping @Sendable () -> Void
     ) async throws -> ClientConnection {
         let closedFlag = NIOLockedValueBox(false)
@@ -42,8 +45,12 @@ final class ClientConnection: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(FrameDecoder(maximumPayloadSize: configuration.maximumFrameSize)))
-                    let handler = ClientConnectionHandler(maximumFrameSize: configuration.maximumFrameSize, metrics: metrics) {
+                        ByteToMessageHandler(FrameDecoder(maximumPayloadSize: configuration.maximumFrameSize))
+                    )
+                    let handler = ClientConnectionHandler(
+                        maximumFrameSize: configuration.maximumFrameSize,
+                        metrics: metrics
+                    ) {
                         closedFlag.withLockedValue { $0 = true }
                         onClose()
                     }

@@ -171,7 +171,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
             onClose()
             let refused = streams.filter { $0.key > goAway.lastStreamId }
             for (id, _) in refused {
-                finish(id, RPCError(code: .unavailable, message: "the server is going away: \(goAway.reason)"), trailers: Metadata(), refused: true)
+                finish(
+                    id,
+                    RPCError(code: .unavailable, message: "the server is going away: \(goAway.reason)"),
+                    trailers: Metadata(),
+                    refused: true
+                )
             }
             if streams.isEmpty { context?.close(promise: nil) }
         case .responseStart:
@@ -185,7 +190,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
             let error =
                 status.code == 0
                 ? nil
-                : RPCError(code: RPCCode(rawValue: status.code), message: status.message, details: status.details, metadata: trailers)
+                : RPCError(
+                    code: RPCCode(rawValue: status.code),
+                    message: status.message,
+                    details: status.details,
+                    metadata: trailers
+                )
             finish(frame.streamID, error, trailers: trailers)
         case .windowUpdate:
             guard frame.payload.readableBytes == 4,
@@ -213,8 +223,14 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     func finish(_ id: UInt32, _ error: RPCError?, trailers: Metadata, refused: Bool = false) {
         guard let stream = streams.removeValue(forKey: id) else { return }
         stream.deadline?.cancel()
-        for waiter in stream.windowWaiters { waiter.resume(throwing: error ?? RPCError(code: .cancelled, message: "call ended")) }
-        metrics.record(method: stream.method, code: error?.code ?? .ok, duration: ContinuousClock.now - stream.startTime)
+        for waiter in stream.windowWaiters {
+            waiter.resume(throwing: error ?? RPCError(code: .cancelled, message: "call ended"))
+        }
+        metrics.record(
+            method: stream.method,
+            code: error?.code ?? .ok,
+            duration: ContinuousClock.now - stream.startTime
+        )
         if refused, let error {
             stream.sink.receive(.refused(error))
         } else {
@@ -228,8 +244,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
     /// Opens a stream: CALL_START, and the first request message if given. Returns nil (and
     /// reports through `sink`) if the connection cannot take it.
     func open(
-        method: MethodDescriptor, metadata: Metadata, timeout: Duration?, firstMessage: (any ProtoRuntime.Message)?,
-        endStream: Bool, sink: any ClientStreamSink
+        method: MethodDescriptor,
+        metadata: Metadata,
+        timeout: Duration?,
+        firstMessage: (any ProtoRuntime.Message)?,
+        endStream: Bool,
+        sink: any ClientStreamSink
     ) -> UInt32? {
         guard acceptsStreams, let context else {
             var error = RPCError(code: .unavailable, message: "connection is closing")
@@ -241,7 +261,12 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         if let firstMessage, firstMessage.serializedSize() > peerMaximumFrameSize {
             // The server would close the connection over it, failing every call on it.
             let size = firstMessage.serializedSize()
-            sink.receive(.finished(RPCError.messageTooLarge("request message", size: size, limit: peerMaximumFrameSize), trailers: Metadata()))
+            sink.receive(
+                .finished(
+                    RPCError.messageTooLarge("request message", size: size, limit: peerMaximumFrameSize),
+                    trailers: Metadata()
+                )
+            )
             return nil
         }
         let id = nextStreamID
@@ -252,14 +277,24 @@ final class ClientConnectionHandler: ChannelInboundHandler, CoalescingFrameWrite
         var deadline: Scheduled<Void>?
         if let timeout {
             let (seconds, attoseconds) = timeout.components
-            let nanos = max(1, seconds.multipliedReportingOverflow(by: 1_000_000_000).overflow ? Int64.max : seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+            let nanos = max(
+                1,
+                seconds.multipliedReportingOverflow(by: 1_000_000_000).overflow
+                    ? Int64.max : seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+            )
             start.timeoutMicros = UInt64(max(1, nanos / 1000))
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
             deadline = context.eventLoop.scheduleTask(in: .nanoseconds(nanos)) {
                 bound.value.cancel(id, error: RPCError(code: .deadlineExceeded, message: "deadline exceeded"))
             }
         }
-        streams[id] = Stream(sink: sink, deadline: deadline, sendWindow: peerInitialWindow, method: method.path, startTime: .now)
+        streams[id] = Stream(
+            sink: sink,
+            deadline: deadline,
+            sendWindow: peerInitialWindow,
+            method: method.path,
+            startTime: .now
+        )
         let onlyStart = firstMessage == nil && endStream
         writeControlFrame(.callStart, flags: onlyStart ? .endStream : [], streamID: id, message: start)
         if let firstMessage {

@@ -51,8 +51,11 @@ public struct ClientConfiguration: Sendable {
     public var keepaliveInterval: TimeAmount?
 
     public init(
-        connectTimeout: TimeAmount = .seconds(2), initialBackoff: TimeAmount = .milliseconds(100),
-        maximumBackoff: TimeAmount = .seconds(5), maximumFrameSize: Int = 4 << 20, keepaliveInterval: TimeAmount? = nil
+        connectTimeout: TimeAmount = .seconds(2),
+        initialBackoff: TimeAmount = .milliseconds(100),
+        maximumBackoff: TimeAmount = .seconds(5),
+        maximumFrameSize: Int = 4 << 20,
+        keepaliveInterval: TimeAmount? = nil
     ) {
         self.connectTimeout = connectTimeout
         self.initialBackoff = initialBackoff
@@ -94,8 +97,10 @@ public final class RPCClient: Sendable {
     ///   - interceptors: run around every call, first one outermost.
     ///   - group: event loops for the connections.
     public init(
-        endpoints: [Endpoint], configuration: ClientConfiguration = ClientConfiguration(),
-        interceptors: [any ClientInterceptor] = [], group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        endpoints: [Endpoint],
+        configuration: ClientConfiguration = ClientConfiguration(),
+        interceptors: [any ClientInterceptor] = [],
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "rpc.client")
     ) {
         self.endpoints = endpoints
@@ -141,7 +146,9 @@ public final class RPCClient: Sendable {
                 }
                 throw RPCError(
                     code: .unavailable,
-                    message: errors.isEmpty ? "the client is closed" : "no endpoint is reachable: \(errors.joined(separator: "; "))")
+                    message: errors.isEmpty
+                        ? "the client is closed" : "no endpoint is reachable: \(errors.joined(separator: "; "))"
+                )
             }
             switch slot {
             case .ready(let connection) where connection.isUsable:
@@ -186,7 +193,10 @@ public final class RPCClient: Sendable {
             // channel going inactive) must not reset the slot of a newer connection.
             let opened = NIOLockedValueBox<ObjectIdentifier?>(nil)
             let connection = try await ClientConnection.connect(
-                to: endpoint, on: loop, configuration: configuration, metrics: metrics
+                to: endpoint,
+                on: loop,
+                configuration: configuration,
+                metrics: metrics
             ) { [weak self] in
                 if let id = opened.withLockedValue({ $0 }) { self?.connectionClosed(index, id) }
             }
@@ -197,12 +207,20 @@ public final class RPCClient: Sendable {
         } catch {
             let backoff = min(
                 configuration.maximumBackoff.nanoseconds,
-                configuration.initialBackoff.nanoseconds << Int64(min(failures, 20)))
+                configuration.initialBackoff.nanoseconds << Int64(min(failures, 20))
+            )
             let message = "\(endpoint): \(ClientConnection.describe(error))"
             pool.withLockedValue {
-                $0.slots[index] = .backingOff(until: .now() + .nanoseconds(backoff), failures: failures + 1, lastError: message)
+                $0.slots[index] = .backingOff(
+                    until: .now() + .nanoseconds(backoff),
+                    failures: failures + 1,
+                    lastError: message
+                )
             }
-            logger.debug("connect failed", metadata: ["endpoint": .string("\(endpoint)"), "error": .string("\(error)")])
+            logger.debug(
+                "connect failed",
+                metadata: ["endpoint": .string("\(endpoint)"), "error": .string("\(error)")]
+            )
             let rpcError = RPCError(code: .unavailable, message: message)
             promise.fail(rpcError)
             throw rpcError
@@ -233,7 +251,9 @@ public final class RPCClient: Sendable {
         var metadata = options.metadata
         let current = CallContext.current
         // Forward the current call's trace; a server starts a new one when none arrives.
-        if let traceID = current?.traceID, metadata[MetadataKeys.traceID] == nil { metadata.add(MetadataKeys.traceID, traceID) }
+        if let traceID = current?.traceID, metadata[MetadataKeys.traceID] == nil {
+            metadata.add(MetadataKeys.traceID, traceID)
+        }
         if metadata[MetadataKeys.requestID] == nil, let requestID = current?.requestID {
             metadata.add(MetadataKeys.requestID, requestID)
         }
@@ -241,7 +261,9 @@ public final class RPCClient: Sendable {
     }
 
     func intercepted(
-        _ method: MethodDescriptor, _ options: CallOptions, _ body: @escaping @Sendable (CallOptions) async throws -> Void
+        _ method: MethodDescriptor,
+        _ options: CallOptions,
+        _ body: @escaping @Sendable (CallOptions) async throws -> Void
     ) async throws {
         try await RPCClient.run(interceptors[...], method, options, body)
     }
@@ -258,17 +280,23 @@ public final class RPCClient: Sendable {
     }
 
     static func run(
-        _ rest: ArraySlice<any ClientInterceptor>, _ method: MethodDescriptor, _ options: CallOptions,
+        _ rest: ArraySlice<any ClientInterceptor>,
+        _ method: MethodDescriptor,
+        _ options: CallOptions,
         _ body: @escaping @Sendable (CallOptions) async throws -> Void
     ) async throws {
         guard let first = rest.first else { return try await body(options) }
-        try await first.intercept(method: method, options: options) { try await run(rest.dropFirst(), method, $0, body) }
+        try await first.intercept(method: method, options: options) {
+            try await run(rest.dropFirst(), method, $0, body)
+        }
     }
 
     /// A unary call with its response metadata.
     /// - Throws: ``RPCError`` with the call's status when it is not OK.
     public func unary<Request: ProtoRuntime.Message, Response: ProtoRuntime.Message>(
-        _ method: MethodDescriptor, request: Request, responseType: Response.Type = Response.self,
+        _ method: MethodDescriptor,
+        request: Request,
+        responseType: Response.Type = Response.self,
         options: CallOptions = CallOptions()
     ) async throws -> UnaryResponse<Response> {
         if interceptors.isEmpty { return try await unaryCall(method, request, options) }
@@ -288,7 +316,9 @@ public final class RPCClient: Sendable {
     static let transparentRetries = 2
 
     func unaryCall<Request: ProtoRuntime.Message, Response: ProtoRuntime.Message>(
-        _ method: MethodDescriptor, _ request: Request, _ options: CallOptions
+        _ method: MethodDescriptor,
+        _ request: Request,
+        _ options: CallOptions
     ) async throws -> UnaryResponse<Response> {
         let started = ContinuousClock.now
         var attempt = 0
@@ -301,24 +331,37 @@ public final class RPCClient: Sendable {
                 // The server never saw this call, so sending it again cannot do anything twice.
                 attempt += 1
                 guard attempt <= RPCClient.transparentRetries else { throw refused.error }
-                logger.debug("call refused unprocessed; retrying", metadata: ["method": .string(method.path), "error": .string(refused.error.message)])
+                logger.debug(
+                    "call refused unprocessed; retrying",
+                    metadata: ["method": .string(method.path), "error": .string(refused.error.message)]
+                )
             }
         }
     }
 
     func unaryAttempt<Request: ProtoRuntime.Message, Response: ProtoRuntime.Message>(
-        _ method: MethodDescriptor, _ request: Request, _ options: CallOptions
+        _ method: MethodDescriptor,
+        _ request: Request,
+        _ options: CallOptions
     ) async throws -> UnaryResponse<Response> {
         let (metadata, timeout) = prepare(options)
-        if let timeout, timeout <= .zero { throw RPCError(code: .deadlineExceeded, message: "deadline exceeded before the call started") }
+        if let timeout, timeout <= .zero {
+            throw RPCError(code: .deadlineExceeded, message: "deadline exceeded before the call started")
+        }
         let connection = try await connection()
         let call = CallHandle(connection: connection)
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<UnaryResponse<Response>, any Error>) in
+            try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<UnaryResponse<Response>, any Error>) in
                 connection.onLoop { handler in
                     let id = handler.open(
-                        method: method, metadata: metadata, timeout: timeout, firstMessage: request, endStream: true,
-                        sink: UnaryCallSink<Response>(continuation))
+                        method: method,
+                        metadata: metadata,
+                        timeout: timeout,
+                        firstMessage: request,
+                        endStream: true,
+                        sink: UnaryCallSink<Response>(continuation)
+                    )
                     call.set(id)
                 }
             }
@@ -329,21 +372,34 @@ public final class RPCClient: Sendable {
 
     /// A server-streaming call: the responses as an async sequence (throws the final status if not OK).
     public func serverStreaming<Request: ProtoRuntime.Message, Response: ProtoRuntime.Message>(
-        _ method: MethodDescriptor, request: Request, responseType: Response.Type = Response.self,
+        _ method: MethodDescriptor,
+        request: Request,
+        responseType: Response.Type = Response.self,
         options: CallOptions = CallOptions()
     ) async throws -> ResponseStream<Response> {
         let (_, responses): (RequestWriter<Request>, ResponseStream<Response>) = try await streamingCall(
-            method, options: options, firstMessage: request, endStream: true)
+            method,
+            options: options,
+            firstMessage: request,
+            endStream: true
+        )
         return responses
     }
 
     /// A client-streaming call: `requests` writes the messages; the single response is returned.
     public func clientStreaming<Request: ProtoRuntime.Message, Response: ProtoRuntime.Message>(
-        _ method: MethodDescriptor, requestType: Request.Type = Request.self, responseType: Response.Type = Response.self,
-        options: CallOptions = CallOptions(), requests: (RequestWriter<Request>) async throws -> Void
+        _ method: MethodDescriptor,
+        requestType: Request.Type = Request.self,
+        responseType: Response.Type = Response.self,
+        options: CallOptions = CallOptions(),
+        requests: (RequestWriter<Request>) async throws -> Void
     ) async throws -> UnaryResponse<Response> {
         let (writer, responses): (RequestWriter<Request>, ResponseStream<Response>) = try await streamingCall(
-            method, options: options, firstMessage: nil, endStream: false)
+            method,
+            options: options,
+            firstMessage: nil,
+            endStream: false
+        )
         do {
             try await requests(writer)
             writer.finish()
@@ -361,12 +417,18 @@ public final class RPCClient: Sendable {
 
     /// A bidirectional-streaming call: `body` gets the writer and the response stream.
     public func bidiStreaming<Request: ProtoRuntime.Message, Response: ProtoRuntime.Message, Result: Sendable>(
-        _ method: MethodDescriptor, requestType: Request.Type = Request.self, responseType: Response.Type = Response.self,
+        _ method: MethodDescriptor,
+        requestType: Request.Type = Request.self,
+        responseType: Response.Type = Response.self,
         options: CallOptions = CallOptions(),
         body: (RequestWriter<Request>, ResponseStream<Response>) async throws -> Result
     ) async throws -> Result {
         let (writer, responses): (RequestWriter<Request>, ResponseStream<Response>) = try await streamingCall(
-            method, options: options, firstMessage: nil, endStream: false)
+            method,
+            options: options,
+            firstMessage: nil,
+            endStream: false
+        )
         do {
             let result = try await body(writer, responses)
             writer.finish()
@@ -378,10 +440,15 @@ public final class RPCClient: Sendable {
     }
 
     func streamingCall<Request: ProtoRuntime.Message, Response: ProtoRuntime.Message>(
-        _ method: MethodDescriptor, options: CallOptions, firstMessage: Request?, endStream: Bool
+        _ method: MethodDescriptor,
+        options: CallOptions,
+        firstMessage: Request?,
+        endStream: Bool
     ) async throws -> (RequestWriter<Request>, ResponseStream<Response>) {
         let (metadata, timeout) = prepare(try await interceptedOptions(method, options))
-        if let timeout, timeout <= .zero { throw RPCError(code: .deadlineExceeded, message: "deadline exceeded before the call started") }
+        if let timeout, timeout <= .zero {
+            throw RPCError(code: .deadlineExceeded, message: "deadline exceeded before the call started")
+        }
         let connection = try await connection()
         let call = CallHandle(connection: connection)
         let (raw, continuation) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
@@ -402,15 +469,22 @@ public final class RPCClient: Sendable {
                     }
                 }
                 let id = handler.open(
-                    method: method, metadata: metadata, timeout: timeout, firstMessage: firstMessage, endStream: endStream,
-                    sink: sink)
+                    method: method,
+                    metadata: metadata,
+                    timeout: timeout,
+                    firstMessage: firstMessage,
+                    endStream: endStream,
+                    sink: sink
+                )
                 call.set(id)
                 ready.resume()
             }
         }
         _ = opened
         continuation.onTermination = { termination in
-            if case .cancelled = termination { call.cancel(RPCError(code: .cancelled, message: "the call was cancelled")) }
+            if case .cancelled = termination {
+                call.cancel(RPCError(code: .cancelled, message: "the call was cancelled"))
+            }
         }
         return (RequestWriter(call: call), ResponseStream(raw: raw, call: call, state: state))
     }
@@ -432,13 +506,25 @@ final class UnaryCallSink<Response: ProtoRuntime.Message>: ClientStreamSink {
         case .finished(let error?, _): continuation.resume(throwing: error)
         case .finished(nil, let trailers):
             guard let message else {
-                return continuation.resume(throwing: RPCError(code: .internalError, message: "the server sent no response message"))
+                return continuation.resume(
+                    throwing: RPCError(code: .internalError, message: "the server sent no response message")
+                )
             }
             do {
-                continuation.resume(returning: UnaryResponse(message: try Response(buffer: message), metadata: initial, trailers: trailers))
+                continuation.resume(
+                    returning: UnaryResponse(
+                        message: try Response(buffer: message),
+                        metadata: initial,
+                        trailers: trailers
+                    )
+                )
             } catch {
                 continuation.resume(
-                    throwing: RPCError(code: .internalError, message: "response does not decode as \(Response.protoMessageName): \(error)"))
+                    throwing: RPCError(
+                        code: .internalError,
+                        message: "response does not decode as \(Response.protoMessageName): \(error)"
+                    )
+                )
             }
         }
     }
@@ -473,7 +559,9 @@ final class CallHandle: Sendable {
     }
 
     /// What a write on the ended call throws: the call's own status, else CANCELLED.
-    var endedError: RPCError { state.withLockedValue { $0.failure } ?? RPCError(code: .cancelled, message: "call ended") }
+    var endedError: RPCError {
+        state.withLockedValue { $0.failure } ?? RPCError(code: .cancelled, message: "call ended")
+    }
 
     let connection: ClientConnection
     let state = NIOLockedValueBox(State())
@@ -507,7 +595,9 @@ public struct RequestWriter<Message: ProtoRuntime.Message>: Sendable {
     public func write(_ message: Message) async throws {
         let state = call.state.withLockedValue { $0 }
         guard let id = state.id else { throw call.endedError }
-        guard !state.halfClosed else { throw RPCError(code: .failedPrecondition, message: "the request stream was already finished") }
+        guard !state.halfClosed else {
+            throw RPCError(code: .failedPrecondition, message: "the request stream was already finished")
+        }
         let connection = call.connection
         while true {
             let written: Bool? =
@@ -565,7 +655,10 @@ public struct ResponseStream<Message: ProtoRuntime.Message>: AsyncSequence, Send
             do {
                 return try Message(buffer: buffer)
             } catch {
-                throw RPCError(code: .internalError, message: "response does not decode as \(Message.protoMessageName): \(error)")
+                throw RPCError(
+                    code: .internalError,
+                    message: "response does not decode as \(Message.protoMessageName): \(error)"
+                )
             }
         }
     }

@@ -112,8 +112,10 @@ extension RPCError {
     /// fails, the connection and its other calls go on.
     static func messageTooLarge(_ what: String, size: Int, limit: Int) -> RPCError {
         RPCError(
-            code: .resourceExhausted, message: "the \(what) of \(size) bytes exceeds the maximum frame size of \(limit) bytes",
-            metadata: Metadata([(messageTooLargeKey, String(size))]))
+            code: .resourceExhausted,
+            message: "the \(what) of \(size) bytes exceeds the maximum frame size of \(limit) bytes",
+            metadata: Metadata([(messageTooLargeKey, String(size))])
+        )
     }
 
     /// Whether the call failed because a message was too large for a frame (so trying again

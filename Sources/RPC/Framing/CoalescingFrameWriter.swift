@@ -14,7 +14,12 @@ protocol CoalescingFrameWriter: AnyObject, ChannelHandler, SendableMetatype {
 
 extension CoalescingFrameWriter {
     /// Appends a frame whose payload is a wire message, encoded in place.
-    func writeControlFrame<M: ProtoRuntime.Message>(_ type: FrameType, flags: FrameFlags = [], streamID: UInt32, message: M) {
+    func writeControlFrame<M: ProtoRuntime.Message>(
+        _ type: FrameType,
+        flags: FrameFlags = [],
+        streamID: UInt32,
+        message: M
+    ) {
         let size = message.serializedSize()
         pending.writeFrameHeader(type: type, flags: flags, streamID: streamID, payloadLength: size)
         message.encode(into: &pending, size: size)
@@ -23,7 +28,12 @@ extension CoalescingFrameWriter {
 
     /// Appends a frame with a raw payload (or none).
     func writeControlFrame(_ type: FrameType, flags: FrameFlags = [], streamID: UInt32, payload: ByteBuffer?) {
-        pending.writeFrameHeader(type: type, flags: flags, streamID: streamID, payloadLength: payload?.readableBytes ?? 0)
+        pending.writeFrameHeader(
+            type: type,
+            flags: flags,
+            streamID: streamID,
+            payloadLength: payload?.readableBytes ?? 0
+        )
         if var payload { pending.writeBuffer(&payload) }
         scheduleFlush()
     }

@@ -66,7 +66,8 @@ public enum ConnectionPreface {
 extension ByteBuffer {
     /// Appends a frame header; `payloadLength` bytes of payload must follow.
     @inlinable
-    public mutating func writeFrameHeader(type: FrameType, flags: FrameFlags = [], streamID: UInt32, payloadLength: Int) {
+    public mutating func writeFrameHeader(type: FrameType, flags: FrameFlags = [], streamID: UInt32, payloadLength: Int)
+    {
         writeInteger(UInt32(truncatingIfNeeded: payloadLength))
         writeInteger(type.rawValue)
         writeInteger(flags.rawValue)

@@ -58,14 +58,18 @@ public struct FrameDecoder: ByteToMessageDecoder, Sendable {
         // Reject as soon as a byte differs: a wrong peer need not send 8 bytes to be told.
         for (i, byte) in prefix.prefix(magic.count).enumerated() where byte != magic[i] {
             throw ProtocolViolation(
-                .protocolError, "not a marketplace-rpc peer: bad connection preface",
-                looksLikeHTTP: FrameDecoder.looksLikeHTTP(prefix))
+                .protocolError,
+                "not a marketplace-rpc peer: bad connection preface",
+                looksLikeHTTP: FrameDecoder.looksLikeHTTP(prefix)
+            )
         }
         guard available == magic.count + 1 else { return }
         let version = prefix[magic.count]
         guard version == ConnectionPreface.version else {
             throw ProtocolViolation(
-                .unsupportedVersion, "protocol version \(version) is not supported; this side speaks \(ConnectionPreface.version)")
+                .unsupportedVersion,
+                "protocol version \(version) is not supported; this side speaks \(ConnectionPreface.version)"
+            )
         }
         buffer.moveReaderIndex(forwardBy: magic.count + 1)
         state = .frames
@@ -73,7 +77,9 @@ public struct FrameDecoder: ByteToMessageDecoder, Sendable {
 
     static func looksLikeHTTP(_ bytes: [UInt8]) -> Bool {
         let text = String(decoding: bytes.prefix(4), as: UTF8.self)
-        return ["GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "PRI ", "CONN", "TRAC", "HTTP"].contains { $0.hasPrefix(text) || text.hasPrefix($0) }
+        return ["GET ", "POST", "PUT ", "HEAD", "DELE", "OPTI", "PATC", "PRI ", "CONN", "TRAC", "HTTP"].contains {
+            $0.hasPrefix(text) || text.hasPrefix($0)
+        }
             && !bytes.isEmpty
     }
 
@@ -83,7 +89,9 @@ public struct FrameDecoder: ByteToMessageDecoder, Sendable {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
         guard UInt64(length) <= UInt64(maximumPayloadSize) else {
             throw ProtocolViolation(
-                .frameSizeError, "frame payload of \(length) bytes exceeds the maximum of \(maximumPayloadSize)")
+                .frameSizeError,
+                "frame payload of \(length) bytes exceeds the maximum of \(maximumPayloadSize)"
+            )
         }
         let total = Frame.headerSize + Int(length)
         guard buffer.readableBytes >= total,

@@ -6,7 +6,9 @@ public struct FrameFuzzer {
         public var inputs = 0
         public var frames = 0
         public var violations = 0
-        public var description: String { "\(inputs) inputs: \(frames) frames decoded, \(violations) rejected as violations" }
+        public var description: String {
+            "\(inputs) inputs: \(frames) frames decoded, \(violations) rejected as violations"
+        }
     }
 
     var state: UInt64
@@ -24,7 +26,8 @@ public struct FrameFuzzer {
             return Array(buffer.readableBytesView)
         }
         seeds = [
-            frame(0, 0, 0, [0x08, 0x80, 0x80, 0x01]) + frame(1, 0, 1, [0x0A, 0x03, 0x2F, 0x61, 0x2F]) + frame(3, 1, 1, [0x0A, 0x01, 0x61]),
+            frame(0, 0, 0, [0x08, 0x80, 0x80, 0x01]) + frame(1, 0, 1, [0x0A, 0x03, 0x2F, 0x61, 0x2F])
+                + frame(3, 1, 1, [0x0A, 0x01, 0x61]),
             frame(7, 0, 0, [1, 2, 3, 4, 5, 6, 7, 8]) + frame(6, 0, 1, [0, 0, 1, 0]),
             frame(8, 0, 0, [0x08, 0x05]) + frame(5, 0, 3, []),
         ]
@@ -60,7 +63,8 @@ public struct FrameFuzzer {
             var buffer = ByteBuffer(bytes: data)
             while true {
                 do {
-                    guard let frame = try FrameDecoder.readFrame(from: &buffer, maximumPayloadSize: maximumPayloadSize) else { break }
+                    guard let frame = try FrameDecoder.readFrame(from: &buffer, maximumPayloadSize: maximumPayloadSize)
+                    else { break }
                     report.frames += 1
                     _ = frame.type
                 } catch {

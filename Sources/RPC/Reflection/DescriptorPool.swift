@@ -125,18 +125,32 @@ public struct DescriptorPool: Sendable {
                 let repeated = f.label == .repeated
                 let oneof = f.oneofIndex.flatMap { index in realOneofs.contains(Int(index)) ? Int(index) : nil }
                 let presence =
-                    !repeated && (f.proto3Optional == true || oneof != nil || syntax != "proto3" || { if case .message = kind { return true } else { return false } }())
+                    !repeated
+                    && (f.proto3Optional == true || oneof != nil || syntax != "proto3"
+                        || { if case .message = kind { return true } else { return false } }())
                 fields.append(
                     Field(
-                        name: f.name ?? "", jsonName: f.jsonName ?? ProtoJSONNames.camel(f.name ?? ""), number: f.number ?? 0,
-                        kind: kind, isRepeated: repeated, hasPresence: presence, oneof: oneof,
-                        rules: MethodDescriptor.extensionField(50004, in: f.options?.unknownFields.bytes ?? [])))
+                        name: f.name ?? "",
+                        jsonName: f.jsonName ?? ProtoJSONNames.camel(f.name ?? ""),
+                        number: f.number ?? 0,
+                        kind: kind,
+                        isRepeated: repeated,
+                        hasPresence: presence,
+                        oneof: oneof,
+                        rules: MethodDescriptor.extensionField(50004, in: f.options?.unknownFields.bytes ?? [])
+                    )
+                )
             }
             messages[name] = MessageInfo(
-                fullName: name, fields: fields, isMapEntry: m.options?.mapEntry == true,
+                fullName: name,
+                fields: fields,
+                isMapEntry: m.options?.mapEntry == true,
                 oneofs: realOneofs.map { m.oneofDecl[$0].name ?? "" },
-                oneofRules: realOneofs.map { MethodDescriptor.extensionField(50005, in: m.oneofDecl[$0].options?.unknownFields.bytes ?? []) },
-                fileSyntax: syntax)
+                oneofRules: realOneofs.map {
+                    MethodDescriptor.extensionField(50005, in: m.oneofDecl[$0].options?.unknownFields.bytes ?? [])
+                },
+                fileSyntax: syntax
+            )
             for nested in m.nestedType { addMessage(nested, scope: name) }
             for e in m.enumType { addEnum(e, scope: name) }
         }
@@ -147,10 +161,13 @@ public struct DescriptorPool: Sendable {
             var list: [MethodInfo] = []
             for m in s.method {
                 let info = MethodInfo(
-                    service: serviceName, name: m.name ?? "",
+                    service: serviceName,
+                    name: m.name ?? "",
                     inputType: String((m.inputType ?? "").drop { $0 == "." }),
                     outputType: String((m.outputType ?? "").drop { $0 == "." }),
-                    clientStreaming: m.clientStreaming == true, serverStreaming: m.serverStreaming == true)
+                    clientStreaming: m.clientStreaming == true,
+                    serverStreaming: m.serverStreaming == true
+                )
                 methods["\(serviceName)/\(info.name)"] = info
                 list.append(info)
             }

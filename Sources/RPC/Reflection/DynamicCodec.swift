@@ -15,7 +15,8 @@ public struct DynamicCodec: Sendable {
         try encode(JSONValue.parse(json), as: messageName, ignoreUnknownFields: ignoreUnknownFields)
     }
 
-    public func encode(_ value: JSONValue, as messageName: String, ignoreUnknownFields: Bool = false) throws -> [UInt8] {
+    public func encode(_ value: JSONValue, as messageName: String, ignoreUnknownFields: Bool = false) throws -> [UInt8]
+    {
         var out: [UInt8] = []
         try encodeMessage(value, messageName, ignoreUnknownFields, into: &out, depth: 0)
         return out
@@ -56,8 +57,16 @@ public struct DynamicCodec: Sendable {
         for (_, bytes) in encoded.sorted(by: { $0.0 < $1.0 }) { out += bytes }
     }
 
-    func encodeField(_ field: DescriptorPool.Field, _ value: JSONValue, _ ignore: Bool, into out: inout [UInt8], depth: Int) throws {
-        if field.isRepeated, case .message(let entryName) = field.kind, let entry = pool.messages[entryName], entry.isMapEntry {
+    func encodeField(
+        _ field: DescriptorPool.Field,
+        _ value: JSONValue,
+        _ ignore: Bool,
+        into out: inout [UInt8],
+        depth: Int
+    ) throws {
+        if field.isRepeated, case .message(let entryName) = field.kind, let entry = pool.messages[entryName],
+            entry.isMapEntry
+        {
             guard case .object(let members) = value else { throw JSONDecodingError("expected object (a map)") }
             guard let keyField = entry.field(number: 1), let valueField = entry.field(number: 2) else { return }
             // Entries in key order (protobuf's deterministic order), whatever order the JSON had.
@@ -66,7 +75,14 @@ public struct DynamicCodec: Sendable {
             for (key, member) in members {
                 do {
                     var body: [UInt8] = []
-                    try encodeSingle(keyField, mapKeyValue(key, keyField.kind), ignore, into: &body, alwaysWrite: true, depth: depth)
+                    try encodeSingle(
+                        keyField,
+                        mapKeyValue(key, keyField.kind),
+                        ignore,
+                        into: &body,
+                        alwaysWrite: true,
+                        depth: depth
+                    )
                     try encodeSingle(valueField, member, ignore, into: &body, alwaysWrite: true, depth: depth)
                     let order = MapKeyOrder(text: key, kind: keyField.kind)
                     guard seen.insert(order).inserted else { throw JSONDecodingError("duplicate map key") }
@@ -87,7 +103,9 @@ public struct DynamicCodec: Sendable {
             if field.kind.isPackable {
                 var body: [UInt8] = []
                 for (i, element) in elements.enumerated() {
-                    do { try encodeScalar(field.kind, element, ignore, into: &body) } catch let e as JSONDecodingError { throw e.prefixed(.index(i)) }
+                    do { try encodeScalar(field.kind, element, ignore, into: &body) } catch let e as JSONDecodingError {
+                        throw e.prefixed(.index(i))
+                    }
                 }
                 if !body.isEmpty {
                     Wire.tag(field.number, 2, &out)
@@ -115,7 +133,12 @@ public struct DynamicCodec: Sendable {
     }
 
     func encodeSingle(
-        _ field: DescriptorPool.Field, _ value: JSONValue, _ ignore: Bool, into out: inout [UInt8], alwaysWrite: Bool, depth: Int
+        _ field: DescriptorPool.Field,
+        _ value: JSONValue,
+        _ ignore: Bool,
+        into out: inout [UInt8],
+        alwaysWrite: Bool,
+        depth: Int
     ) throws {
         if case .message(let name) = field.kind {
             var body: [UInt8] = []
@@ -139,7 +162,9 @@ public struct DynamicCodec: Sendable {
 
     /// Writes one scalar value (strings and bytes without their length); returns whether it is the default.
     @discardableResult
-    func encodeScalar(_ kind: DescriptorPool.FieldKind, _ value: JSONValue, _ ignore: Bool, into out: inout [UInt8]) throws -> Bool {
+    func encodeScalar(_ kind: DescriptorPool.FieldKind, _ value: JSONValue, _ ignore: Bool, into out: inout [UInt8])
+        throws -> Bool
+    {
         func integer() throws -> (negative: Bool, magnitude: UInt64) {
             let text: String
             switch value {
@@ -154,7 +179,9 @@ public struct DynamicCodec: Sendable {
         func signed(_ bits: Int) throws -> Int64 {
             let (negative, magnitude) = try integer()
             let limit: UInt64 = bits == 64 ? UInt64(Int64.max) : UInt64(Int32.max)
-            guard magnitude <= limit + (negative ? 1 : 0) else { throw JSONDecodingError("number out of range for int\(bits)") }
+            guard magnitude <= limit + (negative ? 1 : 0) else {
+                throw JSONDecodingError("number out of range for int\(bits)")
+            }
             return negative ? Int64(truncatingIfNeeded: 0 &- magnitude) : Int64(magnitude)
         }
         func unsigned(_ bits: Int) throws -> UInt64 {
@@ -280,7 +307,11 @@ public struct DynamicCodec: Sendable {
     /// The proto3 JSON form of a binary `messageName` as a tree, built as the bytes are read (no
     /// JSON text in between): the same document ``json(from:as:options:)`` writes.
     /// - Throws: ``ProtoDecodingError`` for malformed bytes.
-    public func jsonValue(from bytes: [UInt8], as messageName: String, options: JSONEncodingOptions = JSONEncodingOptions())
+    public func jsonValue(
+        from bytes: [UInt8],
+        as messageName: String,
+        options: JSONEncodingOptions = JSONEncodingOptions()
+    )
         throws -> JSONValue
     {
         var builder = JSONValueBuilder(options: options)
@@ -302,8 +333,15 @@ public struct DynamicCodec: Sendable {
         case bytes([UInt8])
     }
 
-    func writeMessage<Output: DynamicJSONOutput>(_ reader: inout WireReader, _ name: String, _ writer: inout Output, depth: Int) throws {
-        guard depth < WireReader.maximumDepth else { throw ProtoDecodingError.nestingTooDeep(limit: WireReader.maximumDepth) }
+    func writeMessage<Output: DynamicJSONOutput>(
+        _ reader: inout WireReader,
+        _ name: String,
+        _ writer: inout Output,
+        depth: Int
+    ) throws {
+        guard depth < WireReader.maximumDepth else {
+            throw ProtoDecodingError.nestingTooDeep(limit: WireReader.maximumDepth)
+        }
         switch name {
         case "google.protobuf.Timestamp":
             var t = ProtoTimestamp()
@@ -340,7 +378,9 @@ public struct DynamicCodec: Sendable {
             if field.isRepeated {
                 if case .message(let entryName) = field.kind, let entry = pool.messages[entryName], entry.isMapEntry {
                     if present.isEmpty && !writer.options.emitDefaults { continue }
-                    guard let keyField = entry.field(number: 1), let valueField = entry.field(number: 2) else { continue }
+                    guard let keyField = entry.field(number: 1), let valueField = entry.field(number: 2) else {
+                        continue
+                    }
                     // A repeated key replaces the earlier entry; entries are written in key order.
                     var entries: [MapKeyOrder: (key: String, value: Decoded?)] = [:]
                     for case .bytes(let body) in present {
@@ -395,7 +435,9 @@ public struct DynamicCodec: Sendable {
         writer.endObject()
     }
 
-    func writeNested<Output: DynamicJSONOutput>(_ bytes: [UInt8], _ name: String, _ writer: inout Output, depth: Int) throws {
+    func writeNested<Output: DynamicJSONOutput>(_ bytes: [UInt8], _ name: String, _ writer: inout Output, depth: Int)
+        throws
+    {
         try bytes.withUnsafeBytes { raw in
             var nested = WireReader(bytes: raw, depth: depth + 1)
             try writeMessage(&nested, name, &writer, depth: depth + 1)
@@ -423,7 +465,10 @@ public struct DynamicCodec: Sendable {
     }
 
     func writeMapValue<Output: DynamicJSONOutput>(
-        _ value: Decoded?, _ valueField: DescriptorPool.Field, _ writer: inout Output, depth: Int
+        _ value: Decoded?,
+        _ valueField: DescriptorPool.Field,
+        _ writer: inout Output,
+        depth: Int
     ) throws {
         if let value {
             try writeValue(value, valueField.kind, &writer, depth: depth)
@@ -438,7 +483,9 @@ public struct DynamicCodec: Sendable {
     func mapKeyText(_ key: Decoded?, _ kind: DescriptorPool.FieldKind) throws -> String {
         switch (kind, key) {
         case (.string, .bytes(let b)?):
-            guard let s = String(validating: b, as: UTF8.self) else { throw ProtoDecodingError.invalidUTF8(fieldNumber: 1) }
+            guard let s = String(validating: b, as: UTF8.self) else {
+                throw ProtoDecodingError.invalidUTF8(fieldNumber: 1)
+            }
             return s
         case (.string, nil): return ""
         case (.bool, .varint(let v)?): return v != 0 ? "true" : "false"
@@ -488,13 +535,22 @@ public struct DynamicCodec: Sendable {
         case .int64, .sint64, .sfixed64: writer.writeInt64(0)
         case .uint64, .fixed64: writer.writeUInt64(0)
         case .enumeration(let name):
-            if let zero = pool.enums[name]?.values.first(where: { $0.number == 0 }) { writer.writeString(zero.name) } else { writer.writeInt32(0) }
+            if let zero = pool.enums[name]?.values.first(where: { $0.number == 0 }) {
+                writer.writeString(zero.name)
+            } else {
+                writer.writeInt32(0)
+            }
         case .message: writer.writeNull()
         default: writer.writeInt32(0)
         }
     }
 
-    func writeValue<Output: DynamicJSONOutput>(_ value: Decoded, _ kind: DescriptorPool.FieldKind, _ writer: inout Output, depth: Int) throws {
+    func writeValue<Output: DynamicJSONOutput>(
+        _ value: Decoded,
+        _ kind: DescriptorPool.FieldKind,
+        _ writer: inout Output,
+        depth: Int
+    ) throws {
         switch (kind, value) {
         case (.int32, .varint(let v)): writer.writeInt32(Int32(truncatingIfNeeded: v))
         case (.int64, .varint(let v)): writer.writeInt64(Int64(bitPattern: v))
@@ -505,7 +561,9 @@ public struct DynamicCodec: Sendable {
         case (.bool, .varint(let v)): writer.writeBool(v != 0)
         case (.enumeration(let name), .varint(let v)):
             let number = Int32(truncatingIfNeeded: v)
-            if !writer.options.enumsAsIntegers, let found = pool.enums[name]?.values.first(where: { $0.number == number }) {
+            if !writer.options.enumsAsIntegers,
+                let found = pool.enums[name]?.values.first(where: { $0.number == number })
+            {
                 writer.writeString(found.name)
             } else {
                 writer.writeInt32(number)
@@ -517,7 +575,9 @@ public struct DynamicCodec: Sendable {
         case (.sfixed64, .fixed64(let v)): writer.writeInt64(Int64(bitPattern: v))
         case (.double, .fixed64(let v)): writer.writeDouble(Double(bitPattern: v))
         case (.string, .bytes(let b)):
-            guard let s = String(validating: b, as: UTF8.self) else { throw ProtoDecodingError.invalidUTF8(fieldNumber: 0) }
+            guard let s = String(validating: b, as: UTF8.self) else {
+                throw ProtoDecodingError.invalidUTF8(fieldNumber: 0)
+            }
             writer.writeString(s)
         case (.bytes, .bytes(let b)): writer.writeBytes(b)
         case (.message(let name), .bytes(let b)): try writeNested(b, name, &writer, depth: depth)

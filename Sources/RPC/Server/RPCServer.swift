@@ -40,10 +40,16 @@ public struct ServerConfiguration: Sendable {
     public var maximumQueuedResponseBytes: Int
 
     public init(
-        host: String = "127.0.0.1", port: Int = 0, maximumFrameSize: Int = 4 << 20, maximumConcurrentStreams: Int = 1024,
-        idleTimeout: TimeAmount? = .minutes(5), shutdownGracePeriod: TimeAmount = .seconds(10),
-        maximumMetadataSize: Int = 16 << 10, firstMessageTimeout: TimeAmount? = .seconds(10),
-        maximumBufferedRequestBytes: Int = 16 << 20, responseHighWaterMark: Int = 1 << 20,
+        host: String = "127.0.0.1",
+        port: Int = 0,
+        maximumFrameSize: Int = 4 << 20,
+        maximumConcurrentStreams: Int = 1024,
+        idleTimeout: TimeAmount? = .minutes(5),
+        shutdownGracePeriod: TimeAmount = .seconds(10),
+        maximumMetadataSize: Int = 16 << 10,
+        firstMessageTimeout: TimeAmount? = .seconds(10),
+        maximumBufferedRequestBytes: Int = 16 << 20,
+        responseHighWaterMark: Int = 1 << 20,
         maximumQueuedResponseBytes: Int = 64 << 20
     ) {
         self.host = host
@@ -71,7 +77,12 @@ final class ServerCore: Sendable {
     let metrics: RPCMetrics
     let connections = NIOLockedValueBox([ObjectIdentifier: (NIOLoopBound<ServerConnectionHandler>, any EventLoop)]())
 
-    init(configuration: ServerConfiguration, methods: [ServerMethod], interceptors: [any ServerInterceptor], logger: Logger) {
+    init(
+        configuration: ServerConfiguration,
+        methods: [ServerMethod],
+        interceptors: [any ServerInterceptor],
+        logger: Logger
+    ) {
         self.configuration = configuration
         var table: [String: ServerMethod] = [:]
         for method in methods { table[method.descriptor.path] = method }
@@ -115,16 +126,25 @@ public final class RPCServer: Service, Sendable {
     ///   - describing: schemas reflection describes beyond the services' own (the message types
     ///     a server carries without serving them, e.g. the events on a bus), imports first.
     public init(
-        services: [any RPCService], configuration: ServerConfiguration = ServerConfiguration(),
-        interceptors: [any ServerInterceptor] = [], group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger = Logger(label: "rpc.server"), describing: [EmbeddedFileDescriptor] = []
+        services: [any RPCService],
+        configuration: ServerConfiguration = ServerConfiguration(),
+        interceptors: [any ServerInterceptor] = [],
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "rpc.server"),
+        describing: [EmbeddedFileDescriptor] = []
     ) {
         let health = HealthStatusBook(services: services.map(\.serviceName))
         self.health = health
-        let builtIn: [any RPCService] = [HealthService(book: health), ReflectionService(hosted: services, describing: describing)]
+        let builtIn: [any RPCService] = [
+            HealthService(book: health), ReflectionService(hosted: services, describing: describing),
+        ]
         let all = services + builtIn
         self.core = ServerCore(
-            configuration: configuration, methods: all.flatMap(\.methods), interceptors: interceptors, logger: logger)
+            configuration: configuration,
+            methods: all.flatMap(\.methods),
+            interceptors: interceptors,
+            logger: logger
+        )
         self.group = group
     }
 
@@ -164,15 +184,20 @@ public final class RPCServer: Service, Sendable {
                 .childChannelOption(
                     .writeBufferWaterMark,
                     value: ChannelOptions.Types.WriteBufferWaterMark(
-                        low: core.configuration.responseHighWaterMark / 2, high: core.configuration.responseHighWaterMark))
+                        low: core.configuration.responseHighWaterMark / 2,
+                        high: core.configuration.responseHighWaterMark
+                    )
+                )
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let peer = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
                         let decoder = ByteToMessageHandler(
-                            FrameDecoder(maximumPayloadSize: core.configuration.maximumFrameSize))
+                            FrameDecoder(maximumPayloadSize: core.configuration.maximumFrameSize)
+                        )
                         try channel.pipeline.syncOperations.addHandler(decoder)
                         try channel.pipeline.syncOperations.addHandler(
-                            ServerConnectionHandler(core: core, eventLoop: channel.eventLoop, peer: peer))
+                            ServerConnectionHandler(core: core, eventLoop: channel.eventLoop, peer: peer)
+                        )
                     }
                 }
                 .bind(host: core.configuration.host, port: core.configuration.port).get()
@@ -228,7 +253,8 @@ public final class RPCServer: Service, Sendable {
                 loop.submit {
                     handler.value.beginDrain(reason: "server shutting down", grace: grace)
                     return handler.value.context?.channel.closeFuture ?? loop.makeSucceededVoidFuture()
-                })
+                }
+            )
         }
         // Every connection has sent GOAWAY and refuses new calls before health says so.
         var closed: [EventLoopFuture<Void>] = []

@@ -15,7 +15,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-
     struct Stream {
         var method: ServerMethod
         var context: ServerContext
@@ -135,7 +134,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
         guard let context, !isClosed else { return }
         core.logger.info(
             "closing connection after protocol violation",
-            metadata: ["peer": .string(peer), "violation": .string(violation.description)])
+            metadata: ["peer": .string(peer), "violation": .string(violation.description)]
+        )
         if violation.looksLikeHTTP {
             let body = "This port speaks the marketplace binary RPC protocol, not HTTP. Use the gateway or rpcctl.\n"
             let response =
@@ -176,7 +176,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
         pausedSince = nil
         context.read()
     }
-
 
     // MARK: Reading
 
@@ -274,14 +273,23 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
         guard pending.readableBytes > limit / 2 || readsPaused, !isClosed else { return }
         let queued = queuedResponseBytes
         guard queued > limit else { return }
-        fail(ProtocolViolation(.resourceLimit, "more than \(limit) bytes of responses queued for a peer that does not read them"))
+        fail(
+            ProtocolViolation(
+                .resourceLimit,
+                "more than \(limit) bytes of responses queued for a peer that does not read them"
+            )
+        )
     }
 
     /// What the connection holds right now.
     var statistics: ConnectionStatistics {
         ConnectionStatistics(
-            openCalls: streams.count, queuedResponseBytes: queuedResponseBytes, heldFrames: heldFrames.count,
-            readsPaused: readsPaused, bufferedRequestBytes: bufferedRequestBytes)
+            openCalls: streams.count,
+            queuedResponseBytes: queuedResponseBytes,
+            heldFrames: heldFrames.count,
+            readsPaused: readsPaused,
+            bufferedRequestBytes: bufferedRequestBytes
+        )
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -291,10 +299,16 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
     }
 
     func handle(_ frame: Frame) throws {
-        let increment = frame.payload.readableBytes == 4 ? frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self) : nil
+        let increment =
+            frame.payload.readableBytes == 4
+            ? frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self) : nil
         let action = try machine.receive(
-            typeByte: frame.typeByte, flags: frame.flags, streamID: frame.streamID, payloadSize: frame.payload.readableBytes,
-            windowIncrement: increment)
+            typeByte: frame.typeByte,
+            flags: frame.flags,
+            streamID: frame.streamID,
+            payloadSize: frame.payload.readableBytes,
+            windowIncrement: increment
+        )
         switch action {
         case .ignore: break
         case .applySettings: try applySettings(frame)
@@ -304,7 +318,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
         case .peerGoingAway: beginDrain(reason: "peer sent GOAWAY")
         case .openStream(let id, let endStream): try openStream(id, frame, endStream: endStream)
         case .refuseStream(let id, let error): sendStatus(id, error)
-        case .deliver(let id, let endStream, let hasMessage): try deliver(id, frame, endStream: endStream, hasMessage: hasMessage)
+        case .deliver(let id, let endStream, let hasMessage):
+            try deliver(id, frame, endStream: endStream, hasMessage: hasMessage)
         case .cancelStream(let id): cancelStream(id)
         case .windowUpdate(let id, let increment): windowUpdate(id, increment)
         }
@@ -342,7 +357,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
         // an oversized CALL_START costs no more than its bytes.
         guard frame.payload.readableBytes <= limit + ServerConnectionHandler.callStartAllowance else {
             core.metrics.record(method: RPCMetrics.unknownMethod, code: .resourceExhausted, duration: nil)
-            refuse(id, RPCError(code: .resourceExhausted, message: "call metadata exceeds the maximum of \(limit) bytes"))
+            refuse(
+                id,
+                RPCError(code: .resourceExhausted, message: "call metadata exceeds the maximum of \(limit) bytes")
+            )
             return
         }
         let callStart = try decodePayload(CallStart.self, frame)
@@ -350,7 +368,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
         guard metadataSize <= limit else {
             core.metrics.record(method: core.metricsLabel(callStart.method), code: .resourceExhausted, duration: nil)
             refuse(
-                id, RPCError(code: .resourceExhausted, message: "call metadata of \(metadataSize) bytes exceeds the maximum of \(limit) bytes"))
+                id,
+                RPCError(
+                    code: .resourceExhausted,
+                    message: "call metadata of \(metadataSize) bytes exceeds the maximum of \(limit) bytes"
+                )
+            )
             return
         }
         guard bufferedRequestBytes + metadataSize <= core.configuration.maximumBufferedRequestBytes else {
@@ -369,7 +392,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
                 id,
                 RPCError(
                     code: .resourceExhausted,
-                    message: "too many concurrent calls on this connection (maximum \(core.configuration.maximumConcurrentStreams))"))
+                    message:
+                        "too many concurrent calls on this connection (maximum \(core.configuration.maximumConcurrentStreams))"
+                )
+            )
             return
         }
         var metadata = Metadata()
@@ -389,19 +415,32 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
         let traceID = metadata[MetadataKeys.traceID] ?? IDGenerator.make()
         let requestID = metadata[MetadataKeys.requestID] ?? IDGenerator.make()
         let serverContext = ServerContext(
-            method: method.descriptor, metadata: metadata, deadline: deadline, traceID: traceID, requestID: requestID,
-            logger: core.logger, peer: peer)
+            method: method.descriptor,
+            metadata: metadata,
+            deadline: deadline,
+            traceID: traceID,
+            requestID: requestID,
+            logger: core.logger,
+            peer: peer
+        )
         var stream = Stream(method: method, context: serverContext, sendWindow: peerInitialWindow, startTime: now)
         stream.heldBytes = metadataSize
         stream.metadataBytes = metadataSize
         if let loop = context?.eventLoop {
             let bound = NIOLoopBound(self, eventLoop: loop)
             if let deadline {
-                let delay = TimeAmount.nanoseconds(Int64(clamping: (deadline - now).components.seconds * 1_000_000_000 + (deadline - now).components.attoseconds / 1_000_000_000))
+                let delay = TimeAmount.nanoseconds(
+                    Int64(
+                        clamping: (deadline - now).components.seconds * 1_000_000_000 + (deadline - now).components
+                            .attoseconds / 1_000_000_000
+                    )
+                )
                 stream.deadline = loop.scheduleTask(in: delay) { bound.value.deadlineExceeded(id) }
             }
             if !endStream, let wait = core.configuration.firstMessageTimeout {
-                stream.firstMessageTimer = loop.scheduleTask(in: wait) { bound.value.firstMessageTimedOut(id, after: wait) }
+                stream.firstMessageTimer = loop.scheduleTask(in: wait) {
+                    bound.value.firstMessageTimedOut(id, after: wait)
+                }
             }
         }
         bufferedRequestBytes += metadataSize
@@ -429,13 +468,19 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
             if !hasMessage {
                 streams[id] = stream
                 if !stream.requestReceived {
-                    finishStream(id, error: RPCError(code: .invalidArgument, message: "expected one request message, got none"))
+                    finishStream(
+                        id,
+                        error: RPCError(code: .invalidArgument, message: "expected one request message, got none")
+                    )
                 }
                 return
             }
             guard !stream.requestReceived else {
                 streams[id] = stream
-                finishStream(id, error: RPCError(code: .invalidArgument, message: "expected one request message, got more"))
+                finishStream(
+                    id,
+                    error: RPCError(code: .invalidArgument, message: "expected one request message, got more")
+                )
                 return
             }
             stream.requestReceived = true
@@ -462,7 +507,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
 
     func cancelStream(_ id: UInt32) {
         guard let stream = removeStream(id) else { return }
-        core.metrics.record(method: stream.method.descriptor.path, code: .cancelled, duration: ContinuousClock.now - stream.startTime)
+        core.metrics.record(
+            method: stream.method.descriptor.path,
+            code: .cancelled,
+            duration: ContinuousClock.now - stream.startTime
+        )
         cancel(stream, reason: "cancelled by the client")
         drainIfDone()
     }
@@ -480,19 +529,31 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
 
     /// Runs the call's interceptors, then `body` with the context they leave (a caller filled in,
     /// say).
-    func start(_ id: UInt32, _ context: ServerContext, _ body: @escaping @Sendable (ServerContext, ServerStreamHandle) async throws -> Void) {
+    func start(
+        _ id: UInt32,
+        _ context: ServerContext,
+        _ body: @escaping @Sendable (ServerContext, ServerStreamHandle) async throws -> Void
+    ) {
         guard let channelContext = self.context else { return }
         let handle = ServerStreamHandle(
-            handler: NIOLoopBound(self, eventLoop: channelContext.eventLoop), eventLoop: channelContext.eventLoop,
-            streamID: id, allocator: channelContext.channel.allocator)
+            handler: NIOLoopBound(self, eventLoop: channelContext.eventLoop),
+            eventLoop: channelContext.eventLoop,
+            streamID: id,
+            allocator: channelContext.channel.allocator
+        )
         let interceptors = core.interceptors
-        let callContext = CallContext(deadline: context.deadline, traceID: context.traceID, requestID: context.requestID)
+        let callContext = CallContext(
+            deadline: context.deadline,
+            traceID: context.traceID,
+            requestID: context.requestID
+        )
         // Started immediately, on this thread: a handler that does not suspend (most unary
         // handlers) completes inside this read, and its response leaves with the read's flush.
         let task = Task.immediate(executorPreference: executor) {
             await CallContext.$current.withValue(callContext) {
                 do {
-                    try await ServerConnectionHandler.run(interceptors: interceptors[...], context: context) { updated in
+                    try await ServerConnectionHandler.run(interceptors: interceptors[...], context: context) {
+                        updated in
                         try await body(updated, handle)
                     }
                 } catch {
@@ -504,7 +565,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
     }
 
     static func run(
-        interceptors: ArraySlice<any ServerInterceptor>, context: ServerContext,
+        interceptors: ArraySlice<any ServerInterceptor>,
+        context: ServerContext,
         body: @escaping @Sendable (ServerContext) async throws -> Void
     ) async throws {
         guard let first = interceptors.first else { return try await body(context) }
@@ -521,7 +583,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
 
     func firstMessageTimedOut(_ id: UInt32, after wait: TimeAmount) {
         guard streams[id] != nil else { return }
-        finishStream(id, error: RPCError(code: .deadlineExceeded, message: "no request message within \(wait) of the call's start"))
+        finishStream(
+            id,
+            error: RPCError(code: .deadlineExceeded, message: "no request message within \(wait) of the call's start")
+        )
     }
 
     /// Forgets a stream: what it held is released, and a connection left without calls starts
@@ -536,7 +601,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
     func bufferedBytesExceeded() -> RPCError {
         RPCError(
             code: .resourceExhausted,
-            message: "this connection's calls hold more than \(core.configuration.maximumBufferedRequestBytes) bytes of requests")
+            message:
+                "this connection's calls hold more than \(core.configuration.maximumBufferedRequestBytes) bytes of requests"
+        )
     }
 
     /// Room in a CALL_START beyond its metadata: the method name, the timeout, the encoding.
@@ -561,7 +628,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
         machine.streamClosed(id)
         let rpcError = error.map { ServerConnectionHandler.status(for: $0, logger: stream.context.logger) }
         core.metrics.record(
-            method: stream.method.descriptor.path, code: rpcError?.code ?? .ok, duration: ContinuousClock.now - stream.startTime)
+            method: stream.method.descriptor.path,
+            code: rpcError?.code ?? .ok,
+            duration: ContinuousClock.now - stream.startTime
+        )
         writeResponseStartIfNeeded(stream, id)
         sendStatus(id, rpcError, trailers: stream.context.response.trailers)
         cancel(stream, reason: "finished")
@@ -600,7 +670,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
     func initialMetadataTooLarge(_ id: UInt32, _ stream: Stream) {
         var start = ResponseStart()
         start.metadata = stream.context.response.initial.wireEntries
-        finishStream(id, error: RPCError.messageTooLarge("initial metadata", size: start.serializedSize(), limit: peerMaximumFrameSize))
+        finishStream(
+            id,
+            error: RPCError.messageTooLarge(
+                "initial metadata",
+                size: start.serializedSize(),
+                limit: peerMaximumFrameSize
+            )
+        )
     }
 
     // MARK: Writing (called through ServerStreamHandle, on the event loop)
@@ -615,7 +692,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
         let size = message.serializedSize()
         // A frame the client would refuse would end its connection: only this call fails.
         guard size <= peerMaximumFrameSize else {
-            finishStream(id, error: RPCError.messageTooLarge("response message", size: size, limit: peerMaximumFrameSize))
+            finishStream(
+                id,
+                error: RPCError.messageTooLarge("response message", size: size, limit: peerMaximumFrameSize)
+            )
             return nil
         }
         if !stream.responseStarted {
@@ -653,15 +733,24 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
     func finishUnary<M: ProtoRuntime.Message>(_ id: UInt32, _ message: M) {
         let size = message.serializedSize()
         guard size <= peerMaximumFrameSize else {
-            return finishStream(id, error: RPCError.messageTooLarge("response message", size: size, limit: peerMaximumFrameSize))
+            return finishStream(
+                id,
+                error: RPCError.messageTooLarge("response message", size: size, limit: peerMaximumFrameSize)
+            )
         }
-        if let stream = streams[id], !writeResponseStartIfNeeded(stream, id) { return initialMetadataTooLarge(id, stream) }
+        if let stream = streams[id], !writeResponseStartIfNeeded(stream, id) {
+            return initialMetadataTooLarge(id, stream)
+        }
         guard let stream = removeStream(id) else { return }
         machine.streamClosed(id)
         pending.writeFrameHeader(type: .message, streamID: id, payloadLength: size)
         message.encode(into: &pending, size: size)
         sendStatus(id, nil, trailers: stream.context.response.trailers)
-        core.metrics.record(method: stream.method.descriptor.path, code: .ok, duration: ContinuousClock.now - stream.startTime)
+        core.metrics.record(
+            method: stream.method.descriptor.path,
+            code: .ok,
+            duration: ContinuousClock.now - stream.startTime
+        )
         stream.deadline?.cancel()
         stream.firstMessageTimer?.cancel()
         drainIfDone()
@@ -720,7 +809,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, CoalescingFrameWriter
             let now = NIODeadline.now()
             if let since = handler.pausedSince, now - since >= timeout {
                 // Its calls are busy only because it reads none of their answers.
-                return handler.fail(ProtocolViolation(.idleTimeout, "read none of its responses for longer than \(timeout)"))
+                return handler.fail(
+                    ProtocolViolation(.idleTimeout, "read none of its responses for longer than \(timeout)")
+                )
             }
             let busy = !handler.streams.isEmpty || handler.readsPaused || !handler.heldFrames.isEmpty
             let idleFor = now - handler.lastActivity

@@ -44,7 +44,13 @@ struct ServerConnectionStateMachine {
 
     /// Decides what a frame means.
     /// - Throws: ``ProtocolViolation`` when the frame breaks the protocol (the connection ends).
-    mutating func receive(typeByte: UInt8, flags: FrameFlags, streamID: UInt32, payloadSize: Int, windowIncrement: UInt32?)
+    mutating func receive(
+        typeByte: UInt8,
+        flags: FrameFlags,
+        streamID: UInt32,
+        payloadSize: Int,
+        windowIncrement: UInt32?
+    )
         throws -> Action
     {
         guard let type = FrameType(rawValue: typeByte) else {
@@ -71,7 +77,10 @@ struct ServerConnectionStateMachine {
             return .peerGoingAway
         case .callStart:
             guard streamID > highestStreamID else {
-                throw ProtocolViolation(.protocolError, "stream id \(streamID) is not above the last one (\(highestStreamID))")
+                throw ProtocolViolation(
+                    .protocolError,
+                    "stream id \(streamID) is not above the last one (\(highestStreamID))"
+                )
             }
             highestStreamID = streamID
             if case .draining(let last) = state, streamID > last {

@@ -30,8 +30,13 @@ public struct ServerContext: Sendable {
     let response: ResponseMetadata
 
     init(
-        method: MethodDescriptor, metadata: Metadata, deadline: ContinuousClock.Instant?, traceID: String,
-        requestID: String, logger: Logger, peer: String
+        method: MethodDescriptor,
+        metadata: Metadata,
+        deadline: ContinuousClock.Instant?,
+        traceID: String,
+        requestID: String,
+        logger: Logger,
+        peer: String
     ) {
         self.method = method
         self.metadata = metadata
@@ -100,6 +105,7 @@ struct ResponseMetadata: Sendable {
 /// context the handler sees, or observe how the call ended.
 public protocol ServerInterceptor: Sendable {
     func intercept(
-        context: ServerContext, next: @Sendable (ServerContext) async throws -> Void
+        context: ServerContext,
+        next: @Sendable (ServerContext) async throws -> Void
     ) async throws
 }

@@ -28,7 +28,10 @@ public struct RequestStream<Message: ProtoRuntime.Message>: AsyncSequence, Senda
             do {
                 message = try Message(buffer: buffer)
             } catch {
-                throw RPCError(code: .invalidArgument, message: "request message does not decode as \(Message.protoMessageName): \(error)")
+                throw RPCError(
+                    code: .invalidArgument,
+                    message: "request message does not decode as \(Message.protoMessageName): \(error)"
+                )
             }
             try ServerMethod.check(message)
             return message
@@ -46,7 +49,10 @@ public struct ServerMethod: Sendable {
         /// Unary and server-streaming: one request message, decoded before the handler runs.
         case singleRequest(@Sendable (ByteBuffer, ServerContext, ServerStreamHandle) async throws -> Void)
         /// Client- and bidi-streaming.
-        case streamingRequest(@Sendable (AsyncThrowingStream<ByteBuffer, any Error>, ServerContext, ServerStreamHandle) async throws -> Void)
+        case streamingRequest(
+            @Sendable (AsyncThrowingStream<ByteBuffer, any Error>, ServerContext, ServerStreamHandle) async throws ->
+                Void
+        )
     }
 
     let body: Body
@@ -57,7 +63,10 @@ public struct ServerMethod: Sendable {
         do {
             message = try M(buffer: buffer)
         } catch {
-            throw RPCError(code: .invalidArgument, message: "request message does not decode as \(M.protoMessageName): \(error)")
+            throw RPCError(
+                code: .invalidArgument,
+                message: "request message does not decode as \(M.protoMessageName): \(error)"
+            )
         }
         try check(message)
         return message
@@ -73,54 +82,79 @@ public struct ServerMethod: Sendable {
         do {
             try message.validate()
         } catch {
-            throw RPCError(code: .invalidArgument, message: error.description, metadata: Metadata([(fieldViolationKey, error.field)]))
+            throw RPCError(
+                code: .invalidArgument,
+                message: error.description,
+                metadata: Metadata([(fieldViolationKey, error.field)])
+            )
         }
     }
 
     /// A unary method.
     public static func unary<Request: ProtoRuntime.Message, Response: ProtoRuntime.Message>(
-        _ descriptor: MethodDescriptor, _: Request.Type = Request.self, _: Response.Type = Response.self,
+        _ descriptor: MethodDescriptor,
+        _: Request.Type = Request.self,
+        _: Response.Type = Response.self,
         handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) -> ServerMethod {
-        ServerMethod(descriptor: descriptor, body: .singleRequest { buffer, context, stream in
-            let request = try decode(Request.self, buffer)
-            let response = try await handler(request, context)
-            stream.finish(with: response)
-        })
+        ServerMethod(
+            descriptor: descriptor,
+            body: .singleRequest { buffer, context, stream in
+                let request = try decode(Request.self, buffer)
+                let response = try await handler(request, context)
+                stream.finish(with: response)
+            }
+        )
     }
 
     /// A server-streaming method.
     public static func serverStreaming<Request: ProtoRuntime.Message, Response: ProtoRuntime.Message>(
-        _ descriptor: MethodDescriptor, _: Request.Type = Request.self, _: Response.Type = Response.self,
+        _ descriptor: MethodDescriptor,
+        _: Request.Type = Request.self,
+        _: Response.Type = Response.self,
         handler: @escaping @Sendable (Request, ResponseWriter<Response>, ServerContext) async throws -> Void
     ) -> ServerMethod {
-        ServerMethod(descriptor: descriptor, body: .singleRequest { buffer, context, stream in
-            let request = try decode(Request.self, buffer)
-            try await handler(request, ResponseWriter(stream: stream), context)
-            stream.finishOK()
-        })
+        ServerMethod(
+            descriptor: descriptor,
+            body: .singleRequest { buffer, context, stream in
+                let request = try decode(Request.self, buffer)
+                try await handler(request, ResponseWriter(stream: stream), context)
+                stream.finishOK()
+            }
+        )
     }
 
     /// A client-streaming method.
     public static func clientStreaming<Request: ProtoRuntime.Message, Response: ProtoRuntime.Message>(
-        _ descriptor: MethodDescriptor, _: Request.Type = Request.self, _: Response.Type = Response.self,
+        _ descriptor: MethodDescriptor,
+        _: Request.Type = Request.self,
+        _: Response.Type = Response.self,
         handler: @escaping @Sendable (RequestStream<Request>, ServerContext) async throws -> Response
     ) -> ServerMethod {
-        ServerMethod(descriptor: descriptor, body: .streamingRequest { raw, context, stream in
-            let response = try await handler(RequestStream(raw: raw, stream: stream), context)
-            stream.finish(with: response)
-        })
+        ServerMethod(
+            descriptor: descriptor,
+            body: .streamingRequest { raw, context, stream in
+                let response = try await handler(RequestStream(raw: raw, stream: stream), context)
+                stream.finish(with: response)
+            }
+        )
     }
 
     /// A bidirectional-streaming method.
     public static func bidiStreaming<Request: ProtoRuntime.Message, Response: ProtoRuntime.Message>(
-        _ descriptor: MethodDescriptor, _: Request.Type = Request.self, _: Response.Type = Response.self,
-        handler: @escaping @Sendable (RequestStream<Request>, ResponseWriter<Response>, ServerContext) async throws -> Void
+        _ descriptor: MethodDescriptor,
+        _: Request.Type = Request.self,
+        _: Response.Type = Response.self,
+        handler:
+            @escaping @Sendable (RequestStream<Request>, ResponseWriter<Response>, ServerContext) async throws -> Void
     ) -> ServerMethod {
-        ServerMethod(descriptor: descriptor, body: .streamingRequest { raw, context, stream in
-            try await handler(RequestStream(raw: raw, stream: stream), ResponseWriter(stream: stream), context)
-            stream.finishOK()
-        })
+        ServerMethod(
+            descriptor: descriptor,
+            body: .streamingRequest { raw, context, stream in
+                try await handler(RequestStream(raw: raw, stream: stream), ResponseWriter(stream: stream), context)
+                stream.finishOK()
+            }
+        )
     }
 }
 

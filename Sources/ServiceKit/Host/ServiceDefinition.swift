@@ -47,9 +47,14 @@ public struct ServiceDefinition: Sendable {
     public let build: @Sendable (ServiceEnvironment) async throws -> ServiceParts
 
     public init(
-        name: String, rpcServices: [String], calls: [String] = [], tokens: Tokens = .verifies,
-        migrate: @escaping @Sendable (inout DatabaseMigrator) -> Void, queue: BusTopology.Queue? = nil,
-        now: @escaping @Sendable () -> Date = { Date() }, build: @escaping @Sendable (ServiceEnvironment) async throws -> ServiceParts
+        name: String,
+        rpcServices: [String],
+        calls: [String] = [],
+        tokens: Tokens = .verifies,
+        migrate: @escaping @Sendable (inout DatabaseMigrator) -> Void,
+        queue: BusTopology.Queue? = nil,
+        now: @escaping @Sendable () -> Date = { Date() },
+        build: @escaping @Sendable (ServiceEnvironment) async throws -> ServiceParts
     ) {
         self.name = name
         self.rpcServices = rpcServices
@@ -74,7 +79,9 @@ public struct ServiceParts: Sendable {
     public var background: [any Service]
 
     public init(
-        handlers: [any RPCService], routes: EventRoutes<Database> = EventRoutes(), revocationSnapshot: RevocationFollower.Snapshot? = nil,
+        handlers: [any RPCService],
+        routes: EventRoutes<Database> = EventRoutes(),
+        revocationSnapshot: RevocationFollower.Snapshot? = nil,
         background: [any Service] = []
     ) {
         self.handlers = handlers

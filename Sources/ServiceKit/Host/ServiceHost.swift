@@ -47,8 +47,12 @@ public struct ServiceHost: Service {
     /// - Throws: ``ServiceHostError`` for a missing peer address or a queue that does not bind
     ///   one of the service's routes; the database's, the key files' or the auth service's errors.
     public static func make(
-        _ definition: ServiceDefinition, dataDirectory: String, configuration: ServerConfiguration, peers: [String: [Endpoint]],
-        authPublicKey: Curve25519.Signing.PublicKey? = nil, logger: Logger? = nil
+        _ definition: ServiceDefinition,
+        dataDirectory: String,
+        configuration: ServerConfiguration,
+        peers: [String: [Endpoint]],
+        authPublicKey: Curve25519.Signing.PublicKey? = nil,
+        logger: Logger? = nil
     ) async throws -> ServiceHost {
         let logger = logger ?? Logger(label: definition.name)
         let name = definition.name
@@ -75,12 +79,29 @@ public struct ServiceHost: Service {
             }
         }
         let environment = ServiceEnvironment(
-            name: name, dataDirectory: dataDirectory, database: database, revocations: revocations, identity: identity,
-            signingKey: signingKey, now: definition.now, logger: logger, peers: peers)
+            name: name,
+            dataDirectory: dataDirectory,
+            database: database,
+            revocations: revocations,
+            identity: identity,
+            signingKey: signingKey,
+            now: definition.now,
+            logger: logger,
+            peers: peers
+        )
         let service = try await definition.build(environment)
-        let verifier = TokenVerifier(accessKey: tokenKey, serviceKey: serviceKey.publicKey, revocations: revocations, now: definition.now)
+        let verifier = TokenVerifier(
+            accessKey: tokenKey,
+            serviceKey: serviceKey.publicKey,
+            revocations: revocations,
+            now: definition.now
+        )
         let server = RPCServer(
-            services: service.handlers, configuration: configuration, interceptors: [AccessControl(verifier: verifier)], logger: logger)
+            services: service.handlers,
+            configuration: configuration,
+            interceptors: [AccessControl(verifier: verifier)],
+            logger: logger
+        )
         let bus = Broker.Client(try ServiceHost.client(peers, "bus", identity: identity, for: name))
         let snapshot: RevocationFollower.Snapshot
         if let own = service.revocationSnapshot {
@@ -99,15 +120,24 @@ public struct ServiceHost: Service {
                 let names = unbound.map { "\($0.type) (\($0.exchange) \($0.routingKey))" }.joined(separator: ", ")
                 throw ServiceHostError(message: "\(name): queue \(queue.name) binds no route for \(names)")
             }
-            parts.append(EventConsumer(database: database, bus: bus, queue: queue.name, routes: service.routes, logger: logger))
+            parts.append(
+                EventConsumer(database: database, bus: bus, queue: queue.name, routes: service.routes, logger: logger)
+            )
         } else if !service.routes.routes.isEmpty {
             throw ServiceHostError(message: "\(name) routes events but declares no queue")
         }
         parts += service.background
         parts.append(server)
         return ServiceHost(
-            name: name, server: server, database: database, revocations: revocations, tokenKey: tokenKey, handlers: service.handlers,
-            parts: parts, logger: logger)
+            name: name,
+            server: server,
+            database: database,
+            revocations: revocations,
+            tokenKey: tokenKey,
+            handlers: service.handlers,
+            parts: parts,
+            logger: logger
+        )
     }
 
     /// The service's database, `<data>/<name>.sqlite`, migrated: its store's migrations, then the
@@ -120,7 +150,9 @@ public struct ServiceHost: Service {
         }
     }
 
-    static func client(_ peers: [String: [Endpoint]], _ peer: String, identity: ServiceIdentity, for name: String) throws -> RPCClient {
+    static func client(_ peers: [String: [Endpoint]], _ peer: String, identity: ServiceIdentity, for name: String)
+        throws -> RPCClient
+    {
         guard let endpoints = peers[peer], !endpoints.isEmpty else {
             throw ServiceHostError(message: "\(name) calls \(peer), but no address of \(peer) was given")
         }

@@ -20,8 +20,12 @@ public struct KeysetPage: Sendable {
         public let descending: Bool
         public let kind: Kind
 
-        public static func descending(_ column: String, _ kind: Kind = .integer) -> Key { Key(column: column, descending: true, kind: kind) }
-        public static func ascending(_ column: String, _ kind: Kind = .integer) -> Key { Key(column: column, descending: false, kind: kind) }
+        public static func descending(_ column: String, _ kind: Kind = .integer) -> Key {
+            Key(column: column, descending: true, kind: kind)
+        }
+        public static func ascending(_ column: String, _ kind: Kind = .integer) -> Key {
+            Key(column: column, descending: false, kind: kind)
+        }
     }
 
     /// The statement up to its `WHERE` (`SELECT * FROM orders`); it must select every key column.
@@ -72,7 +76,9 @@ public struct KeysetPage: Sendable {
         }
         arguments.append((size + 1).databaseValue)
         let order = keys.map { "\($0.column) \($0.descending ? "DESC" : "ASC")" }.joined(separator: ", ")
-        let sql = select + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")) + " ORDER BY \(order) LIMIT ?"
+        let sql =
+            select + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+            + " ORDER BY \(order) LIMIT ?"
         return (sql, StatementArguments(arguments))
     }
 
@@ -101,7 +107,8 @@ public struct KeysetPage: Sendable {
                     case .integer: String(last[key.column] as Int64)
                     case .real: String(last[key.column] as Double)
                     }
-                })
+                }
+            )
         }
         return (page, next)
     }

@@ -6,7 +6,10 @@ public import RPC
 /// (base64url of `v1:<fields joined by \u{1F}>`). A token that does not decode is INVALID_ARGUMENT.
 public enum PageToken {
     /// What a token that does not decode is.
-    public static let invalid = RPCError(code: .invalidArgument, message: "page_token is not a token this service issued")
+    public static let invalid = RPCError(
+        code: .invalidArgument,
+        message: "page_token is not a token this service issued"
+    )
 
     public static func encode(_ fields: [String]) -> String {
         Base64URL.encode(Data(("v1:" + fields.joined(separator: "\u{1F}")).utf8))
@@ -15,7 +18,8 @@ public enum PageToken {
     /// The fields of `token` (`expecting` of them); nil for an empty token (the first page).
     public static func decode(_ token: String, expecting count: Int) throws -> [String]? {
         if token.isEmpty { return nil }
-        guard token.utf8.count <= 512, let data = Base64URL.decode(token), let text = String(data: data, encoding: .utf8),
+        guard token.utf8.count <= 512, let data = Base64URL.decode(token),
+            let text = String(data: data, encoding: .utf8),
             text.hasPrefix("v1:")
         else { throw invalid }
         let fields = text.dropFirst(3).split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)

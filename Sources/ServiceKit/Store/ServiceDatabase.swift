@@ -10,7 +10,9 @@ public enum ServiceDatabase {
     ///   - migrate: registers the service's migrations.
     public static func open(path: String, migrate: (inout DatabaseMigrator) -> Void) throws -> DatabasePool {
         let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
@@ -28,7 +30,9 @@ public enum ServiceDatabase {
 extension DatabasePool {
     /// A read whose errors, other than ``RPCError``s, become INTERNAL (logged, never sent: they
     /// may name tables and values).
-    public func serviceRead<T: Sendable>(logger: Logger, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    public func serviceRead<T: Sendable>(logger: Logger, _ body: @escaping @Sendable (Database) throws -> T)
+        async throws -> T
+    {
         do { return try await read(body) } catch let error as RPCError { throw error } catch {
             logger.error("database read failed", metadata: ["error": "\(error)"])
             throw RPCError(code: .internalError, message: "internal error")
@@ -36,7 +40,9 @@ extension DatabasePool {
     }
 
     /// A write transaction, with errors mapped as in ``serviceRead(logger:_:)``.
-    public func serviceWrite<T: Sendable>(logger: Logger, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+    public func serviceWrite<T: Sendable>(logger: Logger, _ body: @escaping @Sendable (Database) throws -> T)
+        async throws -> T
+    {
         do { return try await write(body) } catch let error as RPCError { throw error } catch {
             logger.error("database write failed", metadata: ["error": "\(error)"])
             throw RPCError(code: .internalError, message: "internal error")

@@ -12,13 +12,15 @@ import ServiceKit
 enum UsersEvents {
     /// The queue and its bindings (declared by the standard topology).
     static let queue = BusTopology.Queue(
-        name: "users.events", maxLength: BusTopology.consumerQueueLength,
+        name: "users.events",
+        maxLength: BusTopology.consumerQueueLength,
         bindings: [
             // Profiles follow accounts (created, re-roled, deactivated), ratings and completed orders.
             BusTopology.Binding(exchange: "auth_events", pattern: "user.*"),
             BusTopology.Binding(exchange: "review_events", pattern: "rating.updated"),
             BusTopology.Binding(exchange: "order_events", pattern: "order.completed"),
-        ])
+        ]
+    )
 
     static func routes(now: @escaping @Sendable () -> Date) -> EventRoutes<Database> {
         var routes = EventRoutes<Database>()
@@ -26,7 +28,9 @@ enum UsersEvents {
             try UsersEvents.conform(db, userID: registered.userId, role: registered.role, now: now())
         }
         routes.on(UserUpdated.self) { updated, db in
-            if updated.role != updated.previousRole { try UsersEvents.conform(db, userID: updated.userId, role: updated.role, now: now()) }
+            if updated.role != updated.previousRole {
+                try UsersEvents.conform(db, userID: updated.userId, role: updated.role, now: now())
+            }
         }
         routes.on(UserDeactivated.self) { deactivated, db in
             try UsersSchema.markDeleted(db, deactivated.userId, at: now())
@@ -53,7 +57,10 @@ enum UsersEvents {
     /// Gives the user the profile of their role (announcing a new one).
     static func conform(_ db: Database, userID: Int64, role: Role, now: Date) throws {
         if let kind = try UsersSchema.conform(db, userID: userID, role: role, now: now) {
-            try Outbox.enqueue(db, ProfileCreated(userId: userID, profileType: kind, occurredAt: ProtoTimestamp(date: now)))
+            try Outbox.enqueue(
+                db,
+                ProfileCreated(userId: userID, profileType: kind, occurredAt: ProtoTimestamp(date: now))
+            )
         }
     }
 }

@@ -16,7 +16,12 @@ public struct UsersService: Users.Handler {
     let now: @Sendable () -> Date
     let logger: Logger
 
-    public init(database: DatabasePool, auth: Auth.Client, now: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
+    public init(
+        database: DatabasePool,
+        auth: Auth.Client,
+        now: @escaping @Sendable () -> Date = { Date() },
+        logger: Logger
+    ) {
         self.database = database
         self.auth = auth
         self.now = now
@@ -25,7 +30,9 @@ public struct UsersService: Users.Handler {
 
     // MARK: Customer profile
 
-    public func getMyCustomerProfile(_ request: GetMyProfileRequest, context: ServerContext) async throws -> CustomerProfile {
+    public func getMyCustomerProfile(_ request: GetMyProfileRequest, context: ServerContext) async throws
+        -> CustomerProfile
+    {
         let id = try context.requireUserID()
         guard let profile = try await read({ db in try UsersSchema.customer(db, id) }) else {
             throw RPCError(code: .notFound, message: "no customer profile yet")
@@ -33,7 +40,9 @@ public struct UsersService: Users.Handler {
         return profile
     }
 
-    public func createMyCustomerProfile(_ request: CreateCustomerProfileRequest, context: ServerContext) async throws -> CustomerProfile {
+    public func createMyCustomerProfile(_ request: CreateCustomerProfileRequest, context: ServerContext) async throws
+        -> CustomerProfile
+    {
         let id = try context.requireUserID()
         let now = self.now()
         var profile = UsersSchema.emptyCustomer(id, now: now)
@@ -50,28 +59,43 @@ public struct UsersService: Users.Handler {
                 throw RPCError(code: .alreadyExists, message: "the customer profile already exists; update it instead")
             }
             try UsersSchema.save(db, created)
-            try Outbox.enqueue(db, ProfileCreated(userId: id, profileType: .customer, occurredAt: ProtoTimestamp(date: now)))
+            try Outbox.enqueue(
+                db,
+                ProfileCreated(userId: id, profileType: .customer, occurredAt: ProtoTimestamp(date: now))
+            )
             return created
         }
     }
 
-    public func updateMyCustomerProfile(_ request: UpdateCustomerProfileRequest, context: ServerContext) async throws -> CustomerProfile {
+    public func updateMyCustomerProfile(_ request: UpdateCustomerProfileRequest, context: ServerContext) async throws
+        -> CustomerProfile
+    {
         let id = try context.requireUserID()
         let now = self.now()
         return try await write { db in
-            guard var profile = try UsersSchema.customer(db, id) else { throw RPCError(code: .notFound, message: "no customer profile yet") }
+            guard var profile = try UsersSchema.customer(db, id) else {
+                throw RPCError(code: .notFound, message: "no customer profile yet")
+            }
             let changed = try UsersService.apply(request, to: &profile)
             guard !changed.isEmpty else { throw RPCError(code: .invalidArgument, message: "nothing to update") }
             profile.updatedAt = ProtoTimestamp(date: now)
             try UsersSchema.save(db, profile)
             try Outbox.enqueue(
-                db, ProfileUpdated(userId: id, profileType: .customer, updatedFields: changed + ["updated_at"], occurredAt: ProtoTimestamp(date: now)))
+                db,
+                ProfileUpdated(
+                    userId: id,
+                    profileType: .customer,
+                    updatedFields: changed + ["updated_at"],
+                    occurredAt: ProtoTimestamp(date: now)
+                )
+            )
             return profile
         }
     }
 
     static let customerFields: Set<String> = [
-        "location", "address", "budget_preference", "full_name", "phone", "structured_address", "preferred_service_types",
+        "location", "address", "budget_preference", "full_name", "phone", "structured_address",
+        "preferred_service_types",
     ]
 
     /// Applies a partial update; returns the names of the fields it set.
@@ -111,7 +135,9 @@ public struct UsersService: Users.Handler {
 
     // MARK: Provider profile
 
-    public func getMyProviderProfile(_ request: GetMyProfileRequest, context: ServerContext) async throws -> ProviderProfile {
+    public func getMyProviderProfile(_ request: GetMyProfileRequest, context: ServerContext) async throws
+        -> ProviderProfile
+    {
         let id = try context.requireUserID()
         guard let profile = try await read({ db in try UsersSchema.provider(db, id) }) else {
             throw RPCError(code: .notFound, message: "no provider profile yet")
@@ -119,13 +145,23 @@ public struct UsersService: Users.Handler {
         return profile
     }
 
-    public func createMyProviderProfile(_ request: CreateProviderProfileRequest, context: ServerContext) async throws -> ProviderProfile {
+    public func createMyProviderProfile(_ request: CreateProviderProfileRequest, context: ServerContext) async throws
+        -> ProviderProfile
+    {
         let id = try context.requireUserID()
         let now = self.now()
         var update = UpdateProviderProfileRequest(
-            skills: request.skills, experienceYears: request.experienceYears, hourlyRate: request.hourlyRate,
-            availability: request.availability, portfolio: request.portfolio, fullName: request.fullName, phone: request.phone,
-            certifications: request.certifications, serviceAreas: request.serviceAreas, serviceTypes: request.serviceTypes)
+            skills: request.skills,
+            experienceYears: request.experienceYears,
+            hourlyRate: request.hourlyRate,
+            availability: request.availability,
+            portfolio: request.portfolio,
+            fullName: request.fullName,
+            phone: request.phone,
+            certifications: request.certifications,
+            serviceAreas: request.serviceAreas,
+            serviceTypes: request.serviceTypes
+        )
         update.updateMask = []
         var profile = UsersSchema.emptyProvider(id, now: now)
         _ = try UsersService.apply(update, to: &profile)
@@ -135,28 +171,43 @@ public struct UsersService: Users.Handler {
                 throw RPCError(code: .alreadyExists, message: "the provider profile already exists; update it instead")
             }
             try UsersSchema.save(db, created)
-            try Outbox.enqueue(db, ProfileCreated(userId: id, profileType: .provider, occurredAt: ProtoTimestamp(date: now)))
+            try Outbox.enqueue(
+                db,
+                ProfileCreated(userId: id, profileType: .provider, occurredAt: ProtoTimestamp(date: now))
+            )
             return created
         }
     }
 
-    public func updateMyProviderProfile(_ request: UpdateProviderProfileRequest, context: ServerContext) async throws -> ProviderProfile {
+    public func updateMyProviderProfile(_ request: UpdateProviderProfileRequest, context: ServerContext) async throws
+        -> ProviderProfile
+    {
         let id = try context.requireUserID()
         let now = self.now()
         return try await write { db in
-            guard var profile = try UsersSchema.provider(db, id) else { throw RPCError(code: .notFound, message: "no provider profile yet") }
+            guard var profile = try UsersSchema.provider(db, id) else {
+                throw RPCError(code: .notFound, message: "no provider profile yet")
+            }
             let changed = try UsersService.apply(request, to: &profile)
             guard !changed.isEmpty else { throw RPCError(code: .invalidArgument, message: "nothing to update") }
             profile.updatedAt = ProtoTimestamp(date: now)
             try UsersSchema.save(db, profile)
             try Outbox.enqueue(
-                db, ProfileUpdated(userId: id, profileType: .provider, updatedFields: changed + ["updated_at"], occurredAt: ProtoTimestamp(date: now)))
+                db,
+                ProfileUpdated(
+                    userId: id,
+                    profileType: .provider,
+                    updatedFields: changed + ["updated_at"],
+                    occurredAt: ProtoTimestamp(date: now)
+                )
+            )
             return profile
         }
     }
 
     static let providerFields: Set<String> = [
-        "skills", "experience_years", "hourly_rate", "availability", "portfolio", "full_name", "phone", "certifications",
+        "skills", "experience_years", "hourly_rate", "availability", "portfolio", "full_name", "phone",
+        "certifications",
         "service_areas", "service_types",
     ]
 
@@ -206,14 +257,19 @@ public struct UsersService: Users.Handler {
         return changed
     }
 
-    public func getProviderProfile(_ request: GetProviderProfileRequest, context: ServerContext) async throws -> ProviderProfile {
-        guard let profile = try await read({ db in try UsersSchema.provider(db, request.userId) }), profile.active else {
+    public func getProviderProfile(_ request: GetProviderProfileRequest, context: ServerContext) async throws
+        -> ProviderProfile
+    {
+        guard let profile = try await read({ db in try UsersSchema.provider(db, request.userId) }), profile.active
+        else {
             throw RPCError(code: .notFound, message: "provider \(request.userId) not found")
         }
         return profile
     }
 
-    public func searchProviders(_ request: SearchProvidersRequest, context: ServerContext) async throws -> SearchProvidersResponse {
+    public func searchProviders(_ request: SearchProvidersRequest, context: ServerContext) async throws
+        -> SearchProvidersResponse
+    {
         let size = try PageToken.size(request.pageSize)
         var search = ProviderSearch()
         // The schema's rules checked the values (known enums, skill length, min_rating 0-5).
@@ -223,19 +279,26 @@ public struct UsersService: Users.Handler {
         search.verifiedOnly = request.verifiedOnly
         search.minRating = request.minRating
         let page = search.page
-        let (providers, next) = try await read { db in try UsersSchema.providers(db, page, size: size, token: request.pageToken) }
+        let (providers, next) = try await read { db in
+            try UsersSchema.providers(db, page, size: size, token: request.pageToken)
+        }
         return SearchProvidersResponse(providers: providers, nextPageToken: next)
     }
 
     // MARK: Admin
 
-    public func adminListUsers(_ request: AdminListUsersRequest, context: ServerContext) async throws -> AdminListUsersResponse {
-        let accounts = try await auth.listUsers(ListUsersRequest(role: request.role, pageSize: request.pageSize, pageToken: request.pageToken))
+    public func adminListUsers(_ request: AdminListUsersRequest, context: ServerContext) async throws
+        -> AdminListUsersResponse
+    {
+        let accounts = try await auth.listUsers(
+            ListUsersRequest(role: request.role, pageSize: request.pageSize, pageToken: request.pageToken)
+        )
         let ids = accounts.users.map(\.id)
         let withProfiles = try await read { db in try UsersSchema.withProfiles(db, ids) }
         return AdminListUsersResponse(
             users: accounts.users.map { UserSummary(user: $0, hasProfile: withProfiles.contains($0.id)) },
-            nextPageToken: accounts.nextPageToken)
+            nextPageToken: accounts.nextPageToken
+        )
     }
 
     public func adminGetUser(_ request: AdminGetUserRequest, context: ServerContext) async throws -> UserDetail {
@@ -247,8 +310,10 @@ public struct UsersService: Users.Handler {
     func detail(of user: User) async throws -> UserDetail {
         try await read { db in
             switch user.role {
-            case .customer: return UserDetail(user: user, profile: try UsersSchema.customer(db, user.id).map { .customer($0) })
-            case .provider: return UserDetail(user: user, profile: try UsersSchema.provider(db, user.id).map { .provider($0) })
+            case .customer:
+                return UserDetail(user: user, profile: try UsersSchema.customer(db, user.id).map { .customer($0) })
+            case .provider:
+                return UserDetail(user: user, profile: try UsersSchema.provider(db, user.id).map { .provider($0) })
             default: return UserDetail(user: user)
             }
         }
@@ -256,29 +321,49 @@ public struct UsersService: Users.Handler {
 
     public func adminUpdateUser(_ request: AdminUpdateUserRequest, context: ServerContext) async throws -> UserDetail {
         // Everything is checked before anything is written, so a bad profile field changes nothing.
-        let known = Set(["username", "email", "role"]).union(UsersService.customerFields).union(UsersService.providerFields)
+        let known = Set(["username", "email", "role"]).union(UsersService.customerFields).union(
+            UsersService.providerFields
+        )
         let selection = try UpdateSelection(mask: request.updateMask, known: known)
         var user = try await auth.getUser(GetUserRequest(userId: request.userId))
         guard user.active else { throw RPCError(code: .notFound, message: "user \(request.userId) not found") }
         let customerMask = request.updateMask.filter { UsersService.customerFields.contains($0) }
         let providerMask = request.updateMask.filter { UsersService.providerFields.contains($0) }
         let customerUpdate = UpdateCustomerProfileRequest(
-            location: request.location, address: request.address, budgetPreference: request.budgetPreference, fullName: request.fullName,
-            phone: request.phone, updateMask: customerMask)
+            location: request.location,
+            address: request.address,
+            budgetPreference: request.budgetPreference,
+            fullName: request.fullName,
+            phone: request.phone,
+            updateMask: customerMask
+        )
         let providerUpdate = UpdateProviderProfileRequest(
-            skills: request.skills, experienceYears: request.experienceYears, hourlyRate: request.hourlyRate,
-            availability: request.availability, portfolio: request.portfolio, fullName: request.fullName, phone: request.phone,
-            updateMask: providerMask)
+            skills: request.skills,
+            experienceYears: request.experienceYears,
+            hourlyRate: request.hourlyRate,
+            availability: request.availability,
+            portfolio: request.portfolio,
+            fullName: request.fullName,
+            phone: request.phone,
+            updateMask: providerMask
+        )
         let newRole = selection.wants("role", present: request.role != nil) ? request.role : nil
         let role = newRole ?? user.role
         var probeCustomer = CustomerProfile()
         var probeProvider = ProviderProfile()
-        if role == .customer, request.updateMask.isEmpty || !customerMask.isEmpty { _ = try UsersService.apply(customerUpdate, to: &probeCustomer) }
-        if role == .provider, request.updateMask.isEmpty || !providerMask.isEmpty { _ = try UsersService.apply(providerUpdate, to: &probeProvider) }
+        if role == .customer, request.updateMask.isEmpty || !customerMask.isEmpty {
+            _ = try UsersService.apply(customerUpdate, to: &probeCustomer)
+        }
+        if role == .provider, request.updateMask.isEmpty || !providerMask.isEmpty {
+            _ = try UsersService.apply(providerUpdate, to: &probeProvider)
+        }
 
         let account = UpdateAccountRequest(
-            userId: request.userId, username: selection.wants("username", present: request.username != nil) ? request.username : nil,
-            email: selection.wants("email", present: request.email != nil) ? request.email : nil, role: newRole)
+            userId: request.userId,
+            username: selection.wants("username", present: request.username != nil) ? request.username : nil,
+            email: selection.wants("email", present: request.email != nil) ? request.email : nil,
+            role: newRole
+        )
         if account.username != nil || account.email != nil || account.role != nil {
             user = try await auth.updateAccount(account)
         }
@@ -290,7 +375,9 @@ public struct UsersService: Users.Handler {
             try UsersSchema.conform(db, userID: current.id, role: current.role, now: now)
             switch current.role {
             case .customer:
-                if var profile = try UsersSchema.customer(db, current.id), request.updateMask.isEmpty || !customerMask.isEmpty {
+                if var profile = try UsersSchema.customer(db, current.id),
+                    request.updateMask.isEmpty || !customerMask.isEmpty
+                {
                     let changed = try UsersService.apply(customerUpdate, to: &profile)
                     if !changed.isEmpty {
                         profile.updatedAt = ProtoTimestamp(date: now)
@@ -298,7 +385,9 @@ public struct UsersService: Users.Handler {
                     }
                 }
             case .provider:
-                if var profile = try UsersSchema.provider(db, current.id), request.updateMask.isEmpty || !providerMask.isEmpty {
+                if var profile = try UsersSchema.provider(db, current.id),
+                    request.updateMask.isEmpty || !providerMask.isEmpty
+                {
                     let changed = try UsersService.apply(providerUpdate, to: &profile)
                     if !changed.isEmpty {
                         profile.updatedAt = ProtoTimestamp(date: now)
@@ -308,11 +397,16 @@ public struct UsersService: Users.Handler {
             default: break
             }
         }
-        context.logger.notice("user updated by admin", metadata: ["user": "\(current.id)", "by": "\(context.caller?.subject ?? "?")"])
+        context.logger.notice(
+            "user updated by admin",
+            metadata: ["user": "\(current.id)", "by": "\(context.caller?.subject ?? "?")"]
+        )
         return try await detail(of: current)
     }
 
-    public func adminDeleteUser(_ request: AdminDeleteUserRequest, context: ServerContext) async throws -> AdminDeleteUserResponse {
+    public func adminDeleteUser(_ request: AdminDeleteUserRequest, context: ServerContext) async throws
+        -> AdminDeleteUserResponse
+    {
         let deactivated = try await auth.deactivateUser(DeactivateUserRequest(userId: request.userId))
         let now = self.now()
         // The account is deactivated first (its tokens stop working); the profiles go now, and
@@ -322,11 +416,14 @@ public struct UsersService: Users.Handler {
             try UsersSchema.deleteProfiles(db, request.userId)
         }
         context.logger.notice(
-            "user deleted by admin", metadata: ["user": "\(deactivated.user?.id ?? request.userId)", "by": "\(context.caller?.subject ?? "?")"])
+            "user deleted by admin",
+            metadata: ["user": "\(deactivated.user?.id ?? request.userId)", "by": "\(context.caller?.subject ?? "?")"]
+        )
         return AdminDeleteUserResponse(userId: request.userId)
     }
 
-    public func verifyProvider(_ request: VerifyProviderRequest, context: ServerContext) async throws -> ProviderProfile {
+    public func verifyProvider(_ request: VerifyProviderRequest, context: ServerContext) async throws -> ProviderProfile
+    {
         // Not blank and at most 500 characters (the schema's rule), so never empty once trimmed.
         let reason = ProfileRules.trimmed(request.reason)
         let admin = Int64(context.caller?.subject ?? "") ?? 0
@@ -342,7 +439,13 @@ public struct UsersService: Users.Handler {
             try Outbox.enqueue(
                 db,
                 ProviderVerificationChanged(
-                    userId: request.userId, verified: request.verified, reason: reason, adminId: admin, occurredAt: ProtoTimestamp(date: now)))
+                    userId: request.userId,
+                    verified: request.verified,
+                    reason: reason,
+                    adminId: admin,
+                    occurredAt: ProtoTimestamp(date: now)
+                )
+            )
             return profile
         }
     }

@@ -26,7 +26,12 @@ enum ProfileRules {
 
     static func address(_ value: Address?) -> Address? {
         value.map {
-            Address(street: trimmed($0.street), city: trimmed($0.city), postalCode: trimmed($0.postalCode), district: trimmed($0.district))
+            Address(
+                street: trimmed($0.street),
+                city: trimmed($0.city),
+                postalCode: trimmed($0.postalCode),
+                district: trimmed($0.district)
+            )
         }
     }
 }

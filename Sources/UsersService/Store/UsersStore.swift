@@ -30,19 +30,32 @@ enum UsersSchema {
                     CREATE TABLE provider_skill (
                         skill TEXT NOT NULL COLLATE NOCASE, user_id INTEGER NOT NULL, PRIMARY KEY (skill, user_id)) WITHOUT ROWID;
                     CREATE TABLE deleted_user (user_id INTEGER PRIMARY KEY NOT NULL, deleted_at INTEGER NOT NULL);
-                    """)
+                    """
+            )
         }
     }
 
     static func customer(_ db: Database, _ userID: Int64) throws -> CustomerProfile? {
-        guard let data = try Data.fetchOne(db, sql: "SELECT profile FROM customer_profile WHERE user_id = ?", arguments: [userID]) else {
+        guard
+            let data = try Data.fetchOne(
+                db,
+                sql: "SELECT profile FROM customer_profile WHERE user_id = ?",
+                arguments: [userID]
+            )
+        else {
             return nil
         }
         return try CustomerProfile(serializedBytes: [UInt8](data))
     }
 
     static func provider(_ db: Database, _ userID: Int64) throws -> ProviderProfile? {
-        guard let data = try Data.fetchOne(db, sql: "SELECT profile FROM provider_profile WHERE user_id = ?", arguments: [userID]) else {
+        guard
+            let data = try Data.fetchOne(
+                db,
+                sql: "SELECT profile FROM provider_profile WHERE user_id = ?",
+                arguments: [userID]
+            )
+        else {
             return nil
         }
         return try ProviderProfile(serializedBytes: [UInt8](data))
@@ -50,8 +63,10 @@ enum UsersSchema {
 
     static func save(_ db: Database, _ profile: CustomerProfile) throws {
         try db.execute(
-            sql: "INSERT INTO customer_profile (user_id, profile) VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET profile = excluded.profile",
-            arguments: [profile.userId, Data(profile.serializedBytes())])
+            sql:
+                "INSERT INTO customer_profile (user_id, profile) VALUES (?, ?) ON CONFLICT(user_id) DO UPDATE SET profile = excluded.profile",
+            arguments: [profile.userId, Data(profile.serializedBytes())]
+        )
     }
 
     static func save(_ db: Database, _ profile: ProviderProfile) throws {
@@ -61,7 +76,10 @@ enum UsersSchema {
                 ON CONFLICT(user_id) DO UPDATE SET profile = excluded.profile, rating = excluded.rating,
                     total_reviews = excluded.total_reviews, verified = excluded.verified
                 """,
-            arguments: [profile.userId, Data(profile.serializedBytes()), profile.rating, profile.totalReviews, profile.verified])
+            arguments: [
+                profile.userId, Data(profile.serializedBytes()), profile.rating, profile.totalReviews, profile.verified,
+            ]
+        )
         let id = profile.userId
         try db.execute(sql: "DELETE FROM provider_area WHERE user_id = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM provider_service_type WHERE user_id = ?", arguments: [id])
@@ -70,10 +88,16 @@ enum UsersSchema {
             try db.execute(sql: "INSERT INTO provider_area (location, user_id) VALUES (?, ?)", arguments: [area, id])
         }
         for type in Set(profile.serviceTypes.map(\.protoValue)) {
-            try db.execute(sql: "INSERT INTO provider_service_type (service_type, user_id) VALUES (?, ?)", arguments: [type, id])
+            try db.execute(
+                sql: "INSERT INTO provider_service_type (service_type, user_id) VALUES (?, ?)",
+                arguments: [type, id]
+            )
         }
         for skill in Set(profile.skills.map { $0.lowercased() }) {
-            try db.execute(sql: "INSERT OR IGNORE INTO provider_skill (skill, user_id) VALUES (?, ?)", arguments: [skill, id])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO provider_skill (skill, user_id) VALUES (?, ?)",
+                arguments: [skill, id]
+            )
         }
     }
 
@@ -94,29 +118,45 @@ enum UsersSchema {
         return Set(
             try Int64.fetchAll(
                 db,
-                sql: "SELECT user_id FROM customer_profile WHERE user_id IN (\(marks)) UNION SELECT user_id FROM provider_profile WHERE user_id IN (\(marks))",
-                arguments: arguments))
+                sql:
+                    "SELECT user_id FROM customer_profile WHERE user_id IN (\(marks)) UNION SELECT user_id FROM provider_profile WHERE user_id IN (\(marks))",
+                arguments: arguments
+            )
+        )
     }
 
     /// Remembers that the user was deleted (their profiles are not recreated by a late event).
     static func markDeleted(_ db: Database, _ userID: Int64, at now: Date) throws {
-        try db.execute(sql: "INSERT OR IGNORE INTO deleted_user (user_id, deleted_at) VALUES (?, ?)", arguments: [userID, now.micros])
+        try db.execute(
+            sql: "INSERT OR IGNORE INTO deleted_user (user_id, deleted_at) VALUES (?, ?)",
+            arguments: [userID, now.micros]
+        )
     }
 
     static func isDeleted(_ db: Database, _ userID: Int64) throws -> Bool {
-        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM deleted_user WHERE user_id = ?)", arguments: [userID]) ?? false
+        try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM deleted_user WHERE user_id = ?)", arguments: [userID])
+            ?? false
     }
 
     static func emptyCustomer(_ userID: Int64, now: Date) -> CustomerProfile {
         CustomerProfile(
-            userId: userID, location: .north, budgetPreference: Money(cents: 0), createdAt: ProtoTimestamp(date: now),
-            updatedAt: ProtoTimestamp(date: now))
+            userId: userID,
+            location: .north,
+            budgetPreference: Money(cents: 0),
+            createdAt: ProtoTimestamp(date: now),
+            updatedAt: ProtoTimestamp(date: now)
+        )
     }
 
     static func emptyProvider(_ userID: Int64, now: Date) -> ProviderProfile {
         ProviderProfile(
-            userId: userID, hourlyRate: Money(cents: 0), rating: 5.0, active: true, createdAt: ProtoTimestamp(date: now),
-            updatedAt: ProtoTimestamp(date: now))
+            userId: userID,
+            hourlyRate: Money(cents: 0),
+            rating: 5.0,
+            active: true,
+            createdAt: ProtoTimestamp(date: now),
+            updatedAt: ProtoTimestamp(date: now)
+        )
     }
 
     /// Gives a user the profile their role calls for (an empty one), removing the other kind:
@@ -159,10 +199,16 @@ struct ProviderSearch: Sendable {
     var page: KeysetPage {
         var page = KeysetPage(
             select: "SELECT profile, rating, total_reviews, user_id FROM provider_profile",
-            keys: [.descending("rating", .real), .descending("total_reviews"), .ascending("user_id")])
-        if let area { page.filter("user_id IN (SELECT user_id FROM provider_area WHERE location = ?)", area.protoValue) }
+            keys: [.descending("rating", .real), .descending("total_reviews"), .ascending("user_id")]
+        )
+        if let area {
+            page.filter("user_id IN (SELECT user_id FROM provider_area WHERE location = ?)", area.protoValue)
+        }
         if let serviceType {
-            page.filter("user_id IN (SELECT user_id FROM provider_service_type WHERE service_type = ?)", serviceType.protoValue)
+            page.filter(
+                "user_id IN (SELECT user_id FROM provider_service_type WHERE service_type = ?)",
+                serviceType.protoValue
+            )
         }
         if !skill.isEmpty { page.filter("user_id IN (SELECT user_id FROM provider_skill WHERE skill = ?)", skill) }
         if verifiedOnly { page.filter("verified = 1") }
@@ -173,7 +219,9 @@ struct ProviderSearch: Sendable {
 
 extension UsersSchema {
     /// One page of a provider search and the next page's token.
-    static func providers(_ db: Database, _ page: KeysetPage, size: Int, token: String) throws -> ([ProviderProfile], String) {
+    static func providers(_ db: Database, _ page: KeysetPage, size: Int, token: String) throws -> (
+        [ProviderProfile], String
+    ) {
         let (rows, next) = try page.fetch(db, size: size, token: token)
         return (try rows.map { try ProviderProfile(serializedBytes: [UInt8]($0["profile"] as Data)) }, next)
     }

@@ -20,7 +20,8 @@ public struct MessageEmitter: SwiftEmitter {
     /// included) that carries the `(rpc.v1.event)` option.
     func eventConformances(_ m: MessageType, context: SwiftEmitContext) -> [SwiftDecl] {
         var result: [SwiftDecl] = []
-        if let route = m.options.value(MessageEmitter.eventOption), let exchange = route[field: "exchange"]?.stringValue,
+        if let route = m.options.value(MessageEmitter.eventOption),
+            let exchange = route[field: "exchange"]?.stringValue,
             let key = route[field: "routing_key"]?.stringValue
         {
             let a = context.access
@@ -32,7 +33,10 @@ public struct MessageEmitter: SwiftEmitter {
                         members: [
                             .line(doc: [], text: "\(a)static let eventExchange = \(SwiftNaming.literal(exchange))"),
                             .line(doc: [], text: "\(a)static let eventRoutingKey = \(SwiftNaming.literal(key))"),
-                        ])))
+                        ]
+                    )
+                )
+            )
         }
         return result + m.messages.flatMap { eventConformances($0, context: context) }
     }
@@ -68,61 +72,113 @@ public struct MessageEmitter: SwiftEmitter {
         }
         for (name, v) in primary {
             members.append(
-                .line(doc: MessageEmitter.docLines(v.doc, deprecated: v.isDeprecated), text: "case \(SwiftNaming.escaped(name))  // \(v.name) = \(v.number)"))
+                .line(
+                    doc: MessageEmitter.docLines(v.doc, deprecated: v.isDeprecated),
+                    text: "case \(SwiftNaming.escaped(name))  // \(v.name) = \(v.number)"
+                )
+            )
         }
-        members.append(.line(doc: ["A value this version of the schema does not know."], text: "case unrecognized(Int32)"))
+        members.append(
+            .line(doc: ["A value this version of the schema does not know."], text: "case unrecognized(Int32)")
+        )
         if !aliases.isEmpty { members.append(.blank) }
         for (name, target, v) in aliases {
             members.append(
-                .line(doc: ["Alias of `\(target)` (\(v.name))."], text: "\(a)static let \(SwiftNaming.escaped(name)): \(typeName) = .\(SwiftNaming.escaped(target))"))
+                .line(
+                    doc: ["Alias of `\(target)` (\(v.name))."],
+                    text: "\(a)static let \(SwiftNaming.escaped(name)): \(typeName) = .\(SwiftNaming.escaped(target))"
+                )
+            )
         }
         members.append(.blank)
         members.append(
-            .line(doc: [], text: "\(a)static let allCases: [\(typeName)] = [\(primary.map { "." + SwiftNaming.escaped($0.case) }.joined(separator: ", "))]"))
+            .line(
+                doc: [],
+                text:
+                    "\(a)static let allCases: [\(typeName)] = [\(primary.map { "." + SwiftNaming.escaped($0.case) }.joined(separator: ", "))]"
+            )
+        )
         members.append(.blank)
         let defaultCase = byNumber[0].map { "." + SwiftNaming.escaped($0) } ?? ".unrecognized(0)"
         members.append(.function(doc: [], signature: "\(a)init()", body: [.line("self = \(defaultCase)")]))
         members.append(.blank)
         members.append(
             .function(
-                doc: [], signature: "\(a)init(protoValue: Int32)",
+                doc: [],
+                signature: "\(a)init(protoValue: Int32)",
                 body: [
                     .block(
                         "switch protoValue",
-                        primary.map { .caseLabel("case \($0.value.number):", [.line("self = .\(SwiftNaming.escaped($0.case))")]) }
-                            + [.caseLabel("default:", [.line("self = .unrecognized(protoValue)")])], footer: "}")
-                ]))
+                        primary.map {
+                            .caseLabel("case \($0.value.number):", [.line("self = .\(SwiftNaming.escaped($0.case))")])
+                        }
+                            + [.caseLabel("default:", [.line("self = .unrecognized(protoValue)")])],
+                        footer: "}"
+                    )
+                ]
+            )
+        )
         members.append(.blank)
         members.append(
             .function(
-                doc: [], signature: "\(a)var protoValue: Int32",
+                doc: [],
+                signature: "\(a)var protoValue: Int32",
                 body: [
                     .block(
                         "switch self",
-                        primary.map { .caseLabel("case .\(SwiftNaming.escaped($0.case)):", [.line("return \($0.value.number)")]) }
-                            + [.caseLabel("case .unrecognized(let value):", [.line("return value")])])
-                ]))
+                        primary.map {
+                            .caseLabel("case .\(SwiftNaming.escaped($0.case)):", [.line("return \($0.value.number)")])
+                        }
+                            + [.caseLabel("case .unrecognized(let value):", [.line("return value")])]
+                    )
+                ]
+            )
+        )
         members.append(.blank)
         members.append(
             .function(
-                doc: [], signature: "\(a)var protoName: String?",
+                doc: [],
+                signature: "\(a)var protoName: String?",
                 body: [
                     .block(
                         "switch self",
-                        primary.map { .caseLabel("case .\(SwiftNaming.escaped($0.case)):", [.line("return \(SwiftNaming.literal($0.value.name))")]) }
-                            + [.caseLabel("case .unrecognized:", [.line("return nil")])])
-                ]))
+                        primary.map {
+                            .caseLabel(
+                                "case .\(SwiftNaming.escaped($0.case)):",
+                                [.line("return \(SwiftNaming.literal($0.value.name))")]
+                            )
+                        }
+                            + [.caseLabel("case .unrecognized:", [.line("return nil")])]
+                    )
+                ]
+            )
+        )
         members.append(.blank)
         let nameCases: [SwiftStatement] =
-            primary.map { .caseLabel("case \(SwiftNaming.literal($0.value.name)):", [.line("self = .\(SwiftNaming.escaped($0.case))")]) }
-            + aliases.map { .caseLabel("case \(SwiftNaming.literal($0.value.name)):", [.line("self = .\(SwiftNaming.escaped($0.target))")]) }
+            primary.map {
+                .caseLabel(
+                    "case \(SwiftNaming.literal($0.value.name)):",
+                    [.line("self = .\(SwiftNaming.escaped($0.case))")]
+                )
+            }
+            + aliases.map {
+                .caseLabel(
+                    "case \(SwiftNaming.literal($0.value.name)):",
+                    [.line("self = .\(SwiftNaming.escaped($0.target))")]
+                )
+            }
         members.append(
             .function(
-                doc: [], signature: "\(a)init?(protoName: String)",
-                body: [.block("switch protoName", nameCases + [.caseLabel("default:", [.line("return nil")])])]))
+                doc: [],
+                signature: "\(a)init?(protoName: String)",
+                body: [.block("switch protoName", nameCases + [.caseLabel("default:", [.line("return nil")])])]
+            )
+        )
         return SwiftTypeDecl(
             doc: MessageEmitter.docLines(e.doc, deprecated: e.isDeprecated),
-            header: "\(a)enum \(typeName): \(context.rt)ProtoEnum", members: members)
+            header: "\(a)enum \(typeName): \(context.rt)ProtoEnum",
+            members: members
+        )
     }
 
     // MARK: Messages
@@ -172,8 +228,14 @@ public struct MessageEmitter: SwiftEmitter {
         }
         let storage = boxed ? "_" + SwiftNaming.propertyName(f.name) : property
         return FieldPlan(
-            field: f, property: property, storage: storage, boxed: boxed, valueType: valueType, declaredType: declared,
-            defaultValue: defaultValue)
+            field: f,
+            property: property,
+            storage: storage,
+            boxed: boxed,
+            valueType: valueType,
+            declaredType: declared,
+            defaultValue: defaultValue
+        )
     }
 
     static func defaultLiteral(_ type: FieldType) -> String {
@@ -206,11 +268,14 @@ public struct MessageEmitter: SwiftEmitter {
                 members.append(.line(doc: [], text: "private var \(p.storage): \(context.rt)ProtoBox<\(p.valueType)>?"))
                 members.append(
                     .function(
-                        doc: doc, signature: "\(a)var \(p.property): \(p.declaredType)",
+                        doc: doc,
+                        signature: "\(a)var \(p.property): \(p.declaredType)",
                         body: [
                             .line("get { \(p.storage)?.value }"),
                             .line("set { \(p.storage) = newValue.map { \(context.rt)ProtoBox($0) } }"),
-                        ]))
+                        ]
+                    )
+                )
             } else {
                 members.append(.line(doc: doc, text: "\(a)var \(p.property): \(p.declaredType) = \(p.defaultValue)"))
             }
@@ -219,7 +284,9 @@ public struct MessageEmitter: SwiftEmitter {
             members.append(
                 .line(
                     doc: MessageEmitter.docLines(o.doc),
-                    text: "\(a)var \(SwiftNaming.escaped(SwiftNaming.propertyName(o.name))): \(oneofNames[i])? = nil"))
+                    text: "\(a)var \(SwiftNaming.escaped(SwiftNaming.propertyName(o.name))): \(oneofNames[i])? = nil"
+                )
+            )
         }
         members.append(.line(doc: [], text: "\(a)var unknownFields = \(context.rt)UnknownFields()"))
         members.append(.blank)
@@ -245,12 +312,17 @@ public struct MessageEmitter: SwiftEmitter {
             members.append(
                 .function(
                     doc: ["A message with the given field values; the rest keep their defaults."],
-                    signature: "\(a)init(\n    " + params.joined(separator: ",\n    ") + "\n)", body: assigns))
+                    signature: "\(a)init(\n    " + params.joined(separator: ",\n    ") + "\n)",
+                    body: assigns
+                )
+            )
         }
         // Nested types.
         for (i, o) in m.oneofs.enumerated() {
             members.append(.blank)
-            members.append(.type(oneofDecl(o, index: i, name: oneofNames[i], plans: plans, message: m, context: context)))
+            members.append(
+                .type(oneofDecl(o, index: i, name: oneofNames[i], plans: plans, message: m, context: context))
+            )
         }
         for e in m.enums {
             members.append(.blank)
@@ -266,7 +338,9 @@ public struct MessageEmitter: SwiftEmitter {
         members += jsonCoding(m, plans: plans, oneofNames: oneofNames, context: context)
         return SwiftTypeDecl(
             doc: MessageEmitter.docLines(m.doc, deprecated: m.isDeprecated),
-            header: "\(a)struct \(typeName): \(context.rt)Message", members: members)
+            header: "\(a)struct \(typeName): \(context.rt)Message",
+            members: members
+        )
     }
 
     func oneofTypeNames(_ m: MessageType) -> [String] {
@@ -278,28 +352,51 @@ public struct MessageEmitter: SwiftEmitter {
     }
 
     func oneofDecl(
-        _ o: Oneof, index: Int, name: String, plans: [FieldPlan], message: MessageType, context: SwiftEmitContext
+        _ o: Oneof,
+        index: Int,
+        name: String,
+        plans: [FieldPlan],
+        message: MessageType,
+        context: SwiftEmitContext
     ) -> SwiftTypeDecl {
         var members: [SwiftDecl] = []
         var recursive = false
         for i in o.fieldIndices {
             let p = plans[i]
             if case .message(let target) = p.field.type,
-                context.needsBox(field: Field(
-                    name: p.field.name, number: p.field.number, label: .singular, type: .message(target),
-                    jsonName: "", hasCustomJSONName: false, oneofIndex: nil, options: [], isPacked: false,
-                    isDeprecated: false, doc: nil, location: p.field.location), in: message)
+                context.needsBox(
+                    field: Field(
+                        name: p.field.name,
+                        number: p.field.number,
+                        label: .singular,
+                        type: .message(target),
+                        jsonName: "",
+                        hasCustomJSONName: false,
+                        oneofIndex: nil,
+                        options: [],
+                        isPacked: false,
+                        isDeprecated: false,
+                        doc: nil,
+                        location: p.field.location
+                    ),
+                    in: message
+                )
             {
                 recursive = true
             }
             members.append(
                 .line(
                     doc: MessageEmitter.docLines(p.field.doc, deprecated: p.field.isDeprecated),
-                    text: "case \(p.property)(\(p.valueType))"))
+                    text: "case \(p.property)(\(p.valueType))"
+                )
+            )
         }
         return SwiftTypeDecl(
-            doc: MessageEmitter.docLines(o.doc).isEmpty ? ["The fields of oneof `\(o.name)`; at most one is set."] : MessageEmitter.docLines(o.doc),
-            header: "\(context.access)\(recursive ? "indirect " : "")enum \(name): Hashable, Sendable", members: members)
+            doc: MessageEmitter.docLines(o.doc).isEmpty
+                ? ["The fields of oneof `\(o.name)`; at most one is set."] : MessageEmitter.docLines(o.doc),
+            header: "\(context.access)\(recursive ? "indirect " : "")enum \(name): Hashable, Sendable",
+            members: members
+        )
     }
 
     // MARK: Binary
@@ -431,9 +528,17 @@ public struct MessageEmitter: SwiftEmitter {
                 let caseName = p.property
                 let sizeBinding = MessageEmitter.fixedWidth(f.type) == nil ? "(let v)" : ""
                 size.append(
-                    .block("if case .\(caseName)\(sizeBinding)? = \(oneofProp)", [.line("size += \(ts) + \(sizeExpr(f.type, "v", context: context))")]))
+                    .block(
+                        "if case .\(caseName)\(sizeBinding)? = \(oneofProp)",
+                        [.line("size += \(ts) + \(sizeExpr(f.type, "v", context: context))")]
+                    )
+                )
                 encode.append(
-                    .block("if case .\(caseName)(let v)? = \(oneofProp)", [.line("writer.writeTag(\(t))"), .line(writeExpr(f.type, "v"))]))
+                    .block(
+                        "if case .\(caseName)(let v)? = \(oneofProp)",
+                        [.line("writer.writeTag(\(t))"), .line(writeExpr(f.type, "v"))]
+                    )
+                )
                 if f.type.isMessage {
                     decodeCases.append(
                         .caseLabel(
@@ -441,14 +546,30 @@ public struct MessageEmitter: SwiftEmitter {
                             [
                                 .block(
                                     "if case .\(caseName)(var v)? = \(oneofProp)",
-                                    [.line("try reader.readMessage(into: &v)"), .line("\(oneofProp) = .\(caseName)(v)")],
-                                    footer: "} else {"),
-                                .line("    \(oneofProp) = .\(caseName)(\(readExpr(f.type, reader: "reader", context: context)))"),
+                                    [
+                                        .line("try reader.readMessage(into: &v)"),
+                                        .line("\(oneofProp) = .\(caseName)(v)"),
+                                    ],
+                                    footer: "} else {"
+                                ),
+                                .line(
+                                    "    \(oneofProp) = .\(caseName)(\(readExpr(f.type, reader: "reader", context: context)))"
+                                ),
                                 .line("}"),
-                            ]))
+                            ]
+                        )
+                    )
                 } else {
                     decodeCases.append(
-                        .caseLabel("case \(t):", [.line("\(oneofProp) = .\(caseName)(\(readExpr(f.type, reader: "reader", context: context)))")]))
+                        .caseLabel(
+                            "case \(t):",
+                            [
+                                .line(
+                                    "\(oneofProp) = .\(caseName)(\(readExpr(f.type, reader: "reader", context: context)))"
+                                )
+                            ]
+                        )
+                    )
                 }
                 continue
             }
@@ -457,13 +578,16 @@ public struct MessageEmitter: SwiftEmitter {
                 if case .map(let key, let value) = f.type {
                     let keyTag = MessageEmitter.hex(MessageEmitter.tag(1, key.wireType))
                     let valueTag = MessageEmitter.hex(MessageEmitter.tag(2, value.wireType))
-                    let entrySize = "1 + \(sizeExpr(.scalar(key), "k", context: context)) + 1 + \(sizeExpr(value, "v", context: context))"
+                    let entrySize =
+                        "1 + \(sizeExpr(.scalar(key), "k", context: context)) + 1 + \(sizeExpr(value, "v", context: context))"
                     let kName = MessageEmitter.fixedWidth(.scalar(key)) == nil ? "k" : "_"
                     let vName = MessageEmitter.fixedWidth(value) == nil ? "v" : "_"
                     size.append(
                         .block(
                             "for (\(kName), \(vName)) in \(name)",
-                            [.line("size += \(ts) + \(context.rt)WireSize.lengthDelimited(\(entrySize))")]))
+                            [.line("size += \(ts) + \(context.rt)WireSize.lengthDelimited(\(entrySize))")]
+                        )
+                    )
                     encode.append(
                         .block(
                             "for (k, v) in \(mapSorted(name))",
@@ -474,7 +598,9 @@ public struct MessageEmitter: SwiftEmitter {
                                 .line(writeExpr(.scalar(key), "k")),
                                 .line("writer.writeTag(\(valueTag))"),
                                 .line(writeExpr(value, "v")),
-                            ]))
+                            ]
+                        )
+                    )
                     let valueDefault: String
                     switch value {
                     case .message, .enumeration: valueDefault = "\(context.swiftValueType(value))()"
@@ -485,11 +611,15 @@ public struct MessageEmitter: SwiftEmitter {
                             "case \(t):",
                             [
                                 .line("try reader.readMapEntry("),
-                                .line("    into: &\(name), key: \(MessageEmitter.defaultLiteral(.scalar(key))), value: \(valueDefault),"),
+                                .line(
+                                    "    into: &\(name), key: \(MessageEmitter.defaultLiteral(.scalar(key))), value: \(valueDefault),"
+                                ),
                                 .line("    keyTag: \(keyTag), valueTag: \(valueTag),"),
                                 .line("    readKey: { \(readExpr(.scalar(key), reader: "$0", context: context)) },"),
                                 .line("    readValue: { \(readExpr(value, reader: "$0", context: context)) })"),
-                            ]))
+                            ]
+                        )
+                    )
                 } else if f.isPacked {
                     let packedTag = MessageEmitter.tag(f.number, 2)
                     let pt = MessageEmitter.hex(packedTag)
@@ -503,7 +633,9 @@ public struct MessageEmitter: SwiftEmitter {
                     size.append(
                         .block(
                             "if !\(name).isEmpty",
-                            [.line("size += \(pts) + \(context.rt)WireSize.lengthDelimited(\(lengthExpr))")]))
+                            [.line("size += \(pts) + \(context.rt)WireSize.lengthDelimited(\(lengthExpr))")]
+                        )
+                    )
                     encode.append(
                         .block(
                             "if !\(name).isEmpty",
@@ -511,29 +643,70 @@ public struct MessageEmitter: SwiftEmitter {
                                 .line("writer.writeTag(\(pt))"),
                                 .line("writer.writeVarint(UInt64(\(lengthExpr)))"),
                                 .block("for v in \(name)", [.line(writeExpr(f.type, "v"))]),
-                            ]))
+                            ]
+                        )
+                    )
                     decodeCases.append(
-                        .caseLabel("case \(pt):", [.line("try reader.readPacked(into: &\(name)) { \(readExpr(f.type, reader: "$0", context: context)) }")]))
+                        .caseLabel(
+                            "case \(pt):",
+                            [
+                                .line(
+                                    "try reader.readPacked(into: &\(name)) { \(readExpr(f.type, reader: "$0", context: context)) }"
+                                )
+                            ]
+                        )
+                    )
                     decodeCases.append(
-                        .caseLabel("case \(t):", [.line("\(name).append(\(readExpr(f.type, reader: "reader", context: context)))")]))
+                        .caseLabel(
+                            "case \(t):",
+                            [.line("\(name).append(\(readExpr(f.type, reader: "reader", context: context)))")]
+                        )
+                    )
                 } else {
                     if let width = MessageEmitter.fixedWidth(f.type) {
                         size.append(.line("size += \(name).count * \(ts + width)"))
                     } else {
-                        size.append(.block("for v in \(name)", [.line("size += \(ts) + \(sizeExpr(f.type, "v", context: context))")]))
+                        size.append(
+                            .block(
+                                "for v in \(name)",
+                                [.line("size += \(ts) + \(sizeExpr(f.type, "v", context: context))")]
+                            )
+                        )
                     }
-                    encode.append(.block("for v in \(name)", [.line("writer.writeTag(\(t))"), .line(writeExpr(f.type, "v"))]))
+                    encode.append(
+                        .block("for v in \(name)", [.line("writer.writeTag(\(t))"), .line(writeExpr(f.type, "v"))])
+                    )
                     decodeCases.append(
-                        .caseLabel("case \(t):", [.line("\(name).append(\(readExpr(f.type, reader: "reader", context: context)))")]))
+                        .caseLabel(
+                            "case \(t):",
+                            [.line("\(name).append(\(readExpr(f.type, reader: "reader", context: context)))")]
+                        )
+                    )
                     if case .scalar(let s) = f.type, s.isPackable {
                         // Accept the packed form too, as protobuf requires of every parser.
                         let pt = MessageEmitter.hex(MessageEmitter.tag(f.number, 2))
                         decodeCases.append(
-                            .caseLabel("case \(pt):", [.line("try reader.readPacked(into: &\(name)) { \(readExpr(f.type, reader: "$0", context: context)) }")]))
+                            .caseLabel(
+                                "case \(pt):",
+                                [
+                                    .line(
+                                        "try reader.readPacked(into: &\(name)) { \(readExpr(f.type, reader: "$0", context: context)) }"
+                                    )
+                                ]
+                            )
+                        )
                     } else if case .enumeration = f.type {
                         let pt = MessageEmitter.hex(MessageEmitter.tag(f.number, 2))
                         decodeCases.append(
-                            .caseLabel("case \(pt):", [.line("try reader.readPacked(into: &\(name)) { \(readExpr(f.type, reader: "$0", context: context)) }")]))
+                            .caseLabel(
+                                "case \(pt):",
+                                [
+                                    .line(
+                                        "try reader.readPacked(into: &\(name)) { \(readExpr(f.type, reader: "$0", context: context)) }"
+                                    )
+                                ]
+                            )
+                        )
                     }
                 }
             case .optional, .singular:
@@ -546,20 +719,38 @@ public struct MessageEmitter: SwiftEmitter {
                     condition = nonDefault(f.type, name)
                     value = name
                 }
-                let sizeCondition = value == "v" && MessageEmitter.fixedWidth(f.type) != nil ? "\(name) != nil" : condition
-                size.append(.block("if \(sizeCondition)", [.line("size += \(ts) + \(sizeExpr(f.type, value, context: context))")]))
-                encode.append(.block("if \(condition)", [.line("writer.writeTag(\(t))"), .line(writeExpr(f.type, value))]))
+                let sizeCondition =
+                    value == "v" && MessageEmitter.fixedWidth(f.type) != nil ? "\(name) != nil" : condition
+                size.append(
+                    .block(
+                        "if \(sizeCondition)",
+                        [.line("size += \(ts) + \(sizeExpr(f.type, value, context: context))")]
+                    )
+                )
+                encode.append(
+                    .block("if \(condition)", [.line("writer.writeTag(\(t))"), .line(writeExpr(f.type, value))])
+                )
                 if f.type.isMessage {
                     if p.boxed {
                         decodeCases.append(
                             .caseLabel(
                                 "case \(t):",
-                                [.line("var v = \(name)"), .line("try reader.readMessage(into: &v)"), .line("\(name) = v")]))
+                                [
+                                    .line("var v = \(name)"), .line("try reader.readMessage(into: &v)"),
+                                    .line("\(name) = v"),
+                                ]
+                            )
+                        )
                     } else {
                         decodeCases.append(.caseLabel("case \(t):", [.line("try reader.readMessage(into: &\(name))")]))
                     }
                 } else {
-                    decodeCases.append(.caseLabel("case \(t):", [.line("\(name) = \(readExpr(f.type, reader: "reader", context: context))")]))
+                    decodeCases.append(
+                        .caseLabel(
+                            "case \(t):",
+                            [.line("\(name) = \(readExpr(f.type, reader: "reader", context: context))")]
+                        )
+                    )
                 }
             }
         }
@@ -576,8 +767,10 @@ public struct MessageEmitter: SwiftEmitter {
             .function(doc: [], signature: "\(a)func encode(to writer: inout \(context.rt)WireWriter)", body: encode),
             .blank,
             .function(
-                doc: [], signature: "\(a)mutating func decodeMessage(from reader: inout \(context.rt)WireReader) throws",
-                body: [.block("while let tag = try reader.nextTag()", [.block("switch tag", decodeCases)])]),
+                doc: [],
+                signature: "\(a)mutating func decodeMessage(from reader: inout \(context.rt)WireReader) throws",
+                body: [.block("while let tag = try reader.nextTag()", [.block("switch tag", decodeCases)])]
+            ),
         ]
     }
 
@@ -620,7 +813,9 @@ public struct MessageEmitter: SwiftEmitter {
         }
     }
 
-    func jsonCoding(_ m: MessageType, plans: [FieldPlan], oneofNames: [String], context: SwiftEmitContext) -> [SwiftDecl] {
+    func jsonCoding(_ m: MessageType, plans: [FieldPlan], oneofNames: [String], context: SwiftEmitContext)
+        -> [SwiftDecl]
+    {
         let a = context.access
         var encode: [SwiftStatement] = [.line("writer.beginObject()")]
         var cases: [SwiftStatement] = []
@@ -633,13 +828,22 @@ public struct MessageEmitter: SwiftEmitter {
             var body: [SwiftStatement] = [.line("try seen.insert(\(index), key: key)")]
             if let oneof = f.oneofIndex {
                 let oneofProp = "self." + SwiftNaming.escaped(SwiftNaming.propertyName(m.oneofs[oneof].name))
-                encode.append(.block("if case .\(p.property)(let v)? = \(oneofProp)", [.line(key), .line(jsonWrite(f.type, "v"))]))
+                encode.append(
+                    .block(
+                        "if case .\(p.property)(let v)? = \(oneofProp)",
+                        [.line(key), .line(jsonWrite(f.type, "v"))]
+                    )
+                )
                 body.append(
                     .block(
                         "if !(try reader.readNull())",
                         [
-                            .line("try seen.insert(\(fieldCount + oneof), key: key, oneof: \(SwiftNaming.literal(m.oneofs[oneof].name)))"),
-                        ] + oneofAssign(f, p: p, oneofProp: oneofProp, context: context)))
+                            .line(
+                                "try seen.insert(\(fieldCount + oneof), key: key, oneof: \(SwiftNaming.literal(m.oneofs[oneof].name)))"
+                            )
+                        ] + oneofAssign(f, p: p, oneofProp: oneofProp, context: context)
+                    )
+                )
                 cases.append(.caseLabel("case \(labels):", body))
                 continue
             }
@@ -653,12 +857,22 @@ public struct MessageEmitter: SwiftEmitter {
                             [
                                 .line(key),
                                 .line("writer.beginObject()"),
-                                .block("for (k, v) in \(sortedPairs)", [.line("writer.writeKey(k)"), .line(jsonWrite(value, "v"))]),
+                                .block(
+                                    "for (k, v) in \(sortedPairs)",
+                                    [.line("writer.writeKey(k)"), .line(jsonWrite(value, "v"))]
+                                ),
                                 .line("writer.endObject()"),
-                            ]))
+                            ]
+                        )
+                    )
                     var entry: [SwiftStatement] = [.line("let k = \(mapKeyExpr(keyType, context: context))")]
                     if case .enumeration = value {
-                        entry.append(.block("if let v = \(jsonRead(value, reader: "reader", context: context))", [.line("\(name)[k] = v")]))
+                        entry.append(
+                            .block(
+                                "if let v = \(jsonRead(value, reader: "reader", context: context))",
+                                [.line("\(name)[k] = v")]
+                            )
+                        )
                     } else {
                         entry.append(.line("\(name)[k] = \(jsonRead(value, reader: "reader", context: context))"))
                     }
@@ -670,16 +884,32 @@ public struct MessageEmitter: SwiftEmitter {
                             [
                                 .line(key),
                                 .line("writer.beginArray()"),
-                                .block("for v in \(name)", [.line("writer.beginElement()"), .line(jsonWrite(f.type, "v"))]),
+                                .block(
+                                    "for v in \(name)",
+                                    [.line("writer.beginElement()"), .line(jsonWrite(f.type, "v"))]
+                                ),
                                 .line("writer.endArray()"),
-                            ]))
+                            ]
+                        )
+                    )
                     if case .enumeration = f.type {
                         body.append(
                             .block(
                                 "try reader.readArray { reader in",
-                                [.block("if let v = \(jsonRead(f.type, reader: "reader", context: context))", [.line("\(name).append(v)")])]))
+                                [
+                                    .block(
+                                        "if let v = \(jsonRead(f.type, reader: "reader", context: context))",
+                                        [.line("\(name).append(v)")]
+                                    )
+                                ]
+                            )
+                        )
                     } else {
-                        body.append(.line("try reader.readArray { \(name).append(\(jsonRead(f.type, reader: "$0", context: context))) }"))
+                        body.append(
+                            .line(
+                                "try reader.readArray { \(name).append(\(jsonRead(f.type, reader: "$0", context: context))) }"
+                            )
+                        )
                     }
                 }
             case .optional, .singular:
@@ -687,16 +917,26 @@ public struct MessageEmitter: SwiftEmitter {
                     encode.append(.block("if let v = \(name)", [.line(key), .line(jsonWrite(f.type, "v"))]))
                 } else {
                     encode.append(
-                        .block("if \(nonDefault(f.type, name)) || writer.options.emitDefaults", [.line(key), .line(jsonWrite(f.type, name))]))
+                        .block(
+                            "if \(nonDefault(f.type, name)) || writer.options.emitDefaults",
+                            [.line(key), .line(jsonWrite(f.type, name))]
+                        )
+                    )
                 }
                 if case .enumeration = f.type {
                     body.append(
                         .block(
                             "if !(try reader.readNull()), let v = \(jsonRead(f.type, reader: "reader", context: context))",
-                            [.line("\(name) = v")]))
+                            [.line("\(name) = v")]
+                        )
+                    )
                 } else {
                     body.append(
-                        .block("if !(try reader.readNull())", [.line("\(name) = \(jsonRead(f.type, reader: "reader", context: context))")]))
+                        .block(
+                            "if !(try reader.readNull())",
+                            [.line("\(name) = \(jsonRead(f.type, reader: "reader", context: context))")]
+                        )
+                    )
                 }
             }
             cases.append(.caseLabel("case \(labels):", body))
@@ -704,25 +944,45 @@ public struct MessageEmitter: SwiftEmitter {
         encode.append(.line("writer.endObject()"))
         cases.append(.caseLabel("default:", [.line("try reader.unknownField(key)")]))
         let loopBody: [SwiftStatement] = [
-            .block("do", [.block("switch key", cases)], footer: "} catch let error as \(context.rt)JSONDecodingError {"),
+            .block(
+                "do",
+                [.block("switch key", cases)],
+                footer: "} catch let error as \(context.rt)JSONDecodingError {"
+            ),
             .line("    throw error.prefixed(.key(key))"),
             .line("}"),
         ]
         var decode: [SwiftStatement] = [.line("try reader.beginObject()")]
         if !plans.isEmpty { decode.append(.line("var seen = \(context.rt)JSONFieldSet()")) }
-        decode.append(.block("while let key = try reader.nextKey()", plans.isEmpty ? [.line("try reader.unknownField(key)")] : loopBody))
+        decode.append(
+            .block(
+                "while let key = try reader.nextKey()",
+                plans.isEmpty ? [.line("try reader.unknownField(key)")] : loopBody
+            )
+        )
         return [
-            .function(doc: [], signature: "\(a)func encodeJSON(to writer: inout \(context.rt)JSONWriter)", body: encode),
+            .function(
+                doc: [],
+                signature: "\(a)func encodeJSON(to writer: inout \(context.rt)JSONWriter)",
+                body: encode
+            ),
             .blank,
             .function(
-                doc: [], signature: "\(a)mutating func decodeJSON(from reader: inout \(context.rt)JSONReader) throws",
-                body: decode),
+                doc: [],
+                signature: "\(a)mutating func decodeJSON(from reader: inout \(context.rt)JSONReader) throws",
+                body: decode
+            ),
         ]
     }
 
     func oneofAssign(_ f: Field, p: FieldPlan, oneofProp: String, context: SwiftEmitContext) -> [SwiftStatement] {
         if case .enumeration = f.type {
-            return [.block("if let v = \(jsonRead(f.type, reader: "reader", context: context))", [.line("\(oneofProp) = .\(p.property)(v)")])]
+            return [
+                .block(
+                    "if let v = \(jsonRead(f.type, reader: "reader", context: context))",
+                    [.line("\(oneofProp) = .\(p.property)(v)")]
+                )
+            ]
         }
         return [.line("\(oneofProp) = .\(p.property)(\(jsonRead(f.type, reader: "reader", context: context)))")]
     }

@@ -49,19 +49,27 @@ public struct ServiceEmitter: SwiftEmitter {
                     doc: doc,
                     text:
                         "\(a)static let \(ServiceEmitter.methodName(m.name)) = \(r)MethodDescriptor(service: \(SwiftNaming.literal(service.fullName)), method: \(SwiftNaming.literal(m.name)), kind: .\(ServiceEmitter.kind(m)), options: [\(bytes)])"
-                ))
+                )
+            )
         }
         methodMembers.append(.blank)
         methodMembers.append(
             .line(
                 doc: ["Every method of the service, in schema order."],
-                text: "\(a)static let all: [\(r)MethodDescriptor] = [\(service.methods.map { ServiceEmitter.methodName($0.name) }.joined(separator: ", "))]"))
+                text:
+                    "\(a)static let all: [\(r)MethodDescriptor] = [\(service.methods.map { ServiceEmitter.methodName($0.name) }.joined(separator: ", "))]"
+            )
+        )
 
         var handlerMembers: [SwiftDecl] = []
         var clientMembers: [SwiftDecl] = [
             .line(doc: ["The connection pool the calls go through."], text: "\(a)let client: \(r)RPCClient"),
             .blank,
-            .function(doc: ["A client calling through `client`."], signature: "\(a)init(_ client: \(r)RPCClient)", body: [.line("self.client = client")]),
+            .function(
+                doc: ["A client calling through `client`."],
+                signature: "\(a)init(_ client: \(r)RPCClient)",
+                body: [.line("self.client = client")]
+            ),
         ]
         for m in service.methods {
             let name = ServiceEmitter.methodName(m.name)
@@ -73,11 +81,18 @@ public struct ServiceEmitter: SwiftEmitter {
             let clientDecl: SwiftDecl
             switch (m.clientStreaming, m.serverStreaming) {
             case (false, false):
-                handlerSignature = "func \(name)(_ request: \(input), context: \(r)ServerContext) async throws -> \(output)"
+                handlerSignature =
+                    "func \(name)(_ request: \(input), context: \(r)ServerContext) async throws -> \(output)"
                 clientDecl = .function(
                     doc: doc,
-                    signature: "\(a)func \(name)(_ request: \(input), options: \(r)CallOptions = .init()) async throws -> \(output)",
-                    body: [.line("try await client.unary(\(method), request: request, responseType: \(output).self, options: options).message")])
+                    signature:
+                        "\(a)func \(name)(_ request: \(input), options: \(r)CallOptions = .init()) async throws -> \(output)",
+                    body: [
+                        .line(
+                            "try await client.unary(\(method), request: request, responseType: \(output).self, options: options).message"
+                        )
+                    ]
+                )
             case (false, true):
                 handlerSignature =
                     "func \(name)(_ request: \(input), writer: \(r)ResponseWriter<\(output)>, context: \(r)ServerContext) async throws"
@@ -85,7 +100,12 @@ public struct ServiceEmitter: SwiftEmitter {
                     doc: doc,
                     signature:
                         "\(a)func \(name)(_ request: \(input), options: \(r)CallOptions = .init()) async throws -> \(r)ResponseStream<\(output)>",
-                    body: [.line("try await client.serverStreaming(\(method), request: request, responseType: \(output).self, options: options)")])
+                    body: [
+                        .line(
+                            "try await client.serverStreaming(\(method), request: request, responseType: \(output).self, options: options)"
+                        )
+                    ]
+                )
             case (true, false):
                 handlerSignature =
                     "func \(name)(_ requests: \(r)RequestStream<\(input)>, context: \(r)ServerContext) async throws -> \(output)"
@@ -95,8 +115,10 @@ public struct ServiceEmitter: SwiftEmitter {
                         "\(a)func \(name)(options: \(r)CallOptions = .init(), requests: (\(r)RequestWriter<\(input)>) async throws -> Void) async throws -> \(output)",
                     body: [
                         .line(
-                            "try await client.clientStreaming(\(method), requestType: \(input).self, responseType: \(output).self, options: options, requests: requests).message")
-                    ])
+                            "try await client.clientStreaming(\(method), requestType: \(input).self, responseType: \(output).self, options: options, requests: requests).message"
+                        )
+                    ]
+                )
             case (true, true):
                 handlerSignature =
                     "func \(name)(_ requests: \(r)RequestStream<\(input)>, writer: \(r)ResponseWriter<\(output)>, context: \(r)ServerContext) async throws"
@@ -106,8 +128,10 @@ public struct ServiceEmitter: SwiftEmitter {
                         "\(a)func \(name)<Result: Sendable>(options: \(r)CallOptions = .init(), body: (\(r)RequestWriter<\(input)>, \(r)ResponseStream<\(output)>) async throws -> Result) async throws -> Result",
                     body: [
                         .line(
-                            "try await client.bidiStreaming(\(method), requestType: \(input).self, responseType: \(output).self, options: options, body: body)")
-                    ])
+                            "try await client.bidiStreaming(\(method), requestType: \(input).self, responseType: \(output).self, options: options, body: body)"
+                        )
+                    ]
+                )
             }
             handlerMembers.append(.line(doc: doc, text: handlerSignature))
             clientMembers.append(.blank)
@@ -118,22 +142,36 @@ public struct ServiceEmitter: SwiftEmitter {
             doc: MessageEmitter.docLines(service.doc, deprecated: service.isDeprecated),
             header: "\(a)enum \(SwiftNaming.typeName(service.name))",
             members: [
-                .line(doc: ["The fully-qualified service name."], text: "\(a)static let serviceName = \(SwiftNaming.literal(service.fullName))"),
+                .line(
+                    doc: ["The fully-qualified service name."],
+                    text: "\(a)static let serviceName = \(SwiftNaming.literal(service.fullName))"
+                ),
                 .line(
                     doc: ["The schema of the service's file and everything it imports, imports first."],
-                    text: "\(a)static let files = \(fileNamespace).files"),
+                    text: "\(a)static let files = \(fileNamespace).files"
+                ),
                 .blank,
-                .type(SwiftTypeDecl(doc: ["The service's methods."], header: "\(a)enum Method", members: methodMembers)),
+                .type(
+                    SwiftTypeDecl(doc: ["The service's methods."], header: "\(a)enum Method", members: methodMembers)
+                ),
                 .blank,
                 .type(
                     SwiftTypeDecl(
                         doc: ["Implement this to serve the service; pass the value to `RPCServer`."],
-                        header: "\(a)protocol Handler: \(r)RPCService", members: handlerMembers)),
+                        header: "\(a)protocol Handler: \(r)RPCService",
+                        members: handlerMembers
+                    )
+                ),
                 .blank,
                 .type(
                     SwiftTypeDecl(
-                        doc: ["Calls the service."], header: "\(a)struct Client: Sendable", members: clientMembers)),
-            ])
+                        doc: ["Calls the service."],
+                        header: "\(a)struct Client: Sendable",
+                        members: clientMembers
+                    )
+                ),
+            ]
+        )
     }
 
     func registration(_ service: Service, context: SwiftEmitContext) -> SwiftTypeDecl {
@@ -153,18 +191,26 @@ public struct ServiceEmitter: SwiftEmitter {
             case (true, true): call = "try await self.\(name)($0, writer: $1, context: $2)"
             }
             entries.append(
-                .line(".\(ServiceEmitter.kind(m))(\(ns).Method.\(name), \(input).self, \(output).self) { \(call) },"))
+                .line(".\(ServiceEmitter.kind(m))(\(ns).Method.\(name), \(input).self, \(output).self) { \(call) },")
+            )
         }
         return SwiftTypeDecl(
             header: "extension \(ns).Handler",
             members: [
                 .function(doc: [], signature: "\(a)var serviceName: String", body: [.line("\(ns).serviceName")]),
                 .blank,
-                .function(doc: [], signature: "\(a)var fileDescriptors: [ProtoRuntime.EmbeddedFileDescriptor]", body: [.line("\(ns).files")]),
+                .function(
+                    doc: [],
+                    signature: "\(a)var fileDescriptors: [ProtoRuntime.EmbeddedFileDescriptor]",
+                    body: [.line("\(ns).files")]
+                ),
                 .blank,
                 .function(
-                    doc: [], signature: "\(a)var methods: [\(r)ServerMethod]",
-                    body: [.block("[", entries, footer: "]")]),
-            ])
+                    doc: [],
+                    signature: "\(a)var methods: [\(r)ServerMethod]",
+                    body: [.block("[", entries, footer: "]")]
+                ),
+            ]
+        )
     }
 }

@@ -22,9 +22,17 @@ public struct ValidationEmitter: SwiftEmitter {
                             members: builder.statics
                                 + [
                                     .function(
-                                        doc: ["Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown."],
-                                        signature: "\(context.access)func validate() throws(\(context.rt)FieldViolation)", body: body)
-                                ])))
+                                        doc: [
+                                            "Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown."
+                                        ],
+                                        signature:
+                                            "\(context.access)func validate() throws(\(context.rt)FieldViolation)",
+                                        body: body
+                                    )
+                                ]
+                        )
+                    )
+                )
             }
             for nested in m.messages { visit(nested) }
         }
@@ -51,7 +59,9 @@ public struct ValidationEmitter: SwiftEmitter {
         func violation(_ path: String, _ reason: String, custom: String?) -> SwiftStatement {
             let field = "\"\(path)\""
             if let custom {
-                return .line("throw \(rt)FieldViolation(field: \(field), reason: \(SwiftNaming.literal(reason)), message: \(SwiftNaming.literal(custom)))")
+                return .line(
+                    "throw \(rt)FieldViolation(field: \(field), reason: \(SwiftNaming.literal(reason)), message: \(SwiftNaming.literal(custom)))"
+                )
             }
             return .line("throw \(rt)FieldViolation(field: \(field), reason: \(SwiftNaming.literal(reason)))")
         }
@@ -63,19 +73,38 @@ public struct ValidationEmitter: SwiftEmitter {
         mutating func messageChecks(_ m: MessageType, base: String, path: String) -> [SwiftStatement] {
             var body: [SwiftStatement] = []
             for f in m.fields {
-                body += fieldChecks(f, in: m, base: base, rules: FieldRuleSet(field: f), path: Builder.join(path, f.name), custom: nil)
+                body += fieldChecks(
+                    f,
+                    in: m,
+                    base: base,
+                    rules: FieldRuleSet(field: f),
+                    path: Builder.join(path, f.name),
+                    custom: nil
+                )
             }
             for o in m.oneofs {
                 guard let rules = OneofRuleSet(oneof: o), rules.required else { continue }
                 let property = SwiftNaming.escaped(SwiftNaming.propertyName(o.name))
-                body.append(guardThrow("\(base).\(property) == nil", Builder.join(path, o.name), "is required", custom: rules.errorMessage))
+                body.append(
+                    guardThrow(
+                        "\(base).\(property) == nil",
+                        Builder.join(path, o.name),
+                        "is required",
+                        custom: rules.errorMessage
+                    )
+                )
             }
             return body
         }
 
         /// The checks of one field of `m`, read from `base`.
         mutating func fieldChecks(
-            _ f: Field, in m: MessageType, base: String, rules: FieldRuleSet?, path: String, custom inherited: String?
+            _ f: Field,
+            in m: MessageType,
+            base: String,
+            rules: FieldRuleSet?,
+            path: String,
+            custom inherited: String?
         ) -> [SwiftStatement] {
             let custom = rules?.errorMessage ?? inherited
             let property = SwiftNaming.escaped(SwiftNaming.propertyName(f.name))
@@ -87,7 +116,8 @@ public struct ValidationEmitter: SwiftEmitter {
                 let v = fresh()
                 let oneofProperty = SwiftNaming.escaped(SwiftNaming.propertyName(m.oneofs[oneof].name))
                 let inner = valueChecks(v, type: f.type, rules: rules, path: path, custom: custom, nested: nested)
-                return inner.isEmpty ? [] : [.block("if case .\(property)(let \(v))? = \(base).\(oneofProperty)", inner)]
+                return inner.isEmpty
+                    ? [] : [.block("if case .\(property)(let \(v))? = \(base).\(oneofProperty)", inner)]
             }
             switch f.label {
             case .repeated:
@@ -97,13 +127,26 @@ public struct ValidationEmitter: SwiftEmitter {
                     return [.block("for (\(k), \(v)) in \(value)", [nestedCall(v, path: "\(path)[\\(\(k))]")])]
                 }
                 var out: [SwiftStatement] = []
-                if rules?.required == true { out.append(guardThrow("\(value).isEmpty", path, "is required", custom: custom)) }
+                if rules?.required == true {
+                    out.append(guardThrow("\(value).isEmpty", path, "is required", custom: custom))
+                }
                 var items: FieldRuleSet?
                 if case .repeated(let r)? = rules?.kind {
                     if let lo = r.minItems, lo > 0 {
-                        out.append(guardThrow("\(value).count < \(lo)", path, "must hold at least \(lo) entries", custom: custom))
+                        out.append(
+                            guardThrow(
+                                "\(value).count < \(lo)",
+                                path,
+                                "must hold at least \(lo) entries",
+                                custom: custom
+                            )
+                        )
                     }
-                    if let hi = r.maxItems { out.append(guardThrow("\(value).count > \(hi)", path, "may hold at most \(hi) entries", custom: custom)) }
+                    if let hi = r.maxItems {
+                        out.append(
+                            guardThrow("\(value).count > \(hi)", path, "may hold at most \(hi) entries", custom: custom)
+                        )
+                    }
                     items = r.items
                 }
                 if items != nil || nested {
@@ -111,18 +154,37 @@ public struct ValidationEmitter: SwiftEmitter {
                     var element = items
                     if element?.errorMessage == nil { element?.errorMessage = custom }
                     let inner =
-                        (element?.required == true ? [guardThrow(zeroTest(v, f.type), "\(path)[\\(\(i))]", "is required", custom: element?.errorMessage)] : [])
-                        + valueChecks(v, type: f.type, rules: element, path: "\(path)[\\(\(i))]", custom: element?.errorMessage, nested: nested)
+                        (element?.required == true
+                            ? [
+                                guardThrow(
+                                    zeroTest(v, f.type),
+                                    "\(path)[\\(\(i))]",
+                                    "is required",
+                                    custom: element?.errorMessage
+                                )
+                            ] : [])
+                        + valueChecks(
+                            v,
+                            type: f.type,
+                            rules: element,
+                            path: "\(path)[\\(\(i))]",
+                            custom: element?.errorMessage,
+                            nested: nested
+                        )
                     if !inner.isEmpty { out.append(.block("for (\(i), \(v)) in \(value).enumerated()", inner)) }
                 }
                 return out
             case .singular where !f.type.isMessage:
                 var out: [SwiftStatement] = []
-                if rules?.required == true { out.append(guardThrow(zeroTest(value, f.type), path, "is required", custom: custom)) }
+                if rules?.required == true {
+                    out.append(guardThrow(zeroTest(value, f.type), path, "is required", custom: custom))
+                }
                 return out + valueChecks(value, type: f.type, rules: rules, path: path, custom: custom, nested: nested)
             case .optional, .singular:
                 var out: [SwiftStatement] = []
-                if rules?.required == true { out.append(guardThrow("\(value) == nil", path, "is required", custom: custom)) }
+                if rules?.required == true {
+                    out.append(guardThrow("\(value) == nil", path, "is required", custom: custom))
+                }
                 let v = fresh()
                 let inner = valueChecks(v, type: f.type, rules: rules, path: path, custom: custom, nested: nested)
                 if !inner.isEmpty { out.append(.block("if let \(v) = \(value)", inner)) }
@@ -141,51 +203,109 @@ public struct ValidationEmitter: SwiftEmitter {
         }
 
         func nestedCall(_ value: String, path: String) -> SwiftStatement {
-            .block("do throws(\(rt)FieldViolation)", [.line("try \(value).validate()")], footer: "} catch { throw error.under(\"\(path)\") }")
+            .block(
+                "do throws(\(rt)FieldViolation)",
+                [.line("try \(value).validate()")],
+                footer: "} catch { throw error.under(\"\(path)\") }"
+            )
         }
 
         /// The checks of one value (a field's, an element's or a oneof member's).
-        mutating func valueChecks(_ v: String, type: FieldType, rules: FieldRuleSet?, path: String, custom: String?, nested: Bool)
+        mutating func valueChecks(
+            _ v: String,
+            type: FieldType,
+            rules: FieldRuleSet?,
+            path: String,
+            custom: String?,
+            nested: Bool
+        )
             -> [SwiftStatement]
         {
             var out: [SwiftStatement] = []
             switch rules?.kind {
             case .string(let s)?:
-                let bytes = s.statedBytes
+                let statedBytes = s.statedBytes
                 if s.minLen != nil || s.maxLen != nil || s.maxBytes != nil {
+                    // Set whenever a length is (max_bytes, else four bytes per character of max_len).
+                    let bytes = statedBytes.map(String.init) ?? "?"
                     let lo = s.minLen ?? 0
                     var reason: String
                     switch (s.minLen, s.maxLen) {
-                    case (let lo?, let hi?) where lo > 0: reason = "must be \(lo)-\(hi) characters and at most \(bytes!) bytes"
-                    case (_, let hi?): reason = "must be at most \(hi) characters and \(bytes!) bytes"
+                    case (let lo?, let hi?) where lo > 0:
+                        reason = "must be \(lo)-\(hi) characters and at most \(bytes) bytes"
+                    case (_, let hi?): reason = "must be at most \(hi) characters and \(bytes) bytes"
                     case (let lo?, nil):
-                        reason = "must be at least \(lo) characters" + (s.maxBytes.map { " and at most \($0) bytes" } ?? "")
-                    case (nil, nil): reason = "must be at most \(bytes!) bytes"
+                        reason =
+                            "must be at least \(lo) characters" + (s.maxBytes.map { " and at most \($0) bytes" } ?? "")
+                    case (nil, nil): reason = "must be at most \(bytes) bytes"
                     }
                     let maxLen = s.maxLen.map(String.init) ?? "Int.max"
                     let maxBytes = s.maxBytes.map(String.init) ?? "Int.max"
                     out.append(
                         guardThrow(
-                            "!\(rt)FieldCheck.length(\(v), min: \(lo), max: \(maxLen), maxBytes: \(maxBytes))", path, reason, custom: custom))
+                            "!\(rt)FieldCheck.length(\(v), min: \(lo), max: \(maxLen), maxBytes: \(maxBytes))",
+                            path,
+                            reason,
+                            custom: custom
+                        )
+                    )
                 }
-                if s.notBlank { out.append(guardThrow("\(rt)FieldCheck.isBlank(\(v))", path, "must not be blank", custom: custom)) }
+                if s.notBlank {
+                    out.append(guardThrow("\(rt)FieldCheck.isBlank(\(v))", path, "must not be blank", custom: custom))
+                }
                 if let chars = s.chars, case .success(let ranges) = CharacterSpec.ranges(chars) {
                     let name = "_chars\(statics.count)"
-                    let literal = ranges.map { "0x\(String($0.lowerBound, radix: 16, uppercase: true))...0x\(String($0.upperBound, radix: 16, uppercase: true))" }
-                    statics.append(.line(doc: ["Allowed: \(chars)"], text: "private static let \(name): [ClosedRange<UInt32>] = [\(literal.joined(separator: ", "))]"))
+                    let literal = ranges.map {
+                        "0x\(String($0.lowerBound, radix: 16, uppercase: true))...0x\(String($0.upperBound, radix: 16, uppercase: true))"
+                    }
+                    statics.append(
+                        .line(
+                            doc: ["Allowed: \(chars)"],
+                            text:
+                                "private static let \(name): [ClosedRange<UInt32>] = [\(literal.joined(separator: ", "))]"
+                        )
+                    )
                     out.append(
                         guardThrow(
-                            "!\(rt)FieldCheck.onlyAllowed(\(v), Self.\(name))", path, "must hold only the characters \(chars)", custom: custom))
+                            "!\(rt)FieldCheck.onlyAllowed(\(v), Self.\(name))",
+                            path,
+                            "must hold only the characters \(chars)",
+                            custom: custom
+                        )
+                    )
                 }
-                if s.email { out.append(guardThrow("!\(rt)FieldCheck.isEmailAddress(\(v))", path, "is not a valid e-mail address", custom: custom)) }
+                if s.email {
+                    out.append(
+                        guardThrow(
+                            "!\(rt)FieldCheck.isEmailAddress(\(v))",
+                            path,
+                            "is not a valid e-mail address",
+                            custom: custom
+                        )
+                    )
+                }
                 if !s.allowed.isEmpty {
                     out.append(
                         .block(
                             "switch \(v)",
                             [
-                                .caseLabel("case \(s.allowed.map(SwiftNaming.literal).joined(separator: ", ")):", [.line("break")]),
-                                .caseLabel("default:", [violation(path, "must be one of \(s.allowed.joined(separator: ", "))", custom: custom)]),
-                            ]))
+                                .caseLabel(
+                                    "case \(s.allowed.map(SwiftNaming.literal).joined(separator: ", ")):",
+                                    [.line("break")]
+                                ),
+                                .caseLabel(
+                                    "default:",
+                                    [
+                                        violation(
+                                            path,
+                                            "must be one of \(s.allowed.joined(separator: ", "))",
+                                            custom: custom
+                                        )
+                                    ]
+                                ),
+                            ]
+                        )
+                    )
                 }
             case .int(let r)?:
                 var conditions: [String] = []
@@ -196,9 +316,17 @@ public struct ValidationEmitter: SwiftEmitter {
                 if !conditions.isEmpty {
                     out.append(
                         guardThrow(
-                            "!(\(conditions.joined(separator: " && ")))", path,
-                            Builder.rangeText(gt: r.gt.map(String.init), gte: r.gte.map(String.init), lt: r.lt.map(String.init), lte: r.lte.map(String.init)),
-                            custom: custom))
+                            "!(\(conditions.joined(separator: " && ")))",
+                            path,
+                            Builder.rangeText(
+                                gt: r.gt.map(String.init),
+                                gte: r.gte.map(String.init),
+                                lt: r.lt.map(String.init),
+                                lte: r.lte.map(String.init)
+                            ),
+                            custom: custom
+                        )
+                    )
                 }
             case .double(let r)?:
                 var conditions: [String] = []
@@ -209,37 +337,64 @@ public struct ValidationEmitter: SwiftEmitter {
                 if !conditions.isEmpty {
                     out.append(
                         guardThrow(
-                            "!(\(conditions.joined(separator: " && ")))", path,
+                            "!(\(conditions.joined(separator: " && ")))",
+                            path,
                             Builder.rangeText(
-                                gt: r.gt.map(Builder.number), gte: r.gte.map(Builder.number), lt: r.lt.map(Builder.number), lte: r.lte.map(Builder.number)),
-                            custom: custom))
+                                gt: r.gt.map(Builder.number),
+                                gte: r.gte.map(Builder.number),
+                                lt: r.lt.map(Builder.number),
+                                lte: r.lte.map(Builder.number)
+                            ),
+                            custom: custom
+                        )
+                    )
                 }
-                if r.finite { out.append(guardThrow("!\(v).isFinite", path, "must be a finite number", custom: custom)) }
+                if r.finite {
+                    out.append(guardThrow("!\(v).isFinite", path, "must be a finite number", custom: custom))
+                }
             case .enumeration(let r)?:
                 guard case .enumeration(let enumName) = type, let e = context.schema.enums[enumName] else { break }
                 func names(_ numbers: [Int32]) -> String {
-                    numbers.compactMap { n in e.values.first { $0.number == n }.map { ProtoNaming.strippingEnumPrefix($0.name, enumName: e.name) } }
-                        .joined(separator: ", ")
+                    numbers.compactMap { n in
+                        e.values.first { $0.number == n }.map {
+                            ProtoNaming.strippingEnumPrefix($0.name, enumName: e.name)
+                        }
+                    }
+                    .joined(separator: ", ")
                 }
                 if let allowed = FieldRulesChecker.allowedNumbers(r, in: e) {
                     out.append(
                         .block(
                             "switch \(v).protoValue",
                             [
-                                .caseLabel("case \(allowed.map(String.init).joined(separator: ", ")):", [.line("break")]),
-                                .caseLabel("default:", [violation(path, "must be one of \(names(allowed))", custom: custom)]),
-                            ]))
+                                .caseLabel(
+                                    "case \(allowed.map(String.init).joined(separator: ", ")):",
+                                    [.line("break")]
+                                ),
+                                .caseLabel(
+                                    "default:",
+                                    [violation(path, "must be one of \(names(allowed))", custom: custom)]
+                                ),
+                            ]
+                        )
+                    )
                 } else {
                     var seen: Set<Int32> = []
-                    let refused = e.values.filter { r.refused.contains($0.name) && seen.insert($0.number).inserted }.map(\.number)
+                    let refused = e.values.filter { r.refused.contains($0.name) && seen.insert($0.number).inserted }
+                        .map(\.number)
                     if !refused.isEmpty {
                         out.append(
                             .block(
                                 "switch \(v).protoValue",
                                 [
-                                    .caseLabel("case \(refused.map(String.init).joined(separator: ", ")):", [violation(path, "must not be \(names(refused))", custom: custom)]),
+                                    .caseLabel(
+                                        "case \(refused.map(String.init).joined(separator: ", ")):",
+                                        [violation(path, "must not be \(names(refused))", custom: custom)]
+                                    ),
                                     .caseLabel("default:", [.line("break")]),
-                                ]))
+                                ]
+                            )
+                        )
                     }
                 }
             case .timestamp(let r)?:
@@ -248,7 +403,8 @@ public struct ValidationEmitter: SwiftEmitter {
                 if let lo = r.gteSeconds { conditions.append("\(v).seconds >= \(lo)") }
                 if let hi = r.ltSeconds { conditions.append("\(v).seconds < \(hi)") }
                 switch (r.gteSeconds, r.ltSeconds) {
-                case (let lo?, let hi?): reason = "must be at or after \(Builder.date(lo)) and before \(Builder.date(hi))"
+                case (let lo?, let hi?):
+                    reason = "must be at or after \(Builder.date(lo)) and before \(Builder.date(hi))"
                 case (let lo?, nil): reason = "must be at or after \(Builder.date(lo))"
                 case (nil, let hi?): reason = "must be before \(Builder.date(hi))"
                 case (nil, nil): break
@@ -258,7 +414,14 @@ public struct ValidationEmitter: SwiftEmitter {
                 guard case .message(let name) = type, let target = context.schema.messages[name] else { break }
                 for sub in subs {
                     guard let subField = target.fields.first(where: { $0.name == sub.name }) else { continue }
-                    out += fieldChecks(subField, in: target, base: v, rules: sub.rules, path: Builder.join(path, sub.name), custom: custom)
+                    out += fieldChecks(
+                        subField,
+                        in: target,
+                        base: v,
+                        rules: sub.rules,
+                        path: Builder.join(path, sub.name),
+                        custom: custom
+                    )
                 }
             case .repeated?, nil:
                 break
@@ -276,7 +439,7 @@ public struct ValidationEmitter: SwiftEmitter {
             let lower = gt.map { "more than \($0)" } ?? gte.map { "at least \($0)" }
             let upper = lt.map { "less than \($0)" } ?? lte.map { "at most \($0)" }
             switch (lower, upper) {
-            case (_, _) where gte != nil && lte != nil: return "must be between \(gte!) and \(lte!)"
+            case (_, _) where gte != nil && lte != nil: return "must be between \(gte ?? "") and \(lte ?? "")"
             case (let l?, let u?): return "must be \(l) and \(u)"
             case (_, _) where gte == "0" && upper == nil: return "must not be negative"
             case (let l?, nil): return "must be \(l)"
