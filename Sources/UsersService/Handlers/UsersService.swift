@@ -28,16 +28,65 @@ public struct UsersService: Users.Handler {
         self.logger = logger
     }
 
+    // MARK: Either profile
+
+    /// The caller's profile of kind `P`, or NOT_FOUND.
+    func myProfile<P: StoredProfile>(_: P.Type, context: ServerContext) async throws -> P {
+        let id = try context.requireUserID()
+        guard let profile = try await read({ db in try P.fetch(db, id) }) else {
+            throw RPCError(code: .notFound, message: "no \(P.noun) yet")
+        }
+        return profile
+    }
+
+    /// Stores a new profile (ALREADY_EXISTS if the user has one of this kind) and announces it.
+    func create<P: StoredProfile>(_ profile: P, of id: Int64, at now: Date) async throws -> P {
+        try await write { db in
+            guard try P.fetch(db, id) == nil else {
+                throw RPCError(code: .alreadyExists, message: "the \(P.noun) already exists; update it instead")
+            }
+            try profile.save(db)
+            try Outbox.enqueue(
+                db,
+                ProfileCreated(userId: id, profileType: P.kind, occurredAt: ProtoTimestamp(date: now))
+            )
+            return profile
+        }
+    }
+
+    /// Applies `change` (which returns the fields it set) to the caller's profile of kind `P`
+    /// and announces the fields; NOT_FOUND without one, INVALID_ARGUMENT when nothing changes.
+    func updateMyProfile<P: StoredProfile>(
+        context: ServerContext,
+        _ change: @escaping @Sendable (inout P) throws -> [String]
+    ) async throws -> P {
+        let id = try context.requireUserID()
+        let now = self.now()
+        return try await write { db in
+            guard var profile = try P.fetch(db, id) else {
+                throw RPCError(code: .notFound, message: "no \(P.noun) yet")
+            }
+            let changed = try change(&profile)
+            guard !changed.isEmpty else { throw RPCError(code: .invalidArgument, message: "nothing to update") }
+            profile.updatedAt = ProtoTimestamp(date: now)
+            try profile.save(db)
+            let updated = ProfileUpdated(
+                userId: id,
+                profileType: P.kind,
+                updatedFields: changed + ["updated_at"],
+                occurredAt: ProtoTimestamp(date: now)
+            )
+            try Outbox.enqueue(db, updated)
+            return profile
+        }
+    }
+
     // MARK: Customer profile
 
     public func getMyCustomerProfile(_ request: GetMyProfileRequest, context: ServerContext) async throws
         -> CustomerProfile
     {
-        let id = try context.requireUserID()
-        guard let profile = try await read({ db in try UsersSchema.customer(db, id) }) else {
-            throw RPCError(code: .notFound, message: "no customer profile yet")
-        }
-        return profile
+        try await myProfile(CustomerProfile.self, context: context)
     }
 
     public func createMyCustomerProfile(_ request: CreateCustomerProfileRequest, context: ServerContext) async throws
@@ -53,44 +102,13 @@ public struct UsersService: Users.Handler {
         profile.phone = ProfileRules.trimmed(request.phone ?? "")
         profile.structuredAddress = ProfileRules.address(request.structuredAddress)
         profile.preferredServiceTypes = request.preferredServiceTypes
-        let created = profile
-        return try await write { db in
-            guard try UsersSchema.customer(db, id) == nil else {
-                throw RPCError(code: .alreadyExists, message: "the customer profile already exists; update it instead")
-            }
-            try UsersSchema.save(db, created)
-            try Outbox.enqueue(
-                db,
-                ProfileCreated(userId: id, profileType: .customer, occurredAt: ProtoTimestamp(date: now))
-            )
-            return created
-        }
+        return try await create(profile, of: id, at: now)
     }
 
     public func updateMyCustomerProfile(_ request: UpdateCustomerProfileRequest, context: ServerContext) async throws
         -> CustomerProfile
     {
-        let id = try context.requireUserID()
-        let now = self.now()
-        return try await write { db in
-            guard var profile = try UsersSchema.customer(db, id) else {
-                throw RPCError(code: .notFound, message: "no customer profile yet")
-            }
-            let changed = try UsersService.apply(request, to: &profile)
-            guard !changed.isEmpty else { throw RPCError(code: .invalidArgument, message: "nothing to update") }
-            profile.updatedAt = ProtoTimestamp(date: now)
-            try UsersSchema.save(db, profile)
-            try Outbox.enqueue(
-                db,
-                ProfileUpdated(
-                    userId: id,
-                    profileType: .customer,
-                    updatedFields: changed + ["updated_at"],
-                    occurredAt: ProtoTimestamp(date: now)
-                )
-            )
-            return profile
-        }
+        try await updateMyProfile(context: context) { profile in try UsersService.apply(request, to: &profile) }
     }
 
     static let customerFields: Set<String> = [
@@ -138,11 +156,7 @@ public struct UsersService: Users.Handler {
     public func getMyProviderProfile(_ request: GetMyProfileRequest, context: ServerContext) async throws
         -> ProviderProfile
     {
-        let id = try context.requireUserID()
-        guard let profile = try await read({ db in try UsersSchema.provider(db, id) }) else {
-            throw RPCError(code: .notFound, message: "no provider profile yet")
-        }
-        return profile
+        try await myProfile(ProviderProfile.self, context: context)
     }
 
     public func createMyProviderProfile(_ request: CreateProviderProfileRequest, context: ServerContext) async throws
@@ -165,44 +179,13 @@ public struct UsersService: Users.Handler {
         update.updateMask = []
         var profile = UsersSchema.emptyProvider(id, now: now)
         _ = try UsersService.apply(update, to: &profile)
-        let created = profile
-        return try await write { db in
-            guard try UsersSchema.provider(db, id) == nil else {
-                throw RPCError(code: .alreadyExists, message: "the provider profile already exists; update it instead")
-            }
-            try UsersSchema.save(db, created)
-            try Outbox.enqueue(
-                db,
-                ProfileCreated(userId: id, profileType: .provider, occurredAt: ProtoTimestamp(date: now))
-            )
-            return created
-        }
+        return try await create(profile, of: id, at: now)
     }
 
     public func updateMyProviderProfile(_ request: UpdateProviderProfileRequest, context: ServerContext) async throws
         -> ProviderProfile
     {
-        let id = try context.requireUserID()
-        let now = self.now()
-        return try await write { db in
-            guard var profile = try UsersSchema.provider(db, id) else {
-                throw RPCError(code: .notFound, message: "no provider profile yet")
-            }
-            let changed = try UsersService.apply(request, to: &profile)
-            guard !changed.isEmpty else { throw RPCError(code: .invalidArgument, message: "nothing to update") }
-            profile.updatedAt = ProtoTimestamp(date: now)
-            try UsersSchema.save(db, profile)
-            try Outbox.enqueue(
-                db,
-                ProfileUpdated(
-                    userId: id,
-                    profileType: .provider,
-                    updatedFields: changed + ["updated_at"],
-                    occurredAt: ProtoTimestamp(date: now)
-                )
-            )
-            return profile
-        }
+        try await updateMyProfile(context: context) { profile in try UsersService.apply(request, to: &profile) }
     }
 
     static let providerFields: Set<String> = [
