@@ -131,7 +131,6 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -140,10 +139,8 @@ let package = Package(
             name: "UsersService",
             dependencies: [
                 "ServiceKit", "MarketplaceAPI", "EventBus", "RPC", "RPCSchema", "ProtoRuntime",
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -152,10 +149,8 @@ let package = Package(
             name: "OrdersService",
             dependencies: [
                 "ServiceKit", "MarketplaceAPI", "EventBus", "RPC", "RPCSchema", "ProtoRuntime",
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
