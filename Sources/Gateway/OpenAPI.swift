@@ -133,7 +133,7 @@ enum OpenAPI {
     static func messageSchema(_ name: String, pool: DescriptorPool, used: inout Set<String>) -> [String: Any] {
         switch name {
         case "google.protobuf.Timestamp": return ["type": "string", "format": "date-time"]
-        case "google.protobuf.Duration": return ["type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?s$"]
+        case "google.protobuf.Duration": return ["type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?s" + OpenAPI.end]
         case "google.protobuf.Empty": return ["type": "object"]
         default: break
         }

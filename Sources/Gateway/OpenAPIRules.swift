@@ -12,13 +12,29 @@ extension OpenAPI {
     static let notBlankPattern =
         "[^\\t\\n\\u000b\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff]"
 
+    /// The end of a whole-value pattern: `$`, and not before a final line feed (where Python's `$`
+    /// also matches, and Hypothesis generates one).
+    static let end = "$(?!\\n)"
+
+    /// `FieldCheck.isEmailAddress` as a pattern, the same to ECMA-262 and Python's `re`: a dot-atom
+    /// local part of at most 64 characters, a domain of at most 253 in two or more LDH labels of at
+    /// most 63, the last all letters (two or more) or an `xn--` label. The length bounds are
+    /// negative lookaheads, which generators (Hypothesis) skip and then check, so generated values
+    /// still match. The whole is at most 254 (`maxLength`).
+    static let emailPattern: String = {
+        let atom = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+        let label = "[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+        let top = "([A-Za-z]{2,63}|[Xx][Nn]--[A-Za-z0-9-]{0,58}[A-Za-z0-9])"
+        return "^(?![^@]{65})\(atom)(\\.\(atom))*@(?![^@]{254})(\(label)\\.)+\(top)\(end)"
+    }()
+
     /// 64-bit integers: proto3 JSON takes a number or a decimal string. The string form is held
     /// to 18 digits and the number form to the type's range, so every value the document allows
     /// fits (a bare `format: int64` constrains nothing on strings).
     static func int64Schema(unsigned: Bool) -> [String: Any] {
         [
             "type": ["string", "integer"], "format": unsigned ? "uint64" : "int64",
-            "pattern": unsigned ? "^(0|[1-9][0-9]{0,17})$" : "^-?(0|[1-9][0-9]{0,17})$",
+            "pattern": unsigned ? "^(0|[1-9][0-9]{0,17})" + end : "^-?(0|[1-9][0-9]{0,17})" + end,
             "minimum": unsigned ? 0 : -999_999_999_999_999_999, "maximum": 999_999_999_999_999_999,
         ]
     }
@@ -68,8 +84,9 @@ extension OpenAPI {
             if let maxLength { result["maxLength"] = maxLength }
             var patterns: [String] = []
             if r.notBlank { patterns.append(notBlankPattern) }
+            if r.email { patterns.append(emailPattern) }
             if !r.chars.isEmpty, let ranges = FieldCheck.characterRanges(r.chars) {
-                patterns.append("^[" + ranges.map(classItem).joined() + "]*$")
+                patterns.append("^[" + ranges.map(classItem).joined() + "]*" + end)
             }
             if patterns.count == 1 {
                 result["pattern"] = patterns[0]

@@ -122,7 +122,7 @@ struct SchemaRulesTests {
                 ($0["properties"] as? [String: Any])?["username"] as? [String: Any]
             }
         )
-        #expect(username["pattern"] as? String == "^[\\u002d-\\u002e0-9A-Z\\u005fa-z]*$")
+        #expect(username["pattern"] as? String == "^[\\u002d-\\u002e0-9A-Z\\u005fa-z]*$(?!\\n)")
         #expect(username["minLength"] as? Int == 3)
         let email = try #require(
             (schemas["marketplace.v1.RegisterRequest"] as? [String: Any]).flatMap {
@@ -130,6 +130,8 @@ struct SchemaRulesTests {
             }
         )
         #expect(email["format"] as? String == "email")
+        #expect(email["pattern"] as? String == OpenAPI.emailPattern)
+        #expect(email["maxLength"] as? Int == 254)
         let login = try #require(schemas["marketplace.v1.LoginRequest"] as? [String: Any])
         #expect((login["oneOf"] as? [[String: Any]])?.count == 2)
     }
@@ -137,9 +139,9 @@ struct SchemaRulesTests {
     @Test("the document's patterns mean to Python what the checks mean (the not-blank class; the username class)")
     func patternsAgreeWithPython() async throws {
         let username = try #require(FieldCheck.characterRanges("A-Za-z0-9_.-"))
-        let pattern = "^[" + username.map(OpenAPI.classItem).joined() + "]*$"
+        let pattern = "^[" + username.map(OpenAPI.classItem).joined() + "]*" + OpenAPI.end
         let samples = [
-            "ann", "a b", "a-b.c_d", "ä", "\u{85}", " \u{FEFF} ", "x\u{200B}", "\u{3000}", "-", "\\", "^", "]",
+            "ann", "ann\n", "a b", "a-b.c_d", "ä", "\u{85}", " \u{FEFF} ", "x\u{200B}", "\u{3000}", "-", "\\", "^", "]",
         ]
         var script = "import re, json, sys\nsamples = json.loads(sys.argv[1])\n"
         script += "u = re.compile(sys.argv[2]); b = re.compile(sys.argv[3])\n"
@@ -149,5 +151,26 @@ struct SchemaRulesTests {
         let answer = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [[Bool]])
         #expect(answer[0] == samples.map { FieldCheck.onlyAllowed($0, username) })
         #expect(answer[1] == samples.map { !FieldCheck.isBlank($0) })
+    }
+
+    @Test("the document's e-mail pattern accepts to Python exactly what FieldCheck.isEmailAddress accepts")
+    func emailPatternAgreesWithPython() async throws {
+        let long = String(repeating: "a", count: 63)
+        let samples = [
+            "ann@example.org", "a.b+c@sub.example.co", "A_B@EXAMPLE.ORG", "x@xn--p1ai", "x@xn--", "x@a.b",
+            "ann@localhost", "ann@@example.org", ".ann@example.org", "ann.@example.org", "a..b@example.org",
+            "ann@-example.org", "ann@example-.org", "ann@example..org", "ann@exa_mple.org", "ann@example.o1",
+            "ann@example.123", "änn@example.org", "ann@exämple.org", "ann example@example.org", "@example.org",
+            "ann@", "{~}@x.io", "a\(long)@example.org", "\(long)a@example.org", "a@\(long).\(long).\(long).\(long)",
+            "a@\(long).\(long).\(long).\(long.dropLast(2))", "a@b.\(long)", "a@b.\(long)a", "ann@example.org\n",
+        ]
+        var script = "import re, json, sys\nsamples = json.loads(sys.argv[1])\n"
+        script += "e = re.compile(sys.argv[2])\n"
+        script += "print(json.dumps([bool(e.search(s)) and len(s) <= 254 for s in samples]))\n"
+        let argument = String(decoding: try JSONSerialization.data(withJSONObject: samples), as: UTF8.self)
+        let run = try await runProcess("python3", ["-c", script, argument, OpenAPI.emailPattern])
+        let answer = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [Bool])
+        #expect(answer == samples.map(FieldCheck.isEmailAddress))
+        #expect(samples.map(FieldCheck.isEmailAddress).filter { $0 }.count >= 6)
     }
 }

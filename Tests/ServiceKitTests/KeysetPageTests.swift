@@ -80,4 +80,29 @@ struct KeysetPageTests {
         }
         #expect(try page.query(size: 10, token: PageToken.encode(["2.5", "9"])).1 == [2.5, 2.5, 9, 11])
     }
+
+    @Test("a sort key column that is NULL, missing or not a number is an error naming the column, not a trap")
+    func unusableKeys() throws {
+        let db = try DatabaseQueue()
+        try db.write { db in
+            try db.execute(sql: "CREATE TABLE u (id INTEGER PRIMARY KEY, score REAL, label TEXT)")
+            for id in 1...3 {
+                try db.execute(sql: "INSERT INTO u (id, score, label) VALUES (?, NULL, 'x')", arguments: [id])
+            }
+        }
+        let cases: [(String, KeysetPage.Key)] = [
+            ("SELECT * FROM u", .descending("score", .real)),
+            ("SELECT id FROM u", .descending("score", .real)),
+            ("SELECT * FROM u", .ascending("label")),
+        ]
+        for (select, key) in cases {
+            let page = KeysetPage(select: select, keys: [key, .ascending("id")])
+            #expect(throws: KeysetPage.KeyError(column: key.column), "\(select) \(key.column)") {
+                _ = try db.read { db in try page.fetch(db, size: 2, token: "") }
+            }
+        }
+        // The last page needs no token, so nothing is read from its keys.
+        let last = KeysetPage(select: "SELECT * FROM u", keys: [.descending("score", .real), .ascending("id")])
+        #expect(try db.read { db in try last.fetch(db, size: 10, token: "") }.1 == "")
+    }
 }

@@ -11,6 +11,12 @@ extension Gateway {
         let caller = try precheck(authorization)
         switch rule.decision(for: caller, operation: "this operation") {
         case .allowed: return caller
+        case .permissionDenied where !rule.internal && !rule.roles.isEmpty:
+            // The contract's wording (legacy-http-api.md §2: the detail says which role is required).
+            throw HTTPFailure(
+                status: 403,
+                detail: "this operation requires the \(rule.roles.joined(separator: " or ")) role"
+            )
         case .unauthenticated(let message), .permissionDenied(let message):
             throw HTTPFailure(status: 403, detail: message)
         }

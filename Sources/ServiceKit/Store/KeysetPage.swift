@@ -101,15 +101,34 @@ public struct KeysetPage: Sendable {
         let page = Array(rows.prefix(size))
         var next = ""
         if rows.count > size, let last = page.last {
-            next = PageToken.encode(
-                keys.map { key in
-                    switch key.kind {
-                    case .integer: String(last[key.column] as Int64)
-                    case .real: String(last[key.column] as Double)
-                    }
-                }
-            )
+            next = PageToken.encode(try keys.map { key in try KeysetPage.keyField(key, of: last) })
         }
         return (page, next)
+    }
+
+    /// The token field of `key` in `row`.
+    /// - Throws: ``KeysetPage/KeyError`` when the statement did not select the column or it holds
+    ///   NULL or another type (a fault of the service's SQL, never of the caller).
+    static func keyField(_ key: Key, of row: Row) throws -> String {
+        let value: DatabaseValue? = row.hasColumn(key.column) ? row[key.column] : nil
+        switch key.kind {
+        case .integer:
+            guard let value, let integer = Int64.fromDatabaseValue(value) else { throw KeyError(column: key.column) }
+            return String(integer)
+        case .real:
+            guard let value, let real = Double.fromDatabaseValue(value), real.isFinite else {
+                throw KeyError(column: key.column)
+            }
+            return String(real)
+        }
+    }
+
+    /// A page's last row lacks a usable sort key (the column is missing, NULL or of another type).
+    public struct KeyError: Error, Hashable, CustomStringConvertible {
+        public let column: String
+        public init(column: String) { self.column = column }
+        public var description: String {
+            "keyset page: the sort key column '\(column)' is missing, NULL or not a number"
+        }
     }
 }
