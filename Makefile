@@ -1,6 +1,8 @@
 # The two commands that matter: `make run` and `make test`. `make help` lists the rest.
 SWIFT ?= swift
 PROTOS := $(shell find Protos -name '*.proto' | sort)
+# The files of the MarketplaceAPI module (its index, MarketplaceAPIIndex, lists them).
+MARKETPLACE_PROTOS := $(shell find Protos/marketplace -name '*.proto' | sort)
 export PATH := $(PATH):/opt/swift/usr/bin
 
 .PHONY: help bootstrap build run test lint format test-stress generate check-generated bench fuzz fuzz-http clean
@@ -35,10 +37,12 @@ test-stress: ## The whole suite RUNS times (default 10) beside a busy core (stre
 
 generate: ## Refresh Generated/ (Swift snapshot, descriptor set, the gateway's openapi.json) from Protos/
 	$(SWIFT) run protogen -I Protos --out Generated/swift --descriptor-set-out Generated/descriptors.binpb $(PROTOS)
+	$(SWIFT) run protogen -I Protos --out Generated/swift --index MarketplaceAPIIndex --only-index $(MARKETPLACE_PROTOS)
 	$(SWIFT) run marketplace openapi --out Generated/openapi.json
 
 check-generated: ## Fail if Generated/ is stale
 	$(SWIFT) run protogen -I Protos --out Generated/swift --descriptor-set-out Generated/descriptors.binpb --check $(PROTOS)
+	$(SWIFT) run protogen -I Protos --out Generated/swift --index MarketplaceAPIIndex --only-index --check $(MARKETPLACE_PROTOS)
 
 bench: bootstrap ## Run the benchmarks (release, separate package): codec vs SwiftProtobuf, RPC vs gRPC Swift 2 and raw NIO
 	cd Benchmarks && $(SWIFT) build -c release

@@ -8,7 +8,8 @@ import PackagePlugin
 /// target's folder names the import roots (relative to that folder) and what to emit:
 ///
 ///     { "importPaths": ["../../Protos"], "visibility": "public", "messages": true,
-///       "services": false, "imports": [], "builtins": ["google/protobuf/descriptor.proto"] }
+///       "services": false, "imports": [], "builtins": ["google/protobuf/descriptor.proto"],
+///       "index": "MarketplaceAPIIndex" }
 ///
 /// `builtins` generates the compiler's own well-known files (for example the descriptor messages
 /// reflection decodes).
@@ -28,6 +29,10 @@ struct ProtoGenPlugin: BuildToolPlugin {
         var imports: [String]?
         /// Built-in files (`google/protobuf/descriptor.proto`) to generate as well.
         var builtins: [String]?
+        /// The name of an index of the target's `.proto` files and their services to generate
+        /// (`MarketplaceAPIIndex`: `MarketplaceAPIIndex.serviceFiles`), so code over the whole
+        /// schema follows the files.
+        var index: String?
     }
 
     enum PluginError: Error, CustomStringConvertible {
@@ -93,6 +98,25 @@ struct ProtoGenPlugin: BuildToolPlugin {
                     executable: tool.url,
                     arguments: arguments,
                     inputFiles: (input.map { [$0] } ?? []) + allProtos + [configURL],
+                    outputFiles: [output]
+                )
+            )
+        }
+        if let index = config.index {
+            let output = context.pluginWorkDirectoryURL.appending(path: index + ".pb.swift")
+            var arguments: [String] = []
+            for root in roots { arguments += ["--proto-path", root.path()] }
+            arguments += [
+                "--out", context.pluginWorkDirectoryURL.path(), "--visibility", config.visibility ?? "public",
+            ]
+            arguments += ["--module-name", module.name, "--index", index, "--only-index"]
+            let sources = targets.compactMap { $0.input == nil ? nil : $0.importPath }
+            commands.append(
+                .buildCommand(
+                    displayName: "protogen index \(index)",
+                    executable: tool.url,
+                    arguments: arguments + sources,
+                    inputFiles: allProtos + [configURL],
                     outputFiles: [output]
                 )
             )

@@ -16,10 +16,9 @@ struct GatewaySchema: Sendable {
     }
 
     /// The generated schema of each service file of the marketplace (the file with its imports,
-    /// the file last): the only list here; the services, methods and routes come from it.
-    static let serviceFiles: [[EmbeddedFileDescriptor]] = [
-        Auth.files, Users.files, Orders.files, Payments.files, Reviews.files, Notifications.files,
-    ]
+    /// the file last), as the build plugin's index of `MarketplaceAPI` lists them: a service
+    /// added to `Protos/marketplace` is served without a change here.
+    static let serviceFiles: [[EmbeddedFileDescriptor]] = MarketplaceAPIIndex.serviceFiles
 
     /// Every file of the schema, each once.
     let pool: DescriptorPool

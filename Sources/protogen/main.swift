@@ -41,6 +41,12 @@ struct ProtoGen: ParsableCommand {
     @Option(help: "The module the output is compiled into (it is never imported by itself).")
     var moduleName: String?
 
+    @Option(help: "Also write NAME.pb.swift: an enum NAME listing FILES and the services they declare.")
+    var index: String?
+
+    @Flag(help: "Write only the --index file (the build plugin's one command for a module's index).")
+    var onlyIndex = false
+
     @Flag(help: "Compare with what is in --out and --descriptor-set-out instead of writing; exit 1 if stale.")
     var check = false
 
@@ -55,6 +61,10 @@ struct ProtoGen: ParsableCommand {
         guard let level = SwiftGeneratorOptions.Visibility(rawValue: visibility) else {
             throw ValidationError("--visibility must be public, package or internal")
         }
+        if let index, !SwiftNamingCheck.isIdentifier(index) {
+            throw ValidationError("--index must be a Swift type name (letters, digits, _), not '\(index)'")
+        }
+        if onlyIndex && index == nil { throw ValidationError("--only-index needs --index NAME") }
         let roots = protoPath.isEmpty ? ["."] : protoPath
         let provider = DirectorySourceProvider(roots: roots)
         var importPaths: [String] = []
@@ -90,7 +100,9 @@ struct ProtoGen: ParsableCommand {
             ),
             descriptorSetName: descriptorSetOut.map {
                 URL(fileURLWithPath: $0).lastPathComponent
-            }
+            },
+            index: index,
+            onlyIndex: onlyIndex
         )
         var stale: [String] = []
         if let out {
@@ -122,5 +134,16 @@ struct ProtoGen: ParsableCommand {
 
     func printError(_ text: String) {
         FileHandle.standardError.write(Data((text + "\n").utf8))
+    }
+}
+
+/// Whether a name given on the command line can name a generated type.
+enum SwiftNamingCheck {
+    static func isIdentifier(_ text: String) -> Bool {
+        guard let first = text.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic)
+        else { return false }
+        return text.unicodeScalars.allSatisfy {
+            $0 == "_" || ($0.isASCII && $0.properties.isAlphabetic) || ("0"..."9").contains($0)
+        }
     }
 }

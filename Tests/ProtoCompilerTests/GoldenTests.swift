@@ -26,9 +26,15 @@ struct GoldenTests {
         let protos = repositoryRoot.appendingPathComponent("Protos").path
         let result = try SchemaCompiler(provider: DirectorySourceProvider(roots: [protos])).compile(try projectProtos())
         let outputs = GeneratedOutputs.make(result)
+        // The MarketplaceAPI module's index, as `make generate` writes it (from Protos/marketplace only).
+        let marketplace = try SchemaCompiler(provider: DirectorySourceProvider(roots: [protos])).compile(
+            try projectProtos().filter { $0.hasPrefix("marketplace/") }
+        )
+        let index = GeneratedOutputs.make(marketplace, index: "MarketplaceAPIIndex", onlyIndex: true)
+        #expect(index.swiftFiles.map(\.name) == ["MarketplaceAPIIndex.pb.swift"])
         let generated = repositoryRoot.appendingPathComponent("Generated")
         var expectedNames: Set<String> = []
-        for (name, text) in outputs.swiftFiles {
+        for (name, text) in outputs.swiftFiles + index.swiftFiles {
             expectedNames.insert(name)
             let url = generated.appendingPathComponent("swift/\(name)")
             let committed = FileManager.default.contents(atPath: url.path).map { String(decoding: $0, as: UTF8.self) }

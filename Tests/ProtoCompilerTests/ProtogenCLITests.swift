@@ -52,4 +52,64 @@ struct ProtogenCLITests {
         #expect(stale.status == 1)
         #expect(stale.output.contains("a_v1_thing.pb.swift: stale"))
     }
+
+    @Test("--index --only-index writes only the module's index: every file, the files with services, their names")
+    func index() async throws {
+        let dir = try makeTemporaryDirectory("protogen")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let files = [
+            "a/v1/things.proto": "syntax = \"proto3\";\npackage a.v1;\nmessage Thing { string name = 1; }\n",
+            "a/v1/shop.proto": """
+            syntax = "proto3";
+            package a.v1;
+            import "a/v1/things.proto";
+            service Shop { rpc Get(Thing) returns (Thing); }
+            service Till { rpc Ring(Thing) returns (Thing); }
+            """,
+            "a/v1/depot.proto": """
+            syntax = "proto3";
+            package a.v1;
+            import "a/v1/things.proto";
+            service Depot { rpc Put(Thing) returns (Thing); }
+            """,
+        ]
+        for (path, text) in files {
+            let url = dir.appendingPathComponent(path)
+            try FileManager.default.createDirectory(
+                at: url.deletingLastPathComponent(),
+                withIntermediateDirectories: true
+            )
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        let out = dir.appendingPathComponent("out")
+        let run = try await runProcess(
+            protogen,
+            ["-I", dir.path, "--out", out.path, "--index", "AIndex", "--only-index"] + files.keys.sorted()
+        )
+        #expect(run.status == 0, "\(run.output)")
+        let made = try FileManager.default.contentsOfDirectory(atPath: out.path)
+        #expect(made == ["AIndex.pb.swift"])
+        let swift = try String(contentsOf: out.appendingPathComponent("AIndex.pb.swift"), encoding: .utf8)
+        #expect(swift.contains("public enum AIndex {"))
+        #expect(
+            swift.contains(
+                "static let files: [[ProtoRuntime.EmbeddedFileDescriptor]] = [\n        DepotProtoFile.files,\n"
+                    + "        ShopProtoFile.files,\n        ThingsProtoFile.files,\n    ]"
+            )
+        )
+        #expect(
+            swift.contains(
+                "static let serviceFiles: [[ProtoRuntime.EmbeddedFileDescriptor]] = [\n        DepotProtoFile.files,\n"
+                    + "        ShopProtoFile.files,\n    ]"
+            )
+        )
+        #expect(swift.contains("static let serviceNames: [String] = [\"a.v1.Depot\", \"a.v1.Shop\", \"a.v1.Till\"]"))
+        for bad in [["--index", "A-Index"], ["--only-index"]] {
+            let refused = try await runProcess(
+                protogen,
+                ["-I", dir.path, "--out", out.path] + bad + ["a/v1/shop.proto"]
+            )
+            #expect(refused.status != 0, "\(bad)")
+        }
+    }
 }

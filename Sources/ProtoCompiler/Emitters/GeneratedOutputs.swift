@@ -1,5 +1,6 @@
-/// Everything the generator writes for a compilation: one Swift file per requested `.proto`,
-/// and a descriptor set of the requested files with their imports.
+/// Everything the generator writes for a compilation: one Swift file per requested `.proto`
+/// (and, when asked, the index of them all), and a descriptor set of the requested files with
+/// their imports.
 public struct GeneratedOutputs: Sendable {
     /// Output file name → contents.
     public var swiftFiles: [(name: String, text: String)]
@@ -9,13 +10,19 @@ public struct GeneratedOutputs: Sendable {
     public static func make(
         _ result: SchemaCompiler.Result,
         options: SwiftGeneratorOptions = SwiftGeneratorOptions(),
-        descriptorSetName: String? = nil
+        descriptorSetName: String? = nil,
+        index: String? = nil,
+        onlyIndex: Bool = false
     ) -> GeneratedOutputs {
         let generator = SwiftGenerator(options: options)
         let files = result.requestedFiles
-        let swift = files.map {
-            (SwiftGenerator.outputName(for: $0.path), generator.generate($0, schema: result.schema))
+        var swift: [(name: String, text: String)] = []
+        if !onlyIndex {
+            swift = files.map {
+                (SwiftGenerator.outputName(for: $0.path), generator.generate($0, schema: result.schema))
+            }
         }
+        if let index { swift.append((index + ".pb.swift", generator.generateIndex(named: index, files: files))) }
         return GeneratedOutputs(
             swiftFiles: swift,
             descriptorSet: DescriptorEmitter.fileDescriptorSet(
