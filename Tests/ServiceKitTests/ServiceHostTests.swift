@@ -64,6 +64,23 @@ struct ServiceHostTests {
         #expect(error?.message == "orders calls users, but no address of users was given")
     }
 
+    @Test("a verifying service without an auth address: refused before its database is opened, naming auth")
+    func missingAuth() async throws {
+        let directory = try makeTemporaryDirectory("host-auth")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let error = await #expect(throws: ServiceHostError.self) {
+            _ = try await ServiceHost.make(
+                .users(),
+                dataDirectory: directory.path,
+                configuration: Cluster.server,
+                peers: ["bus": [Endpoint(host: "127.0.0.1", port: 1)]],
+                logger: Cluster.quiet
+            )
+        }
+        #expect(error?.message == "users calls auth, but no address of auth was given")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+    }
+
     @Test("every service's queue binds every event its routes handle, and the standard topology declares each queue")
     func standardQueues() throws {
         let topology = BusTopology.standard

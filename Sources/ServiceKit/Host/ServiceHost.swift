@@ -56,7 +56,12 @@ public struct ServiceHost: Service {
     ) async throws -> ServiceHost {
         let logger = logger ?? Logger(label: definition.name)
         let name = definition.name
-        for peer in ["bus"] + definition.calls where peers[peer]?.isEmpty ?? true {
+        // Every peer the host will call, checked before anything is opened: the bus, the
+        // definition's calls, and auth for a service that verifies its tokens (their key and
+        // the revocation snapshot come from there).
+        var needed = ["bus"] + definition.calls
+        if case .verifies = definition.tokens, !needed.contains("auth") { needed.append("auth") }
+        for peer in needed where peers[peer]?.isEmpty ?? true {
             throw ServiceHostError(message: "\(name) calls \(peer), but no address of \(peer) was given")
         }
         let database = try openDatabase(definition, dataDirectory: dataDirectory)
