@@ -5,8 +5,9 @@ import NIOCore
 /// Closes a connection whose first request head (request line and headers, up to the empty line)
 /// has not fully arrived within the timeout, however slowly its bytes trickle in. It watches the
 /// raw bytes ahead of the HTTP decoder and leaves the pipeline once the head is complete; later
-/// requests on the connection are bounded by Hummingbird's idle timeout, which runs from the end
-/// of each response to the next complete head.
+/// requests on the connection are bounded by Hummingbird's idle timeout, which runs whenever no
+/// request is in progress and nothing is read (before the first request too: a connection is
+/// closed by whichever of the two ends first).
 final class RequestHeadTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer

@@ -66,8 +66,11 @@ struct GatewayTimeoutTests {
     )
     func idleKeepAlive() async throws {
         // The head timeout at its default (10 s): a loaded machine may take longer than a short
-        // one to read a head that arrived at once, and this test is about what follows.
-        try await withGateway(head: .seconds(10), idle: .seconds(1)) { endpoint in
+        // one to read a head that arrived at once, and this test is about what follows. The idle
+        // timer (Hummingbird's) also runs from the connection's start until its first request, so
+        // it is 5 s, not 1: a test client starved for a second on a busy machine must not find
+        // its connection closed before it wrote.
+        try await withGateway(head: .seconds(10), idle: .seconds(5)) { endpoint in
             #expect(try await httpRequest(endpoint, "GET", "/health").status == 200)
             let peer = try await RawConnection.connect(
                 endpoint,
