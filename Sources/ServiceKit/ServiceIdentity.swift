@@ -48,21 +48,5 @@ public final class ServiceIdentity: Sendable {
     }
 
     /// Adds `authorization: Bearer <service token>` to calls that carry no authorization yet.
-    public var interceptor: any ClientInterceptor { Interceptor(identity: self) }
-
-    struct Interceptor: ClientInterceptor {
-        let identity: ServiceIdentity
-
-        func intercept(
-            method: MethodDescriptor,
-            options: CallOptions,
-            next: @Sendable (CallOptions) async throws -> Void
-        ) async throws {
-            var options = options
-            if options.metadata[MetadataKeys.authorization] == nil {
-                options.metadata.add(MetadataKeys.authorization, "Bearer \(try identity.token())")
-            }
-            try await next(options)
-        }
-    }
+    public var interceptor: any ClientInterceptor { BearerAuthorization { [self] in try token() } }
 }

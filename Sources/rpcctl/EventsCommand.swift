@@ -46,7 +46,7 @@ struct Events: AsyncParsableCommand {
                     throw CLIError(code: 64, message: "--key-file: \(error)")
                 }
             } else if let token = token ?? ProcessInfo.processInfo.environment["RPCCTL_TOKEN"], !token.isEmpty {
-                interceptor = BearerToken(token: token)
+                interceptor = BearerAuthorization { token }
             } else {
                 throw CLIError(
                     code: 64,
@@ -55,21 +55,6 @@ struct Events: AsyncParsableCommand {
                 )
             }
             return Broker.Client(RPCClient(endpoints: [endpoint], interceptors: [interceptor]))
-        }
-    }
-
-    /// Adds `authorization: Bearer <token>` to every call.
-    struct BearerToken: ClientInterceptor {
-        let token: String
-
-        func intercept(
-            method: MethodDescriptor,
-            options: CallOptions,
-            next: @Sendable (CallOptions) async throws -> Void
-        ) async throws {
-            var options = options
-            options.metadata.add(MetadataKeys.authorization, "Bearer \(token)")
-            try await next(options)
         }
     }
 
