@@ -223,210 +223,241 @@ public struct ValidationEmitter: SwiftEmitter {
         {
             var out: [SwiftStatement] = []
             switch rules?.kind {
-            case .string(let s)?:
-                let statedBytes = s.statedBytes
-                if s.minLen != nil || s.maxLen != nil || s.maxBytes != nil {
-                    // Set whenever a length is (max_bytes, else four bytes per character of max_len).
-                    let bytes = statedBytes.map(String.init) ?? "?"
-                    let lo = s.minLen ?? 0
-                    var reason: String
-                    switch (s.minLen, s.maxLen) {
-                    case (let lo?, let hi?) where lo > 0:
-                        reason = "must be \(lo)-\(hi) characters and at most \(bytes) bytes"
-                    case (_, let hi?): reason = "must be at most \(hi) characters and \(bytes) bytes"
-                    case (let lo?, nil):
-                        reason =
-                            "must be at least \(lo) characters" + (s.maxBytes.map { " and at most \($0) bytes" } ?? "")
-                    case (nil, nil): reason = "must be at most \(bytes) bytes"
-                    }
-                    let maxLen = s.maxLen.map(String.init) ?? "Int.max"
-                    let maxBytes = s.maxBytes.map(String.init) ?? "Int.max"
-                    out.append(
-                        guardThrow(
-                            "!\(rt)FieldCheck.length(\(v), min: \(lo), max: \(maxLen), maxBytes: \(maxBytes))",
-                            path,
-                            reason,
-                            custom: custom
-                        )
-                    )
-                }
-                if s.notBlank {
-                    out.append(guardThrow("\(rt)FieldCheck.isBlank(\(v))", path, "must not be blank", custom: custom))
-                }
-                if let chars = s.chars, case .success(let ranges) = CharacterSpec.ranges(chars) {
-                    let name = "_chars\(statics.count)"
-                    let literal = ranges.map {
-                        "0x\(String($0.lowerBound, radix: 16, uppercase: true))...0x\(String($0.upperBound, radix: 16, uppercase: true))"
-                    }
-                    statics.append(
-                        .line(
-                            doc: ["Allowed: \(chars)"],
-                            text:
-                                "private static let \(name): [ClosedRange<UInt32>] = [\(literal.joined(separator: ", "))]"
-                        )
-                    )
-                    out.append(
-                        guardThrow(
-                            "!\(rt)FieldCheck.onlyAllowed(\(v), Self.\(name))",
-                            path,
-                            "must hold only the characters \(chars)",
-                            custom: custom
-                        )
-                    )
-                }
-                if s.email {
-                    out.append(
-                        guardThrow(
-                            "!\(rt)FieldCheck.isEmailAddress(\(v))",
-                            path,
-                            "is not a valid e-mail address",
-                            custom: custom
-                        )
-                    )
-                }
-                if !s.allowed.isEmpty {
-                    out.append(
-                        .block(
-                            "switch \(v)",
-                            [
-                                .caseLabel(
-                                    "case \(s.allowed.map(SwiftNaming.literal).joined(separator: ", ")):",
-                                    [.line("break")]
-                                ),
-                                .caseLabel(
-                                    "default:",
-                                    [
-                                        violation(
-                                            path,
-                                            "must be one of \(s.allowed.joined(separator: ", "))",
-                                            custom: custom
-                                        )
-                                    ]
-                                ),
-                            ]
-                        )
-                    )
-                }
+            case .string(let s)?: out = stringChecks(v, s, path: path, custom: custom)
             case .int(let r)?:
-                var conditions: [String] = []
-                if let gt = r.gt { conditions.append("\(v) > \(gt)") }
-                if let gte = r.gte { conditions.append("\(v) >= \(gte)") }
-                if let lt = r.lt { conditions.append("\(v) < \(lt)") }
-                if let lte = r.lte { conditions.append("\(v) <= \(lte)") }
-                if !conditions.isEmpty {
-                    out.append(
-                        guardThrow(
-                            "!(\(conditions.joined(separator: " && ")))",
-                            path,
-                            Builder.rangeText(
-                                gt: r.gt.map(String.init),
-                                gte: r.gte.map(String.init),
-                                lt: r.lt.map(String.init),
-                                lte: r.lte.map(String.init)
-                            ),
-                            custom: custom
-                        )
-                    )
-                }
+                out = rangeChecks(
+                    v,
+                    code: (r.gt.map { "\($0)" }, r.gte.map { "\($0)" }, r.lt.map { "\($0)" }, r.lte.map { "\($0)" }),
+                    text: (
+                        r.gt.map(String.init), r.gte.map(String.init), r.lt.map(String.init), r.lte.map(String.init)
+                    ),
+                    path: path,
+                    custom: custom
+                )
             case .double(let r)?:
-                var conditions: [String] = []
-                if let gt = r.gt { conditions.append("\(v) > \(gt)") }
-                if let gte = r.gte { conditions.append("\(v) >= \(gte)") }
-                if let lt = r.lt { conditions.append("\(v) < \(lt)") }
-                if let lte = r.lte { conditions.append("\(v) <= \(lte)") }
-                if !conditions.isEmpty {
-                    out.append(
-                        guardThrow(
-                            "!(\(conditions.joined(separator: " && ")))",
-                            path,
-                            Builder.rangeText(
-                                gt: r.gt.map(Builder.number),
-                                gte: r.gte.map(Builder.number),
-                                lt: r.lt.map(Builder.number),
-                                lte: r.lte.map(Builder.number)
-                            ),
-                            custom: custom
-                        )
-                    )
-                }
+                out = rangeChecks(
+                    v,
+                    code: (r.gt.map { "\($0)" }, r.gte.map { "\($0)" }, r.lt.map { "\($0)" }, r.lte.map { "\($0)" }),
+                    text: (
+                        r.gt.map(Builder.number), r.gte.map(Builder.number), r.lt.map(Builder.number),
+                        r.lte.map(Builder.number)
+                    ),
+                    path: path,
+                    custom: custom
+                )
                 if r.finite {
                     out.append(guardThrow("!\(v).isFinite", path, "must be a finite number", custom: custom))
                 }
-            case .enumeration(let r)?:
-                guard case .enumeration(let enumName) = type, let e = context.schema.enums[enumName] else { break }
-                func names(_ numbers: [Int32]) -> String {
-                    numbers.compactMap { n in
-                        e.values.first { $0.number == n }.map {
-                            ProtoNaming.strippingEnumPrefix($0.name, enumName: e.name)
-                        }
-                    }
-                    .joined(separator: ", ")
+            case .enumeration(let r)?: out = enumChecks(v, r, type: type, path: path, custom: custom)
+            case .timestamp(let r)?: out = [timestampCheck(v, r, path: path, custom: custom)]
+            case .message(let subs)?: out = messageChecks(v, subs, type: type, path: path, custom: custom)
+            case .repeated?, nil: break
+            }
+            if nested { out.append(nestedCall(v, path: path)) }
+            return out
+        }
+
+        /// A string's lengths, blankness, characters, e-mail form and allowed values.
+        mutating func stringChecks(_ v: String, _ s: FieldRuleSet.StringRules, path: String, custom: String?)
+            -> [SwiftStatement]
+        {
+            var out: [SwiftStatement] = []
+            let statedBytes = s.statedBytes
+            if s.minLen != nil || s.maxLen != nil || s.maxBytes != nil {
+                // Set whenever a length is (max_bytes, else four bytes per character of max_len).
+                let bytes = statedBytes.map(String.init) ?? "?"
+                let lo = s.minLen ?? 0
+                var reason: String
+                switch (s.minLen, s.maxLen) {
+                case (let lo?, let hi?) where lo > 0:
+                    reason = "must be \(lo)-\(hi) characters and at most \(bytes) bytes"
+                case (_, let hi?): reason = "must be at most \(hi) characters and \(bytes) bytes"
+                case (let lo?, nil):
+                    reason =
+                        "must be at least \(lo) characters" + (s.maxBytes.map { " and at most \($0) bytes" } ?? "")
+                case (nil, nil): reason = "must be at most \(bytes) bytes"
                 }
-                if let allowed = FieldRulesChecker.allowedNumbers(r, in: e) {
+                let maxLen = s.maxLen.map(String.init) ?? "Int.max"
+                let maxBytes = s.maxBytes.map(String.init) ?? "Int.max"
+                out.append(
+                    guardThrow(
+                        "!\(rt)FieldCheck.length(\(v), min: \(lo), max: \(maxLen), maxBytes: \(maxBytes))",
+                        path,
+                        reason,
+                        custom: custom
+                    )
+                )
+            }
+            if s.notBlank {
+                out.append(guardThrow("\(rt)FieldCheck.isBlank(\(v))", path, "must not be blank", custom: custom))
+            }
+            if let chars = s.chars, case .success(let ranges) = CharacterSpec.ranges(chars) {
+                let name = "_chars\(statics.count)"
+                let literal = ranges.map {
+                    "0x\(String($0.lowerBound, radix: 16, uppercase: true))...0x\(String($0.upperBound, radix: 16, uppercase: true))"
+                }
+                statics.append(
+                    .line(
+                        doc: ["Allowed: \(chars)"],
+                        text:
+                            "private static let \(name): [ClosedRange<UInt32>] = [\(literal.joined(separator: ", "))]"
+                    )
+                )
+                out.append(
+                    guardThrow(
+                        "!\(rt)FieldCheck.onlyAllowed(\(v), Self.\(name))",
+                        path,
+                        "must hold only the characters \(chars)",
+                        custom: custom
+                    )
+                )
+            }
+            if s.email {
+                out.append(
+                    guardThrow(
+                        "!\(rt)FieldCheck.isEmailAddress(\(v))",
+                        path,
+                        "is not a valid e-mail address",
+                        custom: custom
+                    )
+                )
+            }
+            if !s.allowed.isEmpty {
+                out.append(
+                    .block(
+                        "switch \(v)",
+                        [
+                            .caseLabel(
+                                "case \(s.allowed.map(SwiftNaming.literal).joined(separator: ", ")):",
+                                [.line("break")]
+                            ),
+                            .caseLabel(
+                                "default:",
+                                [
+                                    violation(
+                                        path,
+                                        "must be one of \(s.allowed.joined(separator: ", "))",
+                                        custom: custom
+                                    )
+                                ]
+                            ),
+                        ]
+                    )
+                )
+            }
+            return out
+        }
+
+        /// A number's bounds: `code` as Swift literals for the condition, `text` for the message
+        /// (gt, gte, lt, lte).
+        func rangeChecks(
+            _ v: String,
+            code: (String?, String?, String?, String?),
+            text: (String?, String?, String?, String?),
+            path: String,
+            custom: String?
+        ) -> [SwiftStatement] {
+            var conditions: [String] = []
+            if let gt = code.0 { conditions.append("\(v) > \(gt)") }
+            if let gte = code.1 { conditions.append("\(v) >= \(gte)") }
+            if let lt = code.2 { conditions.append("\(v) < \(lt)") }
+            if let lte = code.3 { conditions.append("\(v) <= \(lte)") }
+            guard !conditions.isEmpty else { return [] }
+            let reason = Builder.rangeText(gt: text.0, gte: text.1, lt: text.2, lte: text.3)
+            return [guardThrow("!(\(conditions.joined(separator: " && ")))", path, reason, custom: custom)]
+        }
+
+        /// An enum value among the allowed ones, or not among the refused ones.
+        func enumChecks(_ v: String, _ r: FieldRuleSet.EnumRules, type: FieldType, path: String, custom: String?)
+            -> [SwiftStatement]
+        {
+            var out: [SwiftStatement] = []
+            guard case .enumeration(let enumName) = type, let e = context.schema.enums[enumName] else { return [] }
+            func names(_ numbers: [Int32]) -> String {
+                numbers.compactMap { n in
+                    e.values.first { $0.number == n }.map {
+                        ProtoNaming.strippingEnumPrefix($0.name, enumName: e.name)
+                    }
+                }
+                .joined(separator: ", ")
+            }
+            if let allowed = FieldRulesChecker.allowedNumbers(r, in: e) {
+                out.append(
+                    .block(
+                        "switch \(v).protoValue",
+                        [
+                            .caseLabel(
+                                "case \(allowed.map(String.init).joined(separator: ", ")):",
+                                [.line("break")]
+                            ),
+                            .caseLabel(
+                                "default:",
+                                [violation(path, "must be one of \(names(allowed))", custom: custom)]
+                            ),
+                        ]
+                    )
+                )
+            } else {
+                var seen: Set<Int32> = []
+                let refused = e.values.filter { r.refused.contains($0.name) && seen.insert($0.number).inserted }
+                    .map(\.number)
+                if !refused.isEmpty {
                     out.append(
                         .block(
                             "switch \(v).protoValue",
                             [
                                 .caseLabel(
-                                    "case \(allowed.map(String.init).joined(separator: ", ")):",
-                                    [.line("break")]
+                                    "case \(refused.map(String.init).joined(separator: ", ")):",
+                                    [violation(path, "must not be \(names(refused))", custom: custom)]
                                 ),
-                                .caseLabel(
-                                    "default:",
-                                    [violation(path, "must be one of \(names(allowed))", custom: custom)]
-                                ),
+                                .caseLabel("default:", [.line("break")]),
                             ]
                         )
                     )
-                } else {
-                    var seen: Set<Int32> = []
-                    let refused = e.values.filter { r.refused.contains($0.name) && seen.insert($0.number).inserted }
-                        .map(\.number)
-                    if !refused.isEmpty {
-                        out.append(
-                            .block(
-                                "switch \(v).protoValue",
-                                [
-                                    .caseLabel(
-                                        "case \(refused.map(String.init).joined(separator: ", ")):",
-                                        [violation(path, "must not be \(names(refused))", custom: custom)]
-                                    ),
-                                    .caseLabel("default:", [.line("break")]),
-                                ]
-                            )
-                        )
-                    }
                 }
-            case .timestamp(let r)?:
-                var conditions = ["\(v).nanos >= 0", "\(v).nanos < 1_000_000_000"]
-                var reason = "must be a valid time"
-                if let lo = r.gteSeconds { conditions.append("\(v).seconds >= \(lo)") }
-                if let hi = r.ltSeconds { conditions.append("\(v).seconds < \(hi)") }
-                switch (r.gteSeconds, r.ltSeconds) {
-                case (let lo?, let hi?):
-                    reason = "must be at or after \(Builder.date(lo)) and before \(Builder.date(hi))"
-                case (let lo?, nil): reason = "must be at or after \(Builder.date(lo))"
-                case (nil, let hi?): reason = "must be before \(Builder.date(hi))"
-                case (nil, nil): break
-                }
-                out.append(guardThrow("!(\(conditions.joined(separator: " && ")))", path, reason, custom: custom))
-            case .message(let subs)?:
-                guard case .message(let name) = type, let target = context.schema.messages[name] else { break }
-                for sub in subs {
-                    guard let subField = target.fields.first(where: { $0.name == sub.name }) else { continue }
-                    out += fieldChecks(
-                        subField,
-                        in: target,
-                        base: v,
-                        rules: sub.rules,
-                        path: Builder.join(path, sub.name),
-                        custom: custom
-                    )
-                }
-            case .repeated?, nil:
-                break
             }
-            if nested { out.append(nestedCall(v, path: path)) }
+            return out
+        }
+
+        /// A time's nanos, and its bounds in seconds.
+        func timestampCheck(_ v: String, _ r: FieldRuleSet.TimestampRules, path: String, custom: String?)
+            -> SwiftStatement
+        {
+            var conditions = ["\(v).nanos >= 0", "\(v).nanos < 1_000_000_000"]
+            var reason = "must be a valid time"
+            if let lo = r.gteSeconds { conditions.append("\(v).seconds >= \(lo)") }
+            if let hi = r.ltSeconds { conditions.append("\(v).seconds < \(hi)") }
+            switch (r.gteSeconds, r.ltSeconds) {
+            case (let lo?, let hi?):
+                reason = "must be at or after \(Builder.date(lo)) and before \(Builder.date(hi))"
+            case (let lo?, nil): reason = "must be at or after \(Builder.date(lo))"
+            case (nil, let hi?): reason = "must be before \(Builder.date(hi))"
+            case (nil, nil): break
+            }
+            return guardThrow("!(\(conditions.joined(separator: " && ")))", path, reason, custom: custom)
+        }
+
+        /// The rules of sub-fields of a message-typed value, for this use only.
+        mutating func messageChecks(
+            _ v: String,
+            _ subs: [FieldRuleSet.SubField],
+            type: FieldType,
+            path: String,
+            custom: String?
+        ) -> [SwiftStatement] {
+            var out: [SwiftStatement] = []
+            guard case .message(let name) = type, let target = context.schema.messages[name] else { return [] }
+            for sub in subs {
+                guard let subField = target.fields.first(where: { $0.name == sub.name }) else { continue }
+                out += fieldChecks(
+                    subField,
+                    in: target,
+                    base: v,
+                    rules: sub.rules,
+                    path: Builder.join(path, sub.name),
+                    custom: custom
+                )
+            }
             return out
         }
 
