@@ -122,3 +122,23 @@ extension RPCError {
     /// with the same message cannot succeed).
     public var isMessageTooLarge: Bool { code == .resourceExhausted && metadata[RPCError.messageTooLargeKey] != nil }
 }
+
+extension RPCError {
+    /// The trailer naming why a call failed, more precisely than its code (in the spirit of
+    /// `google.rpc.ErrorInfo.reason`): an UPPER_SNAKE_CASE word callers may branch on.
+    public static let reasonKey = "rpc-error-reason"
+
+    /// The reasons the marketplace's services give.
+    public enum Reason {
+        /// An idempotency key already used for a different request (FAILED_PRECONDITION; HTTP 409).
+        public static let idempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED"
+    }
+
+    /// An error with a reason (``reasonKey``).
+    public init(code: RPCCode, message: String, reason: String) {
+        self.init(code: code, message: message, metadata: Metadata([(RPCError.reasonKey, reason)]))
+    }
+
+    /// The error's reason, if it has one.
+    public var reason: String? { metadata[RPCError.reasonKey] }
+}

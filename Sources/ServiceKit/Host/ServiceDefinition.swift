@@ -41,6 +41,8 @@ public struct ServiceDefinition: Sendable {
     /// The durable queue it consumes, with its bindings (nil: it consumes nothing). The
     /// standard topology declares it; its routes must all be bound (the host checks).
     public let queue: BusTopology.Queue?
+    /// How its commits reach the disk (`.full` for money).
+    public let durability: ServiceDatabase.Durability
     /// The clock of its tokens' checks.
     public let now: @Sendable () -> Date
     /// Builds the service in its environment.
@@ -53,6 +55,7 @@ public struct ServiceDefinition: Sendable {
         tokens: Tokens = .verifies,
         migrate: @escaping @Sendable (inout DatabaseMigrator) -> Void,
         queue: BusTopology.Queue? = nil,
+        durability: ServiceDatabase.Durability = .normal,
         now: @escaping @Sendable () -> Date = { Date() },
         build: @escaping @Sendable (ServiceEnvironment) async throws -> ServiceParts
     ) {
@@ -62,6 +65,7 @@ public struct ServiceDefinition: Sendable {
         self.tokens = tokens
         self.migrate = migrate
         self.queue = queue
+        self.durability = durability
         self.now = now
         self.build = build
     }

@@ -148,7 +148,10 @@ public struct ServiceHost: Service {
     /// The service's database, `<data>/<name>.sqlite`, migrated: its store's migrations, then the
     /// outbox's and the handled-events table's (for tools that work on the files directly, too).
     public static func openDatabase(_ definition: ServiceDefinition, dataDirectory: String) throws -> DatabasePool {
-        try ServiceDatabase.open(path: "\(dataDirectory)/\(definition.name).sqlite") { migrator in
+        try ServiceDatabase.open(
+            path: "\(dataDirectory)/\(definition.name).sqlite",
+            durability: definition.durability
+        ) { migrator in
             definition.migrate(&migrator)
             Outbox.register(in: &migrator)
             IdempotentConsumer.register(in: &migrator)

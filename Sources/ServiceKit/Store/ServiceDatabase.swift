@@ -5,10 +5,24 @@ import RPC
 
 /// Opens a service's SQLite database (WAL) and applies its migrations before anyone uses it.
 public enum ServiceDatabase {
+    /// How a commit reaches the disk (SQLite's `synchronous` in WAL mode).
+    public enum Durability: String, Sendable {
+        /// A commit survives a crash of the process; the last commits may be lost if the machine
+        /// loses power (the default of the services whose state can be rebuilt or is re-sent).
+        case normal = "NORMAL"
+        /// Every commit is on the disk before it returns: it survives power loss too (money).
+        case full = "FULL"
+    }
+
     /// - Parameters:
     ///   - path: the file (its directory is created).
+    ///   - durability: `.normal` unless every commit must survive power loss.
     ///   - migrate: registers the service's migrations.
-    public static func open(path: String, migrate: (inout DatabaseMigrator) -> Void) throws -> DatabasePool {
+    public static func open(
+        path: String,
+        durability: Durability = .normal,
+        migrate: (inout DatabaseMigrator) -> Void
+    ) throws -> DatabasePool {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -16,7 +30,7 @@ public enum ServiceDatabase {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA synchronous = \(durability.rawValue)")
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
