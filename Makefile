@@ -16,7 +16,7 @@ bootstrap: ## Install what this machine lacks (apt/pip, only when missing)
 build: bootstrap ## Build everything (debug)
 	$(SWIFT) build
 
-run: build ## Build and start the system (bus 8007, auth 8000, users 8002; Ctrl-C stops)
+run: build ## Build and start the system (gateway 8080, bus 8007, auth 8000, users 8002, orders 8003, payments 8004; Ctrl-C stops)
 	$(SWIFT) run marketplace run
 
 test: bootstrap lint ## Build and run every test (after the format check)

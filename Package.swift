@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "AuthService", targets: ["AuthService"]),
         .library(name: "UsersService", targets: ["UsersService"]),
         .library(name: "OrdersService", targets: ["OrdersService"]),
+        .library(name: "PaymentsService", targets: ["PaymentsService"]),
         .library(name: "Gateway", targets: ["Gateway"]),
         .library(name: "MarketplaceServices", targets: ["MarketplaceServices"]),
         .executable(name: "protogen", targets: ["protogen"]),
@@ -154,11 +155,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The payments service: the ledger, pays with escrow and refunds, the simulated processor.
+        .target(
+            name: "PaymentsService",
+            dependencies: [
+                "ServiceKit", "MarketplaceAPI", "EventBus", "RPC", "RPCSchema", "ProtoRuntime",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The list of services (one line each) and the bus topology their definitions add up to.
         .target(
             name: "MarketplaceServices",
             dependencies: [
-                "AuthService", "UsersService", "OrdersService", "ServiceKit", "EventBus", "MarketplaceAPI",
+                "AuthService", "UsersService", "OrdersService", "PaymentsService", "ServiceKit", "EventBus",
+                "MarketplaceAPI",
                 "ProtoRuntime",
             ],
             swiftSettings: swiftSettings
@@ -285,7 +298,8 @@ let package = Package(
         .target(
             name: "ServiceTestSupport",
             dependencies: [
-                "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit",
+                "AuthService", "UsersService", "OrdersService", "PaymentsService", "MarketplaceServices", "Gateway",
+                "ServiceKit",
                 "MarketplaceAPI", "EventBus", "RPC",
                 "RPCSchema", "ProtoRuntime", "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -341,6 +355,21 @@ let package = Package(
             name: "OrdersServiceTests",
             dependencies: [
                 "AuthService", "UsersService", "OrdersService", "MarketplaceServices", "Gateway", "ServiceKit",
+                "MarketplaceAPI", "EventBus", "RPC",
+                "RPCSchema", "ProtoRuntime", "TestSupport", "ServiceTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PaymentsServiceTests",
+            dependencies: [
+                "AuthService", "UsersService", "OrdersService", "PaymentsService", "MarketplaceServices", "Gateway",
+                "ServiceKit",
                 "MarketplaceAPI", "EventBus", "RPC",
                 "RPCSchema", "ProtoRuntime", "TestSupport", "ServiceTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),

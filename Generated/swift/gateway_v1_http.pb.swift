@@ -16,6 +16,8 @@ public struct HttpRule: ProtoRuntime.Message {
     public var presentation: String = ""
     /// The legacy envelope's success `message` for this route ("Order published").
     public var message: String = ""
+    /// Request headers that fill request fields (`Idempotency-Key` into `idempotency_key`).
+    public var headers: [HeaderBinding] = []
     public var pattern: Pattern? = nil
     public var unknownFields = ProtoRuntime.UnknownFields()
 
@@ -27,13 +29,15 @@ public struct HttpRule: ProtoRuntime.Message {
         body: String = "",
         additionalBindings: [HttpRule] = [],
         presentation: String = "",
-        message: String = ""
+        message: String = "",
+        headers: [HeaderBinding] = []
     ) {
         self.pattern = pattern
         self.body = body
         self.additionalBindings = additionalBindings
         self.presentation = presentation
         self.message = message
+        self.headers = headers
     }
 
     /// The fields of oneof `pattern`; at most one is set.
@@ -73,6 +77,9 @@ public struct HttpRule: ProtoRuntime.Message {
         }
         if !self.message.isEmpty {
             size += 1 + ProtoRuntime.WireSize.string(self.message)
+        }
+        for v in self.headers {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
         }
         return size
     }
@@ -114,6 +121,10 @@ public struct HttpRule: ProtoRuntime.Message {
             writer.writeTag(0x4A)
             writer.writeString(self.message)
         }
+        for v in self.headers {
+            writer.writeTag(0x52)
+            writer.writeMessage(v)
+        }
         unknownFields.encode(to: &writer)
     }
 
@@ -138,6 +149,8 @@ public struct HttpRule: ProtoRuntime.Message {
                 self.presentation = try reader.readString()
             case 0x4A:
                 self.message = try reader.readString()
+            case 0x52:
+                self.headers.append(try reader.readMessage(HeaderBinding.self))
             default:
                 try reader.skipField(into: &unknownFields)
             }
@@ -187,6 +200,15 @@ public struct HttpRule: ProtoRuntime.Message {
             writer.writeKey(json: "message", proto: "message")
             writer.writeString(self.message)
         }
+        if !self.headers.isEmpty || writer.options.emitDefaults {
+            writer.writeKey(json: "headers", proto: "headers")
+            writer.beginArray()
+            for v in self.headers {
+                writer.beginElement()
+                writer.writeMessage(v)
+            }
+            writer.endArray()
+        }
         writer.endObject()
     }
 
@@ -199,31 +221,31 @@ public struct HttpRule: ProtoRuntime.Message {
                 case "get":
                     try seen.insert(0, key: key)
                     if !(try reader.readNull()) {
-                        try seen.insert(9, key: key, oneof: "pattern")
+                        try seen.insert(10, key: key, oneof: "pattern")
                         self.pattern = .get(try reader.readString())
                     }
                 case "post":
                     try seen.insert(1, key: key)
                     if !(try reader.readNull()) {
-                        try seen.insert(9, key: key, oneof: "pattern")
+                        try seen.insert(10, key: key, oneof: "pattern")
                         self.pattern = .post(try reader.readString())
                     }
                 case "put":
                     try seen.insert(2, key: key)
                     if !(try reader.readNull()) {
-                        try seen.insert(9, key: key, oneof: "pattern")
+                        try seen.insert(10, key: key, oneof: "pattern")
                         self.pattern = .put(try reader.readString())
                     }
                 case "patch":
                     try seen.insert(3, key: key)
                     if !(try reader.readNull()) {
-                        try seen.insert(9, key: key, oneof: "pattern")
+                        try seen.insert(10, key: key, oneof: "pattern")
                         self.pattern = .patch(try reader.readString())
                     }
                 case "delete":
                     try seen.insert(4, key: key)
                     if !(try reader.readNull()) {
-                        try seen.insert(9, key: key, oneof: "pattern")
+                        try seen.insert(10, key: key, oneof: "pattern")
                         self.pattern = .delete(try reader.readString())
                     }
                 case "body":
@@ -244,6 +266,106 @@ public struct HttpRule: ProtoRuntime.Message {
                     if !(try reader.readNull()) {
                         self.message = try reader.readString()
                     }
+                case "headers":
+                    try seen.insert(9, key: key)
+                    try reader.readArray { self.headers.append(try $0.readMessage(HeaderBinding.self)) }
+                default:
+                    try reader.unknownField(key)
+                }
+            } catch let error as ProtoRuntime.JSONDecodingError {
+                throw error.prefixed(.key(key))
+            }
+        }
+    }
+}
+
+/// A request header whose value fills a string field of the request (when the body leaves it
+/// empty; a body that sets it to something else is refused).
+public struct HeaderBinding: ProtoRuntime.Message {
+    public static let protoMessageName = "gateway.v1.HeaderBinding"
+
+    /// The header's name, matched ignoring case.
+    public var name: String = ""
+    /// The request field (its proto name).
+    public var field: String = ""
+    public var unknownFields = ProtoRuntime.UnknownFields()
+
+    public init() {}
+
+    /// A message with the given field values; the rest keep their defaults.
+    public init(
+        name: String = "",
+        field: String = ""
+    ) {
+        self.name = name
+        self.field = field
+    }
+
+    public func serializedSize() -> Int {
+        var size = unknownFields.count
+        if !self.name.isEmpty {
+            size += 1 + ProtoRuntime.WireSize.string(self.name)
+        }
+        if !self.field.isEmpty {
+            size += 1 + ProtoRuntime.WireSize.string(self.field)
+        }
+        return size
+    }
+
+    public func encode(to writer: inout ProtoRuntime.WireWriter) {
+        if !self.name.isEmpty {
+            writer.writeTag(0xA)
+            writer.writeString(self.name)
+        }
+        if !self.field.isEmpty {
+            writer.writeTag(0x12)
+            writer.writeString(self.field)
+        }
+        unknownFields.encode(to: &writer)
+    }
+
+    public mutating func decodeMessage(from reader: inout ProtoRuntime.WireReader) throws {
+        while let tag = try reader.nextTag() {
+            switch tag {
+            case 0xA:
+                self.name = try reader.readString()
+            case 0x12:
+                self.field = try reader.readString()
+            default:
+                try reader.skipField(into: &unknownFields)
+            }
+        }
+    }
+
+    public func encodeJSON(to writer: inout ProtoRuntime.JSONWriter) {
+        writer.beginObject()
+        if !self.name.isEmpty || writer.options.emitDefaults {
+            writer.writeKey(json: "name", proto: "name")
+            writer.writeString(self.name)
+        }
+        if !self.field.isEmpty || writer.options.emitDefaults {
+            writer.writeKey(json: "field", proto: "field")
+            writer.writeString(self.field)
+        }
+        writer.endObject()
+    }
+
+    public mutating func decodeJSON(from reader: inout ProtoRuntime.JSONReader) throws {
+        try reader.beginObject()
+        var seen = ProtoRuntime.JSONFieldSet()
+        while let key = try reader.nextKey() {
+            do {
+                switch key {
+                case "name":
+                    try seen.insert(0, key: key)
+                    if !(try reader.readNull()) {
+                        self.name = try reader.readString()
+                    }
+                case "field":
+                    try seen.insert(1, key: key)
+                    if !(try reader.readNull()) {
+                        self.field = try reader.readString()
+                    }
                 default:
                     try reader.unknownField(key)
                 }
@@ -261,7 +383,7 @@ public enum HttpProtoFile {
     ProtoRuntime.EmbeddedFileDescriptor(
         path: "gateway/v1/http.proto",
         dependencies: ["google/protobuf/descriptor.proto"],
-        base64: "ChVnYXRld2F5L3YxL2h0dHAucHJvdG8SCmdhdGV3YXkudjEaIGdvb2dsZS9wcm90b2J1Zi9kZXNjcmlwdG9yLnByb3RvIp4CCghIdHRwUnVsZRISCgNnZXQYASABKAlIAFIDZ2V0EhQKBHBvc3QYAiABKAlIAFIEcG9zdBISCgNwdXQYAyABKAlIAFIDcHV0EhYKBXBhdGNoGAQgASgJSABSBXBhdGNoEhgKBmRlbGV0ZRgFIAEoCUgAUgZkZWxldGUSEgoEYm9keRgGIAEoCVIEYm9keRJFChNhZGRpdGlvbmFsX2JpbmRpbmdzGAcgAygLMhQuZ2F0ZXdheS52MS5IdHRwUnVsZVISYWRkaXRpb25hbEJpbmRpbmdzEiIKDHByZXNlbnRhdGlvbhgIIAEoCVIMcHJlc2VudGF0aW9uEhgKB21lc3NhZ2UYCSABKAlSB21lc3NhZ2VCCQoHcGF0dGVybjpKCgRodHRwEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMY0YYDIAEoCzIULmdhdGV3YXkudjEuSHR0cFJ1bGVSBGh0dHBiBnByb3RvMw=="
+        base64: "ChVnYXRld2F5L3YxL2h0dHAucHJvdG8SCmdhdGV3YXkudjEaIGdvb2dsZS9wcm90b2J1Zi9kZXNjcmlwdG9yLnByb3RvItMCCghIdHRwUnVsZRISCgNnZXQYASABKAlIAFIDZ2V0EhQKBHBvc3QYAiABKAlIAFIEcG9zdBISCgNwdXQYAyABKAlIAFIDcHV0EhYKBXBhdGNoGAQgASgJSABSBXBhdGNoEhgKBmRlbGV0ZRgFIAEoCUgAUgZkZWxldGUSEgoEYm9keRgGIAEoCVIEYm9keRJFChNhZGRpdGlvbmFsX2JpbmRpbmdzGAcgAygLMhQuZ2F0ZXdheS52MS5IdHRwUnVsZVISYWRkaXRpb25hbEJpbmRpbmdzEiIKDHByZXNlbnRhdGlvbhgIIAEoCVIMcHJlc2VudGF0aW9uEhgKB21lc3NhZ2UYCSABKAlSB21lc3NhZ2USMwoHaGVhZGVycxgKIAMoCzIZLmdhdGV3YXkudjEuSGVhZGVyQmluZGluZ1IHaGVhZGVyc0IJCgdwYXR0ZXJuIjkKDUhlYWRlckJpbmRpbmcSEgoEbmFtZRgBIAEoCVIEbmFtZRIUCgVmaWVsZBgCIAEoCVIFZmllbGQ6SgoEaHR0cBIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGNGGAyABKAsyFC5nYXRld2F5LnYxLkh0dHBSdWxlUgRodHRwYgZwcm90bzM="
     )
 
     /// The descriptors of this file's imports (transitively), imports first, then this file's.

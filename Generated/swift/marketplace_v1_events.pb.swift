@@ -2374,8 +2374,209 @@ public struct PaymentInitiated: ProtoRuntime.Message {
     }
 }
 
+/// The charge succeeded: the order is paid (in escrow while `held`).
 public struct PaymentCompleted: ProtoRuntime.Message {
     public static let protoMessageName = "marketplace.v1.PaymentCompleted"
+
+    public var paymentId: Int64 = 0
+    public var orderId: Int64 = 0
+    public var customerId: Int64 = 0
+    public var providerId: Int64 = 0
+    public var amount: Money? = nil
+    public var occurredAt: ProtoRuntime.ProtoTimestamp? = nil
+    /// Held in escrow until the order completes (a payment.released follows), rather than released at once.
+    public var held: Bool = false
+    public var unknownFields = ProtoRuntime.UnknownFields()
+
+    public init() {}
+
+    /// A message with the given field values; the rest keep their defaults.
+    public init(
+        paymentId: Int64 = 0,
+        orderId: Int64 = 0,
+        customerId: Int64 = 0,
+        providerId: Int64 = 0,
+        amount: Money? = nil,
+        occurredAt: ProtoRuntime.ProtoTimestamp? = nil,
+        held: Bool = false
+    ) {
+        self.paymentId = paymentId
+        self.orderId = orderId
+        self.customerId = customerId
+        self.providerId = providerId
+        self.amount = amount
+        self.occurredAt = occurredAt
+        self.held = held
+    }
+
+    public func serializedSize() -> Int {
+        var size = unknownFields.count
+        if self.paymentId != 0 {
+            size += 1 + ProtoRuntime.WireSize.int64(self.paymentId)
+        }
+        if self.orderId != 0 {
+            size += 1 + ProtoRuntime.WireSize.int64(self.orderId)
+        }
+        if self.customerId != 0 {
+            size += 1 + ProtoRuntime.WireSize.int64(self.customerId)
+        }
+        if self.providerId != 0 {
+            size += 1 + ProtoRuntime.WireSize.int64(self.providerId)
+        }
+        if let v = self.amount {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        if let v = self.occurredAt {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        if self.held {
+            size += 1 + 1
+        }
+        return size
+    }
+
+    public func encode(to writer: inout ProtoRuntime.WireWriter) {
+        if self.paymentId != 0 {
+            writer.writeTag(0x8)
+            writer.writeInt64(self.paymentId)
+        }
+        if self.orderId != 0 {
+            writer.writeTag(0x10)
+            writer.writeInt64(self.orderId)
+        }
+        if self.customerId != 0 {
+            writer.writeTag(0x18)
+            writer.writeInt64(self.customerId)
+        }
+        if self.providerId != 0 {
+            writer.writeTag(0x20)
+            writer.writeInt64(self.providerId)
+        }
+        if let v = self.amount {
+            writer.writeTag(0x2A)
+            writer.writeMessage(v)
+        }
+        if let v = self.occurredAt {
+            writer.writeTag(0x32)
+            writer.writeMessage(v)
+        }
+        if self.held {
+            writer.writeTag(0x38)
+            writer.writeBool(self.held)
+        }
+        unknownFields.encode(to: &writer)
+    }
+
+    public mutating func decodeMessage(from reader: inout ProtoRuntime.WireReader) throws {
+        while let tag = try reader.nextTag() {
+            switch tag {
+            case 0x8:
+                self.paymentId = try reader.readInt64()
+            case 0x10:
+                self.orderId = try reader.readInt64()
+            case 0x18:
+                self.customerId = try reader.readInt64()
+            case 0x20:
+                self.providerId = try reader.readInt64()
+            case 0x2A:
+                try reader.readMessage(into: &self.amount)
+            case 0x32:
+                try reader.readMessage(into: &self.occurredAt)
+            case 0x38:
+                self.held = try reader.readBool()
+            default:
+                try reader.skipField(into: &unknownFields)
+            }
+        }
+    }
+
+    public func encodeJSON(to writer: inout ProtoRuntime.JSONWriter) {
+        writer.beginObject()
+        if self.paymentId != 0 || writer.options.emitDefaults {
+            writer.writeKey(json: "paymentId", proto: "payment_id")
+            writer.writeInt64(self.paymentId)
+        }
+        if self.orderId != 0 || writer.options.emitDefaults {
+            writer.writeKey(json: "orderId", proto: "order_id")
+            writer.writeInt64(self.orderId)
+        }
+        if self.customerId != 0 || writer.options.emitDefaults {
+            writer.writeKey(json: "customerId", proto: "customer_id")
+            writer.writeInt64(self.customerId)
+        }
+        if self.providerId != 0 || writer.options.emitDefaults {
+            writer.writeKey(json: "providerId", proto: "provider_id")
+            writer.writeInt64(self.providerId)
+        }
+        if let v = self.amount {
+            writer.writeKey(json: "amount", proto: "amount")
+            writer.writeMessage(v)
+        }
+        if let v = self.occurredAt {
+            writer.writeKey(json: "occurredAt", proto: "occurred_at")
+            writer.writeMessage(v)
+        }
+        if self.held || writer.options.emitDefaults {
+            writer.writeKey(json: "held", proto: "held")
+            writer.writeBool(self.held)
+        }
+        writer.endObject()
+    }
+
+    public mutating func decodeJSON(from reader: inout ProtoRuntime.JSONReader) throws {
+        try reader.beginObject()
+        var seen = ProtoRuntime.JSONFieldSet()
+        while let key = try reader.nextKey() {
+            do {
+                switch key {
+                case "paymentId", "payment_id":
+                    try seen.insert(0, key: key)
+                    if !(try reader.readNull()) {
+                        self.paymentId = try reader.readInt64()
+                    }
+                case "orderId", "order_id":
+                    try seen.insert(1, key: key)
+                    if !(try reader.readNull()) {
+                        self.orderId = try reader.readInt64()
+                    }
+                case "customerId", "customer_id":
+                    try seen.insert(2, key: key)
+                    if !(try reader.readNull()) {
+                        self.customerId = try reader.readInt64()
+                    }
+                case "providerId", "provider_id":
+                    try seen.insert(3, key: key)
+                    if !(try reader.readNull()) {
+                        self.providerId = try reader.readInt64()
+                    }
+                case "amount":
+                    try seen.insert(4, key: key)
+                    if !(try reader.readNull()) {
+                        self.amount = try reader.readMessage(Money.self)
+                    }
+                case "occurredAt", "occurred_at":
+                    try seen.insert(5, key: key)
+                    if !(try reader.readNull()) {
+                        self.occurredAt = try reader.readMessage(ProtoRuntime.ProtoTimestamp.self)
+                    }
+                case "held":
+                    try seen.insert(6, key: key)
+                    if !(try reader.readNull()) {
+                        self.held = try reader.readBool()
+                    }
+                default:
+                    try reader.unknownField(key)
+                }
+            } catch let error as ProtoRuntime.JSONDecodingError {
+                throw error.prefixed(.key(key))
+            }
+        }
+    }
+}
+
+/// Escrow released to the provider's earnings (the order completed).
+public struct PaymentReleased: ProtoRuntime.Message {
+    public static let protoMessageName = "marketplace.v1.PaymentReleased"
 
     public var paymentId: Int64 = 0
     public var orderId: Int64 = 0
@@ -2714,9 +2915,13 @@ public struct PaymentRefunded: ProtoRuntime.Message {
     public var orderId: Int64 = 0
     public var customerId: Int64 = 0
     public var providerId: Int64 = 0
+    /// This refund.
     public var amount: Money? = nil
     public var reason: String = ""
     public var occurredAt: ProtoRuntime.ProtoTimestamp? = nil
+    /// Everything refunded of the payment so far, and whether that is all of it.
+    public var refundedTotal: Money? = nil
+    public var fullyRefunded: Bool = false
     public var unknownFields = ProtoRuntime.UnknownFields()
 
     public init() {}
@@ -2729,7 +2934,9 @@ public struct PaymentRefunded: ProtoRuntime.Message {
         providerId: Int64 = 0,
         amount: Money? = nil,
         reason: String = "",
-        occurredAt: ProtoRuntime.ProtoTimestamp? = nil
+        occurredAt: ProtoRuntime.ProtoTimestamp? = nil,
+        refundedTotal: Money? = nil,
+        fullyRefunded: Bool = false
     ) {
         self.paymentId = paymentId
         self.orderId = orderId
@@ -2738,6 +2945,8 @@ public struct PaymentRefunded: ProtoRuntime.Message {
         self.amount = amount
         self.reason = reason
         self.occurredAt = occurredAt
+        self.refundedTotal = refundedTotal
+        self.fullyRefunded = fullyRefunded
     }
 
     public func serializedSize() -> Int {
@@ -2762,6 +2971,12 @@ public struct PaymentRefunded: ProtoRuntime.Message {
         }
         if let v = self.occurredAt {
             size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        if let v = self.refundedTotal {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        if self.fullyRefunded {
+            size += 1 + 1
         }
         return size
     }
@@ -2795,6 +3010,14 @@ public struct PaymentRefunded: ProtoRuntime.Message {
             writer.writeTag(0x3A)
             writer.writeMessage(v)
         }
+        if let v = self.refundedTotal {
+            writer.writeTag(0x42)
+            writer.writeMessage(v)
+        }
+        if self.fullyRefunded {
+            writer.writeTag(0x48)
+            writer.writeBool(self.fullyRefunded)
+        }
         unknownFields.encode(to: &writer)
     }
 
@@ -2815,6 +3038,10 @@ public struct PaymentRefunded: ProtoRuntime.Message {
                 self.reason = try reader.readString()
             case 0x3A:
                 try reader.readMessage(into: &self.occurredAt)
+            case 0x42:
+                try reader.readMessage(into: &self.refundedTotal)
+            case 0x48:
+                self.fullyRefunded = try reader.readBool()
             default:
                 try reader.skipField(into: &unknownFields)
             }
@@ -2850,6 +3077,14 @@ public struct PaymentRefunded: ProtoRuntime.Message {
         if let v = self.occurredAt {
             writer.writeKey(json: "occurredAt", proto: "occurred_at")
             writer.writeMessage(v)
+        }
+        if let v = self.refundedTotal {
+            writer.writeKey(json: "refundedTotal", proto: "refunded_total")
+            writer.writeMessage(v)
+        }
+        if self.fullyRefunded || writer.options.emitDefaults {
+            writer.writeKey(json: "fullyRefunded", proto: "fully_refunded")
+            writer.writeBool(self.fullyRefunded)
         }
         writer.endObject()
     }
@@ -2894,6 +3129,16 @@ public struct PaymentRefunded: ProtoRuntime.Message {
                     try seen.insert(6, key: key)
                     if !(try reader.readNull()) {
                         self.occurredAt = try reader.readMessage(ProtoRuntime.ProtoTimestamp.self)
+                    }
+                case "refundedTotal", "refunded_total":
+                    try seen.insert(7, key: key)
+                    if !(try reader.readNull()) {
+                        self.refundedTotal = try reader.readMessage(Money.self)
+                    }
+                case "fullyRefunded", "fully_refunded":
+                    try seen.insert(8, key: key)
+                    if !(try reader.readNull()) {
+                        self.fullyRefunded = try reader.readBool()
                     }
                 default:
                     try reader.unknownField(key)
@@ -3511,6 +3756,12 @@ extension PaymentCompleted: EventMessage {
     public static let eventRoutingKey = "payment.completed"
 }
 
+/// Published on `payment_events` with routing key `payment.released`.
+extension PaymentReleased: EventMessage {
+    public static let eventExchange = "payment_events"
+    public static let eventRoutingKey = "payment.released"
+}
+
 /// Published on `payment_events` with routing key `payment.failed`.
 extension PaymentFailed: EventMessage {
     public static let eventExchange = "payment_events"
@@ -3548,7 +3799,7 @@ public enum EventsProtoFile {
     ProtoRuntime.EmbeddedFileDescriptor(
         path: "marketplace/v1/events.proto",
         dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/common.proto", "rpc/v1/options.proto"],
-        base64: "ChttYXJrZXRwbGFjZS92MS9ldmVudHMucHJvdG8SDm1hcmtldHBsYWNlLnYxGh9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvGhttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8aFHJwYy92MS9vcHRpb25zLnByb3RvIuYBCg5Vc2VyUmVnaXN0ZXJlZBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSGgoIdXNlcm5hbWUYAiABKAlSCHVzZXJuYW1lEhQKBWVtYWlsGAMgASgJUgVlbWFpbBIoCgRyb2xlGAQgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVIEcm9sZRI7CgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6Ipq1GB4KC2F1dGhfZXZlbnRzEg91c2VyLnJlZ2lzdGVyZWQimwIKC1VzZXJVcGRhdGVkEhcKB3VzZXJfaWQYASABKANSBnVzZXJJZBIaCgh1c2VybmFtZRgCIAEoCVIIdXNlcm5hbWUSFAoFZW1haWwYAyABKAlSBWVtYWlsEigKBHJvbGUYBCABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgRyb2xlEjkKDXByZXZpb3VzX3JvbGUYBSABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgxwcmV2aW91c1JvbGUSOwoLb2NjdXJyZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0Oh+atRgbCgthdXRoX2V2ZW50cxIMdXNlci51cGRhdGVkIrYBCg9Vc2VyRGVhY3RpdmF0ZWQSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEigKBHJvbGUYAiABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgRyb2xlEjsKC29jY3VycmVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDojmrUYHwoLYXV0aF9ldmVudHMSEHVzZXIuZGVhY3RpdmF0ZWQi3AEKDFRva2VuUmV2b2tlZBIZCgh0b2tlbl9pZBgBIAEoCVIHdG9rZW5JZBIXCgd1c2VyX2lkGAIgASgDUgZ1c2VySWQSOQoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCWV4cGlyZXNBdBI7CgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6IJq1GBwKC2F1dGhfZXZlbnRzEg10b2tlbi5yZXZva2VkIsMBCg5Qcm9maWxlQ3JlYXRlZBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSNwoMcHJvZmlsZV90eXBlGAIgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVILcHJvZmlsZVR5cGUSOwoLb2NjdXJyZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiKatRgeCgt1c2VyX2V2ZW50cxIPcHJvZmlsZS5jcmVhdGVkIuoBCg5Qcm9maWxlVXBkYXRlZBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSNwoMcHJvZmlsZV90eXBlGAIgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVILcHJvZmlsZVR5cGUSJQoOdXBkYXRlZF9maWVsZHMYAyADKAlSDXVwZGF0ZWRGaWVsZHMSOwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiKatRgeCgt1c2VyX2V2ZW50cxIPcHJvZmlsZS51cGRhdGVkIvMBChtQcm92aWRlclZlcmlmaWNhdGlvbkNoYW5nZWQSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEhoKCHZlcmlmaWVkGAIgASgIUgh2ZXJpZmllZBIWCgZyZWFzb24YAyABKAlSBnJlYXNvbhIZCghhZG1pbl9pZBgEIAEoA1IHYWRtaW5JZBI7CgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6L5q1GCsKC3VzZXJfZXZlbnRzEhxwcm9maWxlLnZlcmlmaWNhdGlvbl9jaGFuZ2VkIuMCCgxPcmRlckNyZWF0ZWQSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAiABKANSCmN1c3RvbWVySWQSFAoFdGl0bGUYAyABKAlSBXRpdGxlEisKBXByaWNlGAQgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSBXByaWNlEjQKCGxvY2F0aW9uGAUgASgOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25SCGxvY2F0aW9uEj4KDHNlcnZpY2VfdHlwZRgGIAEoDjIbLm1hcmtldHBsYWNlLnYxLlNlcnZpY2VUeXBlUgtzZXJ2aWNlVHlwZRI7CgtvY2N1cnJlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6IZq1GB0KDG9yZGVyX2V2ZW50cxINb3JkZXIuY3JlYXRlZCLHAQoNT3JkZXJBcHByb3ZlZBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgCIAEoA1IKY3VzdG9tZXJJZBIZCghhZG1pbl9pZBgDIAEoA1IHYWRtaW5JZBI7CgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6Ipq1GB4KDG9yZGVyX2V2ZW50cxIOb3JkZXIuYXBwcm92ZWQi7AEKDU9yZGVyUmVqZWN0ZWQSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAiABKANSCmN1c3RvbWVySWQSIwoNcmVqZWN0X3JlYXNvbhgDIAEoCVIMcmVqZWN0UmVhc29uEhkKCGFkbWluX2lkGAQgASgDUgdhZG1pbklkEjsKC29jY3VycmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDoimrUYHgoMb3JkZXJfZXZlbnRzEg5vcmRlci5yZWplY3RlZCLNAQoNT3JkZXJBY2NlcHRlZBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgCIAEoA1IKY3VzdG9tZXJJZBIfCgtwcm92aWRlcl9pZBgDIAEoA1IKcHJvdmlkZXJJZBI7CgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6Ipq1GB4KDG9yZGVyX2V2ZW50cxIOb3JkZXIuYWNjZXB0ZWQimAMKEk9yZGVyU3RhdHVzQ2hhbmdlZBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgCIAEoA1IKY3VzdG9tZXJJZBIkCgtwcm92aWRlcl9pZBgDIAEoA0gAUgpwcm92aWRlcklkiAEBEjoKCm9sZF9zdGF0dXMYBCABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c1IJb2xkU3RhdHVzEjoKCm5ld19zdGF0dXMYBSABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c1IJbmV3U3RhdHVzEhkKCGFjdG9yX2lkGAYgASgDUgdhY3RvcklkEhYKBnJlYXNvbhgHIAEoCVIGcmVhc29uEjsKC29jY3VycmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDoomrUYJAoMb3JkZXJfZXZlbnRzEhRvcmRlci5zdGF0dXNfY2hhbmdlZEIOCgxfcHJvdmlkZXJfaWQi/AEKDk9yZGVyQ29tcGxldGVkEhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAIgASgDUgpjdXN0b21lcklkEh8KC3Byb3ZpZGVyX2lkGAMgASgDUgpwcm92aWRlcklkEisKBXByaWNlGAQgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSBXByaWNlEjsKC29jY3VycmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDojmrUYHwoMb3JkZXJfZXZlbnRzEg9vcmRlci5jb21wbGV0ZWQipwMKDk9yZGVyQ2FuY2VsbGVkEhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAIgASgDUgpjdXN0b21lcklkEiQKC3Byb3ZpZGVyX2lkGAMgASgDSABSCnByb3ZpZGVySWSIAQESRAoPcHJldmlvdXNfc3RhdHVzGAQgASgOMhsubWFya2V0cGxhY2UudjEuT3JkZXJTdGF0dXNSDnByZXZpb3VzU3RhdHVzEiEKDGNhbmNlbGxlZF9ieRgFIAEoA1ILY2FuY2VsbGVkQnkSQAoRY2FuY2VsbGVkX2J5X3JvbGUYBiABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUg9jYW5jZWxsZWRCeVJvbGUSFgoGcmVhc29uGAcgASgJUgZyZWFzb24SOwoLb2NjdXJyZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiOatRgfCgxvcmRlcl9ldmVudHMSD29yZGVyLmNhbmNlbGxlZEIOCgxfcHJvdmlkZXJfaWQiggIKEFBheW1lbnRJbml0aWF0ZWQSHQoKcGF5bWVudF9pZBgBIAEoA1IJcGF5bWVudElkEhkKCG9yZGVyX2lkGAIgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAMgASgDUgpjdXN0b21lcklkEi0KBmFtb3VudBgEIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UgZhbW91bnQSOwoLb2NjdXJyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OieatRgjCg5wYXltZW50X2V2ZW50cxIRcGF5bWVudC5pbml0aWF0ZWQiowIKEFBheW1lbnRDb21wbGV0ZWQSHQoKcGF5bWVudF9pZBgBIAEoA1IJcGF5bWVudElkEhkKCG9yZGVyX2lkGAIgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAMgASgDUgpjdXN0b21lcklkEh8KC3Byb3ZpZGVyX2lkGAQgASgDUgpwcm92aWRlcklkEi0KBmFtb3VudBgFIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UgZhbW91bnQSOwoLb2NjdXJyZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OieatRgjCg5wYXltZW50X2V2ZW50cxIRcGF5bWVudC5jb21wbGV0ZWQi5QEKDVBheW1lbnRGYWlsZWQSHQoKcGF5bWVudF9pZBgBIAEoA1IJcGF5bWVudElkEhkKCG9yZGVyX2lkGAIgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAMgASgDUgpjdXN0b21lcklkEhYKBnJlYXNvbhgEIAEoCVIGcmVhc29uEjsKC29jY3VycmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDokmrUYIAoOcGF5bWVudF9ldmVudHMSDnBheW1lbnQuZmFpbGVkIrkCCg9QYXltZW50UmVmdW5kZWQSHQoKcGF5bWVudF9pZBgBIAEoA1IJcGF5bWVudElkEhkKCG9yZGVyX2lkGAIgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAMgASgDUgpjdXN0b21lcklkEh8KC3Byb3ZpZGVyX2lkGAQgASgDUgpwcm92aWRlcklkEi0KBmFtb3VudBgFIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UgZhbW91bnQSFgoGcmVhc29uGAYgASgJUgZyZWFzb24SOwoLb2NjdXJyZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiaatRgiCg5wYXltZW50X2V2ZW50cxIQcGF5bWVudC5yZWZ1bmRlZCKbAgoNUmV2aWV3Q3JlYXRlZBIbCglyZXZpZXdfaWQYASABKANSCHJldmlld0lkEhkKCG9yZGVyX2lkGAIgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAMgASgDUgpjdXN0b21lcklkEh8KC3Byb3ZpZGVyX2lkGAQgASgDUgpwcm92aWRlcklkEhQKBXN0YXJzGAUgASgFUgVzdGFycxIYCgdjb250ZW50GAYgASgJUgdjb250ZW50EjsKC29jY3VycmVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDojmrUYHwoNcmV2aWV3X2V2ZW50cxIOcmV2aWV3LmNyZWF0ZWQi3gEKDVJhdGluZ1VwZGF0ZWQSHwoLcHJvdmlkZXJfaWQYASABKANSCnByb3ZpZGVySWQSJQoOYXZlcmFnZV9yYXRpbmcYAiABKAFSDWF2ZXJhZ2VSYXRpbmcSIwoNdG90YWxfcmV2aWV3cxgDIAEoBVIMdG90YWxSZXZpZXdzEjsKC29jY3VycmVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDojmrUYHwoNcmV2aWV3X2V2ZW50cxIOcmF0aW5nLnVwZGF0ZWQivQIKEE5vdGlmaWNhdGlvblNlbnQSFwoHaXRlbV9pZBgBIAEoA1IGaXRlbUlkEiEKDHJlY2lwaWVudF9pZBgCIAEoA1ILcmVjaXBpZW50SWQSOwoOcmVjaXBpZW50X3JvbGUYAyABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUg1yZWNpcGllbnRSb2xlEh4KCG9yZGVyX2lkGAQgASgDSABSB29yZGVySWSIAQESGAoHbWVzc2FnZRgFIAEoCVIHbWVzc2FnZRI7CgtvY2N1cnJlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6LJq1GCgKE25vdGlmaWNhdGlvbl9ldmVudHMSEW5vdGlmaWNhdGlvbi5zZW50QgsKCV9vcmRlcl9pZGIGcHJvdG8z"
+        base64: "ChttYXJrZXRwbGFjZS92MS9ldmVudHMucHJvdG8SDm1hcmtldHBsYWNlLnYxGh9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvGhttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8aFHJwYy92MS9vcHRpb25zLnByb3RvIuYBCg5Vc2VyUmVnaXN0ZXJlZBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSGgoIdXNlcm5hbWUYAiABKAlSCHVzZXJuYW1lEhQKBWVtYWlsGAMgASgJUgVlbWFpbBIoCgRyb2xlGAQgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVIEcm9sZRI7CgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6Ipq1GB4KC2F1dGhfZXZlbnRzEg91c2VyLnJlZ2lzdGVyZWQimwIKC1VzZXJVcGRhdGVkEhcKB3VzZXJfaWQYASABKANSBnVzZXJJZBIaCgh1c2VybmFtZRgCIAEoCVIIdXNlcm5hbWUSFAoFZW1haWwYAyABKAlSBWVtYWlsEigKBHJvbGUYBCABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgRyb2xlEjkKDXByZXZpb3VzX3JvbGUYBSABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgxwcmV2aW91c1JvbGUSOwoLb2NjdXJyZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0Oh+atRgbCgthdXRoX2V2ZW50cxIMdXNlci51cGRhdGVkIrYBCg9Vc2VyRGVhY3RpdmF0ZWQSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEigKBHJvbGUYAiABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgRyb2xlEjsKC29jY3VycmVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDojmrUYHwoLYXV0aF9ldmVudHMSEHVzZXIuZGVhY3RpdmF0ZWQi3AEKDFRva2VuUmV2b2tlZBIZCgh0b2tlbl9pZBgBIAEoCVIHdG9rZW5JZBIXCgd1c2VyX2lkGAIgASgDUgZ1c2VySWQSOQoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCWV4cGlyZXNBdBI7CgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6IJq1GBwKC2F1dGhfZXZlbnRzEg10b2tlbi5yZXZva2VkIsMBCg5Qcm9maWxlQ3JlYXRlZBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSNwoMcHJvZmlsZV90eXBlGAIgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVILcHJvZmlsZVR5cGUSOwoLb2NjdXJyZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiKatRgeCgt1c2VyX2V2ZW50cxIPcHJvZmlsZS5jcmVhdGVkIuoBCg5Qcm9maWxlVXBkYXRlZBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSNwoMcHJvZmlsZV90eXBlGAIgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVILcHJvZmlsZVR5cGUSJQoOdXBkYXRlZF9maWVsZHMYAyADKAlSDXVwZGF0ZWRGaWVsZHMSOwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiKatRgeCgt1c2VyX2V2ZW50cxIPcHJvZmlsZS51cGRhdGVkIvMBChtQcm92aWRlclZlcmlmaWNhdGlvbkNoYW5nZWQSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEhoKCHZlcmlmaWVkGAIgASgIUgh2ZXJpZmllZBIWCgZyZWFzb24YAyABKAlSBnJlYXNvbhIZCghhZG1pbl9pZBgEIAEoA1IHYWRtaW5JZBI7CgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6L5q1GCsKC3VzZXJfZXZlbnRzEhxwcm9maWxlLnZlcmlmaWNhdGlvbl9jaGFuZ2VkIuMCCgxPcmRlckNyZWF0ZWQSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAiABKANSCmN1c3RvbWVySWQSFAoFdGl0bGUYAyABKAlSBXRpdGxlEisKBXByaWNlGAQgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSBXByaWNlEjQKCGxvY2F0aW9uGAUgASgOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25SCGxvY2F0aW9uEj4KDHNlcnZpY2VfdHlwZRgGIAEoDjIbLm1hcmtldHBsYWNlLnYxLlNlcnZpY2VUeXBlUgtzZXJ2aWNlVHlwZRI7CgtvY2N1cnJlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6IZq1GB0KDG9yZGVyX2V2ZW50cxINb3JkZXIuY3JlYXRlZCLHAQoNT3JkZXJBcHByb3ZlZBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgCIAEoA1IKY3VzdG9tZXJJZBIZCghhZG1pbl9pZBgDIAEoA1IHYWRtaW5JZBI7CgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6Ipq1GB4KDG9yZGVyX2V2ZW50cxIOb3JkZXIuYXBwcm92ZWQi7AEKDU9yZGVyUmVqZWN0ZWQSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAiABKANSCmN1c3RvbWVySWQSIwoNcmVqZWN0X3JlYXNvbhgDIAEoCVIMcmVqZWN0UmVhc29uEhkKCGFkbWluX2lkGAQgASgDUgdhZG1pbklkEjsKC29jY3VycmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDoimrUYHgoMb3JkZXJfZXZlbnRzEg5vcmRlci5yZWplY3RlZCLNAQoNT3JkZXJBY2NlcHRlZBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgCIAEoA1IKY3VzdG9tZXJJZBIfCgtwcm92aWRlcl9pZBgDIAEoA1IKcHJvdmlkZXJJZBI7CgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6Ipq1GB4KDG9yZGVyX2V2ZW50cxIOb3JkZXIuYWNjZXB0ZWQimAMKEk9yZGVyU3RhdHVzQ2hhbmdlZBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgCIAEoA1IKY3VzdG9tZXJJZBIkCgtwcm92aWRlcl9pZBgDIAEoA0gAUgpwcm92aWRlcklkiAEBEjoKCm9sZF9zdGF0dXMYBCABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c1IJb2xkU3RhdHVzEjoKCm5ld19zdGF0dXMYBSABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c1IJbmV3U3RhdHVzEhkKCGFjdG9yX2lkGAYgASgDUgdhY3RvcklkEhYKBnJlYXNvbhgHIAEoCVIGcmVhc29uEjsKC29jY3VycmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDoomrUYJAoMb3JkZXJfZXZlbnRzEhRvcmRlci5zdGF0dXNfY2hhbmdlZEIOCgxfcHJvdmlkZXJfaWQi/AEKDk9yZGVyQ29tcGxldGVkEhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAIgASgDUgpjdXN0b21lcklkEh8KC3Byb3ZpZGVyX2lkGAMgASgDUgpwcm92aWRlcklkEisKBXByaWNlGAQgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSBXByaWNlEjsKC29jY3VycmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDojmrUYHwoMb3JkZXJfZXZlbnRzEg9vcmRlci5jb21wbGV0ZWQipwMKDk9yZGVyQ2FuY2VsbGVkEhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAIgASgDUgpjdXN0b21lcklkEiQKC3Byb3ZpZGVyX2lkGAMgASgDSABSCnByb3ZpZGVySWSIAQESRAoPcHJldmlvdXNfc3RhdHVzGAQgASgOMhsubWFya2V0cGxhY2UudjEuT3JkZXJTdGF0dXNSDnByZXZpb3VzU3RhdHVzEiEKDGNhbmNlbGxlZF9ieRgFIAEoA1ILY2FuY2VsbGVkQnkSQAoRY2FuY2VsbGVkX2J5X3JvbGUYBiABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUg9jYW5jZWxsZWRCeVJvbGUSFgoGcmVhc29uGAcgASgJUgZyZWFzb24SOwoLb2NjdXJyZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiOatRgfCgxvcmRlcl9ldmVudHMSD29yZGVyLmNhbmNlbGxlZEIOCgxfcHJvdmlkZXJfaWQiggIKEFBheW1lbnRJbml0aWF0ZWQSHQoKcGF5bWVudF9pZBgBIAEoA1IJcGF5bWVudElkEhkKCG9yZGVyX2lkGAIgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAMgASgDUgpjdXN0b21lcklkEi0KBmFtb3VudBgEIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UgZhbW91bnQSOwoLb2NjdXJyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OieatRgjCg5wYXltZW50X2V2ZW50cxIRcGF5bWVudC5pbml0aWF0ZWQitwIKEFBheW1lbnRDb21wbGV0ZWQSHQoKcGF5bWVudF9pZBgBIAEoA1IJcGF5bWVudElkEhkKCG9yZGVyX2lkGAIgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAMgASgDUgpjdXN0b21lcklkEh8KC3Byb3ZpZGVyX2lkGAQgASgDUgpwcm92aWRlcklkEi0KBmFtb3VudBgFIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UgZhbW91bnQSOwoLb2NjdXJyZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0EhIKBGhlbGQYByABKAhSBGhlbGQ6J5q1GCMKDnBheW1lbnRfZXZlbnRzEhFwYXltZW50LmNvbXBsZXRlZCKhAgoPUGF5bWVudFJlbGVhc2VkEh0KCnBheW1lbnRfaWQYASABKANSCXBheW1lbnRJZBIZCghvcmRlcl9pZBgCIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgDIAEoA1IKY3VzdG9tZXJJZBIfCgtwcm92aWRlcl9pZBgEIAEoA1IKcHJvdmlkZXJJZBItCgZhbW91bnQYBSABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIGYW1vdW50EjsKC29jY3VycmVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDommrUYIgoOcGF5bWVudF9ldmVudHMSEHBheW1lbnQucmVsZWFzZWQi5QEKDVBheW1lbnRGYWlsZWQSHQoKcGF5bWVudF9pZBgBIAEoA1IJcGF5bWVudElkEhkKCG9yZGVyX2lkGAIgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAMgASgDUgpjdXN0b21lcklkEhYKBnJlYXNvbhgEIAEoCVIGcmVhc29uEjsKC29jY3VycmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDokmrUYIAoOcGF5bWVudF9ldmVudHMSDnBheW1lbnQuZmFpbGVkIp4DCg9QYXltZW50UmVmdW5kZWQSHQoKcGF5bWVudF9pZBgBIAEoA1IJcGF5bWVudElkEhkKCG9yZGVyX2lkGAIgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAMgASgDUgpjdXN0b21lcklkEh8KC3Byb3ZpZGVyX2lkGAQgASgDUgpwcm92aWRlcklkEi0KBmFtb3VudBgFIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UgZhbW91bnQSFgoGcmVhc29uGAYgASgJUgZyZWFzb24SOwoLb2NjdXJyZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0EjwKDnJlZnVuZGVkX3RvdGFsGAggASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSDXJlZnVuZGVkVG90YWwSJQoOZnVsbHlfcmVmdW5kZWQYCSABKAhSDWZ1bGx5UmVmdW5kZWQ6Jpq1GCIKDnBheW1lbnRfZXZlbnRzEhBwYXltZW50LnJlZnVuZGVkIpsCCg1SZXZpZXdDcmVhdGVkEhsKCXJldmlld19pZBgBIAEoA1IIcmV2aWV3SWQSGQoIb3JkZXJfaWQYAiABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAyABKANSCmN1c3RvbWVySWQSHwoLcHJvdmlkZXJfaWQYBCABKANSCnByb3ZpZGVySWQSFAoFc3RhcnMYBSABKAVSBXN0YXJzEhgKB2NvbnRlbnQYBiABKAlSB2NvbnRlbnQSOwoLb2NjdXJyZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiOatRgfCg1yZXZpZXdfZXZlbnRzEg5yZXZpZXcuY3JlYXRlZCLeAQoNUmF0aW5nVXBkYXRlZBIfCgtwcm92aWRlcl9pZBgBIAEoA1IKcHJvdmlkZXJJZBIlCg5hdmVyYWdlX3JhdGluZxgCIAEoAVINYXZlcmFnZVJhdGluZxIjCg10b3RhbF9yZXZpZXdzGAMgASgFUgx0b3RhbFJldmlld3MSOwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiOatRgfCg1yZXZpZXdfZXZlbnRzEg5yYXRpbmcudXBkYXRlZCK9AgoQTm90aWZpY2F0aW9uU2VudBIXCgdpdGVtX2lkGAEgASgDUgZpdGVtSWQSIQoMcmVjaXBpZW50X2lkGAIgASgDUgtyZWNpcGllbnRJZBI7Cg5yZWNpcGllbnRfcm9sZRgDIAEoDjIULm1hcmtldHBsYWNlLnYxLlJvbGVSDXJlY2lwaWVudFJvbGUSHgoIb3JkZXJfaWQYBCABKANIAFIHb3JkZXJJZIgBARIYCgdtZXNzYWdlGAUgASgJUgdtZXNzYWdlEjsKC29jY3VycmVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDosmrUYKAoTbm90aWZpY2F0aW9uX2V2ZW50cxIRbm90aWZpY2F0aW9uLnNlbnRCCwoJX29yZGVyX2lkYgZwcm90bzM="
     )
 
     /// The descriptors of this file's imports (transitively), imports first, then this file's.
@@ -3571,7 +3822,7 @@ public enum EventsProtoFile {
         ProtoRuntime.EmbeddedFileDescriptor(
             path: "marketplace/v1/common.proto",
             dependencies: ["rpc/v1/rules.proto"],
-            base64: "ChttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8SDm1hcmtldHBsYWNlLnYxGhJycGMvdjEvcnVsZXMucHJvdG8iHQoFTW9uZXkSFAoFY2VudHMYASABKANSBWNlbnRzIpsBCgdBZGRyZXNzEiEKBnN0cmVldBgBIAEoCUIJorUYBVIDEP8BUgZzdHJlZXQSHAoEY2l0eRgCIAEoCUIIorUYBFICEGRSBGNpdHkSKQoLcG9zdGFsX2NvZGUYAyABKAlCCKK1GARSAhAUUgpwb3N0YWxDb2RlEiQKCGRpc3RyaWN0GAQgASgJQgiitRgEUgIQZFIIZGlzdHJpY3QqUgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASEQoNUk9MRV9DVVNUT01FUhABEhEKDVJPTEVfUFJPVklERVIQAhIOCgpST0xFX0FETUlOEAMq7AEKC1NlcnZpY2VUeXBlEhwKGFNFUlZJQ0VfVFlQRV9VTlNQRUNJRklFRBAAEiAKHFNFUlZJQ0VfVFlQRV9DTEVBTklOR19SRVBBSVIQARIeChpTRVJWSUNFX1RZUEVfSVRfVEVDSE5PTE9HWRACEiMKH1NFUlZJQ0VfVFlQRV9FRFVDQVRJT05fVFJBSU5JTkcQAxIcChhTRVJWSUNFX1RZUEVfTElGRV9IRUFMVEgQBBIiCh5TRVJWSUNFX1RZUEVfREVTSUdOX0NPTlNVTFRJTkcQBRIWChJTRVJWSUNFX1RZUEVfT1RIRVIQBiqEAQoITG9jYXRpb24SGAoUTE9DQVRJT05fVU5TUEVDSUZJRUQQABISCg5MT0NBVElPTl9OT1JUSBABEhIKDkxPQ0FUSU9OX1NPVVRIEAISEQoNTE9DQVRJT05fRUFTVBADEhEKDUxPQ0FUSU9OX1dFU1QQBBIQCgxMT0NBVElPTl9NSUQQBSryAQoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASHwobT1JERVJfU1RBVFVTX1BFTkRJTkdfUkVWSUVXEAESGAoUT1JERVJfU1RBVFVTX1BFTkRJTkcQAhIZChVPUkRFUl9TVEFUVVNfQUNDRVBURUQQAxIcChhPUkRFUl9TVEFUVVNfSU5fUFJPR1JFU1MQBBIaChZPUkRFUl9TVEFUVVNfQ09NUExFVEVEEAUSGQoVT1JERVJfU1RBVFVTX1JFVklFV0VEEAYSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAHKmMKDVBheW1lbnRTdGF0dXMSHgoaUEFZTUVOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVQQVlNRU5UX1NUQVRVU19VTlBBSUQQARIXChNQQVlNRU5UX1NUQVRVU19QQUlEEAJiBnByb3RvMw=="
+            base64: "ChttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8SDm1hcmtldHBsYWNlLnYxGhJycGMvdjEvcnVsZXMucHJvdG8iHQoFTW9uZXkSFAoFY2VudHMYASABKANSBWNlbnRzIpsBCgdBZGRyZXNzEiEKBnN0cmVldBgBIAEoCUIJorUYBVIDEP8BUgZzdHJlZXQSHAoEY2l0eRgCIAEoCUIIorUYBFICEGRSBGNpdHkSKQoLcG9zdGFsX2NvZGUYAyABKAlCCKK1GARSAhAUUgpwb3N0YWxDb2RlEiQKCGRpc3RyaWN0GAQgASgJQgiitRgEUgIQZFIIZGlzdHJpY3QqUgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASEQoNUk9MRV9DVVNUT01FUhABEhEKDVJPTEVfUFJPVklERVIQAhIOCgpST0xFX0FETUlOEAMq7AEKC1NlcnZpY2VUeXBlEhwKGFNFUlZJQ0VfVFlQRV9VTlNQRUNJRklFRBAAEiAKHFNFUlZJQ0VfVFlQRV9DTEVBTklOR19SRVBBSVIQARIeChpTRVJWSUNFX1RZUEVfSVRfVEVDSE5PTE9HWRACEiMKH1NFUlZJQ0VfVFlQRV9FRFVDQVRJT05fVFJBSU5JTkcQAxIcChhTRVJWSUNFX1RZUEVfTElGRV9IRUFMVEgQBBIiCh5TRVJWSUNFX1RZUEVfREVTSUdOX0NPTlNVTFRJTkcQBRIWChJTRVJWSUNFX1RZUEVfT1RIRVIQBiqEAQoITG9jYXRpb24SGAoUTE9DQVRJT05fVU5TUEVDSUZJRUQQABISCg5MT0NBVElPTl9OT1JUSBABEhIKDkxPQ0FUSU9OX1NPVVRIEAISEQoNTE9DQVRJT05fRUFTVBADEhEKDUxPQ0FUSU9OX1dFU1QQBBIQCgxMT0NBVElPTl9NSUQQBSryAQoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASHwobT1JERVJfU1RBVFVTX1BFTkRJTkdfUkVWSUVXEAESGAoUT1JERVJfU1RBVFVTX1BFTkRJTkcQAhIZChVPUkRFUl9TVEFUVVNfQUNDRVBURUQQAxIcChhPUkRFUl9TVEFUVVNfSU5fUFJPR1JFU1MQBBIaChZPUkRFUl9TVEFUVVNfQ09NUExFVEVEEAUSGQoVT1JERVJfU1RBVFVTX1JFVklFV0VEEAYSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAHKqcBCg1QYXltZW50U3RhdHVzEh4KGlBBWU1FTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVUEFZTUVOVF9TVEFUVVNfVU5QQUlEEAESFwoTUEFZTUVOVF9TVEFUVVNfUEFJRBACEhsKF1BBWU1FTlRfU1RBVFVTX1JFRlVOREVEEAMSJQohUEFZTUVOVF9TVEFUVVNfUEFSVElBTExZX1JFRlVOREVEEARiBnByb3RvMw=="
         ),
         ProtoRuntime.EmbeddedFileDescriptor(
             path: "rpc/v1/options.proto",

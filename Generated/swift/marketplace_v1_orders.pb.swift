@@ -2321,6 +2321,120 @@ public struct OrderHistoryResponse: ProtoRuntime.Message {
     }
 }
 
+public struct RecordPaymentRequest: ProtoRuntime.Message {
+    public static let protoMessageName = "marketplace.v1.RecordPaymentRequest"
+
+    public var orderId: Int64 = 0
+    public var paymentId: Int64 = 0
+    public var paymentStatus: PaymentStatus = .unspecified
+    public var unknownFields = ProtoRuntime.UnknownFields()
+
+    public init() {}
+
+    /// A message with the given field values; the rest keep their defaults.
+    public init(
+        orderId: Int64 = 0,
+        paymentId: Int64 = 0,
+        paymentStatus: PaymentStatus = .unspecified
+    ) {
+        self.orderId = orderId
+        self.paymentId = paymentId
+        self.paymentStatus = paymentStatus
+    }
+
+    public func serializedSize() -> Int {
+        var size = unknownFields.count
+        if self.orderId != 0 {
+            size += 1 + ProtoRuntime.WireSize.int64(self.orderId)
+        }
+        if self.paymentId != 0 {
+            size += 1 + ProtoRuntime.WireSize.int64(self.paymentId)
+        }
+        if self.paymentStatus.protoValue != 0 {
+            size += 1 + ProtoRuntime.WireSize.int32(self.paymentStatus.protoValue)
+        }
+        return size
+    }
+
+    public func encode(to writer: inout ProtoRuntime.WireWriter) {
+        if self.orderId != 0 {
+            writer.writeTag(0x8)
+            writer.writeInt64(self.orderId)
+        }
+        if self.paymentId != 0 {
+            writer.writeTag(0x10)
+            writer.writeInt64(self.paymentId)
+        }
+        if self.paymentStatus.protoValue != 0 {
+            writer.writeTag(0x18)
+            writer.writeInt32(self.paymentStatus.protoValue)
+        }
+        unknownFields.encode(to: &writer)
+    }
+
+    public mutating func decodeMessage(from reader: inout ProtoRuntime.WireReader) throws {
+        while let tag = try reader.nextTag() {
+            switch tag {
+            case 0x8:
+                self.orderId = try reader.readInt64()
+            case 0x10:
+                self.paymentId = try reader.readInt64()
+            case 0x18:
+                self.paymentStatus = try reader.readEnum(PaymentStatus.self)
+            default:
+                try reader.skipField(into: &unknownFields)
+            }
+        }
+    }
+
+    public func encodeJSON(to writer: inout ProtoRuntime.JSONWriter) {
+        writer.beginObject()
+        if self.orderId != 0 || writer.options.emitDefaults {
+            writer.writeKey(json: "orderId", proto: "order_id")
+            writer.writeInt64(self.orderId)
+        }
+        if self.paymentId != 0 || writer.options.emitDefaults {
+            writer.writeKey(json: "paymentId", proto: "payment_id")
+            writer.writeInt64(self.paymentId)
+        }
+        if self.paymentStatus.protoValue != 0 || writer.options.emitDefaults {
+            writer.writeKey(json: "paymentStatus", proto: "payment_status")
+            writer.writeEnum(self.paymentStatus)
+        }
+        writer.endObject()
+    }
+
+    public mutating func decodeJSON(from reader: inout ProtoRuntime.JSONReader) throws {
+        try reader.beginObject()
+        var seen = ProtoRuntime.JSONFieldSet()
+        while let key = try reader.nextKey() {
+            do {
+                switch key {
+                case "orderId", "order_id":
+                    try seen.insert(0, key: key)
+                    if !(try reader.readNull()) {
+                        self.orderId = try reader.readInt64()
+                    }
+                case "paymentId", "payment_id":
+                    try seen.insert(1, key: key)
+                    if !(try reader.readNull()) {
+                        self.paymentId = try reader.readInt64()
+                    }
+                case "paymentStatus", "payment_status":
+                    try seen.insert(2, key: key)
+                    if !(try reader.readNull()), let v = try reader.readEnum(PaymentStatus.self) {
+                        self.paymentStatus = v
+                    }
+                default:
+                    try reader.unknownField(key)
+                }
+            } catch let error as ProtoRuntime.JSONDecodingError {
+                throw error.prefixed(.key(key))
+            }
+        }
+    }
+}
+
 extension PublishOrderRequest {
     /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
     public func validate() throws(ProtoRuntime.FieldViolation) {
@@ -2531,6 +2645,24 @@ extension AdminUpdateOrderRequest {
     }
 }
 
+extension RecordPaymentRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if !(self.orderId > 0) {
+            throw ProtoRuntime.FieldViolation(field: "order_id", reason: "must be more than 0")
+        }
+        if !(self.paymentId > 0) {
+            throw ProtoRuntime.FieldViolation(field: "payment_id", reason: "must be more than 0")
+        }
+        switch self.paymentStatus.protoValue {
+        case 2, 3, 4:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "payment_status", reason: "must be one of PAID, REFUNDED, PARTIALLY_REFUNDED")
+        }
+    }
+}
+
 /// The schema of `marketplace/v1/orders.proto`, embedded as a `google.protobuf.FileDescriptorProto`.
 public enum OrdersProtoFile {
     /// This file's descriptor.
@@ -2538,7 +2670,7 @@ public enum OrdersProtoFile {
     ProtoRuntime.EmbeddedFileDescriptor(
         path: "marketplace/v1/orders.proto",
         dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/common.proto", "gateway/v1/http.proto", "rpc/v1/options.proto", "rpc/v1/rules.proto"],
-        base64: "ChttYXJrZXRwbGFjZS92MS9vcmRlcnMucHJvdG8SDm1hcmtldHBsYWNlLnYxGh9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvGhttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8aFWdhdGV3YXkvdjEvaHR0cC5wcm90bxoUcnBjL3YxL29wdGlvbnMucHJvdG8aEnJwYy92MS9ydWxlcy5wcm90byKJBgoFT3JkZXISDgoCaWQYASABKANSAmlkEh8KC2N1c3RvbWVyX2lkGAIgASgDUgpjdXN0b21lcklkEiQKC3Byb3ZpZGVyX2lkGAMgASgDSABSCnByb3ZpZGVySWSIAQESFAoFdGl0bGUYBCABKAlSBXRpdGxlEiAKC2Rlc2NyaXB0aW9uGAUgASgJUgtkZXNjcmlwdGlvbhI+CgxzZXJ2aWNlX3R5cGUYBiABKA4yGy5tYXJrZXRwbGFjZS52MS5TZXJ2aWNlVHlwZVILc2VydmljZVR5cGUSMwoGc3RhdHVzGAcgASgOMhsubWFya2V0cGxhY2UudjEuT3JkZXJTdGF0dXNSBnN0YXR1cxIrCgVwcmljZRgIIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UgVwcmljZRI0Cghsb2NhdGlvbhgJIAEoDjIYLm1hcmtldHBsYWNlLnYxLkxvY2F0aW9uUghsb2NhdGlvbhIYCgdhZGRyZXNzGAogASgJUgdhZGRyZXNzEkgKEnNlcnZpY2Vfc3RhcnRfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSEHNlcnZpY2VTdGFydFRpbWUSRAoQc2VydmljZV9lbmRfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSDnNlcnZpY2VFbmRUaW1lEkQKDnBheW1lbnRfc3RhdHVzGA0gASgOMh0ubWFya2V0cGxhY2UudjEuUGF5bWVudFN0YXR1c1INcGF5bWVudFN0YXR1cxI5CgpjcmVhdGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIJY3JlYXRlZEF0EjkKCnVwZGF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgl1cGRhdGVkQXQSIwoNc3RhdHVzX3JlYXNvbhgQIAEoCVIMc3RhdHVzUmVhc29uQg4KDF9wcm92aWRlcl9pZCK4AgoPT3JkZXJUcmFuc2l0aW9uEhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEjwKC2Zyb21fc3RhdHVzGAIgASgOMhsubWFya2V0cGxhY2UudjEuT3JkZXJTdGF0dXNSCmZyb21TdGF0dXMSOAoJdG9fc3RhdHVzGAMgASgOMhsubWFya2V0cGxhY2UudjEuT3JkZXJTdGF0dXNSCHRvU3RhdHVzEhkKCGFjdG9yX2lkGAQgASgDUgdhY3RvcklkEjMKCmFjdG9yX3JvbGUYBSABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUglhY3RvclJvbGUSFgoGcmVhc29uGAYgASgJUgZyZWFzb24SKgoCYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgJhdCLVBQoTUHVibGlzaE9yZGVyUmVxdWVzdBIjCgV0aXRsZRgBIAEoCUINorUYCVIHCAEQyAEgAVIFdGl0bGUSKwoLZGVzY3JpcHRpb24YAiABKAlCCaK1GAVSAxCIJ1ILZGVzY3JpcHRpb24SYgoMc2VydmljZV90eXBlGAMgASgOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVCIqK1GB5qHAgBGhhTRVJWSUNFX1RZUEVfVU5TUEVDSUZJRURSC3NlcnZpY2VUeXBlEn0KBXByaWNlGAQgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlCUKK1GEwIARIycHJpY2UgbXVzdCBiZSBtb3JlIHRoYW4gMCBhbmQgYXQgbW9zdCAxLDAwMCwwMDAuMDB6FAoSCgVjZW50cxIJWgcIACCAwtcvUgVwcmljZRJUCghsb2NhdGlvbhgFIAEoDjIYLm1hcmtldHBsYWNlLnYxLkxvY2F0aW9uQh6itRgaahgIARoUTE9DQVRJT05fVU5TUEVDSUZJRURSCGxvY2F0aW9uEiMKB2FkZHJlc3MYBiABKAlCCaK1GAVSAxD/AVIHYWRkcmVzcxKHAQoSc2VydmljZV9zdGFydF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEI9orUYORIrc2VydmljZSB0aW1lcyBtdXN0IGJlIGJldHdlZW4gMTk3MCBhbmQgOTk5OYIBCQgAEICD0f+vB1IQc2VydmljZVN0YXJ0VGltZRKDAQoQc2VydmljZV9lbmRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCPaK1GDkSK3NlcnZpY2UgdGltZXMgbXVzdCBiZSBiZXR3ZWVuIDE5NzAgYW5kIDk5OTmCAQkIABCAg9H/rwdSDnNlcnZpY2VFbmRUaW1lIlwKE09yZGVyQWN0aW9uUmVzcG9uc2USKwoFb3JkZXIYASABKAsyFS5tYXJrZXRwbGFjZS52MS5PcmRlclIFb3JkZXISGAoHbWVzc2FnZRgCIAEoCVIHbWVzc2FnZSIsCg9HZXRPcmRlclJlcXVlc3QSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQiWwoRTGlzdE9yZGVyc1JlcXVlc3QSJwoJcGFnZV9zaXplGAEgASgFQgqitRgGWgQQACBkUghwYWdlU2l6ZRIdCgpwYWdlX3Rva2VuGAIgASgJUglwYWdlVG9rZW4iawoSTGlzdE9yZGVyc1Jlc3BvbnNlEi0KBm9yZGVycxgBIAMoCzIVLm1hcmtldHBsYWNlLnYxLk9yZGVyUgZvcmRlcnMSJgoPbmV4dF9wYWdlX3Rva2VuGAIgASgJUg1uZXh0UGFnZVRva2VuIlIKEkNhbmNlbE9yZGVyUmVxdWVzdBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIhCgZyZWFzb24YAiABKAlCCaK1GAVSAxD0A1IGcmVhc29uIugDChpMaXN0QXZhaWxhYmxlT3JkZXJzUmVxdWVzdBI+Cghsb2NhdGlvbhgBIAEoDjIYLm1hcmtldHBsYWNlLnYxLkxvY2F0aW9uQgiitRgEagIIAVIIbG9jYXRpb24SSAoMc2VydmljZV90eXBlGAIgASgOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVCCKK1GARqAggBUgtzZXJ2aWNlVHlwZRJpCgltaW5fcHJpY2UYAyABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leUI1orUYMXovCi0KBWNlbnRzEiQSHm1pbl9wcmljZSBtdXN0IG5vdCBiZSBuZWdhdGl2ZVoCEABSCG1pblByaWNlEmkKCW1heF9wcmljZRgEIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5QjWitRgxei8KLQoFY2VudHMSJBIebWF4X3ByaWNlIG11c3Qgbm90IGJlIG5lZ2F0aXZlWgIQAFIIbWF4UHJpY2USIgoHa2V5d29yZBgFIAEoCUIIorUYBFICEGRSB2tleXdvcmQSJwoJcGFnZV9zaXplGAYgASgFQgqitRgGWgQQACBkUghwYWdlU2l6ZRIdCgpwYWdlX3Rva2VuGAcgASgJUglwYWdlVG9rZW4iLwoSQWNjZXB0T3JkZXJSZXF1ZXN0EhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkItkBChhVcGRhdGVPcmRlclN0YXR1c1JlcXVlc3QSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSoQEKCm5ld19zdGF0dXMYAiABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c0JlorUYYRIrbmV3X3N0YXR1cyBtdXN0IGJlIGluX3Byb2dyZXNzIG9yIGNvbXBsZXRlZGoyEhhPUkRFUl9TVEFUVVNfSU5fUFJPR1JFU1MSFk9SREVSX1NUQVRVU19DT01QTEVURURSCW5ld1N0YXR1cyK+AQoWQWRtaW5MaXN0T3JkZXJzUmVxdWVzdBJcCgZzdGF0dXMYASABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c0InorUYIxIdc3RhdHVzIGlzIG5vdCBhbiBvcmRlciBzdGF0dXNqAggBUgZzdGF0dXMSJwoJcGFnZV9zaXplGAIgASgFQgqitRgGWgQQACBkUghwYWdlU2l6ZRIdCgpwYWdlX3Rva2VuGAMgASgJUglwYWdlVG9rZW4iewoSUmV2aWV3T3JkZXJSZXF1ZXN0EhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEhoKCGFwcHJvdmVkGAIgASgIUghhcHByb3ZlZBIuCg1yZWplY3RfcmVhc29uGAMgASgJQgmitRgFUgMQ9ANSDHJlamVjdFJlYXNvbiKACQoXQWRtaW5VcGRhdGVPcmRlclJlcXVlc3QSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSKAoFdGl0bGUYAiABKAlCDaK1GAlSBwgBEMgBIAFIAFIFdGl0bGWIAQESMAoLZGVzY3JpcHRpb24YAyABKAlCCaK1GAVSAxCIJ0gBUgtkZXNjcmlwdGlvbogBARJnCgxzZXJ2aWNlX3R5cGUYBCABKA4yGy5tYXJrZXRwbGFjZS52MS5TZXJ2aWNlVHlwZUIiorUYHmocCAEaGFNFUlZJQ0VfVFlQRV9VTlNQRUNJRklFREgCUgtzZXJ2aWNlVHlwZYgBARJ7CgVwcmljZRgFIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5Qk6itRhKEjJwcmljZSBtdXN0IGJlIG1vcmUgdGhhbiAwIGFuZCBhdCBtb3N0IDEsMDAwLDAwMC4wMHoUChIKBWNlbnRzEglaBwgAIIDC1y9SBXByaWNlElkKCGxvY2F0aW9uGAYgASgOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25CHqK1GBpqGAgBGhRMT0NBVElPTl9VTlNQRUNJRklFREgDUghsb2NhdGlvbogBARIoCgdhZGRyZXNzGAcgASgJQgmitRgFUgMQ/wFIBFIHYWRkcmVzc4gBARKHAQoSc2VydmljZV9zdGFydF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEI9orUYORIrc2VydmljZSB0aW1lcyBtdXN0IGJlIGJldHdlZW4gMTk3MCBhbmQgOTk5OYIBCQgAEICD0f+vB1IQc2VydmljZVN0YXJ0VGltZRKDAQoQc2VydmljZV9lbmRfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCPaK1GDkSK3NlcnZpY2UgdGltZXMgbXVzdCBiZSBiZXR3ZWVuIDE5NzAgYW5kIDk5OTmCAQkIABCAg9H/rwdSDnNlcnZpY2VFbmRUaW1lEmEKBnN0YXR1cxgKIAEoDjIbLm1hcmtldHBsYWNlLnYxLk9yZGVyU3RhdHVzQieitRgjEh1zdGF0dXMgaXMgbm90IGFuIG9yZGVyIHN0YXR1c2oCCAFIBVIGc3RhdHVziAEBEiEKBnJlYXNvbhgLIAEoCUIJorUYBVIDEPQDUgZyZWFzb24SnQEKC3VwZGF0ZV9tYXNrGAwgAygJQnyitRh4cnYadFJyOgV0aXRsZToLZGVzY3JpcHRpb246DHNlcnZpY2VfdHlwZToFcHJpY2U6CGxvY2F0aW9uOgdhZGRyZXNzOhJzZXJ2aWNlX3N0YXJ0X3RpbWU6EHNlcnZpY2VfZW5kX3RpbWU6BnN0YXR1czoGcmVhc29uUgp1cGRhdGVNYXNrQggKBl90aXRsZUIOCgxfZGVzY3JpcHRpb25CDwoNX3NlcnZpY2VfdHlwZUILCglfbG9jYXRpb25CCgoIX2FkZHJlc3NCCQoHX3N0YXR1cyIzChZHZXRPcmRlckhpc3RvcnlSZXF1ZXN0EhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkIlkKFE9yZGVySGlzdG9yeVJlc3BvbnNlEkEKC3RyYW5zaXRpb25zGAEgAygLMh8ubWFya2V0cGxhY2UudjEuT3JkZXJUcmFuc2l0aW9uUgt0cmFuc2l0aW9uczK5GgoGT3JkZXJzErQBCgxQdWJsaXNoT3JkZXISIy5tYXJrZXRwbGFjZS52MS5QdWJsaXNoT3JkZXJSZXF1ZXN0GiMubWFya2V0cGxhY2UudjEuT3JkZXJBY3Rpb25SZXNwb25zZSJairUYRhIfL2FwaS92MS9jdXN0b21lci9vcmRlcnMvcHVibGlzaDIBKkIPb3JkZXJfcHVibGlzaGVkSg9PcmRlciBwdWJsaXNoZWSStRgMEAEaCGN1c3RvbWVyEqQBChJMaXN0TXlBY3RpdmVPcmRlcnMSIS5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVxdWVzdBoiLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXNwb25zZSJHirUYMwoXL2FwaS92MS9jdXN0b21lci9vcmRlcnNCD29yZGVyc19jdXN0b21lckoHU3VjY2Vzc5K1GAwQARoIY3VzdG9tZXISrAEKEkxpc3RNeU9yZGVySGlzdG9yeRIhLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXF1ZXN0GiIubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1Jlc3BvbnNlIk+KtRg7Ch8vYXBpL3YxL2N1c3RvbWVyL29yZGVycy9oaXN0b3J5Qg9vcmRlcnNfY3VzdG9tZXJKB1N1Y2Nlc3OStRgMEAEaCGN1c3RvbWVyEpoBCgpHZXRNeU9yZGVyEh8ubWFya2V0cGxhY2UudjEuR2V0T3JkZXJSZXF1ZXN0GhUubWFya2V0cGxhY2UudjEuT3JkZXIiVIq1GEAKJS9hcGkvdjEvY3VzdG9tZXIvb3JkZXJzL215L3tvcmRlcl9pZH1CDm9yZGVyX2N1c3RvbWVySgdTdWNjZXNzkrUYDBABGghjdXN0b21lchK4AQoNQ2FuY2VsTXlPcmRlchIiLm1hcmtldHBsYWNlLnYxLkNhbmNlbE9yZGVyUmVxdWVzdBojLm1hcmtldHBsYWNlLnYxLk9yZGVyQWN0aW9uUmVzcG9uc2UiXoq1GEoSKS9hcGkvdjEvY3VzdG9tZXIvb3JkZXJzL2NhbmNlbC97b3JkZXJfaWR9QgxvcmRlcl9hY3Rpb25KD09yZGVyIGNhbmNlbGxlZJK1GAwQARoIY3VzdG9tZXISuAEKE0xpc3RBdmFpbGFibGVPcmRlcnMSKi5tYXJrZXRwbGFjZS52MS5MaXN0QXZhaWxhYmxlT3JkZXJzUmVxdWVzdBoiLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXNwb25zZSJRirUYPQohL2FwaS92MS9wcm92aWRlci9vcmRlcnMvYXZhaWxhYmxlQg9vcmRlcnNfcHJvdmlkZXJKB1N1Y2Nlc3OStRgMEAEaCHByb3ZpZGVyEqgBChFHZXRBdmFpbGFibGVPcmRlchIfLm1hcmtldHBsYWNlLnYxLkdldE9yZGVyUmVxdWVzdBoVLm1hcmtldHBsYWNlLnYxLk9yZGVyIluKtRhHCiwvYXBpL3YxL3Byb3ZpZGVyL29yZGVycy9hdmFpbGFibGUve29yZGVyX2lkfUIOb3JkZXJfcHJvdmlkZXJKB1N1Y2Nlc3OStRgMEAEaCHByb3ZpZGVyErUBCgtBY2NlcHRPcmRlchIiLm1hcmtldHBsYWNlLnYxLkFjY2VwdE9yZGVyUmVxdWVzdBojLm1hcmtldHBsYWNlLnYxLk9yZGVyQWN0aW9uUmVzcG9uc2UiXYq1GEkSKS9hcGkvdjEvcHJvdmlkZXIvb3JkZXJzL2FjY2VwdC97b3JkZXJfaWR9QgxvcmRlcl9hY3Rpb25KDk9yZGVyIGFjY2VwdGVkkrUYDBABGghwcm92aWRlchLKAQoRVXBkYXRlT3JkZXJTdGF0dXMSKC5tYXJrZXRwbGFjZS52MS5VcGRhdGVPcmRlclN0YXR1c1JlcXVlc3QaIy5tYXJrZXRwbGFjZS52MS5PcmRlckFjdGlvblJlc3BvbnNlImaKtRhSEikvYXBpL3YxL3Byb3ZpZGVyL29yZGVycy9zdGF0dXMve29yZGVyX2lkfTIBKkIMb3JkZXJfYWN0aW9uShRPcmRlciBzdGF0dXMgdXBkYXRlZJK1GAwQARoIcHJvdmlkZXISoAEKEEdldEFzc2lnbmVkT3JkZXISHy5tYXJrZXRwbGFjZS52MS5HZXRPcmRlclJlcXVlc3QaFS5tYXJrZXRwbGFjZS52MS5PcmRlciJUirUYQAolL2FwaS92MS9wcm92aWRlci9vcmRlcnMvbXkve29yZGVyX2lkfUIOb3JkZXJfcHJvdmlkZXJKB1N1Y2Nlc3OStRgMEAEaCHByb3ZpZGVyErEBChhMaXN0UHJvdmlkZXJBY3RpdmVPcmRlcnMSIS5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVxdWVzdBoiLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXNwb25zZSJOirUYOgoeL2FwaS92MS9wcm92aWRlci9vcmRlcnMvYWN0aXZlQg9vcmRlcnNfcHJvdmlkZXJKB1N1Y2Nlc3OStRgMEAEaCHByb3ZpZGVyEq0BChNMaXN0UHJvdmlkZXJIaXN0b3J5EiEubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1JlcXVlc3QaIi5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVzcG9uc2UiT4q1GDsKHy9hcGkvdjEvcHJvdmlkZXIvb3JkZXJzL2hpc3RvcnlCD29yZGVyc19wcm92aWRlckoHU3VjY2Vzc5K1GAwQARoIcHJvdmlkZXISnQEKD0FkbWluTGlzdE9yZGVycxImLm1hcmtldHBsYWNlLnYxLkFkbWluTGlzdE9yZGVyc1JlcXVlc3QaIi5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVzcG9uc2UiPoq1GC0KFC9hcGkvdjEvYWRtaW4vb3JkZXJzQgxvcmRlcnNfYWRtaW5KB1N1Y2Nlc3OStRgJEAEaBWFkbWluEq4BChZBZG1pbkxpc3RQZW5kaW5nUmV2aWV3EiEubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1JlcXVlc3QaIi5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVzcG9uc2UiTYq1GDwKIy9hcGkvdjEvYWRtaW4vb3JkZXJzL3BlbmRpbmctcmV2aWV3QgxvcmRlcnNfYWRtaW5KB1N1Y2Nlc3OStRgJEAEaBWFkbWluEpEBCg1BZG1pbkdldE9yZGVyEh8ubWFya2V0cGxhY2UudjEuR2V0T3JkZXJSZXF1ZXN0GhUubWFya2V0cGxhY2UudjEuT3JkZXIiSIq1GDcKHy9hcGkvdjEvYWRtaW4vb3JkZXJzL3tvcmRlcl9pZH1CC29yZGVyX2FkbWluSgdTdWNjZXNzkrUYCRABGgVhZG1pbhK9AQoLUmV2aWV3T3JkZXISIi5tYXJrZXRwbGFjZS52MS5SZXZpZXdPcmRlclJlcXVlc3QaIy5tYXJrZXRwbGFjZS52MS5PcmRlckFjdGlvblJlc3BvbnNlImWKtRhUEicvYXBpL3YxL2FkbWluL29yZGVycy97b3JkZXJfaWR9L2FwcHJvdmUyASpCDG9yZGVyX2FjdGlvbkoYT3JkZXIgYXBwcm92YWwgcHJvY2Vzc2VkkrUYCRABGgVhZG1pbhKlAQoQQWRtaW5VcGRhdGVPcmRlchInLm1hcmtldHBsYWNlLnYxLkFkbWluVXBkYXRlT3JkZXJSZXF1ZXN0GhUubWFya2V0cGxhY2UudjEuT3JkZXIiUYq1GEAaHy9hcGkvdjEvYWRtaW4vb3JkZXJzL3tvcmRlcl9pZH0yASpCC29yZGVyX2FkbWluSg1PcmRlciB1cGRhdGVkkrUYCRABGgVhZG1pbhKtAQoQQWRtaW5DYW5jZWxPcmRlchIiLm1hcmtldHBsYWNlLnYxLkNhbmNlbE9yZGVyUmVxdWVzdBojLm1hcmtldHBsYWNlLnYxLk9yZGVyQWN0aW9uUmVzcG9uc2UiUIq1GD8qHy9hcGkvdjEvYWRtaW4vb3JkZXJzL3tvcmRlcl9pZH1CDW9yZGVyX2RlbGV0ZWRKDU9yZGVyIGRlbGV0ZWSStRgJEAEaBWFkbWluEo4BCg9HZXRPcmRlckhpc3RvcnkSJi5tYXJrZXRwbGFjZS52MS5HZXRPcmRlckhpc3RvcnlSZXF1ZXN0GiQubWFya2V0cGxhY2UudjEuT3JkZXJIaXN0b3J5UmVzcG9uc2UiLYq1GCMKIS9hcGkvdjEvb3JkZXJzL3tvcmRlcl9pZH0vaGlzdG9yeZK1GAIQARJKCghHZXRPcmRlchIfLm1hcmtldHBsYWNlLnYxLkdldE9yZGVyUmVxdWVzdBoVLm1hcmtldHBsYWNlLnYxLk9yZGVyIgaStRgCIAFiBnByb3RvMw=="
+        base64: "ChttYXJrZXRwbGFjZS92MS9vcmRlcnMucHJvdG8SDm1hcmtldHBsYWNlLnYxGh9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvGhttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8aFWdhdGV3YXkvdjEvaHR0cC5wcm90bxoUcnBjL3YxL29wdGlvbnMucHJvdG8aEnJwYy92MS9ydWxlcy5wcm90byKJBgoFT3JkZXISDgoCaWQYASABKANSAmlkEh8KC2N1c3RvbWVyX2lkGAIgASgDUgpjdXN0b21lcklkEiQKC3Byb3ZpZGVyX2lkGAMgASgDSABSCnByb3ZpZGVySWSIAQESFAoFdGl0bGUYBCABKAlSBXRpdGxlEiAKC2Rlc2NyaXB0aW9uGAUgASgJUgtkZXNjcmlwdGlvbhI+CgxzZXJ2aWNlX3R5cGUYBiABKA4yGy5tYXJrZXRwbGFjZS52MS5TZXJ2aWNlVHlwZVILc2VydmljZVR5cGUSMwoGc3RhdHVzGAcgASgOMhsubWFya2V0cGxhY2UudjEuT3JkZXJTdGF0dXNSBnN0YXR1cxIrCgVwcmljZRgIIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UgVwcmljZRI0Cghsb2NhdGlvbhgJIAEoDjIYLm1hcmtldHBsYWNlLnYxLkxvY2F0aW9uUghsb2NhdGlvbhIYCgdhZGRyZXNzGAogASgJUgdhZGRyZXNzEkgKEnNlcnZpY2Vfc3RhcnRfdGltZRgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSEHNlcnZpY2VTdGFydFRpbWUSRAoQc2VydmljZV9lbmRfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSDnNlcnZpY2VFbmRUaW1lEkQKDnBheW1lbnRfc3RhdHVzGA0gASgOMh0ubWFya2V0cGxhY2UudjEuUGF5bWVudFN0YXR1c1INcGF5bWVudFN0YXR1cxI5CgpjcmVhdGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIJY3JlYXRlZEF0EjkKCnVwZGF0ZWRfYXQYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgl1cGRhdGVkQXQSIwoNc3RhdHVzX3JlYXNvbhgQIAEoCVIMc3RhdHVzUmVhc29uQg4KDF9wcm92aWRlcl9pZCK4AgoPT3JkZXJUcmFuc2l0aW9uEhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEjwKC2Zyb21fc3RhdHVzGAIgASgOMhsubWFya2V0cGxhY2UudjEuT3JkZXJTdGF0dXNSCmZyb21TdGF0dXMSOAoJdG9fc3RhdHVzGAMgASgOMhsubWFya2V0cGxhY2UudjEuT3JkZXJTdGF0dXNSCHRvU3RhdHVzEhkKCGFjdG9yX2lkGAQgASgDUgdhY3RvcklkEjMKCmFjdG9yX3JvbGUYBSABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUglhY3RvclJvbGUSFgoGcmVhc29uGAYgASgJUgZyZWFzb24SKgoCYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgJhdCLVBQoTUHVibGlzaE9yZGVyUmVxdWVzdBIjCgV0aXRsZRgBIAEoCUINorUYCVIHCAEQyAEgAVIFdGl0bGUSKwoLZGVzY3JpcHRpb24YAiABKAlCCaK1GAVSAxCIJ1ILZGVzY3JpcHRpb24SYgoMc2VydmljZV90eXBlGAMgASgOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVCIqK1GB5qHAgBGhhTRVJWSUNFX1RZUEVfVU5TUEVDSUZJRURSC3NlcnZpY2VUeXBlEn0KBXByaWNlGAQgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlCUKK1GEwIARIycHJpY2UgbXVzdCBiZSBtb3JlIHRoYW4gMCBhbmQgYXQgbW9zdCAxLDAwMCwwMDAuMDB6FAoSCgVjZW50cxIJWgcIACCAwtcvUgVwcmljZRJUCghsb2NhdGlvbhgFIAEoDjIYLm1hcmtldHBsYWNlLnYxLkxvY2F0aW9uQh6itRgaahgIARoUTE9DQVRJT05fVU5TUEVDSUZJRURSCGxvY2F0aW9uEiMKB2FkZHJlc3MYBiABKAlCCaK1GAVSAxD/AVIHYWRkcmVzcxKHAQoSc2VydmljZV9zdGFydF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEI9orUYORIrc2VydmljZSB0aW1lcyBtdXN0IGJlIGJldHdlZW4gMTk3MCBhbmQgOTk5OYIBCQgAEICD0f+vB1IQc2VydmljZVN0YXJ0VGltZRKDAQoQc2VydmljZV9lbmRfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCPaK1GDkSK3NlcnZpY2UgdGltZXMgbXVzdCBiZSBiZXR3ZWVuIDE5NzAgYW5kIDk5OTmCAQkIABCAg9H/rwdSDnNlcnZpY2VFbmRUaW1lIlwKE09yZGVyQWN0aW9uUmVzcG9uc2USKwoFb3JkZXIYASABKAsyFS5tYXJrZXRwbGFjZS52MS5PcmRlclIFb3JkZXISGAoHbWVzc2FnZRgCIAEoCVIHbWVzc2FnZSIsCg9HZXRPcmRlclJlcXVlc3QSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQiWwoRTGlzdE9yZGVyc1JlcXVlc3QSJwoJcGFnZV9zaXplGAEgASgFQgqitRgGWgQQACBkUghwYWdlU2l6ZRIdCgpwYWdlX3Rva2VuGAIgASgJUglwYWdlVG9rZW4iawoSTGlzdE9yZGVyc1Jlc3BvbnNlEi0KBm9yZGVycxgBIAMoCzIVLm1hcmtldHBsYWNlLnYxLk9yZGVyUgZvcmRlcnMSJgoPbmV4dF9wYWdlX3Rva2VuGAIgASgJUg1uZXh0UGFnZVRva2VuIlIKEkNhbmNlbE9yZGVyUmVxdWVzdBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIhCgZyZWFzb24YAiABKAlCCaK1GAVSAxD0A1IGcmVhc29uIugDChpMaXN0QXZhaWxhYmxlT3JkZXJzUmVxdWVzdBI+Cghsb2NhdGlvbhgBIAEoDjIYLm1hcmtldHBsYWNlLnYxLkxvY2F0aW9uQgiitRgEagIIAVIIbG9jYXRpb24SSAoMc2VydmljZV90eXBlGAIgASgOMhsubWFya2V0cGxhY2UudjEuU2VydmljZVR5cGVCCKK1GARqAggBUgtzZXJ2aWNlVHlwZRJpCgltaW5fcHJpY2UYAyABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leUI1orUYMXovCi0KBWNlbnRzEiQSHm1pbl9wcmljZSBtdXN0IG5vdCBiZSBuZWdhdGl2ZVoCEABSCG1pblByaWNlEmkKCW1heF9wcmljZRgEIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5QjWitRgxei8KLQoFY2VudHMSJBIebWF4X3ByaWNlIG11c3Qgbm90IGJlIG5lZ2F0aXZlWgIQAFIIbWF4UHJpY2USIgoHa2V5d29yZBgFIAEoCUIIorUYBFICEGRSB2tleXdvcmQSJwoJcGFnZV9zaXplGAYgASgFQgqitRgGWgQQACBkUghwYWdlU2l6ZRIdCgpwYWdlX3Rva2VuGAcgASgJUglwYWdlVG9rZW4iLwoSQWNjZXB0T3JkZXJSZXF1ZXN0EhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkItkBChhVcGRhdGVPcmRlclN0YXR1c1JlcXVlc3QSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSoQEKCm5ld19zdGF0dXMYAiABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c0JlorUYYRIrbmV3X3N0YXR1cyBtdXN0IGJlIGluX3Byb2dyZXNzIG9yIGNvbXBsZXRlZGoyEhhPUkRFUl9TVEFUVVNfSU5fUFJPR1JFU1MSFk9SREVSX1NUQVRVU19DT01QTEVURURSCW5ld1N0YXR1cyK+AQoWQWRtaW5MaXN0T3JkZXJzUmVxdWVzdBJcCgZzdGF0dXMYASABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c0InorUYIxIdc3RhdHVzIGlzIG5vdCBhbiBvcmRlciBzdGF0dXNqAggBUgZzdGF0dXMSJwoJcGFnZV9zaXplGAIgASgFQgqitRgGWgQQACBkUghwYWdlU2l6ZRIdCgpwYWdlX3Rva2VuGAMgASgJUglwYWdlVG9rZW4iewoSUmV2aWV3T3JkZXJSZXF1ZXN0EhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEhoKCGFwcHJvdmVkGAIgASgIUghhcHByb3ZlZBIuCg1yZWplY3RfcmVhc29uGAMgASgJQgmitRgFUgMQ9ANSDHJlamVjdFJlYXNvbiKACQoXQWRtaW5VcGRhdGVPcmRlclJlcXVlc3QSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSKAoFdGl0bGUYAiABKAlCDaK1GAlSBwgBEMgBIAFIAFIFdGl0bGWIAQESMAoLZGVzY3JpcHRpb24YAyABKAlCCaK1GAVSAxCIJ0gBUgtkZXNjcmlwdGlvbogBARJnCgxzZXJ2aWNlX3R5cGUYBCABKA4yGy5tYXJrZXRwbGFjZS52MS5TZXJ2aWNlVHlwZUIiorUYHmocCAEaGFNFUlZJQ0VfVFlQRV9VTlNQRUNJRklFREgCUgtzZXJ2aWNlVHlwZYgBARJ7CgVwcmljZRgFIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5Qk6itRhKEjJwcmljZSBtdXN0IGJlIG1vcmUgdGhhbiAwIGFuZCBhdCBtb3N0IDEsMDAwLDAwMC4wMHoUChIKBWNlbnRzEglaBwgAIIDC1y9SBXByaWNlElkKCGxvY2F0aW9uGAYgASgOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25CHqK1GBpqGAgBGhRMT0NBVElPTl9VTlNQRUNJRklFREgDUghsb2NhdGlvbogBARIoCgdhZGRyZXNzGAcgASgJQgmitRgFUgMQ/wFIBFIHYWRkcmVzc4gBARKHAQoSc2VydmljZV9zdGFydF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcEI9orUYORIrc2VydmljZSB0aW1lcyBtdXN0IGJlIGJldHdlZW4gMTk3MCBhbmQgOTk5OYIBCQgAEICD0f+vB1IQc2VydmljZVN0YXJ0VGltZRKDAQoQc2VydmljZV9lbmRfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCPaK1GDkSK3NlcnZpY2UgdGltZXMgbXVzdCBiZSBiZXR3ZWVuIDE5NzAgYW5kIDk5OTmCAQkIABCAg9H/rwdSDnNlcnZpY2VFbmRUaW1lEmEKBnN0YXR1cxgKIAEoDjIbLm1hcmtldHBsYWNlLnYxLk9yZGVyU3RhdHVzQieitRgjEh1zdGF0dXMgaXMgbm90IGFuIG9yZGVyIHN0YXR1c2oCCAFIBVIGc3RhdHVziAEBEiEKBnJlYXNvbhgLIAEoCUIJorUYBVIDEPQDUgZyZWFzb24SnQEKC3VwZGF0ZV9tYXNrGAwgAygJQnyitRh4cnYadFJyOgV0aXRsZToLZGVzY3JpcHRpb246DHNlcnZpY2VfdHlwZToFcHJpY2U6CGxvY2F0aW9uOgdhZGRyZXNzOhJzZXJ2aWNlX3N0YXJ0X3RpbWU6EHNlcnZpY2VfZW5kX3RpbWU6BnN0YXR1czoGcmVhc29uUgp1cGRhdGVNYXNrQggKBl90aXRsZUIOCgxfZGVzY3JpcHRpb25CDwoNX3NlcnZpY2VfdHlwZUILCglfbG9jYXRpb25CCgoIX2FkZHJlc3NCCQoHX3N0YXR1cyIzChZHZXRPcmRlckhpc3RvcnlSZXF1ZXN0EhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkIlkKFE9yZGVySGlzdG9yeVJlc3BvbnNlEkEKC3RyYW5zaXRpb25zGAEgAygLMh8ubWFya2V0cGxhY2UudjEuT3JkZXJUcmFuc2l0aW9uUgt0cmFuc2l0aW9ucyLoAQoUUmVjb3JkUGF5bWVudFJlcXVlc3QSIwoIb3JkZXJfaWQYASABKANCCKK1GARaAggAUgdvcmRlcklkEicKCnBheW1lbnRfaWQYAiABKANCCKK1GARaAggAUglwYXltZW50SWQSgQEKDnBheW1lbnRfc3RhdHVzGAMgASgOMh0ubWFya2V0cGxhY2UudjEuUGF5bWVudFN0YXR1c0I7orUYN2o1CAEaGlBBWU1FTlRfU1RBVFVTX1VOU1BFQ0lGSUVEGhVQQVlNRU5UX1NUQVRVU19VTlBBSURSDXBheW1lbnRTdGF0dXMyjxsKBk9yZGVycxK0AQoMUHVibGlzaE9yZGVyEiMubWFya2V0cGxhY2UudjEuUHVibGlzaE9yZGVyUmVxdWVzdBojLm1hcmtldHBsYWNlLnYxLk9yZGVyQWN0aW9uUmVzcG9uc2UiWoq1GEYSHy9hcGkvdjEvY3VzdG9tZXIvb3JkZXJzL3B1Ymxpc2gyASpCD29yZGVyX3B1Ymxpc2hlZEoPT3JkZXIgcHVibGlzaGVkkrUYDBABGghjdXN0b21lchKkAQoSTGlzdE15QWN0aXZlT3JkZXJzEiEubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1JlcXVlc3QaIi5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVzcG9uc2UiR4q1GDMKFy9hcGkvdjEvY3VzdG9tZXIvb3JkZXJzQg9vcmRlcnNfY3VzdG9tZXJKB1N1Y2Nlc3OStRgMEAEaCGN1c3RvbWVyEqwBChJMaXN0TXlPcmRlckhpc3RvcnkSIS5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVxdWVzdBoiLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXNwb25zZSJPirUYOwofL2FwaS92MS9jdXN0b21lci9vcmRlcnMvaGlzdG9yeUIPb3JkZXJzX2N1c3RvbWVySgdTdWNjZXNzkrUYDBABGghjdXN0b21lchKaAQoKR2V0TXlPcmRlchIfLm1hcmtldHBsYWNlLnYxLkdldE9yZGVyUmVxdWVzdBoVLm1hcmtldHBsYWNlLnYxLk9yZGVyIlSKtRhACiUvYXBpL3YxL2N1c3RvbWVyL29yZGVycy9teS97b3JkZXJfaWR9Qg5vcmRlcl9jdXN0b21lckoHU3VjY2Vzc5K1GAwQARoIY3VzdG9tZXISuAEKDUNhbmNlbE15T3JkZXISIi5tYXJrZXRwbGFjZS52MS5DYW5jZWxPcmRlclJlcXVlc3QaIy5tYXJrZXRwbGFjZS52MS5PcmRlckFjdGlvblJlc3BvbnNlIl6KtRhKEikvYXBpL3YxL2N1c3RvbWVyL29yZGVycy9jYW5jZWwve29yZGVyX2lkfUIMb3JkZXJfYWN0aW9uSg9PcmRlciBjYW5jZWxsZWSStRgMEAEaCGN1c3RvbWVyErgBChNMaXN0QXZhaWxhYmxlT3JkZXJzEioubWFya2V0cGxhY2UudjEuTGlzdEF2YWlsYWJsZU9yZGVyc1JlcXVlc3QaIi5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVzcG9uc2UiUYq1GD0KIS9hcGkvdjEvcHJvdmlkZXIvb3JkZXJzL2F2YWlsYWJsZUIPb3JkZXJzX3Byb3ZpZGVySgdTdWNjZXNzkrUYDBABGghwcm92aWRlchKoAQoRR2V0QXZhaWxhYmxlT3JkZXISHy5tYXJrZXRwbGFjZS52MS5HZXRPcmRlclJlcXVlc3QaFS5tYXJrZXRwbGFjZS52MS5PcmRlciJbirUYRwosL2FwaS92MS9wcm92aWRlci9vcmRlcnMvYXZhaWxhYmxlL3tvcmRlcl9pZH1CDm9yZGVyX3Byb3ZpZGVySgdTdWNjZXNzkrUYDBABGghwcm92aWRlchK1AQoLQWNjZXB0T3JkZXISIi5tYXJrZXRwbGFjZS52MS5BY2NlcHRPcmRlclJlcXVlc3QaIy5tYXJrZXRwbGFjZS52MS5PcmRlckFjdGlvblJlc3BvbnNlIl2KtRhJEikvYXBpL3YxL3Byb3ZpZGVyL29yZGVycy9hY2NlcHQve29yZGVyX2lkfUIMb3JkZXJfYWN0aW9uSg5PcmRlciBhY2NlcHRlZJK1GAwQARoIcHJvdmlkZXISygEKEVVwZGF0ZU9yZGVyU3RhdHVzEigubWFya2V0cGxhY2UudjEuVXBkYXRlT3JkZXJTdGF0dXNSZXF1ZXN0GiMubWFya2V0cGxhY2UudjEuT3JkZXJBY3Rpb25SZXNwb25zZSJmirUYUhIpL2FwaS92MS9wcm92aWRlci9vcmRlcnMvc3RhdHVzL3tvcmRlcl9pZH0yASpCDG9yZGVyX2FjdGlvbkoUT3JkZXIgc3RhdHVzIHVwZGF0ZWSStRgMEAEaCHByb3ZpZGVyEqABChBHZXRBc3NpZ25lZE9yZGVyEh8ubWFya2V0cGxhY2UudjEuR2V0T3JkZXJSZXF1ZXN0GhUubWFya2V0cGxhY2UudjEuT3JkZXIiVIq1GEAKJS9hcGkvdjEvcHJvdmlkZXIvb3JkZXJzL215L3tvcmRlcl9pZH1CDm9yZGVyX3Byb3ZpZGVySgdTdWNjZXNzkrUYDBABGghwcm92aWRlchKxAQoYTGlzdFByb3ZpZGVyQWN0aXZlT3JkZXJzEiEubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1JlcXVlc3QaIi5tYXJrZXRwbGFjZS52MS5MaXN0T3JkZXJzUmVzcG9uc2UiToq1GDoKHi9hcGkvdjEvcHJvdmlkZXIvb3JkZXJzL2FjdGl2ZUIPb3JkZXJzX3Byb3ZpZGVySgdTdWNjZXNzkrUYDBABGghwcm92aWRlchKtAQoTTGlzdFByb3ZpZGVySGlzdG9yeRIhLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXF1ZXN0GiIubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1Jlc3BvbnNlIk+KtRg7Ch8vYXBpL3YxL3Byb3ZpZGVyL29yZGVycy9oaXN0b3J5Qg9vcmRlcnNfcHJvdmlkZXJKB1N1Y2Nlc3OStRgMEAEaCHByb3ZpZGVyEp0BCg9BZG1pbkxpc3RPcmRlcnMSJi5tYXJrZXRwbGFjZS52MS5BZG1pbkxpc3RPcmRlcnNSZXF1ZXN0GiIubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1Jlc3BvbnNlIj6KtRgtChQvYXBpL3YxL2FkbWluL29yZGVyc0IMb3JkZXJzX2FkbWluSgdTdWNjZXNzkrUYCRABGgVhZG1pbhKuAQoWQWRtaW5MaXN0UGVuZGluZ1JldmlldxIhLm1hcmtldHBsYWNlLnYxLkxpc3RPcmRlcnNSZXF1ZXN0GiIubWFya2V0cGxhY2UudjEuTGlzdE9yZGVyc1Jlc3BvbnNlIk2KtRg8CiMvYXBpL3YxL2FkbWluL29yZGVycy9wZW5kaW5nLXJldmlld0IMb3JkZXJzX2FkbWluSgdTdWNjZXNzkrUYCRABGgVhZG1pbhKRAQoNQWRtaW5HZXRPcmRlchIfLm1hcmtldHBsYWNlLnYxLkdldE9yZGVyUmVxdWVzdBoVLm1hcmtldHBsYWNlLnYxLk9yZGVyIkiKtRg3Ch8vYXBpL3YxL2FkbWluL29yZGVycy97b3JkZXJfaWR9QgtvcmRlcl9hZG1pbkoHU3VjY2Vzc5K1GAkQARoFYWRtaW4SvQEKC1Jldmlld09yZGVyEiIubWFya2V0cGxhY2UudjEuUmV2aWV3T3JkZXJSZXF1ZXN0GiMubWFya2V0cGxhY2UudjEuT3JkZXJBY3Rpb25SZXNwb25zZSJlirUYVBInL2FwaS92MS9hZG1pbi9vcmRlcnMve29yZGVyX2lkfS9hcHByb3ZlMgEqQgxvcmRlcl9hY3Rpb25KGE9yZGVyIGFwcHJvdmFsIHByb2Nlc3NlZJK1GAkQARoFYWRtaW4SpQEKEEFkbWluVXBkYXRlT3JkZXISJy5tYXJrZXRwbGFjZS52MS5BZG1pblVwZGF0ZU9yZGVyUmVxdWVzdBoVLm1hcmtldHBsYWNlLnYxLk9yZGVyIlGKtRhAGh8vYXBpL3YxL2FkbWluL29yZGVycy97b3JkZXJfaWR9MgEqQgtvcmRlcl9hZG1pbkoNT3JkZXIgdXBkYXRlZJK1GAkQARoFYWRtaW4SrQEKEEFkbWluQ2FuY2VsT3JkZXISIi5tYXJrZXRwbGFjZS52MS5DYW5jZWxPcmRlclJlcXVlc3QaIy5tYXJrZXRwbGFjZS52MS5PcmRlckFjdGlvblJlc3BvbnNlIlCKtRg/Kh8vYXBpL3YxL2FkbWluL29yZGVycy97b3JkZXJfaWR9Qg1vcmRlcl9kZWxldGVkSg1PcmRlciBkZWxldGVkkrUYCRABGgVhZG1pbhKOAQoPR2V0T3JkZXJIaXN0b3J5EiYubWFya2V0cGxhY2UudjEuR2V0T3JkZXJIaXN0b3J5UmVxdWVzdBokLm1hcmtldHBsYWNlLnYxLk9yZGVySGlzdG9yeVJlc3BvbnNlIi2KtRgjCiEvYXBpL3YxL29yZGVycy97b3JkZXJfaWR9L2hpc3RvcnmStRgCEAESSgoIR2V0T3JkZXISHy5tYXJrZXRwbGFjZS52MS5HZXRPcmRlclJlcXVlc3QaFS5tYXJrZXRwbGFjZS52MS5PcmRlciIGkrUYAiABElQKDVJlY29yZFBheW1lbnQSJC5tYXJrZXRwbGFjZS52MS5SZWNvcmRQYXltZW50UmVxdWVzdBoVLm1hcmtldHBsYWNlLnYxLk9yZGVyIgaStRgCIAFiBnByb3RvMw=="
     )
 
     /// The descriptors of this file's imports (transitively), imports first, then this file's.
@@ -2551,7 +2683,7 @@ public enum OrdersProtoFile {
         ProtoRuntime.EmbeddedFileDescriptor(
             path: "gateway/v1/http.proto",
             dependencies: ["google/protobuf/descriptor.proto"],
-            base64: "ChVnYXRld2F5L3YxL2h0dHAucHJvdG8SCmdhdGV3YXkudjEaIGdvb2dsZS9wcm90b2J1Zi9kZXNjcmlwdG9yLnByb3RvIp4CCghIdHRwUnVsZRISCgNnZXQYASABKAlIAFIDZ2V0EhQKBHBvc3QYAiABKAlIAFIEcG9zdBISCgNwdXQYAyABKAlIAFIDcHV0EhYKBXBhdGNoGAQgASgJSABSBXBhdGNoEhgKBmRlbGV0ZRgFIAEoCUgAUgZkZWxldGUSEgoEYm9keRgGIAEoCVIEYm9keRJFChNhZGRpdGlvbmFsX2JpbmRpbmdzGAcgAygLMhQuZ2F0ZXdheS52MS5IdHRwUnVsZVISYWRkaXRpb25hbEJpbmRpbmdzEiIKDHByZXNlbnRhdGlvbhgIIAEoCVIMcHJlc2VudGF0aW9uEhgKB21lc3NhZ2UYCSABKAlSB21lc3NhZ2VCCQoHcGF0dGVybjpKCgRodHRwEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMY0YYDIAEoCzIULmdhdGV3YXkudjEuSHR0cFJ1bGVSBGh0dHBiBnByb3RvMw=="
+            base64: "ChVnYXRld2F5L3YxL2h0dHAucHJvdG8SCmdhdGV3YXkudjEaIGdvb2dsZS9wcm90b2J1Zi9kZXNjcmlwdG9yLnByb3RvItMCCghIdHRwUnVsZRISCgNnZXQYASABKAlIAFIDZ2V0EhQKBHBvc3QYAiABKAlIAFIEcG9zdBISCgNwdXQYAyABKAlIAFIDcHV0EhYKBXBhdGNoGAQgASgJSABSBXBhdGNoEhgKBmRlbGV0ZRgFIAEoCUgAUgZkZWxldGUSEgoEYm9keRgGIAEoCVIEYm9keRJFChNhZGRpdGlvbmFsX2JpbmRpbmdzGAcgAygLMhQuZ2F0ZXdheS52MS5IdHRwUnVsZVISYWRkaXRpb25hbEJpbmRpbmdzEiIKDHByZXNlbnRhdGlvbhgIIAEoCVIMcHJlc2VudGF0aW9uEhgKB21lc3NhZ2UYCSABKAlSB21lc3NhZ2USMwoHaGVhZGVycxgKIAMoCzIZLmdhdGV3YXkudjEuSGVhZGVyQmluZGluZ1IHaGVhZGVyc0IJCgdwYXR0ZXJuIjkKDUhlYWRlckJpbmRpbmcSEgoEbmFtZRgBIAEoCVIEbmFtZRIUCgVmaWVsZBgCIAEoCVIFZmllbGQ6SgoEaHR0cBIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGNGGAyABKAsyFC5nYXRld2F5LnYxLkh0dHBSdWxlUgRodHRwYgZwcm90bzM="
         ),
         ProtoRuntime.EmbeddedFileDescriptor(
             path: "google/protobuf/timestamp.proto",
@@ -2566,7 +2698,7 @@ public enum OrdersProtoFile {
         ProtoRuntime.EmbeddedFileDescriptor(
             path: "marketplace/v1/common.proto",
             dependencies: ["rpc/v1/rules.proto"],
-            base64: "ChttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8SDm1hcmtldHBsYWNlLnYxGhJycGMvdjEvcnVsZXMucHJvdG8iHQoFTW9uZXkSFAoFY2VudHMYASABKANSBWNlbnRzIpsBCgdBZGRyZXNzEiEKBnN0cmVldBgBIAEoCUIJorUYBVIDEP8BUgZzdHJlZXQSHAoEY2l0eRgCIAEoCUIIorUYBFICEGRSBGNpdHkSKQoLcG9zdGFsX2NvZGUYAyABKAlCCKK1GARSAhAUUgpwb3N0YWxDb2RlEiQKCGRpc3RyaWN0GAQgASgJQgiitRgEUgIQZFIIZGlzdHJpY3QqUgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASEQoNUk9MRV9DVVNUT01FUhABEhEKDVJPTEVfUFJPVklERVIQAhIOCgpST0xFX0FETUlOEAMq7AEKC1NlcnZpY2VUeXBlEhwKGFNFUlZJQ0VfVFlQRV9VTlNQRUNJRklFRBAAEiAKHFNFUlZJQ0VfVFlQRV9DTEVBTklOR19SRVBBSVIQARIeChpTRVJWSUNFX1RZUEVfSVRfVEVDSE5PTE9HWRACEiMKH1NFUlZJQ0VfVFlQRV9FRFVDQVRJT05fVFJBSU5JTkcQAxIcChhTRVJWSUNFX1RZUEVfTElGRV9IRUFMVEgQBBIiCh5TRVJWSUNFX1RZUEVfREVTSUdOX0NPTlNVTFRJTkcQBRIWChJTRVJWSUNFX1RZUEVfT1RIRVIQBiqEAQoITG9jYXRpb24SGAoUTE9DQVRJT05fVU5TUEVDSUZJRUQQABISCg5MT0NBVElPTl9OT1JUSBABEhIKDkxPQ0FUSU9OX1NPVVRIEAISEQoNTE9DQVRJT05fRUFTVBADEhEKDUxPQ0FUSU9OX1dFU1QQBBIQCgxMT0NBVElPTl9NSUQQBSryAQoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASHwobT1JERVJfU1RBVFVTX1BFTkRJTkdfUkVWSUVXEAESGAoUT1JERVJfU1RBVFVTX1BFTkRJTkcQAhIZChVPUkRFUl9TVEFUVVNfQUNDRVBURUQQAxIcChhPUkRFUl9TVEFUVVNfSU5fUFJPR1JFU1MQBBIaChZPUkRFUl9TVEFUVVNfQ09NUExFVEVEEAUSGQoVT1JERVJfU1RBVFVTX1JFVklFV0VEEAYSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAHKmMKDVBheW1lbnRTdGF0dXMSHgoaUEFZTUVOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVQQVlNRU5UX1NUQVRVU19VTlBBSUQQARIXChNQQVlNRU5UX1NUQVRVU19QQUlEEAJiBnByb3RvMw=="
+            base64: "ChttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8SDm1hcmtldHBsYWNlLnYxGhJycGMvdjEvcnVsZXMucHJvdG8iHQoFTW9uZXkSFAoFY2VudHMYASABKANSBWNlbnRzIpsBCgdBZGRyZXNzEiEKBnN0cmVldBgBIAEoCUIJorUYBVIDEP8BUgZzdHJlZXQSHAoEY2l0eRgCIAEoCUIIorUYBFICEGRSBGNpdHkSKQoLcG9zdGFsX2NvZGUYAyABKAlCCKK1GARSAhAUUgpwb3N0YWxDb2RlEiQKCGRpc3RyaWN0GAQgASgJQgiitRgEUgIQZFIIZGlzdHJpY3QqUgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASEQoNUk9MRV9DVVNUT01FUhABEhEKDVJPTEVfUFJPVklERVIQAhIOCgpST0xFX0FETUlOEAMq7AEKC1NlcnZpY2VUeXBlEhwKGFNFUlZJQ0VfVFlQRV9VTlNQRUNJRklFRBAAEiAKHFNFUlZJQ0VfVFlQRV9DTEVBTklOR19SRVBBSVIQARIeChpTRVJWSUNFX1RZUEVfSVRfVEVDSE5PTE9HWRACEiMKH1NFUlZJQ0VfVFlQRV9FRFVDQVRJT05fVFJBSU5JTkcQAxIcChhTRVJWSUNFX1RZUEVfTElGRV9IRUFMVEgQBBIiCh5TRVJWSUNFX1RZUEVfREVTSUdOX0NPTlNVTFRJTkcQBRIWChJTRVJWSUNFX1RZUEVfT1RIRVIQBiqEAQoITG9jYXRpb24SGAoUTE9DQVRJT05fVU5TUEVDSUZJRUQQABISCg5MT0NBVElPTl9OT1JUSBABEhIKDkxPQ0FUSU9OX1NPVVRIEAISEQoNTE9DQVRJT05fRUFTVBADEhEKDUxPQ0FUSU9OX1dFU1QQBBIQCgxMT0NBVElPTl9NSUQQBSryAQoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASHwobT1JERVJfU1RBVFVTX1BFTkRJTkdfUkVWSUVXEAESGAoUT1JERVJfU1RBVFVTX1BFTkRJTkcQAhIZChVPUkRFUl9TVEFUVVNfQUNDRVBURUQQAxIcChhPUkRFUl9TVEFUVVNfSU5fUFJPR1JFU1MQBBIaChZPUkRFUl9TVEFUVVNfQ09NUExFVEVEEAUSGQoVT1JERVJfU1RBVFVTX1JFVklFV0VEEAYSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAHKqcBCg1QYXltZW50U3RhdHVzEh4KGlBBWU1FTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVUEFZTUVOVF9TVEFUVVNfVU5QQUlEEAESFwoTUEFZTUVOVF9TVEFUVVNfUEFJRBACEhsKF1BBWU1FTlRfU1RBVFVTX1JFRlVOREVEEAMSJQohUEFZTUVOVF9TVEFUVVNfUEFSVElBTExZX1JFRlVOREVEEARiBnByb3RvMw=="
         ),
         ProtoRuntime.EmbeddedFileDescriptor(
             path: "rpc/v1/options.proto",
@@ -2665,9 +2797,17 @@ public enum Orders {
         ///
         /// - `(rpc.v1.access) = { internal: true }`
         public static let getOrder = RPC.MethodDescriptor(service: "marketplace.v1.Orders", method: "GetOrder", kind: .unary, options: [0x92, 0xB5, 0x18, 0x2, 0x20, 0x1])
+        /// The payments service records a payment's outcome on the order before it answers the
+        /// customer, so a read right after paying shows it (the payment events say the same later and
+        /// change nothing then). Only the payments service's identity may call it; a payment status
+        /// only moves forward (unpaid -> paid -> partially refunded -> refunded). FAILED_PRECONDITION
+        /// for a cancelled order being marked paid: the payment is refunded.
+        ///
+        /// - `(rpc.v1.access) = { internal: true }`
+        public static let recordPayment = RPC.MethodDescriptor(service: "marketplace.v1.Orders", method: "RecordPayment", kind: .unary, options: [0x92, 0xB5, 0x18, 0x2, 0x20, 0x1])
 
         /// Every method of the service, in schema order.
-        public static let all: [RPC.MethodDescriptor] = [publishOrder, listMyActiveOrders, listMyOrderHistory, getMyOrder, cancelMyOrder, listAvailableOrders, getAvailableOrder, acceptOrder, updateOrderStatus, getAssignedOrder, listProviderActiveOrders, listProviderHistory, adminListOrders, adminListPendingReview, adminGetOrder, reviewOrder, adminUpdateOrder, adminCancelOrder, getOrderHistory, getOrder]
+        public static let all: [RPC.MethodDescriptor] = [publishOrder, listMyActiveOrders, listMyOrderHistory, getMyOrder, cancelMyOrder, listAvailableOrders, getAvailableOrder, acceptOrder, updateOrderStatus, getAssignedOrder, listProviderActiveOrders, listProviderHistory, adminListOrders, adminListPendingReview, adminGetOrder, reviewOrder, adminUpdateOrder, adminCancelOrder, getOrderHistory, getOrder, recordPayment]
     }
 
     /// Implement this to serve the service; pass the value to `RPCServer`.
@@ -2702,6 +2842,12 @@ public enum Orders {
         func getOrderHistory(_ request: GetOrderHistoryRequest, context: RPC.ServerContext) async throws -> OrderHistoryResponse
         /// Any order (services only: payments and reviews check orders through it).
         func getOrder(_ request: GetOrderRequest, context: RPC.ServerContext) async throws -> Order
+        /// The payments service records a payment's outcome on the order before it answers the
+        /// customer, so a read right after paying shows it (the payment events say the same later and
+        /// change nothing then). Only the payments service's identity may call it; a payment status
+        /// only moves forward (unpaid -> paid -> partially refunded -> refunded). FAILED_PRECONDITION
+        /// for a cancelled order being marked paid: the payment is refunded.
+        func recordPayment(_ request: RecordPaymentRequest, context: RPC.ServerContext) async throws -> Order
     }
 
     /// Calls the service.
@@ -2803,6 +2949,15 @@ public enum Orders {
         public func getOrder(_ request: GetOrderRequest, options: RPC.CallOptions = .init()) async throws -> Order {
             try await client.unary(Method.getOrder, request: request, responseType: Order.self, options: options).message
         }
+
+        /// The payments service records a payment's outcome on the order before it answers the
+        /// customer, so a read right after paying shows it (the payment events say the same later and
+        /// change nothing then). Only the payments service's identity may call it; a payment status
+        /// only moves forward (unpaid -> paid -> partially refunded -> refunded). FAILED_PRECONDITION
+        /// for a cancelled order being marked paid: the payment is refunded.
+        public func recordPayment(_ request: RecordPaymentRequest, options: RPC.CallOptions = .init()) async throws -> Order {
+            try await client.unary(Method.recordPayment, request: request, responseType: Order.self, options: options).message
+        }
     }
 }
 
@@ -2837,6 +2992,7 @@ extension Orders.Handler {
             .unary(Orders.Method.adminCancelOrder, CancelOrderRequest.self, OrderActionResponse.self) { try await self.adminCancelOrder($0, context: $1) },
             .unary(Orders.Method.getOrderHistory, GetOrderHistoryRequest.self, OrderHistoryResponse.self) { try await self.getOrderHistory($0, context: $1) },
             .unary(Orders.Method.getOrder, GetOrderRequest.self, Order.self) { try await self.getOrder($0, context: $1) },
+            .unary(Orders.Method.recordPayment, RecordPaymentRequest.self, Order.self) { try await self.recordPayment($0, context: $1) },
         ]
     }
 }

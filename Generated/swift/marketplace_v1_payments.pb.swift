@@ -4,16 +4,24 @@
 public import ProtoRuntime
 public import RPC
 
+/// pending -> held (paid before the order completed: in escrow) | completed | failed;
+/// held -> completed (released to the provider when the order completes) | refunded (the order
+/// was cancelled); completed -> partially_refunded | refunded; partially_refunded -> the same or
+/// refunded.
 public enum PaymentState: ProtoRuntime.ProtoEnum {
     case unspecified  // PAYMENT_STATE_UNSPECIFIED = 0
+    /// The processor has been asked and has not answered yet (a timeout is settled by reconciliation).
     case pending  // PAYMENT_STATE_PENDING = 1
     case completed  // PAYMENT_STATE_COMPLETED = 2
     case failed  // PAYMENT_STATE_FAILED = 3
     case refunded  // PAYMENT_STATE_REFUNDED = 4
+    /// Charged and held in escrow until the order completes.
+    case held  // PAYMENT_STATE_HELD = 5
+    case partiallyRefunded  // PAYMENT_STATE_PARTIALLY_REFUNDED = 6
     /// A value this version of the schema does not know.
     case unrecognized(Int32)
 
-    public static let allCases: [PaymentState] = [.unspecified, .pending, .completed, .failed, .refunded]
+    public static let allCases: [PaymentState] = [.unspecified, .pending, .completed, .failed, .refunded, .held, .partiallyRefunded]
 
     public init() {
         self = .unspecified
@@ -31,6 +39,10 @@ public enum PaymentState: ProtoRuntime.ProtoEnum {
             self = .failed
         case 4:
             self = .refunded
+        case 5:
+            self = .held
+        case 6:
+            self = .partiallyRefunded
         default:
             self = .unrecognized(protoValue)
         }
@@ -48,6 +60,10 @@ public enum PaymentState: ProtoRuntime.ProtoEnum {
             return 3
         case .refunded:
             return 4
+        case .held:
+            return 5
+        case .partiallyRefunded:
+            return 6
         case .unrecognized(let value):
             return value
         }
@@ -65,6 +81,10 @@ public enum PaymentState: ProtoRuntime.ProtoEnum {
             return "PAYMENT_STATE_FAILED"
         case .refunded:
             return "PAYMENT_STATE_REFUNDED"
+        case .held:
+            return "PAYMENT_STATE_HELD"
+        case .partiallyRefunded:
+            return "PAYMENT_STATE_PARTIALLY_REFUNDED"
         case .unrecognized:
             return nil
         }
@@ -82,8 +102,171 @@ public enum PaymentState: ProtoRuntime.ProtoEnum {
             self = .failed
         case "PAYMENT_STATE_REFUNDED":
             self = .refunded
+        case "PAYMENT_STATE_HELD":
+            self = .held
+        case "PAYMENT_STATE_PARTIALLY_REFUNDED":
+            self = .partiallyRefunded
         default:
             return nil
+        }
+    }
+}
+
+/// One step of a payment's history.
+public struct PaymentTransition: ProtoRuntime.Message {
+    public static let protoMessageName = "marketplace.v1.PaymentTransition"
+
+    public var fromState: PaymentState = .unspecified
+    public var toState: PaymentState = .unspecified
+    /// Why: "charged", "declined: insufficient funds", "released on completion", a refund's reason.
+    public var reason: String = ""
+    /// The money the step moved (a charge, a release, a refund).
+    public var amount: Money? = nil
+    public var at: ProtoRuntime.ProtoTimestamp? = nil
+    public var unknownFields = ProtoRuntime.UnknownFields()
+
+    public init() {}
+
+    /// A message with the given field values; the rest keep their defaults.
+    public init(
+        fromState: PaymentState = .unspecified,
+        toState: PaymentState = .unspecified,
+        reason: String = "",
+        amount: Money? = nil,
+        at: ProtoRuntime.ProtoTimestamp? = nil
+    ) {
+        self.fromState = fromState
+        self.toState = toState
+        self.reason = reason
+        self.amount = amount
+        self.at = at
+    }
+
+    public func serializedSize() -> Int {
+        var size = unknownFields.count
+        if self.fromState.protoValue != 0 {
+            size += 1 + ProtoRuntime.WireSize.int32(self.fromState.protoValue)
+        }
+        if self.toState.protoValue != 0 {
+            size += 1 + ProtoRuntime.WireSize.int32(self.toState.protoValue)
+        }
+        if !self.reason.isEmpty {
+            size += 1 + ProtoRuntime.WireSize.string(self.reason)
+        }
+        if let v = self.amount {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        if let v = self.at {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        return size
+    }
+
+    public func encode(to writer: inout ProtoRuntime.WireWriter) {
+        if self.fromState.protoValue != 0 {
+            writer.writeTag(0x8)
+            writer.writeInt32(self.fromState.protoValue)
+        }
+        if self.toState.protoValue != 0 {
+            writer.writeTag(0x10)
+            writer.writeInt32(self.toState.protoValue)
+        }
+        if !self.reason.isEmpty {
+            writer.writeTag(0x1A)
+            writer.writeString(self.reason)
+        }
+        if let v = self.amount {
+            writer.writeTag(0x22)
+            writer.writeMessage(v)
+        }
+        if let v = self.at {
+            writer.writeTag(0x2A)
+            writer.writeMessage(v)
+        }
+        unknownFields.encode(to: &writer)
+    }
+
+    public mutating func decodeMessage(from reader: inout ProtoRuntime.WireReader) throws {
+        while let tag = try reader.nextTag() {
+            switch tag {
+            case 0x8:
+                self.fromState = try reader.readEnum(PaymentState.self)
+            case 0x10:
+                self.toState = try reader.readEnum(PaymentState.self)
+            case 0x1A:
+                self.reason = try reader.readString()
+            case 0x22:
+                try reader.readMessage(into: &self.amount)
+            case 0x2A:
+                try reader.readMessage(into: &self.at)
+            default:
+                try reader.skipField(into: &unknownFields)
+            }
+        }
+    }
+
+    public func encodeJSON(to writer: inout ProtoRuntime.JSONWriter) {
+        writer.beginObject()
+        if self.fromState.protoValue != 0 || writer.options.emitDefaults {
+            writer.writeKey(json: "fromState", proto: "from_state")
+            writer.writeEnum(self.fromState)
+        }
+        if self.toState.protoValue != 0 || writer.options.emitDefaults {
+            writer.writeKey(json: "toState", proto: "to_state")
+            writer.writeEnum(self.toState)
+        }
+        if !self.reason.isEmpty || writer.options.emitDefaults {
+            writer.writeKey(json: "reason", proto: "reason")
+            writer.writeString(self.reason)
+        }
+        if let v = self.amount {
+            writer.writeKey(json: "amount", proto: "amount")
+            writer.writeMessage(v)
+        }
+        if let v = self.at {
+            writer.writeKey(json: "at", proto: "at")
+            writer.writeMessage(v)
+        }
+        writer.endObject()
+    }
+
+    public mutating func decodeJSON(from reader: inout ProtoRuntime.JSONReader) throws {
+        try reader.beginObject()
+        var seen = ProtoRuntime.JSONFieldSet()
+        while let key = try reader.nextKey() {
+            do {
+                switch key {
+                case "fromState", "from_state":
+                    try seen.insert(0, key: key)
+                    if !(try reader.readNull()), let v = try reader.readEnum(PaymentState.self) {
+                        self.fromState = v
+                    }
+                case "toState", "to_state":
+                    try seen.insert(1, key: key)
+                    if !(try reader.readNull()), let v = try reader.readEnum(PaymentState.self) {
+                        self.toState = v
+                    }
+                case "reason":
+                    try seen.insert(2, key: key)
+                    if !(try reader.readNull()) {
+                        self.reason = try reader.readString()
+                    }
+                case "amount":
+                    try seen.insert(3, key: key)
+                    if !(try reader.readNull()) {
+                        self.amount = try reader.readMessage(Money.self)
+                    }
+                case "at":
+                    try seen.insert(4, key: key)
+                    if !(try reader.readNull()) {
+                        self.at = try reader.readMessage(ProtoRuntime.ProtoTimestamp.self)
+                    }
+                default:
+                    try reader.unknownField(key)
+                }
+            } catch let error as ProtoRuntime.JSONDecodingError {
+                throw error.prefixed(.key(key))
+            }
         }
     }
 }
@@ -94,15 +277,23 @@ public struct Payment: ProtoRuntime.Message {
     public var id: Int64 = 0
     public var orderId: Int64 = 0
     public var customerId: Int64 = 0
+    /// Zero until the order has a provider.
     public var providerId: Int64 = 0
+    /// The order's price when paid.
     public var amount: Money? = nil
     public var state: PaymentState = .unspecified
-    /// "simulated".
+    /// The payment method the processor was given ("test_card_ok" unless the request named one).
     public var method: String = ""
     public var idempotencyKey: String = ""
     public var createdAt: ProtoRuntime.ProtoTimestamp? = nil
+    /// When the charge succeeded.
     public var completedAt: ProtoRuntime.ProtoTimestamp? = nil
     public var failureReason: String = ""
+    /// What has been refunded so far.
+    public var refunded: Money? = nil
+    public var updatedAt: ProtoRuntime.ProtoTimestamp? = nil
+    /// Every step, oldest first (GetPayment only; lists leave it empty).
+    public var history: [PaymentTransition] = []
     public var unknownFields = ProtoRuntime.UnknownFields()
 
     public init() {}
@@ -119,7 +310,10 @@ public struct Payment: ProtoRuntime.Message {
         idempotencyKey: String = "",
         createdAt: ProtoRuntime.ProtoTimestamp? = nil,
         completedAt: ProtoRuntime.ProtoTimestamp? = nil,
-        failureReason: String = ""
+        failureReason: String = "",
+        refunded: Money? = nil,
+        updatedAt: ProtoRuntime.ProtoTimestamp? = nil,
+        history: [PaymentTransition] = []
     ) {
         self.id = id
         self.orderId = orderId
@@ -132,6 +326,9 @@ public struct Payment: ProtoRuntime.Message {
         self.createdAt = createdAt
         self.completedAt = completedAt
         self.failureReason = failureReason
+        self.refunded = refunded
+        self.updatedAt = updatedAt
+        self.history = history
     }
 
     public func serializedSize() -> Int {
@@ -168,6 +365,15 @@ public struct Payment: ProtoRuntime.Message {
         }
         if !self.failureReason.isEmpty {
             size += 1 + ProtoRuntime.WireSize.string(self.failureReason)
+        }
+        if let v = self.refunded {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        if let v = self.updatedAt {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        for v in self.history {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
         }
         return size
     }
@@ -217,6 +423,18 @@ public struct Payment: ProtoRuntime.Message {
             writer.writeTag(0x5A)
             writer.writeString(self.failureReason)
         }
+        if let v = self.refunded {
+            writer.writeTag(0x62)
+            writer.writeMessage(v)
+        }
+        if let v = self.updatedAt {
+            writer.writeTag(0x6A)
+            writer.writeMessage(v)
+        }
+        for v in self.history {
+            writer.writeTag(0x72)
+            writer.writeMessage(v)
+        }
         unknownFields.encode(to: &writer)
     }
 
@@ -245,6 +463,12 @@ public struct Payment: ProtoRuntime.Message {
                 try reader.readMessage(into: &self.completedAt)
             case 0x5A:
                 self.failureReason = try reader.readString()
+            case 0x62:
+                try reader.readMessage(into: &self.refunded)
+            case 0x6A:
+                try reader.readMessage(into: &self.updatedAt)
+            case 0x72:
+                self.history.append(try reader.readMessage(PaymentTransition.self))
             default:
                 try reader.skipField(into: &unknownFields)
             }
@@ -296,6 +520,23 @@ public struct Payment: ProtoRuntime.Message {
         if !self.failureReason.isEmpty || writer.options.emitDefaults {
             writer.writeKey(json: "failureReason", proto: "failure_reason")
             writer.writeString(self.failureReason)
+        }
+        if let v = self.refunded {
+            writer.writeKey(json: "refunded", proto: "refunded")
+            writer.writeMessage(v)
+        }
+        if let v = self.updatedAt {
+            writer.writeKey(json: "updatedAt", proto: "updated_at")
+            writer.writeMessage(v)
+        }
+        if !self.history.isEmpty || writer.options.emitDefaults {
+            writer.writeKey(json: "history", proto: "history")
+            writer.beginArray()
+            for v in self.history {
+                writer.beginElement()
+                writer.writeMessage(v)
+            }
+            writer.endArray()
         }
         writer.endObject()
     }
@@ -361,6 +602,19 @@ public struct Payment: ProtoRuntime.Message {
                     if !(try reader.readNull()) {
                         self.failureReason = try reader.readString()
                     }
+                case "refunded":
+                    try seen.insert(11, key: key)
+                    if !(try reader.readNull()) {
+                        self.refunded = try reader.readMessage(Money.self)
+                    }
+                case "updatedAt", "updated_at":
+                    try seen.insert(12, key: key)
+                    if !(try reader.readNull()) {
+                        self.updatedAt = try reader.readMessage(ProtoRuntime.ProtoTimestamp.self)
+                    }
+                case "history":
+                    try seen.insert(13, key: key)
+                    try reader.readArray { self.history.append(try $0.readMessage(PaymentTransition.self)) }
                 default:
                     try reader.unknownField(key)
                 }
@@ -375,8 +629,13 @@ public struct PayRequest: ProtoRuntime.Message {
     public static let protoMessageName = "marketplace.v1.PayRequest"
 
     public var orderId: Int64 = 0
-    /// Retrying with the same key returns the same payment instead of paying twice.
+    /// Retrying with the same key returns the first result instead of paying twice; the same key
+    /// with another order or method is refused. The gateway fills it from `Idempotency-Key`.
     public var idempotencyKey: String = ""
+    /// The simulated processor's test methods: test_card_ok (the default), test_card_declined,
+    /// test_card_fails_late (declined after a delay), test_card_timeout (the processor does not
+    /// answer in time; reconciliation settles the payment later).
+    public var paymentMethod: String = ""
     public var unknownFields = ProtoRuntime.UnknownFields()
 
     public init() {}
@@ -384,10 +643,12 @@ public struct PayRequest: ProtoRuntime.Message {
     /// A message with the given field values; the rest keep their defaults.
     public init(
         orderId: Int64 = 0,
-        idempotencyKey: String = ""
+        idempotencyKey: String = "",
+        paymentMethod: String = ""
     ) {
         self.orderId = orderId
         self.idempotencyKey = idempotencyKey
+        self.paymentMethod = paymentMethod
     }
 
     public func serializedSize() -> Int {
@@ -397,6 +658,9 @@ public struct PayRequest: ProtoRuntime.Message {
         }
         if !self.idempotencyKey.isEmpty {
             size += 1 + ProtoRuntime.WireSize.string(self.idempotencyKey)
+        }
+        if !self.paymentMethod.isEmpty {
+            size += 1 + ProtoRuntime.WireSize.string(self.paymentMethod)
         }
         return size
     }
@@ -410,6 +674,10 @@ public struct PayRequest: ProtoRuntime.Message {
             writer.writeTag(0x12)
             writer.writeString(self.idempotencyKey)
         }
+        if !self.paymentMethod.isEmpty {
+            writer.writeTag(0x1A)
+            writer.writeString(self.paymentMethod)
+        }
         unknownFields.encode(to: &writer)
     }
 
@@ -420,6 +688,8 @@ public struct PayRequest: ProtoRuntime.Message {
                 self.orderId = try reader.readInt64()
             case 0x12:
                 self.idempotencyKey = try reader.readString()
+            case 0x1A:
+                self.paymentMethod = try reader.readString()
             default:
                 try reader.skipField(into: &unknownFields)
             }
@@ -435,6 +705,10 @@ public struct PayRequest: ProtoRuntime.Message {
         if !self.idempotencyKey.isEmpty || writer.options.emitDefaults {
             writer.writeKey(json: "idempotencyKey", proto: "idempotency_key")
             writer.writeString(self.idempotencyKey)
+        }
+        if !self.paymentMethod.isEmpty || writer.options.emitDefaults {
+            writer.writeKey(json: "paymentMethod", proto: "payment_method")
+            writer.writeString(self.paymentMethod)
         }
         writer.endObject()
     }
@@ -454,6 +728,11 @@ public struct PayRequest: ProtoRuntime.Message {
                     try seen.insert(1, key: key)
                     if !(try reader.readNull()) {
                         self.idempotencyKey = try reader.readString()
+                    }
+                case "paymentMethod", "payment_method":
+                    try seen.insert(2, key: key)
+                    if !(try reader.readNull()) {
+                        self.paymentMethod = try reader.readString()
                     }
                 default:
                     try reader.unknownField(key)
@@ -819,11 +1098,424 @@ public struct ListPaymentsResponse: ProtoRuntime.Message {
     }
 }
 
+public struct ListMyEarningsRequest: ProtoRuntime.Message {
+    public static let protoMessageName = "marketplace.v1.ListMyEarningsRequest"
+
+    public var pageSize: Int32 = 0
+    public var pageToken: String = ""
+    public var unknownFields = ProtoRuntime.UnknownFields()
+
+    public init() {}
+
+    /// A message with the given field values; the rest keep their defaults.
+    public init(
+        pageSize: Int32 = 0,
+        pageToken: String = ""
+    ) {
+        self.pageSize = pageSize
+        self.pageToken = pageToken
+    }
+
+    public func serializedSize() -> Int {
+        var size = unknownFields.count
+        if self.pageSize != 0 {
+            size += 1 + ProtoRuntime.WireSize.int32(self.pageSize)
+        }
+        if !self.pageToken.isEmpty {
+            size += 1 + ProtoRuntime.WireSize.string(self.pageToken)
+        }
+        return size
+    }
+
+    public func encode(to writer: inout ProtoRuntime.WireWriter) {
+        if self.pageSize != 0 {
+            writer.writeTag(0x8)
+            writer.writeInt32(self.pageSize)
+        }
+        if !self.pageToken.isEmpty {
+            writer.writeTag(0x12)
+            writer.writeString(self.pageToken)
+        }
+        unknownFields.encode(to: &writer)
+    }
+
+    public mutating func decodeMessage(from reader: inout ProtoRuntime.WireReader) throws {
+        while let tag = try reader.nextTag() {
+            switch tag {
+            case 0x8:
+                self.pageSize = try reader.readInt32()
+            case 0x12:
+                self.pageToken = try reader.readString()
+            default:
+                try reader.skipField(into: &unknownFields)
+            }
+        }
+    }
+
+    public func encodeJSON(to writer: inout ProtoRuntime.JSONWriter) {
+        writer.beginObject()
+        if self.pageSize != 0 || writer.options.emitDefaults {
+            writer.writeKey(json: "pageSize", proto: "page_size")
+            writer.writeInt32(self.pageSize)
+        }
+        if !self.pageToken.isEmpty || writer.options.emitDefaults {
+            writer.writeKey(json: "pageToken", proto: "page_token")
+            writer.writeString(self.pageToken)
+        }
+        writer.endObject()
+    }
+
+    public mutating func decodeJSON(from reader: inout ProtoRuntime.JSONReader) throws {
+        try reader.beginObject()
+        var seen = ProtoRuntime.JSONFieldSet()
+        while let key = try reader.nextKey() {
+            do {
+                switch key {
+                case "pageSize", "page_size":
+                    try seen.insert(0, key: key)
+                    if !(try reader.readNull()) {
+                        self.pageSize = try reader.readInt32()
+                    }
+                case "pageToken", "page_token":
+                    try seen.insert(1, key: key)
+                    if !(try reader.readNull()) {
+                        self.pageToken = try reader.readString()
+                    }
+                default:
+                    try reader.unknownField(key)
+                }
+            } catch let error as ProtoRuntime.JSONDecodingError {
+                throw error.prefixed(.key(key))
+            }
+        }
+    }
+}
+
+/// A provider's money: what has been released to them (net of refunds after release), what is
+/// still held in escrow for their orders, and the payments behind them.
+public struct EarningsResponse: ProtoRuntime.Message {
+    public static let protoMessageName = "marketplace.v1.EarningsResponse"
+
+    public var totalEarnings: Money? = nil
+    public var held: Money? = nil
+    public var payments: [Payment] = []
+    public var nextPageToken: String = ""
+    public var unknownFields = ProtoRuntime.UnknownFields()
+
+    public init() {}
+
+    /// A message with the given field values; the rest keep their defaults.
+    public init(
+        totalEarnings: Money? = nil,
+        held: Money? = nil,
+        payments: [Payment] = [],
+        nextPageToken: String = ""
+    ) {
+        self.totalEarnings = totalEarnings
+        self.held = held
+        self.payments = payments
+        self.nextPageToken = nextPageToken
+    }
+
+    public func serializedSize() -> Int {
+        var size = unknownFields.count
+        if let v = self.totalEarnings {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        if let v = self.held {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        for v in self.payments {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        if !self.nextPageToken.isEmpty {
+            size += 1 + ProtoRuntime.WireSize.string(self.nextPageToken)
+        }
+        return size
+    }
+
+    public func encode(to writer: inout ProtoRuntime.WireWriter) {
+        if let v = self.totalEarnings {
+            writer.writeTag(0xA)
+            writer.writeMessage(v)
+        }
+        if let v = self.held {
+            writer.writeTag(0x12)
+            writer.writeMessage(v)
+        }
+        for v in self.payments {
+            writer.writeTag(0x1A)
+            writer.writeMessage(v)
+        }
+        if !self.nextPageToken.isEmpty {
+            writer.writeTag(0x22)
+            writer.writeString(self.nextPageToken)
+        }
+        unknownFields.encode(to: &writer)
+    }
+
+    public mutating func decodeMessage(from reader: inout ProtoRuntime.WireReader) throws {
+        while let tag = try reader.nextTag() {
+            switch tag {
+            case 0xA:
+                try reader.readMessage(into: &self.totalEarnings)
+            case 0x12:
+                try reader.readMessage(into: &self.held)
+            case 0x1A:
+                self.payments.append(try reader.readMessage(Payment.self))
+            case 0x22:
+                self.nextPageToken = try reader.readString()
+            default:
+                try reader.skipField(into: &unknownFields)
+            }
+        }
+    }
+
+    public func encodeJSON(to writer: inout ProtoRuntime.JSONWriter) {
+        writer.beginObject()
+        if let v = self.totalEarnings {
+            writer.writeKey(json: "totalEarnings", proto: "total_earnings")
+            writer.writeMessage(v)
+        }
+        if let v = self.held {
+            writer.writeKey(json: "held", proto: "held")
+            writer.writeMessage(v)
+        }
+        if !self.payments.isEmpty || writer.options.emitDefaults {
+            writer.writeKey(json: "payments", proto: "payments")
+            writer.beginArray()
+            for v in self.payments {
+                writer.beginElement()
+                writer.writeMessage(v)
+            }
+            writer.endArray()
+        }
+        if !self.nextPageToken.isEmpty || writer.options.emitDefaults {
+            writer.writeKey(json: "nextPageToken", proto: "next_page_token")
+            writer.writeString(self.nextPageToken)
+        }
+        writer.endObject()
+    }
+
+    public mutating func decodeJSON(from reader: inout ProtoRuntime.JSONReader) throws {
+        try reader.beginObject()
+        var seen = ProtoRuntime.JSONFieldSet()
+        while let key = try reader.nextKey() {
+            do {
+                switch key {
+                case "totalEarnings", "total_earnings":
+                    try seen.insert(0, key: key)
+                    if !(try reader.readNull()) {
+                        self.totalEarnings = try reader.readMessage(Money.self)
+                    }
+                case "held":
+                    try seen.insert(1, key: key)
+                    if !(try reader.readNull()) {
+                        self.held = try reader.readMessage(Money.self)
+                    }
+                case "payments":
+                    try seen.insert(2, key: key)
+                    try reader.readArray { self.payments.append(try $0.readMessage(Payment.self)) }
+                case "nextPageToken", "next_page_token":
+                    try seen.insert(3, key: key)
+                    if !(try reader.readNull()) {
+                        self.nextPageToken = try reader.readString()
+                    }
+                default:
+                    try reader.unknownField(key)
+                }
+            } catch let error as ProtoRuntime.JSONDecodingError {
+                throw error.prefixed(.key(key))
+            }
+        }
+    }
+}
+
+public struct AdminListPaymentsRequest: ProtoRuntime.Message {
+    public static let protoMessageName = "marketplace.v1.AdminListPaymentsRequest"
+
+    public var pageSize: Int32 = 0
+    public var pageToken: String = ""
+    /// Filters (zero or unspecified: any).
+    public var state: PaymentState = .unspecified
+    public var customerId: Int64 = 0
+    public var providerId: Int64 = 0
+    public var orderId: Int64 = 0
+    public var unknownFields = ProtoRuntime.UnknownFields()
+
+    public init() {}
+
+    /// A message with the given field values; the rest keep their defaults.
+    public init(
+        pageSize: Int32 = 0,
+        pageToken: String = "",
+        state: PaymentState = .unspecified,
+        customerId: Int64 = 0,
+        providerId: Int64 = 0,
+        orderId: Int64 = 0
+    ) {
+        self.pageSize = pageSize
+        self.pageToken = pageToken
+        self.state = state
+        self.customerId = customerId
+        self.providerId = providerId
+        self.orderId = orderId
+    }
+
+    public func serializedSize() -> Int {
+        var size = unknownFields.count
+        if self.pageSize != 0 {
+            size += 1 + ProtoRuntime.WireSize.int32(self.pageSize)
+        }
+        if !self.pageToken.isEmpty {
+            size += 1 + ProtoRuntime.WireSize.string(self.pageToken)
+        }
+        if self.state.protoValue != 0 {
+            size += 1 + ProtoRuntime.WireSize.int32(self.state.protoValue)
+        }
+        if self.customerId != 0 {
+            size += 1 + ProtoRuntime.WireSize.int64(self.customerId)
+        }
+        if self.providerId != 0 {
+            size += 1 + ProtoRuntime.WireSize.int64(self.providerId)
+        }
+        if self.orderId != 0 {
+            size += 1 + ProtoRuntime.WireSize.int64(self.orderId)
+        }
+        return size
+    }
+
+    public func encode(to writer: inout ProtoRuntime.WireWriter) {
+        if self.pageSize != 0 {
+            writer.writeTag(0x8)
+            writer.writeInt32(self.pageSize)
+        }
+        if !self.pageToken.isEmpty {
+            writer.writeTag(0x12)
+            writer.writeString(self.pageToken)
+        }
+        if self.state.protoValue != 0 {
+            writer.writeTag(0x18)
+            writer.writeInt32(self.state.protoValue)
+        }
+        if self.customerId != 0 {
+            writer.writeTag(0x20)
+            writer.writeInt64(self.customerId)
+        }
+        if self.providerId != 0 {
+            writer.writeTag(0x28)
+            writer.writeInt64(self.providerId)
+        }
+        if self.orderId != 0 {
+            writer.writeTag(0x30)
+            writer.writeInt64(self.orderId)
+        }
+        unknownFields.encode(to: &writer)
+    }
+
+    public mutating func decodeMessage(from reader: inout ProtoRuntime.WireReader) throws {
+        while let tag = try reader.nextTag() {
+            switch tag {
+            case 0x8:
+                self.pageSize = try reader.readInt32()
+            case 0x12:
+                self.pageToken = try reader.readString()
+            case 0x18:
+                self.state = try reader.readEnum(PaymentState.self)
+            case 0x20:
+                self.customerId = try reader.readInt64()
+            case 0x28:
+                self.providerId = try reader.readInt64()
+            case 0x30:
+                self.orderId = try reader.readInt64()
+            default:
+                try reader.skipField(into: &unknownFields)
+            }
+        }
+    }
+
+    public func encodeJSON(to writer: inout ProtoRuntime.JSONWriter) {
+        writer.beginObject()
+        if self.pageSize != 0 || writer.options.emitDefaults {
+            writer.writeKey(json: "pageSize", proto: "page_size")
+            writer.writeInt32(self.pageSize)
+        }
+        if !self.pageToken.isEmpty || writer.options.emitDefaults {
+            writer.writeKey(json: "pageToken", proto: "page_token")
+            writer.writeString(self.pageToken)
+        }
+        if self.state.protoValue != 0 || writer.options.emitDefaults {
+            writer.writeKey(json: "state", proto: "state")
+            writer.writeEnum(self.state)
+        }
+        if self.customerId != 0 || writer.options.emitDefaults {
+            writer.writeKey(json: "customerId", proto: "customer_id")
+            writer.writeInt64(self.customerId)
+        }
+        if self.providerId != 0 || writer.options.emitDefaults {
+            writer.writeKey(json: "providerId", proto: "provider_id")
+            writer.writeInt64(self.providerId)
+        }
+        if self.orderId != 0 || writer.options.emitDefaults {
+            writer.writeKey(json: "orderId", proto: "order_id")
+            writer.writeInt64(self.orderId)
+        }
+        writer.endObject()
+    }
+
+    public mutating func decodeJSON(from reader: inout ProtoRuntime.JSONReader) throws {
+        try reader.beginObject()
+        var seen = ProtoRuntime.JSONFieldSet()
+        while let key = try reader.nextKey() {
+            do {
+                switch key {
+                case "pageSize", "page_size":
+                    try seen.insert(0, key: key)
+                    if !(try reader.readNull()) {
+                        self.pageSize = try reader.readInt32()
+                    }
+                case "pageToken", "page_token":
+                    try seen.insert(1, key: key)
+                    if !(try reader.readNull()) {
+                        self.pageToken = try reader.readString()
+                    }
+                case "state":
+                    try seen.insert(2, key: key)
+                    if !(try reader.readNull()), let v = try reader.readEnum(PaymentState.self) {
+                        self.state = v
+                    }
+                case "customerId", "customer_id":
+                    try seen.insert(3, key: key)
+                    if !(try reader.readNull()) {
+                        self.customerId = try reader.readInt64()
+                    }
+                case "providerId", "provider_id":
+                    try seen.insert(4, key: key)
+                    if !(try reader.readNull()) {
+                        self.providerId = try reader.readInt64()
+                    }
+                case "orderId", "order_id":
+                    try seen.insert(5, key: key)
+                    if !(try reader.readNull()) {
+                        self.orderId = try reader.readInt64()
+                    }
+                default:
+                    try reader.unknownField(key)
+                }
+            } catch let error as ProtoRuntime.JSONDecodingError {
+                throw error.prefixed(.key(key))
+            }
+        }
+    }
+}
+
 public struct RefundPaymentRequest: ProtoRuntime.Message {
     public static let protoMessageName = "marketplace.v1.RefundPaymentRequest"
 
     public var paymentId: Int64 = 0
     public var reason: String = ""
+    /// What to refund; absent: all that is left.
+    public var amount: Money? = nil
     public var unknownFields = ProtoRuntime.UnknownFields()
 
     public init() {}
@@ -831,10 +1523,12 @@ public struct RefundPaymentRequest: ProtoRuntime.Message {
     /// A message with the given field values; the rest keep their defaults.
     public init(
         paymentId: Int64 = 0,
-        reason: String = ""
+        reason: String = "",
+        amount: Money? = nil
     ) {
         self.paymentId = paymentId
         self.reason = reason
+        self.amount = amount
     }
 
     public func serializedSize() -> Int {
@@ -844,6 +1538,9 @@ public struct RefundPaymentRequest: ProtoRuntime.Message {
         }
         if !self.reason.isEmpty {
             size += 1 + ProtoRuntime.WireSize.string(self.reason)
+        }
+        if let v = self.amount {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
         }
         return size
     }
@@ -857,6 +1554,10 @@ public struct RefundPaymentRequest: ProtoRuntime.Message {
             writer.writeTag(0x12)
             writer.writeString(self.reason)
         }
+        if let v = self.amount {
+            writer.writeTag(0x1A)
+            writer.writeMessage(v)
+        }
         unknownFields.encode(to: &writer)
     }
 
@@ -867,6 +1568,8 @@ public struct RefundPaymentRequest: ProtoRuntime.Message {
                 self.paymentId = try reader.readInt64()
             case 0x12:
                 self.reason = try reader.readString()
+            case 0x1A:
+                try reader.readMessage(into: &self.amount)
             default:
                 try reader.skipField(into: &unknownFields)
             }
@@ -882,6 +1585,10 @@ public struct RefundPaymentRequest: ProtoRuntime.Message {
         if !self.reason.isEmpty || writer.options.emitDefaults {
             writer.writeKey(json: "reason", proto: "reason")
             writer.writeString(self.reason)
+        }
+        if let v = self.amount {
+            writer.writeKey(json: "amount", proto: "amount")
+            writer.writeMessage(v)
         }
         writer.endObject()
     }
@@ -902,11 +1609,110 @@ public struct RefundPaymentRequest: ProtoRuntime.Message {
                     if !(try reader.readNull()) {
                         self.reason = try reader.readString()
                     }
+                case "amount":
+                    try seen.insert(2, key: key)
+                    if !(try reader.readNull()) {
+                        self.amount = try reader.readMessage(Money.self)
+                    }
                 default:
                     try reader.unknownField(key)
                 }
             } catch let error as ProtoRuntime.JSONDecodingError {
                 throw error.prefixed(.key(key))
+            }
+        }
+    }
+}
+
+extension PayRequest {
+    /// Allowed: !-~
+    private static let _chars0: [ClosedRange<UInt32>] = [0x21...0x7E]
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if !(self.orderId > 0) {
+            throw ProtoRuntime.FieldViolation(field: "order_id", reason: "must be more than 0")
+        }
+        if !ProtoRuntime.FieldCheck.length(self.idempotencyKey, min: 0, max: 255, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "idempotency_key", reason: "must be at most 255 characters and 1020 bytes")
+        }
+        if !ProtoRuntime.FieldCheck.onlyAllowed(self.idempotencyKey, Self._chars0) {
+            throw ProtoRuntime.FieldViolation(field: "idempotency_key", reason: "must hold only the characters !-~")
+        }
+        switch self.paymentMethod {
+        case "", "test_card_ok", "test_card_declined", "test_card_fails_late", "test_card_timeout":
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "payment_method", reason: "must be one of , test_card_ok, test_card_declined, test_card_fails_late, test_card_timeout")
+        }
+    }
+}
+
+extension GetPaymentRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if !(self.paymentId > 0) {
+            throw ProtoRuntime.FieldViolation(field: "payment_id", reason: "must be more than 0")
+        }
+    }
+}
+
+extension ListMyPaymentsRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if !(self.pageSize >= 0 && self.pageSize <= 100) {
+            throw ProtoRuntime.FieldViolation(field: "page_size", reason: "must be between 0 and 100")
+        }
+    }
+}
+
+extension ListMyEarningsRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if !(self.pageSize >= 0 && self.pageSize <= 100) {
+            throw ProtoRuntime.FieldViolation(field: "page_size", reason: "must be between 0 and 100")
+        }
+    }
+}
+
+extension AdminListPaymentsRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if !(self.pageSize >= 0 && self.pageSize <= 100) {
+            throw ProtoRuntime.FieldViolation(field: "page_size", reason: "must be between 0 and 100")
+        }
+        switch self.state.protoValue {
+        case 0, 1, 2, 3, 4, 5, 6:
+            break
+        default:
+            throw ProtoRuntime.FieldViolation(field: "state", reason: "must be one of UNSPECIFIED, PENDING, COMPLETED, FAILED, REFUNDED, HELD, PARTIALLY_REFUNDED")
+        }
+        if !(self.customerId >= 0) {
+            throw ProtoRuntime.FieldViolation(field: "customer_id", reason: "must not be negative")
+        }
+        if !(self.providerId >= 0) {
+            throw ProtoRuntime.FieldViolation(field: "provider_id", reason: "must not be negative")
+        }
+        if !(self.orderId >= 0) {
+            throw ProtoRuntime.FieldViolation(field: "order_id", reason: "must not be negative")
+        }
+    }
+}
+
+extension RefundPaymentRequest {
+    /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
+    public func validate() throws(ProtoRuntime.FieldViolation) {
+        if !(self.paymentId > 0) {
+            throw ProtoRuntime.FieldViolation(field: "payment_id", reason: "must be more than 0")
+        }
+        if !ProtoRuntime.FieldCheck.length(self.reason, min: 1, max: 500, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "reason", reason: "must be 1-500 characters and at most 2000 bytes")
+        }
+        if ProtoRuntime.FieldCheck.isBlank(self.reason) {
+            throw ProtoRuntime.FieldViolation(field: "reason", reason: "must not be blank")
+        }
+        if let v1 = self.amount {
+            if !(v1.cents > 0 && v1.cents <= 100000000) {
+                throw ProtoRuntime.FieldViolation(field: "amount.cents", reason: "must be more than 0 and at most 100000000")
             }
         }
     }
@@ -918,8 +1724,8 @@ public enum PaymentsProtoFile {
     public static let descriptor =
     ProtoRuntime.EmbeddedFileDescriptor(
         path: "marketplace/v1/payments.proto",
-        dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/common.proto", "gateway/v1/http.proto", "rpc/v1/options.proto"],
-        base64: "Ch1tYXJrZXRwbGFjZS92MS9wYXltZW50cy5wcm90bxIObWFya2V0cGxhY2UudjEaH2dvb2dsZS9wcm90b2J1Zi90aW1lc3RhbXAucHJvdG8aG21hcmtldHBsYWNlL3YxL2NvbW1vbi5wcm90bxoVZ2F0ZXdheS92MS9odHRwLnByb3RvGhRycGMvdjEvb3B0aW9ucy5wcm90byK7AwoHUGF5bWVudBIOCgJpZBgBIAEoA1ICaWQSGQoIb3JkZXJfaWQYAiABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAyABKANSCmN1c3RvbWVySWQSHwoLcHJvdmlkZXJfaWQYBCABKANSCnByb3ZpZGVySWQSLQoGYW1vdW50GAUgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSBmFtb3VudBIyCgVzdGF0ZRgGIAEoDjIcLm1hcmtldHBsYWNlLnYxLlBheW1lbnRTdGF0ZVIFc3RhdGUSFgoGbWV0aG9kGAcgASgJUgZtZXRob2QSJwoPaWRlbXBvdGVuY3lfa2V5GAggASgJUg5pZGVtcG90ZW5jeUtleRI5CgpjcmVhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIJY3JlYXRlZEF0Ej0KDGNvbXBsZXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSC2NvbXBsZXRlZEF0EiUKDmZhaWx1cmVfcmVhc29uGAsgASgJUg1mYWlsdXJlUmVhc29uIlAKClBheVJlcXVlc3QSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSJwoPaWRlbXBvdGVuY3lfa2V5GAIgASgJUg5pZGVtcG90ZW5jeUtleSJaCgtQYXlSZXNwb25zZRIxCgdwYXltZW50GAEgASgLMhcubWFya2V0cGxhY2UudjEuUGF5bWVudFIHcGF5bWVudBIYCgdtZXNzYWdlGAIgASgJUgdtZXNzYWdlIjIKEUdldFBheW1lbnRSZXF1ZXN0Eh0KCnBheW1lbnRfaWQYASABKANSCXBheW1lbnRJZCJTChVMaXN0TXlQYXltZW50c1JlcXVlc3QSGwoJcGFnZV9zaXplGAEgASgFUghwYWdlU2l6ZRIdCgpwYWdlX3Rva2VuGAIgASgJUglwYWdlVG9rZW4icwoUTGlzdFBheW1lbnRzUmVzcG9uc2USMwoIcGF5bWVudHMYASADKAsyFy5tYXJrZXRwbGFjZS52MS5QYXltZW50UghwYXltZW50cxImCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAlSDW5leHRQYWdlVG9rZW4iTQoUUmVmdW5kUGF5bWVudFJlcXVlc3QSHQoKcGF5bWVudF9pZBgBIAEoA1IJcGF5bWVudElkEhYKBnJlYXNvbhgCIAEoCVIGcmVhc29uKpsBCgxQYXltZW50U3RhdGUSHQoZUEFZTUVOVF9TVEFURV9VTlNQRUNJRklFRBAAEhkKFVBBWU1FTlRfU1RBVEVfUEVORElORxABEhsKF1BBWU1FTlRfU1RBVEVfQ09NUExFVEVEEAISGAoUUEFZTUVOVF9TVEFURV9GQUlMRUQQAxIaChZQQVlNRU5UX1NUQVRFX1JFRlVOREVEEAQyuQQKCFBheW1lbnRzEpMBCgNQYXkSGi5tYXJrZXRwbGFjZS52MS5QYXlSZXF1ZXN0GhsubWFya2V0cGxhY2UudjEuUGF5UmVzcG9uc2UiU4q1GD8SHS9hcGkvdjEvY3VzdG9tZXIvcGF5bWVudHMvcGF5MgEqQgdwYXltZW50ShJQYXltZW50IHN1Y2Nlc3NmdWyStRgMEAEaCGN1c3RvbWVyEnMKCkdldFBheW1lbnQSIS5tYXJrZXRwbGFjZS52MS5HZXRQYXltZW50UmVxdWVzdBoXLm1hcmtldHBsYWNlLnYxLlBheW1lbnQiKYq1GB8KHS9hcGkvdjEvcGF5bWVudHMve3BheW1lbnRfaWR9krUYAhABEo4BCg5MaXN0TXlQYXltZW50cxIlLm1hcmtldHBsYWNlLnYxLkxpc3RNeVBheW1lbnRzUmVxdWVzdBokLm1hcmtldHBsYWNlLnYxLkxpc3RQYXltZW50c1Jlc3BvbnNlIi+KtRgbChkvYXBpL3YxL2N1c3RvbWVyL3BheW1lbnRzkrUYDBABGghjdXN0b21lchKQAQoNUmVmdW5kUGF5bWVudBIkLm1hcmtldHBsYWNlLnYxLlJlZnVuZFBheW1lbnRSZXF1ZXN0GhcubWFya2V0cGxhY2UudjEuUGF5bWVudCJAirUYLxIqL2FwaS92MS9hZG1pbi9wYXltZW50cy97cGF5bWVudF9pZH0vcmVmdW5kMgEqkrUYCRABGgVhZG1pbmIGcHJvdG8z"
+        dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/common.proto", "gateway/v1/http.proto", "rpc/v1/options.proto", "rpc/v1/rules.proto"],
+        base64: "Ch1tYXJrZXRwbGFjZS92MS9wYXltZW50cy5wcm90bxIObWFya2V0cGxhY2UudjEaH2dvb2dsZS9wcm90b2J1Zi90aW1lc3RhbXAucHJvdG8aG21hcmtldHBsYWNlL3YxL2NvbW1vbi5wcm90bxoVZ2F0ZXdheS92MS9odHRwLnByb3RvGhRycGMvdjEvb3B0aW9ucy5wcm90bxoScnBjL3YxL3J1bGVzLnByb3RvIvwBChFQYXltZW50VHJhbnNpdGlvbhI7Cgpmcm9tX3N0YXRlGAEgASgOMhwubWFya2V0cGxhY2UudjEuUGF5bWVudFN0YXRlUglmcm9tU3RhdGUSNwoIdG9fc3RhdGUYAiABKA4yHC5tYXJrZXRwbGFjZS52MS5QYXltZW50U3RhdGVSB3RvU3RhdGUSFgoGcmVhc29uGAMgASgJUgZyZWFzb24SLQoGYW1vdW50GAQgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSBmFtb3VudBIqCgJhdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSAmF0IuYECgdQYXltZW50Eg4KAmlkGAEgASgDUgJpZBIZCghvcmRlcl9pZBgCIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgDIAEoA1IKY3VzdG9tZXJJZBIfCgtwcm92aWRlcl9pZBgEIAEoA1IKcHJvdmlkZXJJZBItCgZhbW91bnQYBSABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIGYW1vdW50EjIKBXN0YXRlGAYgASgOMhwubWFya2V0cGxhY2UudjEuUGF5bWVudFN0YXRlUgVzdGF0ZRIWCgZtZXRob2QYByABKAlSBm1ldGhvZBInCg9pZGVtcG90ZW5jeV9rZXkYCCABKAlSDmlkZW1wb3RlbmN5S2V5EjkKCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgljcmVhdGVkQXQSPQoMY29tcGxldGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFILY29tcGxldGVkQXQSJQoOZmFpbHVyZV9yZWFzb24YCyABKAlSDWZhaWx1cmVSZWFzb24SMQoIcmVmdW5kZWQYDCABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIIcmVmdW5kZWQSOQoKdXBkYXRlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCXVwZGF0ZWRBdBI7CgdoaXN0b3J5GA4gAygLMiEubWFya2V0cGxhY2UudjEuUGF5bWVudFRyYW5zaXRpb25SB2hpc3Rvcnki5gEKClBheVJlcXVlc3QSIwoIb3JkZXJfaWQYASABKANCCKK1GARaAggAUgdvcmRlcklkEjcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCUIOorUYClIIEP8BKgMhLX5SDmlkZW1wb3RlbmN5S2V5EnoKDnBheW1lbnRfbWV0aG9kGAMgASgJQlOitRhPUk06ADoMdGVzdF9jYXJkX29rOhJ0ZXN0X2NhcmRfZGVjbGluZWQ6FHRlc3RfY2FyZF9mYWlsc19sYXRlOhF0ZXN0X2NhcmRfdGltZW91dFINcGF5bWVudE1ldGhvZCJaCgtQYXlSZXNwb25zZRIxCgdwYXltZW50GAEgASgLMhcubWFya2V0cGxhY2UudjEuUGF5bWVudFIHcGF5bWVudBIYCgdtZXNzYWdlGAIgASgJUgdtZXNzYWdlIjwKEUdldFBheW1lbnRSZXF1ZXN0EicKCnBheW1lbnRfaWQYASABKANCCKK1GARaAggAUglwYXltZW50SWQiXwoVTGlzdE15UGF5bWVudHNSZXF1ZXN0EicKCXBhZ2Vfc2l6ZRgBIAEoBUIKorUYBloEEAAgZFIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgCIAEoCVIJcGFnZVRva2VuInMKFExpc3RQYXltZW50c1Jlc3BvbnNlEjMKCHBheW1lbnRzGAEgAygLMhcubWFya2V0cGxhY2UudjEuUGF5bWVudFIIcGF5bWVudHMSJgoPbmV4dF9wYWdlX3Rva2VuGAIgASgJUg1uZXh0UGFnZVRva2VuIl8KFUxpc3RNeUVhcm5pbmdzUmVxdWVzdBInCglwYWdlX3NpemUYASABKAVCCqK1GAZaBBAAIGRSCHBhZ2VTaXplEh0KCnBhZ2VfdG9rZW4YAiABKAlSCXBhZ2VUb2tlbiLYAQoQRWFybmluZ3NSZXNwb25zZRI8Cg50b3RhbF9lYXJuaW5ncxgBIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5Ug10b3RhbEVhcm5pbmdzEikKBGhlbGQYAiABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIEaGVsZBIzCghwYXltZW50cxgDIAMoCzIXLm1hcmtldHBsYWNlLnYxLlBheW1lbnRSCHBheW1lbnRzEiYKD25leHRfcGFnZV90b2tlbhgEIAEoCVINbmV4dFBhZ2VUb2tlbiKbAgoYQWRtaW5MaXN0UGF5bWVudHNSZXF1ZXN0EicKCXBhZ2Vfc2l6ZRgBIAEoBUIKorUYBloEEAAgZFIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgCIAEoCVIJcGFnZVRva2VuEjwKBXN0YXRlGAMgASgOMhwubWFya2V0cGxhY2UudjEuUGF5bWVudFN0YXRlQgiitRgEagIIAVIFc3RhdGUSKQoLY3VzdG9tZXJfaWQYBCABKANCCKK1GARaAhAAUgpjdXN0b21lcklkEikKC3Byb3ZpZGVyX2lkGAUgASgDQgiitRgEWgIQAFIKcHJvdmlkZXJJZBIjCghvcmRlcl9pZBgGIAEoA0IIorUYBFoCEABSB29yZGVySWQisQEKFFJlZnVuZFBheW1lbnRSZXF1ZXN0EicKCnBheW1lbnRfaWQYASABKANCCKK1GARaAggAUglwYXltZW50SWQSJQoGcmVhc29uGAIgASgJQg2itRgJUgcIARD0AyABUgZyZWFzb24SSQoGYW1vdW50GAMgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlCGqK1GBZ6FAoSCgVjZW50cxIJWgcIACCAwtcvUgZhbW91bnQq2QEKDFBheW1lbnRTdGF0ZRIdChlQQVlNRU5UX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVUEFZTUVOVF9TVEFURV9QRU5ESU5HEAESGwoXUEFZTUVOVF9TVEFURV9DT01QTEVURUQQAhIYChRQQVlNRU5UX1NUQVRFX0ZBSUxFRBADEhoKFlBBWU1FTlRfU1RBVEVfUkVGVU5ERUQQBBIWChJQQVlNRU5UX1NUQVRFX0hFTEQQBRIkCiBQQVlNRU5UX1NUQVRFX1BBUlRJQUxMWV9SRUZVTkRFRBAGMoQHCghQYXltZW50cxK3AQoDUGF5EhoubWFya2V0cGxhY2UudjEuUGF5UmVxdWVzdBobLm1hcmtldHBsYWNlLnYxLlBheVJlc3BvbnNlIneKtRhjEh0vYXBpL3YxL2N1c3RvbWVyL3BheW1lbnRzL3BheTIBKkIHcGF5bWVudEoSUGF5bWVudCBzdWNjZXNzZnVsUiIKD0lkZW1wb3RlbmN5LUtleRIPaWRlbXBvdGVuY3lfa2V5krUYDBABGghjdXN0b21lchJzCgpHZXRQYXltZW50EiEubWFya2V0cGxhY2UudjEuR2V0UGF5bWVudFJlcXVlc3QaFy5tYXJrZXRwbGFjZS52MS5QYXltZW50IimKtRgfCh0vYXBpL3YxL3BheW1lbnRzL3twYXltZW50X2lkfZK1GAIQARKOAQoOTGlzdE15UGF5bWVudHMSJS5tYXJrZXRwbGFjZS52MS5MaXN0TXlQYXltZW50c1JlcXVlc3QaJC5tYXJrZXRwbGFjZS52MS5MaXN0UGF5bWVudHNSZXNwb25zZSIvirUYGwoZL2FwaS92MS9jdXN0b21lci9wYXltZW50c5K1GAwQARoIY3VzdG9tZXISkwEKDkxpc3RNeUVhcm5pbmdzEiUubWFya2V0cGxhY2UudjEuTGlzdE15RWFybmluZ3NSZXF1ZXN0GiAubWFya2V0cGxhY2UudjEuRWFybmluZ3NSZXNwb25zZSI4irUYJAoiL2FwaS92MS9wcm92aWRlci9wYXltZW50cy9lYXJuaW5nc5K1GAwQARoIcHJvdmlkZXISjgEKEUFkbWluTGlzdFBheW1lbnRzEigubWFya2V0cGxhY2UudjEuQWRtaW5MaXN0UGF5bWVudHNSZXF1ZXN0GiQubWFya2V0cGxhY2UudjEuTGlzdFBheW1lbnRzUmVzcG9uc2UiKYq1GBgKFi9hcGkvdjEvYWRtaW4vcGF5bWVudHOStRgJEAEaBWFkbWluEpABCg1SZWZ1bmRQYXltZW50EiQubWFya2V0cGxhY2UudjEuUmVmdW5kUGF5bWVudFJlcXVlc3QaFy5tYXJrZXRwbGFjZS52MS5QYXltZW50IkCKtRgvEiovYXBpL3YxL2FkbWluL3BheW1lbnRzL3twYXltZW50X2lkfS9yZWZ1bmQyASqStRgJEAEaBWFkbWluYgZwcm90bzM="
     )
 
     /// The descriptors of this file's imports (transitively), imports first, then this file's.
@@ -932,7 +1738,7 @@ public enum PaymentsProtoFile {
         ProtoRuntime.EmbeddedFileDescriptor(
             path: "gateway/v1/http.proto",
             dependencies: ["google/protobuf/descriptor.proto"],
-            base64: "ChVnYXRld2F5L3YxL2h0dHAucHJvdG8SCmdhdGV3YXkudjEaIGdvb2dsZS9wcm90b2J1Zi9kZXNjcmlwdG9yLnByb3RvIp4CCghIdHRwUnVsZRISCgNnZXQYASABKAlIAFIDZ2V0EhQKBHBvc3QYAiABKAlIAFIEcG9zdBISCgNwdXQYAyABKAlIAFIDcHV0EhYKBXBhdGNoGAQgASgJSABSBXBhdGNoEhgKBmRlbGV0ZRgFIAEoCUgAUgZkZWxldGUSEgoEYm9keRgGIAEoCVIEYm9keRJFChNhZGRpdGlvbmFsX2JpbmRpbmdzGAcgAygLMhQuZ2F0ZXdheS52MS5IdHRwUnVsZVISYWRkaXRpb25hbEJpbmRpbmdzEiIKDHByZXNlbnRhdGlvbhgIIAEoCVIMcHJlc2VudGF0aW9uEhgKB21lc3NhZ2UYCSABKAlSB21lc3NhZ2VCCQoHcGF0dGVybjpKCgRodHRwEh4uZ29vZ2xlLnByb3RvYnVmLk1ldGhvZE9wdGlvbnMY0YYDIAEoCzIULmdhdGV3YXkudjEuSHR0cFJ1bGVSBGh0dHBiBnByb3RvMw=="
+            base64: "ChVnYXRld2F5L3YxL2h0dHAucHJvdG8SCmdhdGV3YXkudjEaIGdvb2dsZS9wcm90b2J1Zi9kZXNjcmlwdG9yLnByb3RvItMCCghIdHRwUnVsZRISCgNnZXQYASABKAlIAFIDZ2V0EhQKBHBvc3QYAiABKAlIAFIEcG9zdBISCgNwdXQYAyABKAlIAFIDcHV0EhYKBXBhdGNoGAQgASgJSABSBXBhdGNoEhgKBmRlbGV0ZRgFIAEoCUgAUgZkZWxldGUSEgoEYm9keRgGIAEoCVIEYm9keRJFChNhZGRpdGlvbmFsX2JpbmRpbmdzGAcgAygLMhQuZ2F0ZXdheS52MS5IdHRwUnVsZVISYWRkaXRpb25hbEJpbmRpbmdzEiIKDHByZXNlbnRhdGlvbhgIIAEoCVIMcHJlc2VudGF0aW9uEhgKB21lc3NhZ2UYCSABKAlSB21lc3NhZ2USMwoHaGVhZGVycxgKIAMoCzIZLmdhdGV3YXkudjEuSGVhZGVyQmluZGluZ1IHaGVhZGVyc0IJCgdwYXR0ZXJuIjkKDUhlYWRlckJpbmRpbmcSEgoEbmFtZRgBIAEoCVIEbmFtZRIUCgVmaWVsZBgCIAEoCVIFZmllbGQ6SgoEaHR0cBIeLmdvb2dsZS5wcm90b2J1Zi5NZXRob2RPcHRpb25zGNGGAyABKAsyFC5nYXRld2F5LnYxLkh0dHBSdWxlUgRodHRwYgZwcm90bzM="
         ),
         ProtoRuntime.EmbeddedFileDescriptor(
             path: "google/protobuf/timestamp.proto",
@@ -947,7 +1753,7 @@ public enum PaymentsProtoFile {
         ProtoRuntime.EmbeddedFileDescriptor(
             path: "marketplace/v1/common.proto",
             dependencies: ["rpc/v1/rules.proto"],
-            base64: "ChttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8SDm1hcmtldHBsYWNlLnYxGhJycGMvdjEvcnVsZXMucHJvdG8iHQoFTW9uZXkSFAoFY2VudHMYASABKANSBWNlbnRzIpsBCgdBZGRyZXNzEiEKBnN0cmVldBgBIAEoCUIJorUYBVIDEP8BUgZzdHJlZXQSHAoEY2l0eRgCIAEoCUIIorUYBFICEGRSBGNpdHkSKQoLcG9zdGFsX2NvZGUYAyABKAlCCKK1GARSAhAUUgpwb3N0YWxDb2RlEiQKCGRpc3RyaWN0GAQgASgJQgiitRgEUgIQZFIIZGlzdHJpY3QqUgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASEQoNUk9MRV9DVVNUT01FUhABEhEKDVJPTEVfUFJPVklERVIQAhIOCgpST0xFX0FETUlOEAMq7AEKC1NlcnZpY2VUeXBlEhwKGFNFUlZJQ0VfVFlQRV9VTlNQRUNJRklFRBAAEiAKHFNFUlZJQ0VfVFlQRV9DTEVBTklOR19SRVBBSVIQARIeChpTRVJWSUNFX1RZUEVfSVRfVEVDSE5PTE9HWRACEiMKH1NFUlZJQ0VfVFlQRV9FRFVDQVRJT05fVFJBSU5JTkcQAxIcChhTRVJWSUNFX1RZUEVfTElGRV9IRUFMVEgQBBIiCh5TRVJWSUNFX1RZUEVfREVTSUdOX0NPTlNVTFRJTkcQBRIWChJTRVJWSUNFX1RZUEVfT1RIRVIQBiqEAQoITG9jYXRpb24SGAoUTE9DQVRJT05fVU5TUEVDSUZJRUQQABISCg5MT0NBVElPTl9OT1JUSBABEhIKDkxPQ0FUSU9OX1NPVVRIEAISEQoNTE9DQVRJT05fRUFTVBADEhEKDUxPQ0FUSU9OX1dFU1QQBBIQCgxMT0NBVElPTl9NSUQQBSryAQoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASHwobT1JERVJfU1RBVFVTX1BFTkRJTkdfUkVWSUVXEAESGAoUT1JERVJfU1RBVFVTX1BFTkRJTkcQAhIZChVPUkRFUl9TVEFUVVNfQUNDRVBURUQQAxIcChhPUkRFUl9TVEFUVVNfSU5fUFJPR1JFU1MQBBIaChZPUkRFUl9TVEFUVVNfQ09NUExFVEVEEAUSGQoVT1JERVJfU1RBVFVTX1JFVklFV0VEEAYSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAHKmMKDVBheW1lbnRTdGF0dXMSHgoaUEFZTUVOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVQQVlNRU5UX1NUQVRVU19VTlBBSUQQARIXChNQQVlNRU5UX1NUQVRVU19QQUlEEAJiBnByb3RvMw=="
+            base64: "ChttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8SDm1hcmtldHBsYWNlLnYxGhJycGMvdjEvcnVsZXMucHJvdG8iHQoFTW9uZXkSFAoFY2VudHMYASABKANSBWNlbnRzIpsBCgdBZGRyZXNzEiEKBnN0cmVldBgBIAEoCUIJorUYBVIDEP8BUgZzdHJlZXQSHAoEY2l0eRgCIAEoCUIIorUYBFICEGRSBGNpdHkSKQoLcG9zdGFsX2NvZGUYAyABKAlCCKK1GARSAhAUUgpwb3N0YWxDb2RlEiQKCGRpc3RyaWN0GAQgASgJQgiitRgEUgIQZFIIZGlzdHJpY3QqUgoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASEQoNUk9MRV9DVVNUT01FUhABEhEKDVJPTEVfUFJPVklERVIQAhIOCgpST0xFX0FETUlOEAMq7AEKC1NlcnZpY2VUeXBlEhwKGFNFUlZJQ0VfVFlQRV9VTlNQRUNJRklFRBAAEiAKHFNFUlZJQ0VfVFlQRV9DTEVBTklOR19SRVBBSVIQARIeChpTRVJWSUNFX1RZUEVfSVRfVEVDSE5PTE9HWRACEiMKH1NFUlZJQ0VfVFlQRV9FRFVDQVRJT05fVFJBSU5JTkcQAxIcChhTRVJWSUNFX1RZUEVfTElGRV9IRUFMVEgQBBIiCh5TRVJWSUNFX1RZUEVfREVTSUdOX0NPTlNVTFRJTkcQBRIWChJTRVJWSUNFX1RZUEVfT1RIRVIQBiqEAQoITG9jYXRpb24SGAoUTE9DQVRJT05fVU5TUEVDSUZJRUQQABISCg5MT0NBVElPTl9OT1JUSBABEhIKDkxPQ0FUSU9OX1NPVVRIEAISEQoNTE9DQVRJT05fRUFTVBADEhEKDUxPQ0FUSU9OX1dFU1QQBBIQCgxMT0NBVElPTl9NSUQQBSryAQoLT3JkZXJTdGF0dXMSHAoYT1JERVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASHwobT1JERVJfU1RBVFVTX1BFTkRJTkdfUkVWSUVXEAESGAoUT1JERVJfU1RBVFVTX1BFTkRJTkcQAhIZChVPUkRFUl9TVEFUVVNfQUNDRVBURUQQAxIcChhPUkRFUl9TVEFUVVNfSU5fUFJPR1JFU1MQBBIaChZPUkRFUl9TVEFUVVNfQ09NUExFVEVEEAUSGQoVT1JERVJfU1RBVFVTX1JFVklFV0VEEAYSGgoWT1JERVJfU1RBVFVTX0NBTkNFTExFRBAHKqcBCg1QYXltZW50U3RhdHVzEh4KGlBBWU1FTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVUEFZTUVOVF9TVEFUVVNfVU5QQUlEEAESFwoTUEFZTUVOVF9TVEFUVVNfUEFJRBACEhsKF1BBWU1FTlRfU1RBVFVTX1JFRlVOREVEEAMSJQohUEFZTUVOVF9TVEFUVVNfUEFSVElBTExZX1JFRlVOREVEEARiBnByb3RvMw=="
         ),
         ProtoRuntime.EmbeddedFileDescriptor(
             path: "rpc/v1/options.proto",
@@ -967,31 +1773,51 @@ public enum Payments {
 
     /// The service's methods.
     public enum Method {
-        /// Pays for the caller's completed, unpaid order.
+        /// Pays for the caller's order: completed and unpaid (the legacy flow: charged and released to
+        /// the provider at once), or accepted / in progress (held in escrow until it completes). The
+        /// amount is the order's price. When it answers, the order already shows payment_status paid.
         ///
-        /// - `(gateway.v1.http) = { post: "/api/v1/customer/payments/pay" body: "*" presentation: "payment" message: "Payment successful" }`
+        /// - `(gateway.v1.http) = { post: "/api/v1/customer/payments/pay" body: "*" presentation: "payment" message: "Payment successful" headers { name: "Idempotency-Key" field: "idempotency_key" } }`
         /// - `(rpc.v1.access) = { authenticated: true roles: "customer" }`
-        public static let pay = RPC.MethodDescriptor(service: "marketplace.v1.Payments", method: "Pay", kind: .unary, options: [0x8A, 0xB5, 0x18, 0x3F, 0x12, 0x1D, 0x2F, 0x61, 0x70, 0x69, 0x2F, 0x76, 0x31, 0x2F, 0x63, 0x75, 0x73, 0x74, 0x6F, 0x6D, 0x65, 0x72, 0x2F, 0x70, 0x61, 0x79, 0x6D, 0x65, 0x6E, 0x74, 0x73, 0x2F, 0x70, 0x61, 0x79, 0x32, 0x1, 0x2A, 0x42, 0x7, 0x70, 0x61, 0x79, 0x6D, 0x65, 0x6E, 0x74, 0x4A, 0x12, 0x50, 0x61, 0x79, 0x6D, 0x65, 0x6E, 0x74, 0x20, 0x73, 0x75, 0x63, 0x63, 0x65, 0x73, 0x73, 0x66, 0x75, 0x6C, 0x92, 0xB5, 0x18, 0xC, 0x10, 0x1, 0x1A, 0x8, 0x63, 0x75, 0x73, 0x74, 0x6F, 0x6D, 0x65, 0x72])
+        public static let pay = RPC.MethodDescriptor(service: "marketplace.v1.Payments", method: "Pay", kind: .unary, options: [0x8A, 0xB5, 0x18, 0x63, 0x12, 0x1D, 0x2F, 0x61, 0x70, 0x69, 0x2F, 0x76, 0x31, 0x2F, 0x63, 0x75, 0x73, 0x74, 0x6F, 0x6D, 0x65, 0x72, 0x2F, 0x70, 0x61, 0x79, 0x6D, 0x65, 0x6E, 0x74, 0x73, 0x2F, 0x70, 0x61, 0x79, 0x32, 0x1, 0x2A, 0x42, 0x7, 0x70, 0x61, 0x79, 0x6D, 0x65, 0x6E, 0x74, 0x4A, 0x12, 0x50, 0x61, 0x79, 0x6D, 0x65, 0x6E, 0x74, 0x20, 0x73, 0x75, 0x63, 0x63, 0x65, 0x73, 0x73, 0x66, 0x75, 0x6C, 0x52, 0x22, 0xA, 0xF, 0x49, 0x64, 0x65, 0x6D, 0x70, 0x6F, 0x74, 0x65, 0x6E, 0x63, 0x79, 0x2D, 0x4B, 0x65, 0x79, 0x12, 0xF, 0x69, 0x64, 0x65, 0x6D, 0x70, 0x6F, 0x74, 0x65, 0x6E, 0x63, 0x79, 0x5F, 0x6B, 0x65, 0x79, 0x92, 0xB5, 0x18, 0xC, 0x10, 0x1, 0x1A, 0x8, 0x63, 0x75, 0x73, 0x74, 0x6F, 0x6D, 0x65, 0x72])
+        /// A payment, for its customer, its provider or an admin (NOT_FOUND for anyone else).
+        ///
         /// - `(gateway.v1.http) = { get: "/api/v1/payments/{payment_id}" }`
         /// - `(rpc.v1.access) = { authenticated: true }`
         public static let getPayment = RPC.MethodDescriptor(service: "marketplace.v1.Payments", method: "GetPayment", kind: .unary, options: [0x8A, 0xB5, 0x18, 0x1F, 0xA, 0x1D, 0x2F, 0x61, 0x70, 0x69, 0x2F, 0x76, 0x31, 0x2F, 0x70, 0x61, 0x79, 0x6D, 0x65, 0x6E, 0x74, 0x73, 0x2F, 0x7B, 0x70, 0x61, 0x79, 0x6D, 0x65, 0x6E, 0x74, 0x5F, 0x69, 0x64, 0x7D, 0x92, 0xB5, 0x18, 0x2, 0x10, 0x1])
         /// - `(gateway.v1.http) = { get: "/api/v1/customer/payments" }`
         /// - `(rpc.v1.access) = { authenticated: true roles: "customer" }`
         public static let listMyPayments = RPC.MethodDescriptor(service: "marketplace.v1.Payments", method: "ListMyPayments", kind: .unary, options: [0x8A, 0xB5, 0x18, 0x1B, 0xA, 0x19, 0x2F, 0x61, 0x70, 0x69, 0x2F, 0x76, 0x31, 0x2F, 0x63, 0x75, 0x73, 0x74, 0x6F, 0x6D, 0x65, 0x72, 0x2F, 0x70, 0x61, 0x79, 0x6D, 0x65, 0x6E, 0x74, 0x73, 0x92, 0xB5, 0x18, 0xC, 0x10, 0x1, 0x1A, 0x8, 0x63, 0x75, 0x73, 0x74, 0x6F, 0x6D, 0x65, 0x72])
+        /// - `(gateway.v1.http) = { get: "/api/v1/provider/payments/earnings" }`
+        /// - `(rpc.v1.access) = { authenticated: true roles: "provider" }`
+        public static let listMyEarnings = RPC.MethodDescriptor(service: "marketplace.v1.Payments", method: "ListMyEarnings", kind: .unary, options: [0x8A, 0xB5, 0x18, 0x24, 0xA, 0x22, 0x2F, 0x61, 0x70, 0x69, 0x2F, 0x76, 0x31, 0x2F, 0x70, 0x72, 0x6F, 0x76, 0x69, 0x64, 0x65, 0x72, 0x2F, 0x70, 0x61, 0x79, 0x6D, 0x65, 0x6E, 0x74, 0x73, 0x2F, 0x65, 0x61, 0x72, 0x6E, 0x69, 0x6E, 0x67, 0x73, 0x92, 0xB5, 0x18, 0xC, 0x10, 0x1, 0x1A, 0x8, 0x70, 0x72, 0x6F, 0x76, 0x69, 0x64, 0x65, 0x72])
+        /// - `(gateway.v1.http) = { get: "/api/v1/admin/payments" }`
+        /// - `(rpc.v1.access) = { authenticated: true roles: "admin" }`
+        public static let adminListPayments = RPC.MethodDescriptor(service: "marketplace.v1.Payments", method: "AdminListPayments", kind: .unary, options: [0x8A, 0xB5, 0x18, 0x18, 0xA, 0x16, 0x2F, 0x61, 0x70, 0x69, 0x2F, 0x76, 0x31, 0x2F, 0x61, 0x64, 0x6D, 0x69, 0x6E, 0x2F, 0x70, 0x61, 0x79, 0x6D, 0x65, 0x6E, 0x74, 0x73, 0x92, 0xB5, 0x18, 0x9, 0x10, 0x1, 0x1A, 0x5, 0x61, 0x64, 0x6D, 0x69, 0x6E])
+        /// Refunds all or part of what is left of a payment (never more), from escrow while held, else
+        /// from the provider's earnings.
+        ///
         /// - `(gateway.v1.http) = { post: "/api/v1/admin/payments/{payment_id}/refund" body: "*" }`
         /// - `(rpc.v1.access) = { authenticated: true roles: "admin" }`
         public static let refundPayment = RPC.MethodDescriptor(service: "marketplace.v1.Payments", method: "RefundPayment", kind: .unary, options: [0x8A, 0xB5, 0x18, 0x2F, 0x12, 0x2A, 0x2F, 0x61, 0x70, 0x69, 0x2F, 0x76, 0x31, 0x2F, 0x61, 0x64, 0x6D, 0x69, 0x6E, 0x2F, 0x70, 0x61, 0x79, 0x6D, 0x65, 0x6E, 0x74, 0x73, 0x2F, 0x7B, 0x70, 0x61, 0x79, 0x6D, 0x65, 0x6E, 0x74, 0x5F, 0x69, 0x64, 0x7D, 0x2F, 0x72, 0x65, 0x66, 0x75, 0x6E, 0x64, 0x32, 0x1, 0x2A, 0x92, 0xB5, 0x18, 0x9, 0x10, 0x1, 0x1A, 0x5, 0x61, 0x64, 0x6D, 0x69, 0x6E])
 
         /// Every method of the service, in schema order.
-        public static let all: [RPC.MethodDescriptor] = [pay, getPayment, listMyPayments, refundPayment]
+        public static let all: [RPC.MethodDescriptor] = [pay, getPayment, listMyPayments, listMyEarnings, adminListPayments, refundPayment]
     }
 
     /// Implement this to serve the service; pass the value to `RPCServer`.
     public protocol Handler: RPC.RPCService {
-        /// Pays for the caller's completed, unpaid order.
+        /// Pays for the caller's order: completed and unpaid (the legacy flow: charged and released to
+        /// the provider at once), or accepted / in progress (held in escrow until it completes). The
+        /// amount is the order's price. When it answers, the order already shows payment_status paid.
         func pay(_ request: PayRequest, context: RPC.ServerContext) async throws -> PayResponse
+        /// A payment, for its customer, its provider or an admin (NOT_FOUND for anyone else).
         func getPayment(_ request: GetPaymentRequest, context: RPC.ServerContext) async throws -> Payment
         func listMyPayments(_ request: ListMyPaymentsRequest, context: RPC.ServerContext) async throws -> ListPaymentsResponse
+        func listMyEarnings(_ request: ListMyEarningsRequest, context: RPC.ServerContext) async throws -> EarningsResponse
+        func adminListPayments(_ request: AdminListPaymentsRequest, context: RPC.ServerContext) async throws -> ListPaymentsResponse
+        /// Refunds all or part of what is left of a payment (never more), from escrow while held, else
+        /// from the provider's earnings.
         func refundPayment(_ request: RefundPaymentRequest, context: RPC.ServerContext) async throws -> Payment
     }
 
@@ -1005,11 +1831,14 @@ public enum Payments {
             self.client = client
         }
 
-        /// Pays for the caller's completed, unpaid order.
+        /// Pays for the caller's order: completed and unpaid (the legacy flow: charged and released to
+        /// the provider at once), or accepted / in progress (held in escrow until it completes). The
+        /// amount is the order's price. When it answers, the order already shows payment_status paid.
         public func pay(_ request: PayRequest, options: RPC.CallOptions = .init()) async throws -> PayResponse {
             try await client.unary(Method.pay, request: request, responseType: PayResponse.self, options: options).message
         }
 
+        /// A payment, for its customer, its provider or an admin (NOT_FOUND for anyone else).
         public func getPayment(_ request: GetPaymentRequest, options: RPC.CallOptions = .init()) async throws -> Payment {
             try await client.unary(Method.getPayment, request: request, responseType: Payment.self, options: options).message
         }
@@ -1018,6 +1847,16 @@ public enum Payments {
             try await client.unary(Method.listMyPayments, request: request, responseType: ListPaymentsResponse.self, options: options).message
         }
 
+        public func listMyEarnings(_ request: ListMyEarningsRequest, options: RPC.CallOptions = .init()) async throws -> EarningsResponse {
+            try await client.unary(Method.listMyEarnings, request: request, responseType: EarningsResponse.self, options: options).message
+        }
+
+        public func adminListPayments(_ request: AdminListPaymentsRequest, options: RPC.CallOptions = .init()) async throws -> ListPaymentsResponse {
+            try await client.unary(Method.adminListPayments, request: request, responseType: ListPaymentsResponse.self, options: options).message
+        }
+
+        /// Refunds all or part of what is left of a payment (never more), from escrow while held, else
+        /// from the provider's earnings.
         public func refundPayment(_ request: RefundPaymentRequest, options: RPC.CallOptions = .init()) async throws -> Payment {
             try await client.unary(Method.refundPayment, request: request, responseType: Payment.self, options: options).message
         }
@@ -1038,6 +1877,8 @@ extension Payments.Handler {
             .unary(Payments.Method.pay, PayRequest.self, PayResponse.self) { try await self.pay($0, context: $1) },
             .unary(Payments.Method.getPayment, GetPaymentRequest.self, Payment.self) { try await self.getPayment($0, context: $1) },
             .unary(Payments.Method.listMyPayments, ListMyPaymentsRequest.self, ListPaymentsResponse.self) { try await self.listMyPayments($0, context: $1) },
+            .unary(Payments.Method.listMyEarnings, ListMyEarningsRequest.self, EarningsResponse.self) { try await self.listMyEarnings($0, context: $1) },
+            .unary(Payments.Method.adminListPayments, AdminListPaymentsRequest.self, ListPaymentsResponse.self) { try await self.adminListPayments($0, context: $1) },
             .unary(Payments.Method.refundPayment, RefundPaymentRequest.self, Payment.self) { try await self.refundPayment($0, context: $1) },
         ]
     }

@@ -47,6 +47,16 @@ enum OpenAPI {
                     ])
                 }
             }
+            if let message = pool.messages[info.inputType] {
+                for binding in route.headers {
+                    guard let field = message.field(named: binding.field) else { continue }
+                    parameters.append([
+                        "name": binding.name, "in": "header", "required": false,
+                        "description": "Fills `\(binding.field)` when the body leaves it empty.",
+                        "schema": fieldSchema(field, pool: pool, used: &used),
+                    ])
+                }
+            }
             if !parameters.isEmpty { operation["parameters"] = parameters }
             if route.body == "*" {
                 used.insert(info.inputType)

@@ -76,6 +76,13 @@ enum Presentations {
         "orders_customer": { .array(array($0["orders"]).map { order($0, created: .space, service: .t) }) },
         "orders_provider": { .array(array($0["orders"]).map { order($0, created: .space, service: .space) }) },
         "orders_admin": { .array(array($0["orders"]).map { order($0, created: .t, service: .t) }) },
+        "payment": { response in
+            let payment = response["payment"] ?? .null
+            return object([
+                "payment_id": int(payment["id"]), "order_id": int(payment["order_id"]),
+                "amount": money(payment["amount"]), "message": response["message"] ?? .null,
+            ])
+        },
     ]
 
     // MARK: Shapes shared by several entries

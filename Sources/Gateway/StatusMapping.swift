@@ -11,7 +11,10 @@ extension Gateway {
 
     /// An answer too large for a frame is no rate limit (429) and retrying cannot help: 502.
     static func rpcStatus(_ error: RPCError) -> Int {
-        error.isMessageTooLarge ? 502 : rpcStatus(error.code)
+        if error.isMessageTooLarge { return 502 }
+        // A reused idempotency key is a conflict with the first request (as Stripe and the IETF draft answer it).
+        if error.reason == RPCError.Reason.idempotencyKeyReused { return 409 }
+        return rpcStatus(error.code)
     }
 
     /// grpc-gateway's mapping.

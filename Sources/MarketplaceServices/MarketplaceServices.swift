@@ -3,6 +3,7 @@ public import Foundation
 import MarketplaceAPI
 public import ProtoRuntime
 public import OrdersService
+public import PaymentsService
 public import ServiceKit
 import UsersService
 
@@ -17,6 +18,7 @@ public enum MarketplaceServices {
         /// The token signing key file (nil: `<data>/keys/auth-ed25519.key`).
         public var authSigningKeyPath: String?
         public var orders = OrdersConfiguration()
+        public var payments = PaymentsConfiguration()
         /// The clock of the services without a configuration of their own (tests move it by hand).
         public var now: @Sendable () -> Date = { Date() }
 
@@ -29,6 +31,7 @@ public enum MarketplaceServices {
             .auth(options.auth, signingKeyPath: options.authSigningKeyPath),
             .users(now: options.now),
             .orders(options.orders),
+            .payments(options.payments),
         ]
     }
 

@@ -39,6 +39,9 @@ extension Marketplace {
         @Option(help: "The orders service port.")
         var ordersPort = MarketplaceServices.ports["orders"] ?? 8003
 
+        @Option(help: "The payments service port.")
+        var paymentsPort = MarketplaceServices.ports["payments"] ?? 8004
+
         @Option(help: "The HTTP gateway port.")
         var gatewayPort = MarketplaceServices.ports["gateway"] ?? 8080
 
@@ -48,7 +51,8 @@ extension Marketplace {
         /// The port of `name`: its option, else the standard one.
         func port(_ name: String) throws -> Int {
             let given = [
-                "bus": busPort, "auth": authPort, "users": usersPort, "orders": ordersPort, "gateway": gatewayPort,
+                "bus": busPort, "auth": authPort, "users": usersPort, "orders": ordersPort, "payments": paymentsPort,
+                "gateway": gatewayPort,
             ]
             guard let port = given[name] ?? MarketplaceServices.ports[name] else {
                 throw ValidationError("no port for \(name)")

@@ -26,7 +26,7 @@ extension Marketplace {
         @Argument(help: "The part to run: \(Serve.parts.joined(separator: ", ")).")
         var service: String
 
-        @Option(help: "The port (bus 8007, auth 8000, users 8002, orders 8003, gateway 8080).")
+        @Option(help: "The port (bus 8007, auth 8000, users 8002, orders 8003, payments 8004, gateway 8080).")
         var port: Int?
 
         @Option(help: "The address to listen on.")

@@ -15,12 +15,13 @@ struct ProcessTests {
         let directory = try makeTemporaryDirectory("run")
         defer { try? FileManager.default.removeItem(at: directory) }
         let (auth, users, orders, bus, gatewayPort) = (fixedPort(), fixedPort(), fixedPort(), fixedPort(), fixedPort())
+        let payments = fixedPort()
         let process = Process()
         process.executableURL = repositoryRoot.appendingPathComponent(".build/debug/marketplace")
         process.arguments = [
             "run", "--data-dir", directory.path, "--bus-port", "\(bus)", "--auth-port", "\(auth)", "--users-port",
             "\(users)",
-            "--orders-port", "\(orders)", "--gateway-port", "\(gatewayPort)",
+            "--orders-port", "\(orders)", "--payments-port", "\(payments)", "--gateway-port", "\(gatewayPort)",
         ]
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "MARKETPLACE_ADMIN_PASSWORD")
@@ -74,7 +75,7 @@ struct ProcessTests {
         #expect(process.terminationReason == .exit, "it exited by itself, not killed by the signal")
         #expect(process.terminationStatus == 0, "\(text)")
         #expect(text.contains("shutting down gracefully"))
-        for part in ["bus", "auth", "users", "orders"] {
+        for part in ["bus", "auth", "users", "orders", "payments"] {
             #expect(text.contains("info \(part): [RPC] stopped"), "\(part) stopped")
         }
         #expect(text.contains("first admin created"))

@@ -88,7 +88,9 @@ struct ServiceHostTests {
             guard let queue = definition.queue else { continue }
             #expect(topology.queues.contains(queue), "\(definition.name)'s queue is in the standard topology")
         }
-        #expect(topology.queues.map(\.name) == ["users.events", "orders.events", "notifications.events"])
+        #expect(
+            topology.queues.map(\.name) == ["users.events", "orders.events", "payments.events", "notifications.events"]
+        )
         try topology.validate()
     }
 

@@ -14,6 +14,7 @@ import TestSupport
 import Testing
 import UsersService
 import OrdersService
+public import PaymentsService
 import MarketplaceServices
 public import Gateway
 
@@ -34,12 +35,14 @@ public struct Cluster: Sendable {
     public let authEndpoint: Endpoint
     public let usersEndpoint: Endpoint
     public let ordersEndpoint: Endpoint
+    public let paymentsEndpoint: Endpoint
     public let gatewayEndpoint: Endpoint
     public let busEndpoint: Endpoint
 
     public let auth: Auth.Client
     public let users: Users.Client
     public let orders: Orders.Client
+    public let payments: Payments.Client
     public let bus: Broker.Client
 
     /// The gateway for tests: generous rate limits (a race sends a thousand requests from one address).
@@ -71,6 +74,7 @@ public struct Cluster: Sendable {
         requireVerifiedProviders: Bool = false,
         gateway gatewayConfiguration: GatewayConfiguration? = nil,
         authLimits: (@Sendable (inout AuthConfiguration) -> Void)? = nil,
+        payments paymentsSettings: (@Sendable (inout PaymentsConfiguration) -> Void)? = nil,
         _ body: @Sendable (Cluster) async throws -> T
     ) async throws -> T {
         let directory = try makeTemporaryDirectory("cluster")
@@ -131,6 +135,21 @@ public struct Cluster: Sendable {
             )
             group.addTask { try await orders.run() }
             let ordersEndpoint = Endpoint(host: "127.0.0.1", port: try await orders.server.localPort)
+            var paymentsConfiguration = PaymentsConfiguration()
+            paymentsConfiguration.now = clock.now
+            paymentsConfiguration.lateFailure = .milliseconds(100)
+            paymentsConfiguration.reconcileInterval = .milliseconds(200)
+            paymentsSettings?(&paymentsConfiguration)
+            let payments = try await ServiceHost.make(
+                .payments(paymentsConfiguration),
+                dataDirectory: directory.path,
+                configuration: Cluster.server,
+                peers: ["bus": [busEndpoint], "auth": [authEndpoint], "orders": [ordersEndpoint]],
+                authPublicKey: auth.tokenKey,
+                logger: quiet
+            )
+            group.addTask { try await payments.run() }
+            let paymentsEndpoint = Endpoint(host: "127.0.0.1", port: try await payments.server.localPort)
             var httpConfiguration = gatewayConfiguration ?? Cluster.gatewayDefaults
             httpConfiguration.port = 0
             let gateway = GatewayServer(
@@ -138,7 +157,7 @@ public struct Cluster: Sendable {
                     configuration: httpConfiguration,
                     backends: GatewayBackends([
                         Auth.serviceName: [authEndpoint], Users.serviceName: [usersEndpoint],
-                        Orders.serviceName: [ordersEndpoint],
+                        Orders.serviceName: [ordersEndpoint], Payments.serviceName: [paymentsEndpoint],
                     ]),
                     authPublicKey: auth.tokenKey,
                     logger: quiet
@@ -155,19 +174,22 @@ public struct Cluster: Sendable {
                 authEndpoint: authEndpoint,
                 usersEndpoint: usersEndpoint,
                 ordersEndpoint: ordersEndpoint,
+                paymentsEndpoint: paymentsEndpoint,
                 gatewayEndpoint: gatewayEndpoint,
                 busEndpoint: busEndpoint,
                 auth: Auth.Client(RPCClient(endpoints: [authEndpoint])),
                 users: Users.Client(RPCClient(endpoints: [usersEndpoint])),
                 orders: Orders.Client(RPCClient(endpoints: [ordersEndpoint])),
+                payments: Payments.Client(RPCClient(endpoints: [paymentsEndpoint])),
                 bus: try Cluster.busClient(busEndpoint, directory: directory, as: "operator")
             )
             // Authenticated calls wait for the revocation lists (the services fail closed until then).
-            #expect(try await eventually { users.isReady && orders.isReady })
+            #expect(try await eventually { users.isReady && orders.isReady && payments.isReady })
             let result = try await body(cluster)
             await cluster.auth.client.close()
             await cluster.users.client.close()
             await cluster.orders.client.close()
+            await cluster.payments.client.close()
             await cluster.bus.client.close()
             return result
         }

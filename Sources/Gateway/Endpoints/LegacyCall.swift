@@ -74,7 +74,7 @@ extension Gateway {
     }
 
     /// The request's members in the contract's spellings: the body (if the route takes one),
-    /// then the query (GET), then the path.
+    /// the route's bound headers, then the query (GET), then the path.
     func requestMembers(
         _ route: HTTPRoute,
         info: DescriptorPool.MethodInfo,
@@ -95,6 +95,17 @@ extension Gateway {
             members = bodyMembers
         } else {
             _ = try await collect(request)
+        }
+        for binding in route.headers {
+            guard let name = HTTPField.Name(binding.name), let value = request.headers[name] else { continue }
+            if let given = members.first(where: { $0.0 == binding.field })?.1, given != .string(""), given != .null {
+                guard given == .string(value) else {
+                    throw HTTPFailure(status: 422, detail: "\(binding.name) and the body's \(binding.field) differ")
+                }
+                continue
+            }
+            members.removeAll { $0.0 == binding.field }
+            members.append((binding.field, .string(value)))
         }
         if request.method == .get, let message = pool.messages[info.inputType] {
             for (key, value) in Gateway.queryItems(request.uri.query) {

@@ -17,6 +17,8 @@ struct HTTPRoute: Sendable {
     let body: String
     let presentation: String
     let message: String
+    /// Request headers that fill request fields (`Idempotency-Key` → `idempotency_key`).
+    let headers: [(name: String, field: String)]
     let method: MethodDescriptor
     let access: AccessRule?
 }
@@ -56,6 +58,7 @@ struct RouteTable: Sendable {
                         body: binding.body.isEmpty ? rule.body : binding.body,
                         presentation: rule.presentation,
                         message: rule.message,
+                        headers: rule.headers.map { ($0.name, $0.field) },
                         method: method,
                         access: method.accessRule
                     )

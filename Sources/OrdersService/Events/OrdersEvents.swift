@@ -21,10 +21,14 @@ enum OrdersEvents {
     static func routes(now: @escaping @Sendable () -> Date) -> EventRoutes<Database> {
         var routes = EventRoutes<Database>()
         routes.on(PaymentCompleted.self) { paid, db in
+            // A cancelled order is not marked paid (the payments service refunds that payment),
+            // as RecordPayment refuses it.
+            guard let order = try OrdersSchema.fetch(db, paid.orderId), order.status != .cancelled else { return }
             try OrdersSchema.setPaymentStatus(db, paid.orderId, .paid, at: now())
         }
         routes.on(PaymentRefunded.self) { refunded, db in
-            try OrdersSchema.setPaymentStatus(db, refunded.orderId, .unpaid, at: now())
+            let status: PaymentStatus = refunded.fullyRefunded ? .refunded : .partiallyRefunded
+            try OrdersSchema.setPaymentStatus(db, refunded.orderId, status, at: now())
         }
         routes.on(ReviewCreated.self) { review, db in
             // A review of a completed order marks it reviewed (a late or repeated one changes nothing).

@@ -415,6 +415,26 @@ public struct OrdersService: Orders.Handler {
         try await order(request.orderId)
     }
 
+    public func recordPayment(_ request: RecordPaymentRequest, context: ServerContext) async throws -> Order {
+        guard context.caller?.kind == .service, context.caller?.subject == "payments" else {
+            throw RPCError(code: .permissionDenied, message: "RecordPayment is for the payments service only")
+        }
+        let now = self.now
+        return try await write { db in
+            guard let order = try OrdersSchema.fetch(db, request.orderId) else {
+                throw RPCError(code: .notFound, message: "order \(request.orderId) not found")
+            }
+            if request.paymentStatus == .paid, order.status == .cancelled, order.paymentStatus == .unpaid {
+                throw RPCError(
+                    code: .failedPrecondition,
+                    message: "order \(order.id) is cancelled; payment \(request.paymentId) must be refunded"
+                )
+            }
+            try OrdersSchema.setPaymentStatus(db, order.id, request.paymentStatus, at: now)
+            return try OrdersSchema.fetch(db, order.id) ?? order
+        }
+    }
+
     public func getOrderHistory(_ request: GetOrderHistoryRequest, context: ServerContext) async throws
         -> OrderHistoryResponse
     {

@@ -131,12 +131,31 @@ enum OrdersSchema {
         return db.changesCount == 1
     }
 
-    /// Records what the payments service says of an order.
-    static func setPaymentStatus(_ db: Database, _ id: Int64, _ status: PaymentStatus, at now: Date) throws {
+    /// The payment statuses an order may move to `status` from: forward only (unpaid → paid →
+    /// partially refunded → refunded, refunded final), so a late, repeated or reordered event
+    /// never undoes a later one (a refund seen before its payment leaves the order refunded).
+    static func paymentStatuses(before status: PaymentStatus) -> [PaymentStatus] {
+        switch status {
+        case .paid: return [.unpaid]
+        case .partiallyRefunded: return [.unpaid, .paid, .partiallyRefunded]
+        case .refunded: return [.unpaid, .paid, .partiallyRefunded]
+        default: return []
+        }
+    }
+
+    /// Records what the payments service says of an order (forward only); returns whether it changed.
+    @discardableResult
+    static func setPaymentStatus(_ db: Database, _ id: Int64, _ status: PaymentStatus, at now: Date) throws -> Bool {
+        let from = paymentStatuses(before: status).map(\.protoValue)
+        guard !from.isEmpty else { return false }
+        let placeholders = Array(repeating: "?", count: from.count).joined(separator: ", ")
         try db.execute(
-            sql: "UPDATE orders SET payment_status = ?, updated_at = ? WHERE id = ?",
-            arguments: [status.protoValue, now.micros, id]
+            sql:
+                "UPDATE orders SET payment_status = ?, updated_at = ? WHERE id = ? AND payment_status IN (\(placeholders))",
+            arguments: StatementArguments([status.protoValue, now.micros, id] as [any DatabaseValueConvertible])
+                + StatementArguments(from)
         )
+        return db.changesCount == 1
     }
 
     static func record(
