@@ -2386,6 +2386,12 @@ public struct PaymentCompleted: ProtoRuntime.Message {
     public var occurredAt: ProtoRuntime.ProtoTimestamp? = nil
     /// Held in escrow until the order completes (a payment.released follows), rather than released at once.
     public var held: Bool = false
+    /// The ledger's totals after this event, for the profiles: what the customer has paid and not
+    /// been refunded, the provider's earnings, and the ledger transaction they are as of (a reader
+    /// keeps the highest).
+    public var customerPaid: Money? = nil
+    public var providerEarnings: Money? = nil
+    public var ledgerSequence: Int64 = 0
     public var unknownFields = ProtoRuntime.UnknownFields()
 
     public init() {}
@@ -2398,7 +2404,10 @@ public struct PaymentCompleted: ProtoRuntime.Message {
         providerId: Int64 = 0,
         amount: Money? = nil,
         occurredAt: ProtoRuntime.ProtoTimestamp? = nil,
-        held: Bool = false
+        held: Bool = false,
+        customerPaid: Money? = nil,
+        providerEarnings: Money? = nil,
+        ledgerSequence: Int64 = 0
     ) {
         self.paymentId = paymentId
         self.orderId = orderId
@@ -2407,6 +2416,9 @@ public struct PaymentCompleted: ProtoRuntime.Message {
         self.amount = amount
         self.occurredAt = occurredAt
         self.held = held
+        self.customerPaid = customerPaid
+        self.providerEarnings = providerEarnings
+        self.ledgerSequence = ledgerSequence
     }
 
     public func serializedSize() -> Int {
@@ -2431,6 +2443,15 @@ public struct PaymentCompleted: ProtoRuntime.Message {
         }
         if self.held {
             size += 1 + 1
+        }
+        if let v = self.customerPaid {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        if let v = self.providerEarnings {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        if self.ledgerSequence != 0 {
+            size += 1 + ProtoRuntime.WireSize.int64(self.ledgerSequence)
         }
         return size
     }
@@ -2464,6 +2485,18 @@ public struct PaymentCompleted: ProtoRuntime.Message {
             writer.writeTag(0x38)
             writer.writeBool(self.held)
         }
+        if let v = self.customerPaid {
+            writer.writeTag(0x42)
+            writer.writeMessage(v)
+        }
+        if let v = self.providerEarnings {
+            writer.writeTag(0x4A)
+            writer.writeMessage(v)
+        }
+        if self.ledgerSequence != 0 {
+            writer.writeTag(0x50)
+            writer.writeInt64(self.ledgerSequence)
+        }
         unknownFields.encode(to: &writer)
     }
 
@@ -2484,6 +2517,12 @@ public struct PaymentCompleted: ProtoRuntime.Message {
                 try reader.readMessage(into: &self.occurredAt)
             case 0x38:
                 self.held = try reader.readBool()
+            case 0x42:
+                try reader.readMessage(into: &self.customerPaid)
+            case 0x4A:
+                try reader.readMessage(into: &self.providerEarnings)
+            case 0x50:
+                self.ledgerSequence = try reader.readInt64()
             default:
                 try reader.skipField(into: &unknownFields)
             }
@@ -2519,6 +2558,18 @@ public struct PaymentCompleted: ProtoRuntime.Message {
         if self.held || writer.options.emitDefaults {
             writer.writeKey(json: "held", proto: "held")
             writer.writeBool(self.held)
+        }
+        if let v = self.customerPaid {
+            writer.writeKey(json: "customerPaid", proto: "customer_paid")
+            writer.writeMessage(v)
+        }
+        if let v = self.providerEarnings {
+            writer.writeKey(json: "providerEarnings", proto: "provider_earnings")
+            writer.writeMessage(v)
+        }
+        if self.ledgerSequence != 0 || writer.options.emitDefaults {
+            writer.writeKey(json: "ledgerSequence", proto: "ledger_sequence")
+            writer.writeInt64(self.ledgerSequence)
         }
         writer.endObject()
     }
@@ -2564,6 +2615,21 @@ public struct PaymentCompleted: ProtoRuntime.Message {
                     if !(try reader.readNull()) {
                         self.held = try reader.readBool()
                     }
+                case "customerPaid", "customer_paid":
+                    try seen.insert(7, key: key)
+                    if !(try reader.readNull()) {
+                        self.customerPaid = try reader.readMessage(Money.self)
+                    }
+                case "providerEarnings", "provider_earnings":
+                    try seen.insert(8, key: key)
+                    if !(try reader.readNull()) {
+                        self.providerEarnings = try reader.readMessage(Money.self)
+                    }
+                case "ledgerSequence", "ledger_sequence":
+                    try seen.insert(9, key: key)
+                    if !(try reader.readNull()) {
+                        self.ledgerSequence = try reader.readInt64()
+                    }
                 default:
                     try reader.unknownField(key)
                 }
@@ -2584,6 +2650,12 @@ public struct PaymentReleased: ProtoRuntime.Message {
     public var providerId: Int64 = 0
     public var amount: Money? = nil
     public var occurredAt: ProtoRuntime.ProtoTimestamp? = nil
+    /// The ledger's totals after this event, for the profiles: what the customer has paid and not
+    /// been refunded, the provider's earnings, and the ledger transaction they are as of (a reader
+    /// keeps the highest).
+    public var customerPaid: Money? = nil
+    public var providerEarnings: Money? = nil
+    public var ledgerSequence: Int64 = 0
     public var unknownFields = ProtoRuntime.UnknownFields()
 
     public init() {}
@@ -2595,7 +2667,10 @@ public struct PaymentReleased: ProtoRuntime.Message {
         customerId: Int64 = 0,
         providerId: Int64 = 0,
         amount: Money? = nil,
-        occurredAt: ProtoRuntime.ProtoTimestamp? = nil
+        occurredAt: ProtoRuntime.ProtoTimestamp? = nil,
+        customerPaid: Money? = nil,
+        providerEarnings: Money? = nil,
+        ledgerSequence: Int64 = 0
     ) {
         self.paymentId = paymentId
         self.orderId = orderId
@@ -2603,6 +2678,9 @@ public struct PaymentReleased: ProtoRuntime.Message {
         self.providerId = providerId
         self.amount = amount
         self.occurredAt = occurredAt
+        self.customerPaid = customerPaid
+        self.providerEarnings = providerEarnings
+        self.ledgerSequence = ledgerSequence
     }
 
     public func serializedSize() -> Int {
@@ -2624,6 +2702,15 @@ public struct PaymentReleased: ProtoRuntime.Message {
         }
         if let v = self.occurredAt {
             size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        if let v = self.customerPaid {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        if let v = self.providerEarnings {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        if self.ledgerSequence != 0 {
+            size += 1 + ProtoRuntime.WireSize.int64(self.ledgerSequence)
         }
         return size
     }
@@ -2653,6 +2740,18 @@ public struct PaymentReleased: ProtoRuntime.Message {
             writer.writeTag(0x32)
             writer.writeMessage(v)
         }
+        if let v = self.customerPaid {
+            writer.writeTag(0x3A)
+            writer.writeMessage(v)
+        }
+        if let v = self.providerEarnings {
+            writer.writeTag(0x42)
+            writer.writeMessage(v)
+        }
+        if self.ledgerSequence != 0 {
+            writer.writeTag(0x48)
+            writer.writeInt64(self.ledgerSequence)
+        }
         unknownFields.encode(to: &writer)
     }
 
@@ -2671,6 +2770,12 @@ public struct PaymentReleased: ProtoRuntime.Message {
                 try reader.readMessage(into: &self.amount)
             case 0x32:
                 try reader.readMessage(into: &self.occurredAt)
+            case 0x3A:
+                try reader.readMessage(into: &self.customerPaid)
+            case 0x42:
+                try reader.readMessage(into: &self.providerEarnings)
+            case 0x48:
+                self.ledgerSequence = try reader.readInt64()
             default:
                 try reader.skipField(into: &unknownFields)
             }
@@ -2702,6 +2807,18 @@ public struct PaymentReleased: ProtoRuntime.Message {
         if let v = self.occurredAt {
             writer.writeKey(json: "occurredAt", proto: "occurred_at")
             writer.writeMessage(v)
+        }
+        if let v = self.customerPaid {
+            writer.writeKey(json: "customerPaid", proto: "customer_paid")
+            writer.writeMessage(v)
+        }
+        if let v = self.providerEarnings {
+            writer.writeKey(json: "providerEarnings", proto: "provider_earnings")
+            writer.writeMessage(v)
+        }
+        if self.ledgerSequence != 0 || writer.options.emitDefaults {
+            writer.writeKey(json: "ledgerSequence", proto: "ledger_sequence")
+            writer.writeInt64(self.ledgerSequence)
         }
         writer.endObject()
     }
@@ -2741,6 +2858,21 @@ public struct PaymentReleased: ProtoRuntime.Message {
                     try seen.insert(5, key: key)
                     if !(try reader.readNull()) {
                         self.occurredAt = try reader.readMessage(ProtoRuntime.ProtoTimestamp.self)
+                    }
+                case "customerPaid", "customer_paid":
+                    try seen.insert(6, key: key)
+                    if !(try reader.readNull()) {
+                        self.customerPaid = try reader.readMessage(Money.self)
+                    }
+                case "providerEarnings", "provider_earnings":
+                    try seen.insert(7, key: key)
+                    if !(try reader.readNull()) {
+                        self.providerEarnings = try reader.readMessage(Money.self)
+                    }
+                case "ledgerSequence", "ledger_sequence":
+                    try seen.insert(8, key: key)
+                    if !(try reader.readNull()) {
+                        self.ledgerSequence = try reader.readInt64()
                     }
                 default:
                     try reader.unknownField(key)
@@ -2922,6 +3054,12 @@ public struct PaymentRefunded: ProtoRuntime.Message {
     /// Everything refunded of the payment so far, and whether that is all of it.
     public var refundedTotal: Money? = nil
     public var fullyRefunded: Bool = false
+    /// The ledger's totals after this event, for the profiles: what the customer has paid and not
+    /// been refunded, the provider's earnings, and the ledger transaction they are as of (a reader
+    /// keeps the highest).
+    public var customerPaid: Money? = nil
+    public var providerEarnings: Money? = nil
+    public var ledgerSequence: Int64 = 0
     public var unknownFields = ProtoRuntime.UnknownFields()
 
     public init() {}
@@ -2936,7 +3074,10 @@ public struct PaymentRefunded: ProtoRuntime.Message {
         reason: String = "",
         occurredAt: ProtoRuntime.ProtoTimestamp? = nil,
         refundedTotal: Money? = nil,
-        fullyRefunded: Bool = false
+        fullyRefunded: Bool = false,
+        customerPaid: Money? = nil,
+        providerEarnings: Money? = nil,
+        ledgerSequence: Int64 = 0
     ) {
         self.paymentId = paymentId
         self.orderId = orderId
@@ -2947,6 +3088,9 @@ public struct PaymentRefunded: ProtoRuntime.Message {
         self.occurredAt = occurredAt
         self.refundedTotal = refundedTotal
         self.fullyRefunded = fullyRefunded
+        self.customerPaid = customerPaid
+        self.providerEarnings = providerEarnings
+        self.ledgerSequence = ledgerSequence
     }
 
     public func serializedSize() -> Int {
@@ -2977,6 +3121,15 @@ public struct PaymentRefunded: ProtoRuntime.Message {
         }
         if self.fullyRefunded {
             size += 1 + 1
+        }
+        if let v = self.customerPaid {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        if let v = self.providerEarnings {
+            size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        if self.ledgerSequence != 0 {
+            size += 1 + ProtoRuntime.WireSize.int64(self.ledgerSequence)
         }
         return size
     }
@@ -3018,6 +3171,18 @@ public struct PaymentRefunded: ProtoRuntime.Message {
             writer.writeTag(0x48)
             writer.writeBool(self.fullyRefunded)
         }
+        if let v = self.customerPaid {
+            writer.writeTag(0x52)
+            writer.writeMessage(v)
+        }
+        if let v = self.providerEarnings {
+            writer.writeTag(0x5A)
+            writer.writeMessage(v)
+        }
+        if self.ledgerSequence != 0 {
+            writer.writeTag(0x60)
+            writer.writeInt64(self.ledgerSequence)
+        }
         unknownFields.encode(to: &writer)
     }
 
@@ -3042,6 +3207,12 @@ public struct PaymentRefunded: ProtoRuntime.Message {
                 try reader.readMessage(into: &self.refundedTotal)
             case 0x48:
                 self.fullyRefunded = try reader.readBool()
+            case 0x52:
+                try reader.readMessage(into: &self.customerPaid)
+            case 0x5A:
+                try reader.readMessage(into: &self.providerEarnings)
+            case 0x60:
+                self.ledgerSequence = try reader.readInt64()
             default:
                 try reader.skipField(into: &unknownFields)
             }
@@ -3085,6 +3256,18 @@ public struct PaymentRefunded: ProtoRuntime.Message {
         if self.fullyRefunded || writer.options.emitDefaults {
             writer.writeKey(json: "fullyRefunded", proto: "fully_refunded")
             writer.writeBool(self.fullyRefunded)
+        }
+        if let v = self.customerPaid {
+            writer.writeKey(json: "customerPaid", proto: "customer_paid")
+            writer.writeMessage(v)
+        }
+        if let v = self.providerEarnings {
+            writer.writeKey(json: "providerEarnings", proto: "provider_earnings")
+            writer.writeMessage(v)
+        }
+        if self.ledgerSequence != 0 || writer.options.emitDefaults {
+            writer.writeKey(json: "ledgerSequence", proto: "ledger_sequence")
+            writer.writeInt64(self.ledgerSequence)
         }
         writer.endObject()
     }
@@ -3139,6 +3322,21 @@ public struct PaymentRefunded: ProtoRuntime.Message {
                     try seen.insert(8, key: key)
                     if !(try reader.readNull()) {
                         self.fullyRefunded = try reader.readBool()
+                    }
+                case "customerPaid", "customer_paid":
+                    try seen.insert(9, key: key)
+                    if !(try reader.readNull()) {
+                        self.customerPaid = try reader.readMessage(Money.self)
+                    }
+                case "providerEarnings", "provider_earnings":
+                    try seen.insert(10, key: key)
+                    if !(try reader.readNull()) {
+                        self.providerEarnings = try reader.readMessage(Money.self)
+                    }
+                case "ledgerSequence", "ledger_sequence":
+                    try seen.insert(11, key: key)
+                    if !(try reader.readNull()) {
+                        self.ledgerSequence = try reader.readInt64()
                     }
                 default:
                     try reader.unknownField(key)
@@ -3799,7 +3997,7 @@ public enum EventsProtoFile {
     ProtoRuntime.EmbeddedFileDescriptor(
         path: "marketplace/v1/events.proto",
         dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/common.proto", "rpc/v1/options.proto"],
-        base64: "ChttYXJrZXRwbGFjZS92MS9ldmVudHMucHJvdG8SDm1hcmtldHBsYWNlLnYxGh9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvGhttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8aFHJwYy92MS9vcHRpb25zLnByb3RvIuYBCg5Vc2VyUmVnaXN0ZXJlZBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSGgoIdXNlcm5hbWUYAiABKAlSCHVzZXJuYW1lEhQKBWVtYWlsGAMgASgJUgVlbWFpbBIoCgRyb2xlGAQgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVIEcm9sZRI7CgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6Ipq1GB4KC2F1dGhfZXZlbnRzEg91c2VyLnJlZ2lzdGVyZWQimwIKC1VzZXJVcGRhdGVkEhcKB3VzZXJfaWQYASABKANSBnVzZXJJZBIaCgh1c2VybmFtZRgCIAEoCVIIdXNlcm5hbWUSFAoFZW1haWwYAyABKAlSBWVtYWlsEigKBHJvbGUYBCABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgRyb2xlEjkKDXByZXZpb3VzX3JvbGUYBSABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgxwcmV2aW91c1JvbGUSOwoLb2NjdXJyZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0Oh+atRgbCgthdXRoX2V2ZW50cxIMdXNlci51cGRhdGVkIrYBCg9Vc2VyRGVhY3RpdmF0ZWQSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEigKBHJvbGUYAiABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgRyb2xlEjsKC29jY3VycmVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDojmrUYHwoLYXV0aF9ldmVudHMSEHVzZXIuZGVhY3RpdmF0ZWQi3AEKDFRva2VuUmV2b2tlZBIZCgh0b2tlbl9pZBgBIAEoCVIHdG9rZW5JZBIXCgd1c2VyX2lkGAIgASgDUgZ1c2VySWQSOQoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCWV4cGlyZXNBdBI7CgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6IJq1GBwKC2F1dGhfZXZlbnRzEg10b2tlbi5yZXZva2VkIsMBCg5Qcm9maWxlQ3JlYXRlZBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSNwoMcHJvZmlsZV90eXBlGAIgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVILcHJvZmlsZVR5cGUSOwoLb2NjdXJyZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiKatRgeCgt1c2VyX2V2ZW50cxIPcHJvZmlsZS5jcmVhdGVkIuoBCg5Qcm9maWxlVXBkYXRlZBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSNwoMcHJvZmlsZV90eXBlGAIgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVILcHJvZmlsZVR5cGUSJQoOdXBkYXRlZF9maWVsZHMYAyADKAlSDXVwZGF0ZWRGaWVsZHMSOwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiKatRgeCgt1c2VyX2V2ZW50cxIPcHJvZmlsZS51cGRhdGVkIvMBChtQcm92aWRlclZlcmlmaWNhdGlvbkNoYW5nZWQSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEhoKCHZlcmlmaWVkGAIgASgIUgh2ZXJpZmllZBIWCgZyZWFzb24YAyABKAlSBnJlYXNvbhIZCghhZG1pbl9pZBgEIAEoA1IHYWRtaW5JZBI7CgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6L5q1GCsKC3VzZXJfZXZlbnRzEhxwcm9maWxlLnZlcmlmaWNhdGlvbl9jaGFuZ2VkIuMCCgxPcmRlckNyZWF0ZWQSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAiABKANSCmN1c3RvbWVySWQSFAoFdGl0bGUYAyABKAlSBXRpdGxlEisKBXByaWNlGAQgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSBXByaWNlEjQKCGxvY2F0aW9uGAUgASgOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25SCGxvY2F0aW9uEj4KDHNlcnZpY2VfdHlwZRgGIAEoDjIbLm1hcmtldHBsYWNlLnYxLlNlcnZpY2VUeXBlUgtzZXJ2aWNlVHlwZRI7CgtvY2N1cnJlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6IZq1GB0KDG9yZGVyX2V2ZW50cxINb3JkZXIuY3JlYXRlZCLHAQoNT3JkZXJBcHByb3ZlZBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgCIAEoA1IKY3VzdG9tZXJJZBIZCghhZG1pbl9pZBgDIAEoA1IHYWRtaW5JZBI7CgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6Ipq1GB4KDG9yZGVyX2V2ZW50cxIOb3JkZXIuYXBwcm92ZWQi7AEKDU9yZGVyUmVqZWN0ZWQSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAiABKANSCmN1c3RvbWVySWQSIwoNcmVqZWN0X3JlYXNvbhgDIAEoCVIMcmVqZWN0UmVhc29uEhkKCGFkbWluX2lkGAQgASgDUgdhZG1pbklkEjsKC29jY3VycmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDoimrUYHgoMb3JkZXJfZXZlbnRzEg5vcmRlci5yZWplY3RlZCLNAQoNT3JkZXJBY2NlcHRlZBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgCIAEoA1IKY3VzdG9tZXJJZBIfCgtwcm92aWRlcl9pZBgDIAEoA1IKcHJvdmlkZXJJZBI7CgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6Ipq1GB4KDG9yZGVyX2V2ZW50cxIOb3JkZXIuYWNjZXB0ZWQimAMKEk9yZGVyU3RhdHVzQ2hhbmdlZBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgCIAEoA1IKY3VzdG9tZXJJZBIkCgtwcm92aWRlcl9pZBgDIAEoA0gAUgpwcm92aWRlcklkiAEBEjoKCm9sZF9zdGF0dXMYBCABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c1IJb2xkU3RhdHVzEjoKCm5ld19zdGF0dXMYBSABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c1IJbmV3U3RhdHVzEhkKCGFjdG9yX2lkGAYgASgDUgdhY3RvcklkEhYKBnJlYXNvbhgHIAEoCVIGcmVhc29uEjsKC29jY3VycmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDoomrUYJAoMb3JkZXJfZXZlbnRzEhRvcmRlci5zdGF0dXNfY2hhbmdlZEIOCgxfcHJvdmlkZXJfaWQi/AEKDk9yZGVyQ29tcGxldGVkEhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAIgASgDUgpjdXN0b21lcklkEh8KC3Byb3ZpZGVyX2lkGAMgASgDUgpwcm92aWRlcklkEisKBXByaWNlGAQgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSBXByaWNlEjsKC29jY3VycmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDojmrUYHwoMb3JkZXJfZXZlbnRzEg9vcmRlci5jb21wbGV0ZWQipwMKDk9yZGVyQ2FuY2VsbGVkEhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAIgASgDUgpjdXN0b21lcklkEiQKC3Byb3ZpZGVyX2lkGAMgASgDSABSCnByb3ZpZGVySWSIAQESRAoPcHJldmlvdXNfc3RhdHVzGAQgASgOMhsubWFya2V0cGxhY2UudjEuT3JkZXJTdGF0dXNSDnByZXZpb3VzU3RhdHVzEiEKDGNhbmNlbGxlZF9ieRgFIAEoA1ILY2FuY2VsbGVkQnkSQAoRY2FuY2VsbGVkX2J5X3JvbGUYBiABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUg9jYW5jZWxsZWRCeVJvbGUSFgoGcmVhc29uGAcgASgJUgZyZWFzb24SOwoLb2NjdXJyZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiOatRgfCgxvcmRlcl9ldmVudHMSD29yZGVyLmNhbmNlbGxlZEIOCgxfcHJvdmlkZXJfaWQiggIKEFBheW1lbnRJbml0aWF0ZWQSHQoKcGF5bWVudF9pZBgBIAEoA1IJcGF5bWVudElkEhkKCG9yZGVyX2lkGAIgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAMgASgDUgpjdXN0b21lcklkEi0KBmFtb3VudBgEIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UgZhbW91bnQSOwoLb2NjdXJyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OieatRgjCg5wYXltZW50X2V2ZW50cxIRcGF5bWVudC5pbml0aWF0ZWQitwIKEFBheW1lbnRDb21wbGV0ZWQSHQoKcGF5bWVudF9pZBgBIAEoA1IJcGF5bWVudElkEhkKCG9yZGVyX2lkGAIgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAMgASgDUgpjdXN0b21lcklkEh8KC3Byb3ZpZGVyX2lkGAQgASgDUgpwcm92aWRlcklkEi0KBmFtb3VudBgFIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UgZhbW91bnQSOwoLb2NjdXJyZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0EhIKBGhlbGQYByABKAhSBGhlbGQ6J5q1GCMKDnBheW1lbnRfZXZlbnRzEhFwYXltZW50LmNvbXBsZXRlZCKhAgoPUGF5bWVudFJlbGVhc2VkEh0KCnBheW1lbnRfaWQYASABKANSCXBheW1lbnRJZBIZCghvcmRlcl9pZBgCIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgDIAEoA1IKY3VzdG9tZXJJZBIfCgtwcm92aWRlcl9pZBgEIAEoA1IKcHJvdmlkZXJJZBItCgZhbW91bnQYBSABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIGYW1vdW50EjsKC29jY3VycmVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDommrUYIgoOcGF5bWVudF9ldmVudHMSEHBheW1lbnQucmVsZWFzZWQi5QEKDVBheW1lbnRGYWlsZWQSHQoKcGF5bWVudF9pZBgBIAEoA1IJcGF5bWVudElkEhkKCG9yZGVyX2lkGAIgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAMgASgDUgpjdXN0b21lcklkEhYKBnJlYXNvbhgEIAEoCVIGcmVhc29uEjsKC29jY3VycmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDokmrUYIAoOcGF5bWVudF9ldmVudHMSDnBheW1lbnQuZmFpbGVkIp4DCg9QYXltZW50UmVmdW5kZWQSHQoKcGF5bWVudF9pZBgBIAEoA1IJcGF5bWVudElkEhkKCG9yZGVyX2lkGAIgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAMgASgDUgpjdXN0b21lcklkEh8KC3Byb3ZpZGVyX2lkGAQgASgDUgpwcm92aWRlcklkEi0KBmFtb3VudBgFIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UgZhbW91bnQSFgoGcmVhc29uGAYgASgJUgZyZWFzb24SOwoLb2NjdXJyZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0EjwKDnJlZnVuZGVkX3RvdGFsGAggASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSDXJlZnVuZGVkVG90YWwSJQoOZnVsbHlfcmVmdW5kZWQYCSABKAhSDWZ1bGx5UmVmdW5kZWQ6Jpq1GCIKDnBheW1lbnRfZXZlbnRzEhBwYXltZW50LnJlZnVuZGVkIpsCCg1SZXZpZXdDcmVhdGVkEhsKCXJldmlld19pZBgBIAEoA1IIcmV2aWV3SWQSGQoIb3JkZXJfaWQYAiABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAyABKANSCmN1c3RvbWVySWQSHwoLcHJvdmlkZXJfaWQYBCABKANSCnByb3ZpZGVySWQSFAoFc3RhcnMYBSABKAVSBXN0YXJzEhgKB2NvbnRlbnQYBiABKAlSB2NvbnRlbnQSOwoLb2NjdXJyZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiOatRgfCg1yZXZpZXdfZXZlbnRzEg5yZXZpZXcuY3JlYXRlZCLeAQoNUmF0aW5nVXBkYXRlZBIfCgtwcm92aWRlcl9pZBgBIAEoA1IKcHJvdmlkZXJJZBIlCg5hdmVyYWdlX3JhdGluZxgCIAEoAVINYXZlcmFnZVJhdGluZxIjCg10b3RhbF9yZXZpZXdzGAMgASgFUgx0b3RhbFJldmlld3MSOwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiOatRgfCg1yZXZpZXdfZXZlbnRzEg5yYXRpbmcudXBkYXRlZCK9AgoQTm90aWZpY2F0aW9uU2VudBIXCgdpdGVtX2lkGAEgASgDUgZpdGVtSWQSIQoMcmVjaXBpZW50X2lkGAIgASgDUgtyZWNpcGllbnRJZBI7Cg5yZWNpcGllbnRfcm9sZRgDIAEoDjIULm1hcmtldHBsYWNlLnYxLlJvbGVSDXJlY2lwaWVudFJvbGUSHgoIb3JkZXJfaWQYBCABKANIAFIHb3JkZXJJZIgBARIYCgdtZXNzYWdlGAUgASgJUgdtZXNzYWdlEjsKC29jY3VycmVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDosmrUYKAoTbm90aWZpY2F0aW9uX2V2ZW50cxIRbm90aWZpY2F0aW9uLnNlbnRCCwoJX29yZGVyX2lkYgZwcm90bzM="
+        base64: "ChttYXJrZXRwbGFjZS92MS9ldmVudHMucHJvdG8SDm1hcmtldHBsYWNlLnYxGh9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvGhttYXJrZXRwbGFjZS92MS9jb21tb24ucHJvdG8aFHJwYy92MS9vcHRpb25zLnByb3RvIuYBCg5Vc2VyUmVnaXN0ZXJlZBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSGgoIdXNlcm5hbWUYAiABKAlSCHVzZXJuYW1lEhQKBWVtYWlsGAMgASgJUgVlbWFpbBIoCgRyb2xlGAQgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVIEcm9sZRI7CgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6Ipq1GB4KC2F1dGhfZXZlbnRzEg91c2VyLnJlZ2lzdGVyZWQimwIKC1VzZXJVcGRhdGVkEhcKB3VzZXJfaWQYASABKANSBnVzZXJJZBIaCgh1c2VybmFtZRgCIAEoCVIIdXNlcm5hbWUSFAoFZW1haWwYAyABKAlSBWVtYWlsEigKBHJvbGUYBCABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgRyb2xlEjkKDXByZXZpb3VzX3JvbGUYBSABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgxwcmV2aW91c1JvbGUSOwoLb2NjdXJyZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0Oh+atRgbCgthdXRoX2V2ZW50cxIMdXNlci51cGRhdGVkIrYBCg9Vc2VyRGVhY3RpdmF0ZWQSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEigKBHJvbGUYAiABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUgRyb2xlEjsKC29jY3VycmVkX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDojmrUYHwoLYXV0aF9ldmVudHMSEHVzZXIuZGVhY3RpdmF0ZWQi3AEKDFRva2VuUmV2b2tlZBIZCgh0b2tlbl9pZBgBIAEoCVIHdG9rZW5JZBIXCgd1c2VyX2lkGAIgASgDUgZ1c2VySWQSOQoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCWV4cGlyZXNBdBI7CgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6IJq1GBwKC2F1dGhfZXZlbnRzEg10b2tlbi5yZXZva2VkIsMBCg5Qcm9maWxlQ3JlYXRlZBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSNwoMcHJvZmlsZV90eXBlGAIgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVILcHJvZmlsZVR5cGUSOwoLb2NjdXJyZWRfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiKatRgeCgt1c2VyX2V2ZW50cxIPcHJvZmlsZS5jcmVhdGVkIuoBCg5Qcm9maWxlVXBkYXRlZBIXCgd1c2VyX2lkGAEgASgDUgZ1c2VySWQSNwoMcHJvZmlsZV90eXBlGAIgASgOMhQubWFya2V0cGxhY2UudjEuUm9sZVILcHJvZmlsZVR5cGUSJQoOdXBkYXRlZF9maWVsZHMYAyADKAlSDXVwZGF0ZWRGaWVsZHMSOwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiKatRgeCgt1c2VyX2V2ZW50cxIPcHJvZmlsZS51cGRhdGVkIvMBChtQcm92aWRlclZlcmlmaWNhdGlvbkNoYW5nZWQSFwoHdXNlcl9pZBgBIAEoA1IGdXNlcklkEhoKCHZlcmlmaWVkGAIgASgIUgh2ZXJpZmllZBIWCgZyZWFzb24YAyABKAlSBnJlYXNvbhIZCghhZG1pbl9pZBgEIAEoA1IHYWRtaW5JZBI7CgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6L5q1GCsKC3VzZXJfZXZlbnRzEhxwcm9maWxlLnZlcmlmaWNhdGlvbl9jaGFuZ2VkIuMCCgxPcmRlckNyZWF0ZWQSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAiABKANSCmN1c3RvbWVySWQSFAoFdGl0bGUYAyABKAlSBXRpdGxlEisKBXByaWNlGAQgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSBXByaWNlEjQKCGxvY2F0aW9uGAUgASgOMhgubWFya2V0cGxhY2UudjEuTG9jYXRpb25SCGxvY2F0aW9uEj4KDHNlcnZpY2VfdHlwZRgGIAEoDjIbLm1hcmtldHBsYWNlLnYxLlNlcnZpY2VUeXBlUgtzZXJ2aWNlVHlwZRI7CgtvY2N1cnJlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6IZq1GB0KDG9yZGVyX2V2ZW50cxINb3JkZXIuY3JlYXRlZCLHAQoNT3JkZXJBcHByb3ZlZBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgCIAEoA1IKY3VzdG9tZXJJZBIZCghhZG1pbl9pZBgDIAEoA1IHYWRtaW5JZBI7CgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6Ipq1GB4KDG9yZGVyX2V2ZW50cxIOb3JkZXIuYXBwcm92ZWQi7AEKDU9yZGVyUmVqZWN0ZWQSGQoIb3JkZXJfaWQYASABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAiABKANSCmN1c3RvbWVySWQSIwoNcmVqZWN0X3JlYXNvbhgDIAEoCVIMcmVqZWN0UmVhc29uEhkKCGFkbWluX2lkGAQgASgDUgdhZG1pbklkEjsKC29jY3VycmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDoimrUYHgoMb3JkZXJfZXZlbnRzEg5vcmRlci5yZWplY3RlZCLNAQoNT3JkZXJBY2NlcHRlZBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgCIAEoA1IKY3VzdG9tZXJJZBIfCgtwcm92aWRlcl9pZBgDIAEoA1IKcHJvdmlkZXJJZBI7CgtvY2N1cnJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQ6Ipq1GB4KDG9yZGVyX2V2ZW50cxIOb3JkZXIuYWNjZXB0ZWQimAMKEk9yZGVyU3RhdHVzQ2hhbmdlZBIZCghvcmRlcl9pZBgBIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgCIAEoA1IKY3VzdG9tZXJJZBIkCgtwcm92aWRlcl9pZBgDIAEoA0gAUgpwcm92aWRlcklkiAEBEjoKCm9sZF9zdGF0dXMYBCABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c1IJb2xkU3RhdHVzEjoKCm5ld19zdGF0dXMYBSABKA4yGy5tYXJrZXRwbGFjZS52MS5PcmRlclN0YXR1c1IJbmV3U3RhdHVzEhkKCGFjdG9yX2lkGAYgASgDUgdhY3RvcklkEhYKBnJlYXNvbhgHIAEoCVIGcmVhc29uEjsKC29jY3VycmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDoomrUYJAoMb3JkZXJfZXZlbnRzEhRvcmRlci5zdGF0dXNfY2hhbmdlZEIOCgxfcHJvdmlkZXJfaWQi/AEKDk9yZGVyQ29tcGxldGVkEhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAIgASgDUgpjdXN0b21lcklkEh8KC3Byb3ZpZGVyX2lkGAMgASgDUgpwcm92aWRlcklkEisKBXByaWNlGAQgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSBXByaWNlEjsKC29jY3VycmVkX2F0GAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDojmrUYHwoMb3JkZXJfZXZlbnRzEg9vcmRlci5jb21wbGV0ZWQipwMKDk9yZGVyQ2FuY2VsbGVkEhkKCG9yZGVyX2lkGAEgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAIgASgDUgpjdXN0b21lcklkEiQKC3Byb3ZpZGVyX2lkGAMgASgDSABSCnByb3ZpZGVySWSIAQESRAoPcHJldmlvdXNfc3RhdHVzGAQgASgOMhsubWFya2V0cGxhY2UudjEuT3JkZXJTdGF0dXNSDnByZXZpb3VzU3RhdHVzEiEKDGNhbmNlbGxlZF9ieRgFIAEoA1ILY2FuY2VsbGVkQnkSQAoRY2FuY2VsbGVkX2J5X3JvbGUYBiABKA4yFC5tYXJrZXRwbGFjZS52MS5Sb2xlUg9jYW5jZWxsZWRCeVJvbGUSFgoGcmVhc29uGAcgASgJUgZyZWFzb24SOwoLb2NjdXJyZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiOatRgfCgxvcmRlcl9ldmVudHMSD29yZGVyLmNhbmNlbGxlZEIOCgxfcHJvdmlkZXJfaWQiggIKEFBheW1lbnRJbml0aWF0ZWQSHQoKcGF5bWVudF9pZBgBIAEoA1IJcGF5bWVudElkEhkKCG9yZGVyX2lkGAIgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAMgASgDUgpjdXN0b21lcklkEi0KBmFtb3VudBgEIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UgZhbW91bnQSOwoLb2NjdXJyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OieatRgjCg5wYXltZW50X2V2ZW50cxIRcGF5bWVudC5pbml0aWF0ZWQi4AMKEFBheW1lbnRDb21wbGV0ZWQSHQoKcGF5bWVudF9pZBgBIAEoA1IJcGF5bWVudElkEhkKCG9yZGVyX2lkGAIgASgDUgdvcmRlcklkEh8KC2N1c3RvbWVyX2lkGAMgASgDUgpjdXN0b21lcklkEh8KC3Byb3ZpZGVyX2lkGAQgASgDUgpwcm92aWRlcklkEi0KBmFtb3VudBgFIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UgZhbW91bnQSOwoLb2NjdXJyZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0EhIKBGhlbGQYByABKAhSBGhlbGQSOgoNY3VzdG9tZXJfcGFpZBgIIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UgxjdXN0b21lclBhaWQSQgoRcHJvdmlkZXJfZWFybmluZ3MYCSABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIQcHJvdmlkZXJFYXJuaW5ncxInCg9sZWRnZXJfc2VxdWVuY2UYCiABKANSDmxlZGdlclNlcXVlbmNlOieatRgjCg5wYXltZW50X2V2ZW50cxIRcGF5bWVudC5jb21wbGV0ZWQiygMKD1BheW1lbnRSZWxlYXNlZBIdCgpwYXltZW50X2lkGAEgASgDUglwYXltZW50SWQSGQoIb3JkZXJfaWQYAiABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAyABKANSCmN1c3RvbWVySWQSHwoLcHJvdmlkZXJfaWQYBCABKANSCnByb3ZpZGVySWQSLQoGYW1vdW50GAUgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSBmFtb3VudBI7CgtvY2N1cnJlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQSOgoNY3VzdG9tZXJfcGFpZBgHIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UgxjdXN0b21lclBhaWQSQgoRcHJvdmlkZXJfZWFybmluZ3MYCCABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIQcHJvdmlkZXJFYXJuaW5ncxInCg9sZWRnZXJfc2VxdWVuY2UYCSABKANSDmxlZGdlclNlcXVlbmNlOiaatRgiCg5wYXltZW50X2V2ZW50cxIQcGF5bWVudC5yZWxlYXNlZCLlAQoNUGF5bWVudEZhaWxlZBIdCgpwYXltZW50X2lkGAEgASgDUglwYXltZW50SWQSGQoIb3JkZXJfaWQYAiABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAyABKANSCmN1c3RvbWVySWQSFgoGcmVhc29uGAQgASgJUgZyZWFzb24SOwoLb2NjdXJyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiSatRggCg5wYXltZW50X2V2ZW50cxIOcGF5bWVudC5mYWlsZWQixwQKD1BheW1lbnRSZWZ1bmRlZBIdCgpwYXltZW50X2lkGAEgASgDUglwYXltZW50SWQSGQoIb3JkZXJfaWQYAiABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAyABKANSCmN1c3RvbWVySWQSHwoLcHJvdmlkZXJfaWQYBCABKANSCnByb3ZpZGVySWQSLQoGYW1vdW50GAUgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSBmFtb3VudBIWCgZyZWFzb24YBiABKAlSBnJlYXNvbhI7CgtvY2N1cnJlZF9hdBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCm9jY3VycmVkQXQSPAoOcmVmdW5kZWRfdG90YWwYCCABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVINcmVmdW5kZWRUb3RhbBIlCg5mdWxseV9yZWZ1bmRlZBgJIAEoCFINZnVsbHlSZWZ1bmRlZBI6Cg1jdXN0b21lcl9wYWlkGAogASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSDGN1c3RvbWVyUGFpZBJCChFwcm92aWRlcl9lYXJuaW5ncxgLIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5UhBwcm92aWRlckVhcm5pbmdzEicKD2xlZGdlcl9zZXF1ZW5jZRgMIAEoA1IObGVkZ2VyU2VxdWVuY2U6Jpq1GCIKDnBheW1lbnRfZXZlbnRzEhBwYXltZW50LnJlZnVuZGVkIpsCCg1SZXZpZXdDcmVhdGVkEhsKCXJldmlld19pZBgBIAEoA1IIcmV2aWV3SWQSGQoIb3JkZXJfaWQYAiABKANSB29yZGVySWQSHwoLY3VzdG9tZXJfaWQYAyABKANSCmN1c3RvbWVySWQSHwoLcHJvdmlkZXJfaWQYBCABKANSCnByb3ZpZGVySWQSFAoFc3RhcnMYBSABKAVSBXN0YXJzEhgKB2NvbnRlbnQYBiABKAlSB2NvbnRlbnQSOwoLb2NjdXJyZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiOatRgfCg1yZXZpZXdfZXZlbnRzEg5yZXZpZXcuY3JlYXRlZCLeAQoNUmF0aW5nVXBkYXRlZBIfCgtwcm92aWRlcl9pZBgBIAEoA1IKcHJvdmlkZXJJZBIlCg5hdmVyYWdlX3JhdGluZxgCIAEoAVINYXZlcmFnZVJhdGluZxIjCg10b3RhbF9yZXZpZXdzGAMgASgFUgx0b3RhbFJldmlld3MSOwoLb2NjdXJyZWRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgpvY2N1cnJlZEF0OiOatRgfCg1yZXZpZXdfZXZlbnRzEg5yYXRpbmcudXBkYXRlZCK9AgoQTm90aWZpY2F0aW9uU2VudBIXCgdpdGVtX2lkGAEgASgDUgZpdGVtSWQSIQoMcmVjaXBpZW50X2lkGAIgASgDUgtyZWNpcGllbnRJZBI7Cg5yZWNpcGllbnRfcm9sZRgDIAEoDjIULm1hcmtldHBsYWNlLnYxLlJvbGVSDXJlY2lwaWVudFJvbGUSHgoIb3JkZXJfaWQYBCABKANIAFIHb3JkZXJJZIgBARIYCgdtZXNzYWdlGAUgASgJUgdtZXNzYWdlEjsKC29jY3VycmVkX2F0GAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIKb2NjdXJyZWRBdDosmrUYKAoTbm90aWZpY2F0aW9uX2V2ZW50cxIRbm90aWZpY2F0aW9uLnNlbnRCCwoJX29yZGVyX2lkYgZwcm90bzM="
     )
 
     /// The descriptors of this file's imports (transitively), imports first, then this file's.

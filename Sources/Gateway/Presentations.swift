@@ -120,6 +120,7 @@ enum Presentations {
             "user_id": int(profile["user_id"]), "location": upper(profile["location"], prefix: "LOCATION_"),
             "address": nullIfEmpty(profile["address"]),
             "budget_preference": money(profile["budget_preference"], zero: true),
+            "balance": money(profile["balance"], zero: true),
             "full_name": nullIfEmpty(profile["full_name"]), "phone": nullIfEmpty(profile["phone"]),
             "preferred_service_types": .array(
                 array(profile["preferred_service_types"]).map { lower($0, prefix: "SERVICE_TYPE_") }
@@ -140,6 +141,7 @@ enum Presentations {
             "service_areas": .array(array(profile["service_areas"]).map { upper($0, prefix: "LOCATION_") }),
             "service_types": .array(array(profile["service_types"]).map { lower($0, prefix: "SERVICE_TYPE_") }),
             "completed_orders": int(profile["completed_orders"]), "verified": profile["verified"] ?? .bool(false),
+            "total_earnings": money(profile["total_earnings"], zero: true),
             "created_at": time(profile["created_at"], .fraction), "updated_at": time(profile["updated_at"], .fraction),
         ])
     }

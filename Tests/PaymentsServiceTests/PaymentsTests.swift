@@ -124,6 +124,22 @@ struct PaymentsTests {
             #expect(
                 try await cluster.processor().totals(of: "payment-\(payment.id)") == .init(charged: 120_00, refunded: 0)
             )
+            // The profiles show the ledger's totals, through the payment events.
+            #expect(
+                try await eventually {
+                    let customerProfile = try? await cluster.users.getMyCustomerProfile(
+                        GetMyProfileRequest(),
+                        options: bearer(customer.token)
+                    )
+                    let providerProfile = try? await cluster.users.getMyProviderProfile(
+                        GetMyProfileRequest(),
+                        options: bearer(provider.token)
+                    )
+                    return customerProfile?.balance == Money(cents: 120_00)
+                        && providerProfile?.totalEarnings == Money(cents: 120_00)
+                },
+                "the customer's balance is what they paid; the provider's earnings what was released"
+            )
         }
     }
 
@@ -467,6 +483,21 @@ struct PaymentsTests {
             #expect(
                 try await cluster.processor().totals(of: "payment-\(payment.id)")
                     == .init(charged: 120_00, refunded: 120_00)
+            )
+            #expect(
+                try await eventually {
+                    let customerProfile = try? await cluster.users.getMyCustomerProfile(
+                        GetMyProfileRequest(),
+                        options: bearer(customer.token)
+                    )
+                    let providerProfile = try? await cluster.users.getMyProviderProfile(
+                        GetMyProfileRequest(),
+                        options: bearer(provider.token)
+                    )
+                    return customerProfile?.balance == Money(cents: 0)
+                        && providerProfile?.totalEarnings == Money(cents: 0)
+                },
+                "refunded in full: the profiles are back to zero"
             )
         }
     }

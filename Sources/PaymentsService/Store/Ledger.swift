@@ -111,6 +111,12 @@ enum Ledger {
             ?? 0
     }
 
+    /// The id of the newest ledger transaction (0 for none): increasing, so readers of the
+    /// totals in events keep the newest.
+    static func lastTransaction(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT COALESCE(MAX(id), 0) FROM ledger_transaction") ?? 0
+    }
+
     /// The sum over every account (zero unless the ledger is broken).
     static func total(_ db: Database) throws -> Int64 {
         try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(cents), 0) FROM ledger_entry") ?? 0

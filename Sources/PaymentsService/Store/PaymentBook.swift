@@ -51,6 +51,14 @@ enum PaymentBook {
             ],
             at: now
         )
+        if cancelled {
+            _ = try requestRefund(db, id, cents: cents, reason: "the order was cancelled", by: 0, at: now)
+        } else if !holds {
+            // The legacy flow: the order is already completed, so the money goes on at once (as its own
+            // ledger transaction, so the history shows the hold and the release).
+            try release(db, payment: id, held: false, at: now)
+        }
+        let totals = try Totals(db, payment)
         try Outbox.enqueue(
             db,
             PaymentCompleted(
@@ -60,17 +68,28 @@ enum PaymentBook {
                 providerId: payment.providerId,
                 amount: Money(cents: cents),
                 occurredAt: ProtoTimestamp(date: now),
-                held: holds
+                held: holds,
+                customerPaid: totals.customerPaid,
+                providerEarnings: totals.providerEarnings,
+                ledgerSequence: totals.sequence
             )
         )
-        if cancelled {
-            _ = try requestRefund(db, id, cents: cents, reason: "the order was cancelled", by: 0, at: now)
-        } else if !holds {
-            // The legacy flow: the order is already completed, so the money goes on at once (as its own
-            // ledger transaction, so the history shows the hold and the release).
-            try release(db, payment: id, held: false, at: now)
-        }
         return try PaymentsStore.fetch(db, id)
+    }
+
+    /// The ledger's totals for a payment's customer and provider, as the events carry them.
+    struct Totals {
+        var customerPaid: Money
+        var providerEarnings: Money
+        var sequence: Int64
+
+        init(_ db: Database, _ payment: Payment) throws {
+            customerPaid = Money(cents: -(try Ledger.balance(db, Ledger.customer(payment.customerId))))
+            providerEarnings = Money(
+                cents: payment.providerId == 0 ? 0 : try Ledger.balance(db, Ledger.provider(payment.providerId))
+            )
+            sequence = try Ledger.lastTransaction(db)
+        }
     }
 
     /// The processor declined `payment` (or never received it): failed, with the reason.
@@ -137,6 +156,7 @@ enum PaymentBook {
             at: now
         )
         if held {
+            let totals = try Totals(db, payment)
             try Outbox.enqueue(
                 db,
                 PaymentReleased(
@@ -145,7 +165,10 @@ enum PaymentBook {
                     customerId: payment.customerId,
                     providerId: payment.providerId,
                     amount: Money(cents: cents),
-                    occurredAt: ProtoTimestamp(date: now)
+                    occurredAt: ProtoTimestamp(date: now),
+                    customerPaid: totals.customerPaid,
+                    providerEarnings: totals.providerEarnings,
+                    ledgerSequence: totals.sequence
                 )
             )
         }
@@ -226,6 +249,7 @@ enum PaymentBook {
             ],
             at: now
         )
+        let totals = try Totals(db, payment)
         try Outbox.enqueue(
             db,
             PaymentRefunded(
@@ -237,7 +261,10 @@ enum PaymentBook {
                 reason: refund.reason,
                 occurredAt: ProtoTimestamp(date: now),
                 refundedTotal: Money(cents: total),
-                fullyRefunded: total == amount
+                fullyRefunded: total == amount,
+                customerPaid: totals.customerPaid,
+                providerEarnings: totals.providerEarnings,
+                ledgerSequence: totals.sequence
             )
         )
         return try PaymentsStore.fetch(db, payment.id)

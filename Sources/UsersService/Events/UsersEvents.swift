@@ -19,6 +19,10 @@ enum UsersEvents {
             BusTopology.Binding(exchange: "auth_events", pattern: "user.*"),
             BusTopology.Binding(exchange: "review_events", pattern: "rating.updated"),
             BusTopology.Binding(exchange: "order_events", pattern: "order.completed"),
+            // Profiles show the payments ledger's totals (balance, total earnings).
+            BusTopology.Binding(exchange: "payment_events", pattern: "payment.completed"),
+            BusTopology.Binding(exchange: "payment_events", pattern: "payment.released"),
+            BusTopology.Binding(exchange: "payment_events", pattern: "payment.refunded"),
         ]
     )
 
@@ -51,7 +55,54 @@ enum UsersEvents {
                 try UsersSchema.save(db, profile)
             }
         }
+        routes.on(PaymentCompleted.self) { paid, db in
+            try UsersEvents.totals(
+                db,
+                paid.customerId,
+                paid.customerPaid,
+                paid.providerId,
+                paid.providerEarnings,
+                paid.ledgerSequence
+            )
+        }
+        routes.on(PaymentReleased.self) { released, db in
+            try UsersEvents.totals(
+                db,
+                released.customerId,
+                released.customerPaid,
+                released.providerId,
+                released.providerEarnings,
+                released.ledgerSequence
+            )
+        }
+        routes.on(PaymentRefunded.self) { refunded, db in
+            try UsersEvents.totals(
+                db,
+                refunded.customerId,
+                refunded.customerPaid,
+                refunded.providerId,
+                refunded.providerEarnings,
+                refunded.ledgerSequence
+            )
+        }
         return routes
+    }
+
+    /// Records the ledger's totals an event carries (the newest by ledger sequence wins); the
+    /// profiles show them (``UsersSchema/customer(_:_:)``, ``UsersSchema/provider(_:_:)``).
+    static func totals(
+        _ db: Database,
+        _ customer: Int64,
+        _ paid: Money?,
+        _ provider: Int64,
+        _ earnings: Money?,
+        _ sequence: Int64
+    ) throws {
+        guard sequence > 0 else { return }
+        try UsersSchema.setPaid(db, customer: customer, cents: paid?.cents ?? 0, sequence: sequence)
+        if provider != 0 {
+            try UsersSchema.setEarnings(db, provider: provider, cents: earnings?.cents ?? 0, sequence: sequence)
+        }
     }
 
     /// Gives the user the profile of their role (announcing a new one).

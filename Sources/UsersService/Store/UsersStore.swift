@@ -33,6 +33,57 @@ enum UsersSchema {
                     """
             )
         }
+        migrator.registerMigration("users.v2") { db in
+            // The payments ledger's totals per user, from its events: the newest (by ledger
+            // sequence) wins, whatever order the events come in.
+            try db.execute(
+                sql: """
+                    CREATE TABLE payment_totals (
+                        user_id INTEGER PRIMARY KEY NOT NULL,
+                        paid_cents INTEGER NOT NULL DEFAULT 0,
+                        paid_sequence INTEGER NOT NULL DEFAULT 0,
+                        earnings_cents INTEGER NOT NULL DEFAULT 0,
+                        earnings_sequence INTEGER NOT NULL DEFAULT 0);
+                    """
+            )
+        }
+    }
+
+    /// Records a customer's paid total as of ledger transaction `sequence` (an older one changes nothing).
+    static func setPaid(_ db: Database, customer: Int64, cents: Int64, sequence: Int64) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO payment_totals (user_id, paid_cents, paid_sequence) VALUES (?, ?, ?)
+                ON CONFLICT (user_id) DO UPDATE SET paid_cents = excluded.paid_cents, paid_sequence = excluded.paid_sequence
+                WHERE excluded.paid_sequence > payment_totals.paid_sequence
+                """,
+            arguments: [customer, cents, sequence]
+        )
+    }
+
+    /// Records a provider's earnings as of ledger transaction `sequence` (an older one changes nothing).
+    static func setEarnings(_ db: Database, provider: Int64, cents: Int64, sequence: Int64) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO payment_totals (user_id, earnings_cents, earnings_sequence) VALUES (?, ?, ?)
+                ON CONFLICT (user_id) DO UPDATE SET earnings_cents = excluded.earnings_cents,
+                    earnings_sequence = excluded.earnings_sequence
+                WHERE excluded.earnings_sequence > payment_totals.earnings_sequence
+                """,
+            arguments: [provider, cents, sequence]
+        )
+    }
+
+    /// A user's totals: (paid, earnings) in cents.
+    static func totals(_ db: Database, _ userID: Int64) throws -> (paid: Int64, earnings: Int64) {
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: "SELECT paid_cents, earnings_cents FROM payment_totals WHERE user_id = ?",
+                arguments: [userID]
+            )
+        else { return (0, 0) }
+        return (row["paid_cents"], row["earnings_cents"])
     }
 
     static func customer(_ db: Database, _ userID: Int64) throws -> CustomerProfile? {
@@ -45,7 +96,9 @@ enum UsersSchema {
         else {
             return nil
         }
-        return try CustomerProfile(serializedBytes: [UInt8](data))
+        var profile = try CustomerProfile(serializedBytes: [UInt8](data))
+        profile.balance = Money(cents: try totals(db, userID).paid)
+        return profile
     }
 
     static func provider(_ db: Database, _ userID: Int64) throws -> ProviderProfile? {
@@ -58,7 +111,9 @@ enum UsersSchema {
         else {
             return nil
         }
-        return try ProviderProfile(serializedBytes: [UInt8](data))
+        var profile = try ProviderProfile(serializedBytes: [UInt8](data))
+        profile.totalEarnings = Money(cents: try totals(db, userID).earnings)
+        return profile
     }
 
     static func save(_ db: Database, _ profile: CustomerProfile) throws {
