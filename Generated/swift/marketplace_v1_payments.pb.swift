@@ -1516,6 +1516,9 @@ public struct RefundPaymentRequest: ProtoRuntime.Message {
     public var reason: String = ""
     /// What to refund; absent: all that is left.
     public var amount: Money? = nil
+    /// Retrying with the same key refunds once (the first refund's result); the same key with
+    /// another amount or reason is refused. The gateway fills it from `Idempotency-Key`.
+    public var idempotencyKey: String = ""
     public var unknownFields = ProtoRuntime.UnknownFields()
 
     public init() {}
@@ -1524,11 +1527,13 @@ public struct RefundPaymentRequest: ProtoRuntime.Message {
     public init(
         paymentId: Int64 = 0,
         reason: String = "",
-        amount: Money? = nil
+        amount: Money? = nil,
+        idempotencyKey: String = ""
     ) {
         self.paymentId = paymentId
         self.reason = reason
         self.amount = amount
+        self.idempotencyKey = idempotencyKey
     }
 
     public func serializedSize() -> Int {
@@ -1541,6 +1546,9 @@ public struct RefundPaymentRequest: ProtoRuntime.Message {
         }
         if let v = self.amount {
             size += 1 + ProtoRuntime.WireSize.lengthDelimited(v.serializedSize())
+        }
+        if !self.idempotencyKey.isEmpty {
+            size += 1 + ProtoRuntime.WireSize.string(self.idempotencyKey)
         }
         return size
     }
@@ -1558,6 +1566,10 @@ public struct RefundPaymentRequest: ProtoRuntime.Message {
             writer.writeTag(0x1A)
             writer.writeMessage(v)
         }
+        if !self.idempotencyKey.isEmpty {
+            writer.writeTag(0x22)
+            writer.writeString(self.idempotencyKey)
+        }
         unknownFields.encode(to: &writer)
     }
 
@@ -1570,6 +1582,8 @@ public struct RefundPaymentRequest: ProtoRuntime.Message {
                 self.reason = try reader.readString()
             case 0x1A:
                 try reader.readMessage(into: &self.amount)
+            case 0x22:
+                self.idempotencyKey = try reader.readString()
             default:
                 try reader.skipField(into: &unknownFields)
             }
@@ -1589,6 +1603,10 @@ public struct RefundPaymentRequest: ProtoRuntime.Message {
         if let v = self.amount {
             writer.writeKey(json: "amount", proto: "amount")
             writer.writeMessage(v)
+        }
+        if !self.idempotencyKey.isEmpty || writer.options.emitDefaults {
+            writer.writeKey(json: "idempotencyKey", proto: "idempotency_key")
+            writer.writeString(self.idempotencyKey)
         }
         writer.endObject()
     }
@@ -1613,6 +1631,11 @@ public struct RefundPaymentRequest: ProtoRuntime.Message {
                     try seen.insert(2, key: key)
                     if !(try reader.readNull()) {
                         self.amount = try reader.readMessage(Money.self)
+                    }
+                case "idempotencyKey", "idempotency_key":
+                    try seen.insert(3, key: key)
+                    if !(try reader.readNull()) {
+                        self.idempotencyKey = try reader.readString()
                     }
                 default:
                     try reader.unknownField(key)
@@ -1699,6 +1722,8 @@ extension AdminListPaymentsRequest {
 }
 
 extension RefundPaymentRequest {
+    /// Allowed: !-~
+    private static let _chars0: [ClosedRange<UInt32>] = [0x21...0x7E]
     /// Checks the schema's field rules (`rpc.v1.rules`); the first violation is thrown.
     public func validate() throws(ProtoRuntime.FieldViolation) {
         if !(self.paymentId > 0) {
@@ -1715,6 +1740,12 @@ extension RefundPaymentRequest {
                 throw ProtoRuntime.FieldViolation(field: "amount.cents", reason: "must be more than 0 and at most 100000000")
             }
         }
+        if !ProtoRuntime.FieldCheck.length(self.idempotencyKey, min: 0, max: 255, maxBytes: Int.max) {
+            throw ProtoRuntime.FieldViolation(field: "idempotency_key", reason: "must be at most 255 characters and 1020 bytes")
+        }
+        if !ProtoRuntime.FieldCheck.onlyAllowed(self.idempotencyKey, Self._chars0) {
+            throw ProtoRuntime.FieldViolation(field: "idempotency_key", reason: "must hold only the characters !-~")
+        }
     }
 }
 
@@ -1725,7 +1756,7 @@ public enum PaymentsProtoFile {
     ProtoRuntime.EmbeddedFileDescriptor(
         path: "marketplace/v1/payments.proto",
         dependencies: ["google/protobuf/timestamp.proto", "marketplace/v1/common.proto", "gateway/v1/http.proto", "rpc/v1/options.proto", "rpc/v1/rules.proto"],
-        base64: "Ch1tYXJrZXRwbGFjZS92MS9wYXltZW50cy5wcm90bxIObWFya2V0cGxhY2UudjEaH2dvb2dsZS9wcm90b2J1Zi90aW1lc3RhbXAucHJvdG8aG21hcmtldHBsYWNlL3YxL2NvbW1vbi5wcm90bxoVZ2F0ZXdheS92MS9odHRwLnByb3RvGhRycGMvdjEvb3B0aW9ucy5wcm90bxoScnBjL3YxL3J1bGVzLnByb3RvIvwBChFQYXltZW50VHJhbnNpdGlvbhI7Cgpmcm9tX3N0YXRlGAEgASgOMhwubWFya2V0cGxhY2UudjEuUGF5bWVudFN0YXRlUglmcm9tU3RhdGUSNwoIdG9fc3RhdGUYAiABKA4yHC5tYXJrZXRwbGFjZS52MS5QYXltZW50U3RhdGVSB3RvU3RhdGUSFgoGcmVhc29uGAMgASgJUgZyZWFzb24SLQoGYW1vdW50GAQgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSBmFtb3VudBIqCgJhdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSAmF0IuYECgdQYXltZW50Eg4KAmlkGAEgASgDUgJpZBIZCghvcmRlcl9pZBgCIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgDIAEoA1IKY3VzdG9tZXJJZBIfCgtwcm92aWRlcl9pZBgEIAEoA1IKcHJvdmlkZXJJZBItCgZhbW91bnQYBSABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIGYW1vdW50EjIKBXN0YXRlGAYgASgOMhwubWFya2V0cGxhY2UudjEuUGF5bWVudFN0YXRlUgVzdGF0ZRIWCgZtZXRob2QYByABKAlSBm1ldGhvZBInCg9pZGVtcG90ZW5jeV9rZXkYCCABKAlSDmlkZW1wb3RlbmN5S2V5EjkKCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgljcmVhdGVkQXQSPQoMY29tcGxldGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFILY29tcGxldGVkQXQSJQoOZmFpbHVyZV9yZWFzb24YCyABKAlSDWZhaWx1cmVSZWFzb24SMQoIcmVmdW5kZWQYDCABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIIcmVmdW5kZWQSOQoKdXBkYXRlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCXVwZGF0ZWRBdBI7CgdoaXN0b3J5GA4gAygLMiEubWFya2V0cGxhY2UudjEuUGF5bWVudFRyYW5zaXRpb25SB2hpc3Rvcnki5gEKClBheVJlcXVlc3QSIwoIb3JkZXJfaWQYASABKANCCKK1GARaAggAUgdvcmRlcklkEjcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCUIOorUYClIIEP8BKgMhLX5SDmlkZW1wb3RlbmN5S2V5EnoKDnBheW1lbnRfbWV0aG9kGAMgASgJQlOitRhPUk06ADoMdGVzdF9jYXJkX29rOhJ0ZXN0X2NhcmRfZGVjbGluZWQ6FHRlc3RfY2FyZF9mYWlsc19sYXRlOhF0ZXN0X2NhcmRfdGltZW91dFINcGF5bWVudE1ldGhvZCJaCgtQYXlSZXNwb25zZRIxCgdwYXltZW50GAEgASgLMhcubWFya2V0cGxhY2UudjEuUGF5bWVudFIHcGF5bWVudBIYCgdtZXNzYWdlGAIgASgJUgdtZXNzYWdlIjwKEUdldFBheW1lbnRSZXF1ZXN0EicKCnBheW1lbnRfaWQYASABKANCCKK1GARaAggAUglwYXltZW50SWQiXwoVTGlzdE15UGF5bWVudHNSZXF1ZXN0EicKCXBhZ2Vfc2l6ZRgBIAEoBUIKorUYBloEEAAgZFIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgCIAEoCVIJcGFnZVRva2VuInMKFExpc3RQYXltZW50c1Jlc3BvbnNlEjMKCHBheW1lbnRzGAEgAygLMhcubWFya2V0cGxhY2UudjEuUGF5bWVudFIIcGF5bWVudHMSJgoPbmV4dF9wYWdlX3Rva2VuGAIgASgJUg1uZXh0UGFnZVRva2VuIl8KFUxpc3RNeUVhcm5pbmdzUmVxdWVzdBInCglwYWdlX3NpemUYASABKAVCCqK1GAZaBBAAIGRSCHBhZ2VTaXplEh0KCnBhZ2VfdG9rZW4YAiABKAlSCXBhZ2VUb2tlbiLYAQoQRWFybmluZ3NSZXNwb25zZRI8Cg50b3RhbF9lYXJuaW5ncxgBIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5Ug10b3RhbEVhcm5pbmdzEikKBGhlbGQYAiABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIEaGVsZBIzCghwYXltZW50cxgDIAMoCzIXLm1hcmtldHBsYWNlLnYxLlBheW1lbnRSCHBheW1lbnRzEiYKD25leHRfcGFnZV90b2tlbhgEIAEoCVINbmV4dFBhZ2VUb2tlbiKbAgoYQWRtaW5MaXN0UGF5bWVudHNSZXF1ZXN0EicKCXBhZ2Vfc2l6ZRgBIAEoBUIKorUYBloEEAAgZFIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgCIAEoCVIJcGFnZVRva2VuEjwKBXN0YXRlGAMgASgOMhwubWFya2V0cGxhY2UudjEuUGF5bWVudFN0YXRlQgiitRgEagIIAVIFc3RhdGUSKQoLY3VzdG9tZXJfaWQYBCABKANCCKK1GARaAhAAUgpjdXN0b21lcklkEikKC3Byb3ZpZGVyX2lkGAUgASgDQgiitRgEWgIQAFIKcHJvdmlkZXJJZBIjCghvcmRlcl9pZBgGIAEoA0IIorUYBFoCEABSB29yZGVySWQisQEKFFJlZnVuZFBheW1lbnRSZXF1ZXN0EicKCnBheW1lbnRfaWQYASABKANCCKK1GARaAggAUglwYXltZW50SWQSJQoGcmVhc29uGAIgASgJQg2itRgJUgcIARD0AyABUgZyZWFzb24SSQoGYW1vdW50GAMgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlCGqK1GBZ6FAoSCgVjZW50cxIJWgcIACCAwtcvUgZhbW91bnQq2QEKDFBheW1lbnRTdGF0ZRIdChlQQVlNRU5UX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVUEFZTUVOVF9TVEFURV9QRU5ESU5HEAESGwoXUEFZTUVOVF9TVEFURV9DT01QTEVURUQQAhIYChRQQVlNRU5UX1NUQVRFX0ZBSUxFRBADEhoKFlBBWU1FTlRfU1RBVEVfUkVGVU5ERUQQBBIWChJQQVlNRU5UX1NUQVRFX0hFTEQQBRIkCiBQQVlNRU5UX1NUQVRFX1BBUlRJQUxMWV9SRUZVTkRFRBAGMoQHCghQYXltZW50cxK3AQoDUGF5EhoubWFya2V0cGxhY2UudjEuUGF5UmVxdWVzdBobLm1hcmtldHBsYWNlLnYxLlBheVJlc3BvbnNlIneKtRhjEh0vYXBpL3YxL2N1c3RvbWVyL3BheW1lbnRzL3BheTIBKkIHcGF5bWVudEoSUGF5bWVudCBzdWNjZXNzZnVsUiIKD0lkZW1wb3RlbmN5LUtleRIPaWRlbXBvdGVuY3lfa2V5krUYDBABGghjdXN0b21lchJzCgpHZXRQYXltZW50EiEubWFya2V0cGxhY2UudjEuR2V0UGF5bWVudFJlcXVlc3QaFy5tYXJrZXRwbGFjZS52MS5QYXltZW50IimKtRgfCh0vYXBpL3YxL3BheW1lbnRzL3twYXltZW50X2lkfZK1GAIQARKOAQoOTGlzdE15UGF5bWVudHMSJS5tYXJrZXRwbGFjZS52MS5MaXN0TXlQYXltZW50c1JlcXVlc3QaJC5tYXJrZXRwbGFjZS52MS5MaXN0UGF5bWVudHNSZXNwb25zZSIvirUYGwoZL2FwaS92MS9jdXN0b21lci9wYXltZW50c5K1GAwQARoIY3VzdG9tZXISkwEKDkxpc3RNeUVhcm5pbmdzEiUubWFya2V0cGxhY2UudjEuTGlzdE15RWFybmluZ3NSZXF1ZXN0GiAubWFya2V0cGxhY2UudjEuRWFybmluZ3NSZXNwb25zZSI4irUYJAoiL2FwaS92MS9wcm92aWRlci9wYXltZW50cy9lYXJuaW5nc5K1GAwQARoIcHJvdmlkZXISjgEKEUFkbWluTGlzdFBheW1lbnRzEigubWFya2V0cGxhY2UudjEuQWRtaW5MaXN0UGF5bWVudHNSZXF1ZXN0GiQubWFya2V0cGxhY2UudjEuTGlzdFBheW1lbnRzUmVzcG9uc2UiKYq1GBgKFi9hcGkvdjEvYWRtaW4vcGF5bWVudHOStRgJEAEaBWFkbWluEpABCg1SZWZ1bmRQYXltZW50EiQubWFya2V0cGxhY2UudjEuUmVmdW5kUGF5bWVudFJlcXVlc3QaFy5tYXJrZXRwbGFjZS52MS5QYXltZW50IkCKtRgvEiovYXBpL3YxL2FkbWluL3BheW1lbnRzL3twYXltZW50X2lkfS9yZWZ1bmQyASqStRgJEAEaBWFkbWluYgZwcm90bzM="
+        base64: "Ch1tYXJrZXRwbGFjZS92MS9wYXltZW50cy5wcm90bxIObWFya2V0cGxhY2UudjEaH2dvb2dsZS9wcm90b2J1Zi90aW1lc3RhbXAucHJvdG8aG21hcmtldHBsYWNlL3YxL2NvbW1vbi5wcm90bxoVZ2F0ZXdheS92MS9odHRwLnByb3RvGhRycGMvdjEvb3B0aW9ucy5wcm90bxoScnBjL3YxL3J1bGVzLnByb3RvIvwBChFQYXltZW50VHJhbnNpdGlvbhI7Cgpmcm9tX3N0YXRlGAEgASgOMhwubWFya2V0cGxhY2UudjEuUGF5bWVudFN0YXRlUglmcm9tU3RhdGUSNwoIdG9fc3RhdGUYAiABKA4yHC5tYXJrZXRwbGFjZS52MS5QYXltZW50U3RhdGVSB3RvU3RhdGUSFgoGcmVhc29uGAMgASgJUgZyZWFzb24SLQoGYW1vdW50GAQgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlSBmFtb3VudBIqCgJhdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSAmF0IuYECgdQYXltZW50Eg4KAmlkGAEgASgDUgJpZBIZCghvcmRlcl9pZBgCIAEoA1IHb3JkZXJJZBIfCgtjdXN0b21lcl9pZBgDIAEoA1IKY3VzdG9tZXJJZBIfCgtwcm92aWRlcl9pZBgEIAEoA1IKcHJvdmlkZXJJZBItCgZhbW91bnQYBSABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIGYW1vdW50EjIKBXN0YXRlGAYgASgOMhwubWFya2V0cGxhY2UudjEuUGF5bWVudFN0YXRlUgVzdGF0ZRIWCgZtZXRob2QYByABKAlSBm1ldGhvZBInCg9pZGVtcG90ZW5jeV9rZXkYCCABKAlSDmlkZW1wb3RlbmN5S2V5EjkKCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgljcmVhdGVkQXQSPQoMY29tcGxldGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFILY29tcGxldGVkQXQSJQoOZmFpbHVyZV9yZWFzb24YCyABKAlSDWZhaWx1cmVSZWFzb24SMQoIcmVmdW5kZWQYDCABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIIcmVmdW5kZWQSOQoKdXBkYXRlZF9hdBgNIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBSCXVwZGF0ZWRBdBI7CgdoaXN0b3J5GA4gAygLMiEubWFya2V0cGxhY2UudjEuUGF5bWVudFRyYW5zaXRpb25SB2hpc3Rvcnki5gEKClBheVJlcXVlc3QSIwoIb3JkZXJfaWQYASABKANCCKK1GARaAggAUgdvcmRlcklkEjcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCUIOorUYClIIEP8BKgMhLX5SDmlkZW1wb3RlbmN5S2V5EnoKDnBheW1lbnRfbWV0aG9kGAMgASgJQlOitRhPUk06ADoMdGVzdF9jYXJkX29rOhJ0ZXN0X2NhcmRfZGVjbGluZWQ6FHRlc3RfY2FyZF9mYWlsc19sYXRlOhF0ZXN0X2NhcmRfdGltZW91dFINcGF5bWVudE1ldGhvZCJaCgtQYXlSZXNwb25zZRIxCgdwYXltZW50GAEgASgLMhcubWFya2V0cGxhY2UudjEuUGF5bWVudFIHcGF5bWVudBIYCgdtZXNzYWdlGAIgASgJUgdtZXNzYWdlIjwKEUdldFBheW1lbnRSZXF1ZXN0EicKCnBheW1lbnRfaWQYASABKANCCKK1GARaAggAUglwYXltZW50SWQiXwoVTGlzdE15UGF5bWVudHNSZXF1ZXN0EicKCXBhZ2Vfc2l6ZRgBIAEoBUIKorUYBloEEAAgZFIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgCIAEoCVIJcGFnZVRva2VuInMKFExpc3RQYXltZW50c1Jlc3BvbnNlEjMKCHBheW1lbnRzGAEgAygLMhcubWFya2V0cGxhY2UudjEuUGF5bWVudFIIcGF5bWVudHMSJgoPbmV4dF9wYWdlX3Rva2VuGAIgASgJUg1uZXh0UGFnZVRva2VuIl8KFUxpc3RNeUVhcm5pbmdzUmVxdWVzdBInCglwYWdlX3NpemUYASABKAVCCqK1GAZaBBAAIGRSCHBhZ2VTaXplEh0KCnBhZ2VfdG9rZW4YAiABKAlSCXBhZ2VUb2tlbiLYAQoQRWFybmluZ3NSZXNwb25zZRI8Cg50b3RhbF9lYXJuaW5ncxgBIAEoCzIVLm1hcmtldHBsYWNlLnYxLk1vbmV5Ug10b3RhbEVhcm5pbmdzEikKBGhlbGQYAiABKAsyFS5tYXJrZXRwbGFjZS52MS5Nb25leVIEaGVsZBIzCghwYXltZW50cxgDIAMoCzIXLm1hcmtldHBsYWNlLnYxLlBheW1lbnRSCHBheW1lbnRzEiYKD25leHRfcGFnZV90b2tlbhgEIAEoCVINbmV4dFBhZ2VUb2tlbiKbAgoYQWRtaW5MaXN0UGF5bWVudHNSZXF1ZXN0EicKCXBhZ2Vfc2l6ZRgBIAEoBUIKorUYBloEEAAgZFIIcGFnZVNpemUSHQoKcGFnZV90b2tlbhgCIAEoCVIJcGFnZVRva2VuEjwKBXN0YXRlGAMgASgOMhwubWFya2V0cGxhY2UudjEuUGF5bWVudFN0YXRlQgiitRgEagIIAVIFc3RhdGUSKQoLY3VzdG9tZXJfaWQYBCABKANCCKK1GARaAhAAUgpjdXN0b21lcklkEikKC3Byb3ZpZGVyX2lkGAUgASgDQgiitRgEWgIQAFIKcHJvdmlkZXJJZBIjCghvcmRlcl9pZBgGIAEoA0IIorUYBFoCEABSB29yZGVySWQi6gEKFFJlZnVuZFBheW1lbnRSZXF1ZXN0EicKCnBheW1lbnRfaWQYASABKANCCKK1GARaAggAUglwYXltZW50SWQSJQoGcmVhc29uGAIgASgJQg2itRgJUgcIARD0AyABUgZyZWFzb24SSQoGYW1vdW50GAMgASgLMhUubWFya2V0cGxhY2UudjEuTW9uZXlCGqK1GBZ6FAoSCgVjZW50cxIJWgcIACCAwtcvUgZhbW91bnQSNwoPaWRlbXBvdGVuY3lfa2V5GAQgASgJQg6itRgKUggQ/wEqAyEtflIOaWRlbXBvdGVuY3lLZXkq2QEKDFBheW1lbnRTdGF0ZRIdChlQQVlNRU5UX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVUEFZTUVOVF9TVEFURV9QRU5ESU5HEAESGwoXUEFZTUVOVF9TVEFURV9DT01QTEVURUQQAhIYChRQQVlNRU5UX1NUQVRFX0ZBSUxFRBADEhoKFlBBWU1FTlRfU1RBVEVfUkVGVU5ERUQQBBIWChJQQVlNRU5UX1NUQVRFX0hFTEQQBRIkCiBQQVlNRU5UX1NUQVRFX1BBUlRJQUxMWV9SRUZVTkRFRBAGMqgHCghQYXltZW50cxK3AQoDUGF5EhoubWFya2V0cGxhY2UudjEuUGF5UmVxdWVzdBobLm1hcmtldHBsYWNlLnYxLlBheVJlc3BvbnNlIneKtRhjEh0vYXBpL3YxL2N1c3RvbWVyL3BheW1lbnRzL3BheTIBKkIHcGF5bWVudEoSUGF5bWVudCBzdWNjZXNzZnVsUiIKD0lkZW1wb3RlbmN5LUtleRIPaWRlbXBvdGVuY3lfa2V5krUYDBABGghjdXN0b21lchJzCgpHZXRQYXltZW50EiEubWFya2V0cGxhY2UudjEuR2V0UGF5bWVudFJlcXVlc3QaFy5tYXJrZXRwbGFjZS52MS5QYXltZW50IimKtRgfCh0vYXBpL3YxL3BheW1lbnRzL3twYXltZW50X2lkfZK1GAIQARKOAQoOTGlzdE15UGF5bWVudHMSJS5tYXJrZXRwbGFjZS52MS5MaXN0TXlQYXltZW50c1JlcXVlc3QaJC5tYXJrZXRwbGFjZS52MS5MaXN0UGF5bWVudHNSZXNwb25zZSIvirUYGwoZL2FwaS92MS9jdXN0b21lci9wYXltZW50c5K1GAwQARoIY3VzdG9tZXISkwEKDkxpc3RNeUVhcm5pbmdzEiUubWFya2V0cGxhY2UudjEuTGlzdE15RWFybmluZ3NSZXF1ZXN0GiAubWFya2V0cGxhY2UudjEuRWFybmluZ3NSZXNwb25zZSI4irUYJAoiL2FwaS92MS9wcm92aWRlci9wYXltZW50cy9lYXJuaW5nc5K1GAwQARoIcHJvdmlkZXISjgEKEUFkbWluTGlzdFBheW1lbnRzEigubWFya2V0cGxhY2UudjEuQWRtaW5MaXN0UGF5bWVudHNSZXF1ZXN0GiQubWFya2V0cGxhY2UudjEuTGlzdFBheW1lbnRzUmVzcG9uc2UiKYq1GBgKFi9hcGkvdjEvYWRtaW4vcGF5bWVudHOStRgJEAEaBWFkbWluErQBCg1SZWZ1bmRQYXltZW50EiQubWFya2V0cGxhY2UudjEuUmVmdW5kUGF5bWVudFJlcXVlc3QaFy5tYXJrZXRwbGFjZS52MS5QYXltZW50ImSKtRhTEiovYXBpL3YxL2FkbWluL3BheW1lbnRzL3twYXltZW50X2lkfS9yZWZ1bmQyASpSIgoPSWRlbXBvdGVuY3ktS2V5Eg9pZGVtcG90ZW5jeV9rZXmStRgJEAEaBWFkbWluYgZwcm90bzM="
     )
 
     /// The descriptors of this file's imports (transitively), imports first, then this file's.
@@ -1797,9 +1828,9 @@ public enum Payments {
         /// Refunds all or part of what is left of a payment (never more), from escrow while held, else
         /// from the provider's earnings.
         ///
-        /// - `(gateway.v1.http) = { post: "/api/v1/admin/payments/{payment_id}/refund" body: "*" }`
+        /// - `(gateway.v1.http) = { post: "/api/v1/admin/payments/{payment_id}/refund" body: "*" headers { name: "Idempotency-Key" field: "idempotency_key" } }`
         /// - `(rpc.v1.access) = { authenticated: true roles: "admin" }`
-        public static let refundPayment = RPC.MethodDescriptor(service: "marketplace.v1.Payments", method: "RefundPayment", kind: .unary, options: [0x8A, 0xB5, 0x18, 0x2F, 0x12, 0x2A, 0x2F, 0x61, 0x70, 0x69, 0x2F, 0x76, 0x31, 0x2F, 0x61, 0x64, 0x6D, 0x69, 0x6E, 0x2F, 0x70, 0x61, 0x79, 0x6D, 0x65, 0x6E, 0x74, 0x73, 0x2F, 0x7B, 0x70, 0x61, 0x79, 0x6D, 0x65, 0x6E, 0x74, 0x5F, 0x69, 0x64, 0x7D, 0x2F, 0x72, 0x65, 0x66, 0x75, 0x6E, 0x64, 0x32, 0x1, 0x2A, 0x92, 0xB5, 0x18, 0x9, 0x10, 0x1, 0x1A, 0x5, 0x61, 0x64, 0x6D, 0x69, 0x6E])
+        public static let refundPayment = RPC.MethodDescriptor(service: "marketplace.v1.Payments", method: "RefundPayment", kind: .unary, options: [0x8A, 0xB5, 0x18, 0x53, 0x12, 0x2A, 0x2F, 0x61, 0x70, 0x69, 0x2F, 0x76, 0x31, 0x2F, 0x61, 0x64, 0x6D, 0x69, 0x6E, 0x2F, 0x70, 0x61, 0x79, 0x6D, 0x65, 0x6E, 0x74, 0x73, 0x2F, 0x7B, 0x70, 0x61, 0x79, 0x6D, 0x65, 0x6E, 0x74, 0x5F, 0x69, 0x64, 0x7D, 0x2F, 0x72, 0x65, 0x66, 0x75, 0x6E, 0x64, 0x32, 0x1, 0x2A, 0x52, 0x22, 0xA, 0xF, 0x49, 0x64, 0x65, 0x6D, 0x70, 0x6F, 0x74, 0x65, 0x6E, 0x63, 0x79, 0x2D, 0x4B, 0x65, 0x79, 0x12, 0xF, 0x69, 0x64, 0x65, 0x6D, 0x70, 0x6F, 0x74, 0x65, 0x6E, 0x63, 0x79, 0x5F, 0x6B, 0x65, 0x79, 0x92, 0xB5, 0x18, 0x9, 0x10, 0x1, 0x1A, 0x5, 0x61, 0x64, 0x6D, 0x69, 0x6E])
 
         /// Every method of the service, in schema order.
         public static let all: [RPC.MethodDescriptor] = [pay, getPayment, listMyPayments, listMyEarnings, adminListPayments, refundPayment]

@@ -6,34 +6,6 @@ import NIOPosix
 import TestSupport
 import Testing
 
-/// A child process we can kill without ceremony.
-final class Child: @unchecked Sendable {
-    let process = Process()
-
-    init(_ executable: String, _ arguments: [String], log: URL) throws {
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        handle.seekToEndOfFile()
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-    }
-
-    func kill9() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-    }
-
-    func terminate() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-    }
-}
-
 /// Polls `condition` until it holds or `limit` passes.
 func waitUntil(_ limit: Duration, _ condition: () -> Bool) async throws -> Bool {
     let deadline = ContinuousClock.now + limit

@@ -432,12 +432,24 @@ struct PaymentsTests {
                 } == .invalidArgument,
                 "a reason is required"
             )
-            let part = try await cluster.payments.refundPayment(
-                RefundPaymentRequest(paymentId: payment.id, reason: "late", amount: Money(cents: 30_00)),
-                options: bearer(admin)
+            let asked = RefundPaymentRequest(
+                paymentId: payment.id,
+                reason: "late",
+                amount: Money(cents: 30_00),
+                idempotencyKey: "refund-1"
             )
+            let part = try await cluster.payments.refundPayment(asked, options: bearer(admin))
             #expect(part.state == .partiallyRefunded)
             #expect(part.refunded == Money(cents: 30_00))
+            let retried = try await cluster.payments.refundPayment(asked, options: bearer(admin))
+            #expect(retried.refunded == Money(cents: 30_00), "a retry with the key refunds once")
+            var other = asked
+            other.amount = Money(cents: 40_00)
+            #expect(
+                await code { _ = try await cluster.payments.refundPayment(other, options: bearer(admin)) }
+                    == .failedPrecondition,
+                "the key with another amount"
+            )
             let order1 = try await cluster.orders.getMyOrder(
                 GetOrderRequest(orderId: order.id),
                 options: bearer(customer.token)

@@ -18,11 +18,20 @@ public import PaymentsService
 import MarketplaceServices
 public import Gateway
 
-/// A clock tests move by hand (lockout expiry, token expiry) instead of sleeping.
+/// A clock tests move by hand (lockout expiry, token expiry) instead of sleeping: stopped at
+/// its start, or (`following`) running with real time, moved ahead by what was advanced — for
+/// clusters that share tokens with real processes, whose clocks run.
 public final class TestClock: Sendable {
-    public init() {}
+    let following: Bool
+    let start = Date()
+    public init(following: Bool = false) { self.following = following }
     public let current = NIOLockedValueBox(Date())
-    public var now: @Sendable () -> Date { { [current] in current.withLockedValue { $0 } } }
+    public var now: @Sendable () -> Date {
+        { [current, following, start] in
+            let set = current.withLockedValue { $0 }
+            return following ? set.addingTimeInterval(Date().timeIntervalSince(start)) : set
+        }
+    }
     public func advance(_ seconds: TimeInterval) { current.withLockedValue { $0 = $0.addingTimeInterval(seconds) } }
 }
 
@@ -75,11 +84,13 @@ public struct Cluster: Sendable {
         gateway gatewayConfiguration: GatewayConfiguration? = nil,
         authLimits: (@Sendable (inout AuthConfiguration) -> Void)? = nil,
         payments paymentsSettings: (@Sendable (inout PaymentsConfiguration) -> Void)? = nil,
+        externalPayments: Endpoint? = nil,
         _ body: @Sendable (Cluster) async throws -> T
     ) async throws -> T {
         let directory = try makeTemporaryDirectory("cluster")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let clock = TestClock()
+        // With a payments service of its own (a real process), the services' clocks run, as its does.
+        let clock = TestClock(following: externalPayments != nil)
         // The token key before the bus, which verifies admins' tokens with it.
         _ = try KeyFile.loadOrCreate(path: ServiceKeys.authKeyPath(dataDirectory: directory.path))
         let bus = try await EventBusServer.make(
@@ -140,16 +151,22 @@ public struct Cluster: Sendable {
             paymentsConfiguration.lateFailure = .milliseconds(100)
             paymentsConfiguration.reconcileInterval = .milliseconds(200)
             paymentsSettings?(&paymentsConfiguration)
-            let payments = try await ServiceHost.make(
-                .payments(paymentsConfiguration),
-                dataDirectory: directory.path,
-                configuration: Cluster.server,
-                peers: ["bus": [busEndpoint], "auth": [authEndpoint], "orders": [ordersEndpoint]],
-                authPublicKey: auth.tokenKey,
-                logger: quiet
-            )
-            group.addTask { try await payments.run() }
-            let paymentsEndpoint = Endpoint(host: "127.0.0.1", port: try await payments.server.localPort)
+            // A test may run the payments service itself (a real process it kills) at `externalPayments`.
+            var payments: ServiceHost?
+            var paymentsEndpoint = externalPayments ?? Endpoint(host: "127.0.0.1", port: 0)
+            if externalPayments == nil {
+                let host = try await ServiceHost.make(
+                    .payments(paymentsConfiguration),
+                    dataDirectory: directory.path,
+                    configuration: Cluster.server,
+                    peers: ["bus": [busEndpoint], "auth": [authEndpoint], "orders": [ordersEndpoint]],
+                    authPublicKey: auth.tokenKey,
+                    logger: quiet
+                )
+                group.addTask { try await host.run() }
+                paymentsEndpoint = Endpoint(host: "127.0.0.1", port: try await host.server.localPort)
+                payments = host
+            }
             var httpConfiguration = gatewayConfiguration ?? Cluster.gatewayDefaults
             httpConfiguration.port = 0
             let gateway = GatewayServer(
@@ -184,7 +201,7 @@ public struct Cluster: Sendable {
                 bus: try Cluster.busClient(busEndpoint, directory: directory, as: "operator")
             )
             // Authenticated calls wait for the revocation lists (the services fail closed until then).
-            #expect(try await eventually { users.isReady && orders.isReady && payments.isReady })
+            #expect(try await eventually { users.isReady && orders.isReady && (payments?.isReady ?? true) })
             let result = try await body(cluster)
             await cluster.auth.client.close()
             await cluster.users.client.close()

@@ -256,15 +256,35 @@ public struct PaymentsService: Payments.Handler {
         let admin = try context.requireUserID()
         let now = self.now
         let reason = request.reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        let refund = try await write { db in
-            try PaymentBook.requestRefund(
+        let key = request.idempotencyKey
+        let refund = try await write { db -> PaymentsStore.PendingRefund in
+            if !key.isEmpty, let earlier = try PaymentsStore.refund(db, payment: request.paymentId, key: key) {
+                // A retry: the first refund, whatever became of it; the key with another request is refused.
+                guard earlier.reason == reason, request.amount.map({ $0.cents == earlier.cents }) ?? true else {
+                    throw RPCError(
+                        code: .failedPrecondition,
+                        message:
+                            "this idempotency key was used for another refund (\(Money(cents: earlier.cents).decimalText))",
+                        reason: RPCError.Reason.idempotencyKeyReused
+                    )
+                }
+                return earlier
+            }
+            return try PaymentBook.requestRefund(
                 db,
                 request.paymentId,
                 cents: request.amount?.cents,
                 reason: reason,
                 by: admin,
+                key: key,
                 at: now
             )
+        }
+        if refund.completed {
+            guard let payment = try await read({ db in try PaymentsStore.fetch(db, refund.payment) }) else {
+                throw RPCError(code: .notFound, message: "payment \(request.paymentId) not found")
+            }
+            return payment
         }
         let payment = try await refunds.complete(refund)
         guard let payment else {

@@ -183,6 +183,7 @@ enum PaymentBook {
         cents requested: Int64?,
         reason: String,
         by requester: Int64,
+        key: String = "",
         at now: Date
     ) throws -> PaymentsStore.PendingRefund {
         guard let payment = try PaymentsStore.fetch(db, id) else {
@@ -209,7 +210,15 @@ enum PaymentBook {
                 message: "payment \(id) is held in escrow: it is refunded in full (\(Money(cents: amount).decimalText))"
             )
         }
-        return try PaymentsStore.insertRefund(db, payment: id, cents: cents, reason: reason, by: requester, at: now)
+        return try PaymentsStore.insertRefund(
+            db,
+            payment: id,
+            cents: cents,
+            reason: reason,
+            by: requester,
+            key: key,
+            at: now
+        )
     }
 
     /// The processor paid `refund` back: the ledger, the payment's state and `payment.refunded`.

@@ -57,9 +57,11 @@ enum PaymentsStore {
                         reason TEXT NOT NULL,
                         state TEXT NOT NULL CHECK (state IN ('pending', 'completed')),
                         requested_by INTEGER NOT NULL,
+                        idempotency_key TEXT NOT NULL DEFAULT '',
                         created_at INTEGER NOT NULL,
                         completed_at INTEGER);
                     CREATE INDEX refund_by_payment ON refund (payment_id, id);
+                    CREATE UNIQUE INDEX refund_by_key ON refund (payment_id, idempotency_key) WHERE idempotency_key != '';
                     CREATE INDEX refund_pending ON refund (id) WHERE state = 'pending';
                     -- Orders cancelled (order.cancelled): a payment settled after its order's cancellation is refunded.
                     CREATE TABLE cancelled_order (order_id INTEGER PRIMARY KEY, at INTEGER NOT NULL);
@@ -248,6 +250,24 @@ enum PaymentsStore {
         var payment: Int64
         var cents: Int64
         var reason: String
+        var completed = false
+    }
+
+    /// The refund of `payment` asked with `key`, if any.
+    static func refund(_ db: Database, payment: Int64, key: String) throws -> PendingRefund? {
+        try Row.fetchOne(
+            db,
+            sql: "SELECT * FROM refund WHERE payment_id = ? AND idempotency_key = ?",
+            arguments: [payment, key]
+        ).map {
+            PendingRefund(
+                id: $0["id"],
+                payment: $0["payment_id"],
+                cents: $0["amount_cents"],
+                reason: $0["reason"],
+                completed: ($0["state"] as String) == "completed"
+            )
+        }
     }
 
     static func insertRefund(
@@ -256,14 +276,15 @@ enum PaymentsStore {
         cents: Int64,
         reason: String,
         by requester: Int64,
+        key: String = "",
         at now: Date
     ) throws -> PendingRefund {
         try db.execute(
             sql: """
-                INSERT INTO refund (payment_id, amount_cents, reason, state, requested_by, created_at)
-                VALUES (?, ?, ?, 'pending', ?, ?)
+                INSERT INTO refund (payment_id, amount_cents, reason, state, requested_by, idempotency_key, created_at)
+                VALUES (?, ?, ?, 'pending', ?, ?, ?)
                 """,
-            arguments: [payment, cents, reason, requester, now.micros]
+            arguments: [payment, cents, reason, requester, key, now.micros]
         )
         return PendingRefund(id: db.lastInsertedRowID, payment: payment, cents: cents, reason: reason)
     }
