@@ -30,16 +30,7 @@ enum PaymentsEvents {
             let now = now()
             try PaymentsStore.markCancelled(db, order: cancelled.orderId, at: now)
             guard let payment = try PaymentsStore.held(db, order: cancelled.orderId) else { return }
-            if try PaymentsStore.refundedOrPending(db, payment: payment.id) == 0 {
-                _ = try PaymentBook.requestRefund(
-                    db,
-                    payment.id,
-                    cents: nil,
-                    reason: "the order was cancelled",
-                    by: 0,
-                    at: now
-                )
-            }
+            try PaymentBook.refundCancelled(db, payment.id, at: now)
         }
         return routes
     }

@@ -231,14 +231,7 @@ public struct PaymentsService: Payments.Handler {
             )
             _ = try? await write { db in
                 try PaymentsStore.markCancelled(db, order: payment.orderId, at: now)
-                return try PaymentBook.requestRefund(
-                    db,
-                    payment.id,
-                    cents: nil,
-                    reason: "the order was cancelled",
-                    by: 0,
-                    at: now
-                ).id
+                try PaymentBook.refundCancelled(db, payment.id, at: now)
             }
             return false
         } catch {

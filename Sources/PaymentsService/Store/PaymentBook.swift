@@ -52,7 +52,7 @@ enum PaymentBook {
             at: now
         )
         if cancelled {
-            _ = try requestRefund(db, id, cents: cents, reason: "the order was cancelled", by: 0, at: now)
+            try refundCancelled(db, id, at: now)
         } else if !holds {
             // The legacy flow: the order is already completed, so the money goes on at once (as its own
             // ledger transaction, so the history shows the hold and the release).
@@ -219,6 +219,13 @@ enum PaymentBook {
             key: key,
             at: now
         )
+    }
+
+    /// Reserves the full refund of a payment whose order was cancelled (nothing if a refund is
+    /// already reserved or done).
+    static func refundCancelled(_ db: Database, _ id: Int64, at now: Date) throws {
+        guard try PaymentsStore.refundedOrPending(db, payment: id) == 0 else { return }
+        _ = try requestRefund(db, id, cents: nil, reason: "the order was cancelled", by: 0, at: now)
     }
 
     /// The processor paid `refund` back: the ledger, the payment's state and `payment.refunded`.

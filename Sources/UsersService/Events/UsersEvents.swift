@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import MarketplaceAPI
 import ProtoRuntime
+import RPCSchema
 import ServiceKit
 
 /// What the users service does with the events of its queue (`users.events`); each runs in the
@@ -55,53 +56,32 @@ enum UsersEvents {
                 try UsersSchema.save(db, profile)
             }
         }
-        routes.on(PaymentCompleted.self) { paid, db in
-            try UsersEvents.totals(
-                db,
-                paid.customerId,
-                paid.customerPaid,
-                paid.providerId,
-                paid.providerEarnings,
-                paid.ledgerSequence
-            )
-        }
-        routes.on(PaymentReleased.self) { released, db in
-            try UsersEvents.totals(
-                db,
-                released.customerId,
-                released.customerPaid,
-                released.providerId,
-                released.providerEarnings,
-                released.ledgerSequence
-            )
-        }
-        routes.on(PaymentRefunded.self) { refunded, db in
-            try UsersEvents.totals(
-                db,
-                refunded.customerId,
-                refunded.customerPaid,
-                refunded.providerId,
-                refunded.providerEarnings,
-                refunded.ledgerSequence
-            )
-        }
+        // Profiles show the payments ledger's totals.
+        UsersEvents.onTotals(PaymentCompleted.self, in: &routes)
+        UsersEvents.onTotals(PaymentReleased.self, in: &routes)
+        UsersEvents.onTotals(PaymentRefunded.self, in: &routes)
         return routes
     }
 
-    /// Records the ledger's totals an event carries (the newest by ledger sequence wins); the
-    /// profiles show them (``UsersSchema/customer(_:_:)``, ``UsersSchema/provider(_:_:)``).
-    static func totals(
-        _ db: Database,
-        _ customer: Int64,
-        _ paid: Money?,
-        _ provider: Int64,
-        _ earnings: Money?,
-        _ sequence: Int64
-    ) throws {
-        guard sequence > 0 else { return }
-        try UsersSchema.setPaid(db, customer: customer, cents: paid?.cents ?? 0, sequence: sequence)
-        if provider != 0 {
-            try UsersSchema.setEarnings(db, provider: provider, cents: earnings?.cents ?? 0, sequence: sequence)
+    /// Records the ledger's totals events of `type` carry (the newest by ledger sequence wins);
+    /// the profiles show them (``UsersSchema/customer(_:_:)``, ``UsersSchema/provider(_:_:)``).
+    static func onTotals<E: LedgerTotals>(_ type: E.Type, in routes: inout EventRoutes<Database>) {
+        routes.on(E.self) { event, db in
+            guard event.ledgerSequence > 0 else { return }
+            try UsersSchema.setPaid(
+                db,
+                customer: event.customerId,
+                cents: event.customerPaid?.cents ?? 0,
+                sequence: event.ledgerSequence
+            )
+            if event.providerId != 0 {
+                try UsersSchema.setEarnings(
+                    db,
+                    provider: event.providerId,
+                    cents: event.providerEarnings?.cents ?? 0,
+                    sequence: event.ledgerSequence
+                )
+            }
         }
     }
 
@@ -115,3 +95,16 @@ enum UsersEvents {
         }
     }
 }
+
+/// The payment events that carry the ledger's totals for their customer and provider.
+protocol LedgerTotals: EventMessage {
+    var customerId: Int64 { get }
+    var providerId: Int64 { get }
+    var customerPaid: Money? { get }
+    var providerEarnings: Money? { get }
+    var ledgerSequence: Int64 { get }
+}
+
+extension PaymentCompleted: LedgerTotals {}
+extension PaymentReleased: LedgerTotals {}
+extension PaymentRefunded: LedgerTotals {}
