@@ -44,13 +44,14 @@ check-generated: ## Fail if Generated/ is stale
 	$(SWIFT) run protogen -I Protos --out Generated/swift --descriptor-set-out Generated/descriptors.binpb --check $(PROTOS)
 	$(SWIFT) run protogen -I Protos --out Generated/swift --index MarketplaceAPIIndex --only-index --check $(MARKETPLACE_PROTOS)
 
-bench: bootstrap ## Run the benchmarks (release, separate package): codec vs SwiftProtobuf, RPC vs gRPC Swift 2 and raw NIO
+bench: bootstrap ## Run the benchmarks (release, separate package): codec vs SwiftProtobuf, RPC vs gRPC Swift 2 and raw NIO, bus, logins, pays
 	cd Benchmarks && $(SWIFT) build -c release
 	cd Benchmarks && .build/release/ProtoBench
 	cd Benchmarks && .build/release/RPCBench run --duration $(or $(BENCH_SECONDS),10)
 	cd Benchmarks && ./count-allocations.sh
 	cd Benchmarks && .build/release/BusBench --events $(or $(BUS_EVENTS),20000)
 	cd Benchmarks && .build/release/AuthBench --seconds 5
+	cd Benchmarks && .build/release/PayBench --pays $(or $(PAYS),1000) --concurrency 4
 
 fuzz: ## Fuzz the binary decoder, the JSON parser and the frame decoder with 1,000,000 inputs each
 	$(SWIFT) run -c release protofuzz --iterations $(or $(ITERATIONS),1000000)

@@ -46,6 +46,19 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "PayBench",
+            dependencies: [
+                .product(name: "AuthService", package: "marketplace"),
+                .product(name: "EventBus", package: "marketplace"),
+                .product(name: "ServiceKit", package: "marketplace"),
+                .product(name: "MarketplaceAPI", package: "marketplace"),
+                .product(name: "MarketplaceServices", package: "marketplace"),
+                .product(name: "Gateway", package: "marketplace"),
+                .product(name: "RPC", package: "marketplace"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
             name: "BusBench",
             dependencies: [
                 .product(name: "EventBus", package: "marketplace"),
