@@ -118,4 +118,69 @@ struct PaymentRoutesTests {
             #expect(string(after.json?["data"]?["payment_status"]) == "partially_refunded")
         }
     }
+
+    @Test(
+        "escrow from accepted (released when the provider completes), a declined card (400, still unpaid), the provider's earnings"
+    )
+    func escrowAndDecline() async throws {
+        try await Cluster.with { cluster in
+            let http = LegacyClient(endpoint: cluster.gatewayEndpoint)
+            let (_, customer) = try await http.signUp("escarla", roleID: 1)
+            let (_, provider) = try await http.signUp("espaulo", roleID: 2)
+            let (_, admin) = try await cluster.admin()
+            let published = try await http.call(
+                "POST",
+                "/customer/orders/publish",
+                token: customer,
+                json: #"{"title":"Paint the fence","service_type":"other","price":80,"location":"SOUTH"}"#
+            )
+            let id = try #require(number(published.json?["data"]?["order_id"]))
+            _ = try await http.call("POST", "/admin/orders/\(id)/approve", token: admin, json: #"{"approved": true}"#)
+            _ = try await http.call("POST", "/provider/orders/accept/\(id)", token: provider)
+
+            let declined = try await http.call(
+                "POST",
+                "/customer/payments/pay",
+                token: customer,
+                json: #"{"order_id":\#(id),"payment_method":"test_card_declined"}"#
+            )
+            #expect(declined.status == 400, "\(declined.text)")
+            #expect(string(declined.json?["detail"])?.contains("declined") == true)
+            let unpaid = try await http.call("GET", "/customer/orders/my/\(id)", token: customer)
+            #expect(string(unpaid.json?["data"]?["payment_status"]) == "unpaid")
+
+            let held = try await http.call(
+                "POST",
+                "/customer/payments/pay",
+                token: customer,
+                json: #"{"order_id":\#(id)}"#
+            )
+            #expect(held.status == 200, "\(held.text)")
+            #expect(string(held.json?["data"]?["message"])?.contains("escrow") == true, "\(held.text)")
+            let paid = try await http.call("GET", "/customer/orders/my/\(id)", token: customer)
+            #expect(string(paid.json?["data"]?["payment_status"]) == "paid")
+            for status in ["in_progress", "completed"] {
+                _ = try await http.call(
+                    "POST",
+                    "/provider/orders/status/\(id)",
+                    token: provider,
+                    json: #"{"new_status":"\#(status)"}"#
+                )
+            }
+            #expect(
+                try await eventually {
+                    let earnings = try await http.call("GET", "/provider/payments/earnings", token: provider)
+                    return string(earnings.json?["data"]?["total_earnings"]?["cents"]) == "8000"
+                },
+                "released to the provider on completion"
+            )
+            #expect(
+                try await eventually {
+                    let profile = try await http.call("GET", "/provider/profile", token: provider)
+                    return profile.json?["data"]?["total_earnings"] == .number("80.0")
+                },
+                "the provider's profile shows the earnings"
+            )
+        }
+    }
 }

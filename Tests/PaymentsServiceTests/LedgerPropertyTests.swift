@@ -18,7 +18,10 @@ struct LedgerPropertyTests {
         case cancel(order: Int)
     }
 
-    static let methods = ["test_card_ok", "test_card_ok", "test_card_ok", "test_card_declined", "test_card_fails_late"]
+    static let methods = [
+        "test_card_ok", "test_card_ok", "test_card_ok", "test_card_declined", "test_card_fails_late",
+        "test_card_timeout",
+    ]
 
     static func operations(count: Int, orders: Int, seed: UInt64) -> [Operation] {
         var random = SeededGenerator(state: seed)
@@ -42,10 +45,11 @@ struct LedgerPropertyTests {
     }
 
     @Test(
-        "1,200 random pays, declines, retries with keys, refunds, completions and cancellations by 8 concurrent actors: every posting balances, no account crosses its sign, one charge per order, and the history and the processor explain every balance"
+        "1,200 random pays, declines, processor timeouts, retries with keys, refunds, completions and cancellations by 8 concurrent actors: every posting balances, no account crosses its sign, one charge per order, and the history and the processor explain every balance"
     )
     func randomOperations() async throws {
-        try await Cluster.with { cluster in
+        // A short processor timeout, so test_card_timeout's pays come back soon, pending, for the reconciler.
+        try await Cluster.with(payments: { $0.processorTimeout = .seconds(1) }) { cluster in
             let (_, admin) = try await cluster.admin()
             // 24 orders: 4 customers, 3 providers; accepted (escrow) or completed (pay and release).
             var customers: [(id: Int64, token: String)] = []
