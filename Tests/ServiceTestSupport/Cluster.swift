@@ -35,7 +35,7 @@ public final class TestClock: Sendable {
     public func advance(_ seconds: TimeInterval) { current.withLockedValue { $0 = $0.addingTimeInterval(seconds) } }
 }
 
-/// The bus, auth and users running for real: TCP servers on ephemeral ports, SQLite files in a
+/// The bus, auth, users, orders, payments and the gateway running for real: TCP servers on ephemeral ports, SQLite files in a
 /// temporary directory, cheap scrypt parameters, a hand-moved clock.
 public struct Cluster: Sendable {
     public let directory: URL

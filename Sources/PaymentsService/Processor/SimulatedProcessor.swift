@@ -14,8 +14,6 @@ import ServiceKit
 /// | `test_card_fails_late` | declined after `lateFailure` ("processing error") |
 /// | `test_card_timeout` | the charge goes through, but the answer never comes (the caller times out) |
 public struct SimulatedProcessor: PaymentProcessor {
-    public static let methods = ["test_card_ok", "test_card_declined", "test_card_fails_late", "test_card_timeout"]
-
     let database: DatabasePool
     let lateFailure: Duration
 
