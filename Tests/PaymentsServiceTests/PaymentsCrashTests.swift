@@ -63,6 +63,9 @@ struct PaymentsCrashTests {
                 "the payments process starts: \((try? String(contentsOf: log, encoding: .utf8))?.suffix(2000) ?? "")"
             )
             let done = NIOLockedValueBox(0)
+            let paid = NIOLockedValueBox(0)
+            // The refunds wait for the first kill, so they are sent while the service is down.
+            let killedOnce = NIOLockedValueBox(false)
             let unexpected = NIOLockedValueBox<[String]>([])
             let interrupted = NIOLockedValueBox(0)
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -84,6 +87,8 @@ struct PaymentsCrashTests {
                             unexpected.withLockedValue { $0.append("order \(order.id) never paid") }
                             return
                         }
+                        paid.withLockedValue { $0 += 1 }
+                        _ = try await eventually { killedOnce.withLockedValue { $0 } }
                         let refund = RefundPaymentRequest(
                             paymentId: paymentID,
                             reason: "part",
@@ -107,14 +112,19 @@ struct PaymentsCrashTests {
                     }
                 }
                 group.addTask {
-                    // Killed twice mid-run, restarted each time.
-                    for threshold in [2, 7] {
-                        _ = try await eventually { done.withLockedValue { $0 } >= threshold }
-                        child.withLockedValue { $0.kill9() }
-                        try await Task.sleep(for: .milliseconds(200))
-                        let restarted = try Self.start(cluster, port: port, log: log)
-                        child.withLockedValue { $0 = restarted }
-                    }
+                    // Killed twice mid-run, restarted each time: once after two pays (the rest of the
+                    // pays in flight or to come, every refund to come), once after seven refunds.
+                    _ = try await eventually { paid.withLockedValue { $0 } >= 2 }
+                    child.withLockedValue { $0.kill9() }
+                    killedOnce.withLockedValue { $0 = true }
+                    try await Task.sleep(for: .milliseconds(200))
+                    let restarted = try Self.start(cluster, port: port, log: log)
+                    child.withLockedValue { $0 = restarted }
+                    _ = try await eventually { done.withLockedValue { $0 } >= 7 }
+                    child.withLockedValue { $0.kill9() }
+                    try await Task.sleep(for: .milliseconds(200))
+                    let again = try Self.start(cluster, port: port, log: log)
+                    child.withLockedValue { $0 = again }
                 }
                 try await group.waitForAll()
             }
